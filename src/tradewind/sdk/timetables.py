@@ -578,12 +578,14 @@ def timetable_from_schedule(schedule: object, *, timezone: tzinfo) -> Timetable:
         return schedule
     if schedule is None:
         return NullTimetable()
+    if isinstance(schedule, str):
+        schedule = schedule.strip()
     if schedule == "@once":
         return OnceTimetable()
     if schedule == "@continuous":
         return ContinuousTimetable()
     if isinstance(schedule, str):
-        return CronDataIntervalTimetable(schedule.strip(), timezone)
+        return CronDataIntervalTimetable(schedule, timezone)
     if isinstance(schedule, timedelta):
         return DeltaDataIntervalTimetable(schedule)
     raise DagDefinitionError(
