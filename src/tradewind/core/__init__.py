@@ -1,0 +1,1 @@
+"""Pure domain: states and their transitions, keys, the clock. Standard library only."""

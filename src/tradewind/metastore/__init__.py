@@ -1,0 +1,1 @@
+"""The metastore: the only package that imports SQLAlchemy. Tables, sessions, migrations."""

@@ -1,0 +1,163 @@
+"""Engine, sessions (units of work) and schema management (Alembic) of the metastore."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from tradewind.errors import ConfigError, TradewindError
+from tradewind.metastore.tables import Base
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _normalize_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("mysql://"):
+        return "mysql+pymysql://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """WAL, NORMAL sync and a busy timeout; writers take the lock at BEGIN (no upgrade deadlocks)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("tw_readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One metastore: an engine, a session factory, and its migrations.
+
+    Use ``with db.session() as s:``; the block commits on success and rolls back on error.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False):
+        self.url = _normalize_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.is_sqlite:
+            path = self.url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["pool_pre_ping"] = True
+            kwargs["max_overflow"] = 10
+        try:
+            self.engine = create_engine(self.url, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver
+            raise ConfigError(f"database.sql_alchemy_conn {url!r}: {exc}") from None
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+        self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._ro_factory = sessionmaker(
+            bind=self.engine.execution_options(tw_readonly=True), expire_on_commit=False
+        )
+        self.dialect = self.engine.dialect.name
+
+    @contextmanager
+    def session(self, readonly: bool = False) -> Iterator[Session]:
+        """A unit of work: commit at the end of the block, roll back on error."""
+        s = (self._ro_factory if readonly else self._factory)()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def dispose(self) -> None:
+        """Close pooled connections (call in a child process after fork)."""
+        self.engine.dispose(close=False)
+
+    # -- schema ------------------------------------------------------------------------------
+    def _alembic_config(self) -> Any:
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return cfg
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (creates it on an empty database)."""
+        from alembic import command
+
+        cfg = self._alembic_config()
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def check(self) -> None:
+        """Raise TradewindError unless the database answers and its schema is current."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001
+            raise TradewindError(f"cannot reach the metastore at {self.safe_url}: {exc}") from None
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            raise TradewindError(
+                f"the metastore schema is at {current or 'nothing'}, expected {head}: "
+                "run `tradewind db migrate`"
+            )
+
+    def reset(self) -> None:
+        """Drop every table (ours and Alembic's), then migrate from scratch."""
+        with self.engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        self.migrate()
+
+    def table_names(self) -> list[str]:
+        return inspect(self.engine).get_table_names()
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password replaced by ***."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: str) -> str | None:
+    """Return the file path of a SQLite URL, or None for other databases."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return os.path.abspath(path) if path else None

@@ -1,0 +1,1 @@
+"""Action operators (Bash, Python, Empty, branching), as in ``airflow.operators``."""

@@ -1,0 +1,1 @@
+"""What DAG files import: DAGs, operators, TaskFlow decorators, templating, serialization."""

@@ -1,0 +1,181 @@
+"""TaskFlow: ``@task``, ``@task.branch``, ``@task.bash``, ``@task.short_circuit``.
+
+Calling a decorated function inside a DAG creates a task and returns an XComArg; passing it
+into another task's call creates the edge and, at run time, the value travels through XCom.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from tradewind.operators.bash import BashOperator
+from tradewind.operators.python import (
+    BranchMixIn,
+    PythonOperator,
+    ShortCircuitOperator,
+    determine_kwargs,
+)
+from tradewind.sdk.xcom_arg import XComArg, find_xcom_args, resolve_xcom_args
+
+
+class _DecoratedMixin:
+    """Resolve XComArg arguments at run time, then call the function."""
+
+    _is_decorated = True
+
+    def _resolved_call_args(self, context: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        op: Any = self
+        args = resolve_xcom_args(list(op.op_args), context)
+        kwargs = resolve_xcom_args(dict(op.op_kwargs), context)
+        ctx_kwargs = determine_kwargs(op.python_callable, args, context)
+        for k, v in ctx_kwargs.items():
+            kwargs.setdefault(k, v)
+        sig = inspect.signature(op.python_callable)
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
+        return args, kwargs
+
+
+class DecoratedPythonOperator(_DecoratedMixin, PythonOperator):
+    """The operator behind ``@task``."""
+
+    template_fields = ("templates_dict", "op_args", "op_kwargs")
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        args, kwargs = self._resolved_call_args(context)
+        result = self.python_callable(*args, **kwargs)
+        if self.multiple_outputs and result is not None:
+            if not isinstance(result, dict):
+                raise TypeError(
+                    f"task {self.task_id!r} has multiple_outputs=True but returned "
+                    f"{type(result).__name__}, not a dict"
+                )
+            for key, value in result.items():
+                context["ti"].xcom_push(key=str(key), value=value)
+        return result
+
+
+class DecoratedBranchOperator(_DecoratedMixin, PythonOperator, BranchMixIn):
+    """The operator behind ``@task.branch``."""
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        args, kwargs = self._resolved_call_args(context)
+        return self.do_branch(context, self.python_callable(*args, **kwargs))
+
+
+class DecoratedShortCircuitOperator(_DecoratedMixin, ShortCircuitOperator):
+    """The operator behind ``@task.short_circuit``."""
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        from tradewind.operators.python import _skip_others
+
+        args, kwargs = self._resolved_call_args(context)
+        result = self.python_callable(*args, **kwargs)
+        if not result:
+            _skip_others(context, self, set(), all_descendants=self.ignore_downstream_trigger_rules)
+        return result
+
+
+class DecoratedBashOperator(_DecoratedMixin, BashOperator):
+    """The operator behind ``@task.bash``: the function returns the command to run."""
+
+    def __init__(self, *, python_callable: Callable[..., Any], op_args: Any = None, op_kwargs: Any = None, **kwargs: Any):
+        kwargs.pop("multiple_outputs", None)
+        super().__init__(bash_command="", **kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        for arg in find_xcom_args([self.op_args, self.op_kwargs]):
+            self.set_upstream(arg.operator)
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        args, kwargs = self._resolved_call_args(context)
+        command = self.python_callable(*args, **kwargs)
+        if not isinstance(command, str) or not command.strip():
+            raise TypeError(f"@task.bash function {self.task_id!r} must return a non-empty command string")
+        env = self.get_template_env()
+        from tradewind.sdk.templating import render_value
+
+        self.bash_command = render_value(command, context, env)
+        return super().execute(context)
+
+
+def _unique_task_id(base: str) -> str:
+    from tradewind.sdk.dag import DagContext
+    from tradewind.sdk.taskgroup import TaskGroupContext
+
+    dag = DagContext.current()
+    group = TaskGroupContext.current()
+    if dag is None:
+        return base
+    full = group.child_id(base) if group else base
+    if full not in dag.task_dict:
+        return base
+    i = 1
+    while (group.child_id(f"{base}__{i}") if group else f"{base}__{i}") in dag.task_dict:
+        i += 1
+    return f"{base}__{i}"
+
+
+class _TaskDecorator:
+    """A decorated function: call it in a DAG to create a task; ``.override(...)`` to tweak."""
+
+    def __init__(self, fn: Callable[..., Any], operator_class: type, kwargs: dict[str, Any]):
+        self.function = fn
+        self.operator_class = operator_class
+        self.kwargs = kwargs
+        functools.update_wrapper(self, fn)
+        if "multiple_outputs" not in kwargs and operator_class is DecoratedPythonOperator:
+            ret = inspect.signature(fn).return_annotation
+            origin = getattr(ret, "__origin__", ret)
+            self.kwargs["multiple_outputs"] = origin is dict or ret in ("dict", "Dict")
+
+    def override(self, **kwargs: Any) -> _TaskDecorator:
+        return _TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
+        task_kwargs = dict(self.kwargs)
+        task_id = task_kwargs.pop("task_id", None) or self.function.__name__
+        task_kwargs.setdefault("doc_md", self.function.__doc__)
+        op = self.operator_class(
+            task_id=_unique_task_id(task_id),
+            python_callable=self.function,
+            op_args=list(args),
+            op_kwargs=kwargs,
+            **task_kwargs,
+        )
+        return XComArg(op)
+
+
+def _make(operator_class: type) -> Callable[..., Any]:
+    def decorator(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+        if python_callable is not None and callable(python_callable):
+            return _TaskDecorator(python_callable, operator_class, kwargs)
+        return lambda fn: _TaskDecorator(fn, operator_class, kwargs)
+
+    return decorator
+
+
+class _TaskNamespace:
+    """``task`` itself: ``@task``, ``@task(...)``, ``@task.python``, ``@task.branch``..."""
+
+    python = staticmethod(_make(DecoratedPythonOperator))
+    branch = staticmethod(_make(DecoratedBranchOperator))
+    short_circuit = staticmethod(_make(DecoratedShortCircuitOperator))
+    bash = staticmethod(_make(DecoratedBashOperator))
+
+    def __call__(self, python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+        return self.python(python_callable, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "sensor":
+            from tradewind.sensors.python import sensor_task
+
+            return sensor_task
+        raise AttributeError(f"task.{name} is not a TaskFlow decorator Tradewind provides")
+
+
+task = _TaskNamespace()

@@ -1,0 +1,84 @@
+"""XComArg: a reference to a task's (future) return value, resolved when the consumer runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tradewind.sdk.dependencies import DependencyMixin
+
+if TYPE_CHECKING:
+    from tradewind.sdk.baseoperator import BaseOperator
+    from tradewind.sdk.dag import DAG
+
+XCOM_RETURN_KEY = "return_value"
+
+
+class XComArg(DependencyMixin):
+    """The output of ``operator`` under ``key``; passing it to another task adds the edge."""
+
+    def __init__(self, operator: BaseOperator, key: str = XCOM_RETURN_KEY):
+        self.operator = operator
+        self.key = key
+
+    def __getitem__(self, key: str) -> XComArg:
+        return XComArg(self.operator, key)
+
+    def __repr__(self) -> str:
+        return f"XComArg({self.operator.task_id!r}, {self.key!r})"
+
+    @property
+    def roots(self) -> list[BaseOperator]:
+        return [self.operator]
+
+    @property
+    def leaves(self) -> list[BaseOperator]:
+        return [self.operator]
+
+    def set_upstream(self, other: Any) -> None:
+        self.operator.set_upstream(other)
+
+    def set_downstream(self, other: Any) -> None:
+        self.operator.set_downstream(other)
+
+    def resolve(self, context: dict[str, Any]) -> Any:
+        """Pull the value from XCom for the running task instance."""
+        return context["ti"].xcom_pull(task_ids=self.operator.task_id, key=self.key)
+
+
+class DagParamArg:
+    """A ``@dag`` function argument: resolves to the run's ``params[name]``."""
+
+    def __init__(self, dag: DAG, name: str):
+        self.dag = dag
+        self.name = name
+
+    def resolve(self, context: dict[str, Any]) -> Any:
+        return context["params"][self.name]
+
+
+def find_xcom_args(value: Any) -> list[XComArg]:
+    """Return every XComArg nested in ``value`` (lists, tuples, dicts)."""
+    found: list[XComArg] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, XComArg):
+            found.append(item)
+        elif isinstance(item, list | tuple | set):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return found
+
+
+def resolve_xcom_args(value: Any, context: dict[str, Any]) -> Any:
+    """Return ``value`` with every XComArg / DagParamArg replaced by its runtime value."""
+    if isinstance(value, XComArg | DagParamArg):
+        return value.resolve(context)
+    if isinstance(value, list):
+        return [resolve_xcom_args(v, context) for v in value]
+    if isinstance(value, tuple):
+        return tuple(resolve_xcom_args(v, context) for v in value)
+    if isinstance(value, dict):
+        return {k: resolve_xcom_args(v, context) for k, v in value.items()}
+    return value

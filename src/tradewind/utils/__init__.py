@@ -1,0 +1,1 @@
+"""Airflow-compatible ``utils`` import paths (trigger rules, task groups, dates)."""

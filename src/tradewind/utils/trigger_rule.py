@@ -1,0 +1,5 @@
+"""``from tradewind.utils.trigger_rule import TriggerRule``."""
+
+from tradewind.core.trigger_rules import TriggerRule
+
+__all__ = ["TriggerRule"]
