@@ -1,0 +1,215 @@
+"""The DAG processor: keep the metastore in step with the DAG files of a folder.
+
+``run_once`` scans the folder, parses only the files that changed since they were stored, and
+stores the outcome. ``run_forever`` does that on every change the file system reports (within
+about a second) and at least every ``scheduler.dag_dir_list_interval``; between changes it
+blocks in the file watcher, so an idle processor costs no CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from tradewind.dag_processing.finder import IGNORE_FILE_NAMES, find_dag_files
+from tradewind.dag_processing.parser import FileParser, fingerprint, warm_up
+from tradewind.metastore.database import Database
+from tradewind.services import dag_store
+from tradewind.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class StopEvent(Protocol):
+    """What ``run_forever`` needs of its stop signal (``threading.Event`` fits)."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class ProcessorSummary:
+    """What one pass over the DAGs folder did."""
+
+    files_found: int = 0
+    files_parsed: list[str] = field(default_factory=list)
+    new_dags: list[str] = field(default_factory=list)
+    new_versions: list[str] = field(default_factory=list)
+    import_errors: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """True if anything was stored."""
+        return bool(self.files_parsed or self.deactivated)
+
+
+class DagProcessor:
+    """Parse the DAG files of ``settings.dags_folder`` and store them in ``db``.
+
+    Args:
+        settings: reads ``core.dags_folder``, ``core.dagbag_import_timeout``,
+            ``core.dags_are_paused_at_creation``, ``scheduler.parsing_processes`` and
+            ``scheduler.dag_dir_list_interval``.
+        db: the metastore.
+        clock: returns "now" (UTC); injected so tests control recorded times.
+        on_change: called after a pass stored anything (the scheduler passes its wake-up).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Clock = utc_now,
+        on_change: Callable[[], None] | None = None,
+    ):
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.on_change = on_change
+        self.dags_folder = os.path.abspath(settings.dags_folder)
+        self.parser = FileParser(
+            self.dags_folder,
+            timeout=float(settings.get("core", "dagbag_import_timeout")),
+            processes=int(settings.get("scheduler", "parsing_processes")),
+        )
+        self.rescan_interval = float(settings.get("scheduler", "dag_dir_list_interval"))
+        warm_up()
+
+    def run_once(self, force: bool = False) -> ProcessorSummary:
+        """Scan the folder, parse what changed (everything if ``force``), store, and report."""
+        started = time.monotonic()
+        paths = find_dag_files(self.dags_folder)
+        with self.db.session(readonly=True) as session:
+            known = dag_store.file_fingerprints(session)
+        todo = paths if force else [p for p in paths if self._changed(p, known.get(p))]
+        results = self.parser.parse(todo)  # no session is open while children run user code
+        now = self.clock()
+        with self.db.session() as session:
+            gone = dag_store.deactivate_missing_files(session, set(paths), now)
+            stored = dag_store.store_parse_results(
+                session,
+                results,
+                dags_folder=self.dags_folder,
+                paused_at_creation=bool(self.settings.get("core", "dags_are_paused_at_creation")),
+                now=now,
+            )
+        summary = ProcessorSummary(
+            files_found=len(paths),
+            files_parsed=[r.path for r in results],
+            new_dags=stored.new_dags,
+            new_versions=stored.new_versions,
+            import_errors=stored.import_errors,
+            deactivated=sorted(set(gone) | set(stored.deactivated)),
+            duration=time.monotonic() - started,
+        )
+        if summary.changed:
+            log.info(
+                "parsed %d of %d files in %.2f s: %d new versions, %d import errors",
+                len(results),
+                len(paths),
+                summary.duration,
+                len(stored.new_versions),
+                len(stored.import_errors),
+            )
+            if self.on_change is not None:
+                self.on_change()
+        return summary
+
+    @staticmethod
+    def _changed(path: str, known: tuple[float, str] | None) -> bool:
+        """True unless the file has the stored mtime, or the stored content under a new mtime."""
+        if known is None:
+            return True
+        mtime, content_hash = known
+        try:
+            if os.stat(path).st_mtime == mtime:
+                return False
+        except OSError:
+            return True
+        return fingerprint(path)[1] != content_hash
+
+    def run_forever(self, stop_event: StopEvent) -> None:
+        """Keep the metastore in step with the folder until ``stop_event`` is set."""
+        from watchfiles._rust_notify import RustNotify
+
+        os.makedirs(self.dags_folder, exist_ok=True)
+        # The watcher starts before the first scan, so no change can slip in between.
+        with RustNotify([self.dags_folder], False, False, 300, True, True) as notify:
+            self._safe_run_once()
+            last_scan = time.monotonic()
+            while not stop_event.is_set():
+                wait_ms = max(1, int((last_scan + self.rescan_interval - time.monotonic()) * 1000))
+                outcome = notify.watch(1600, 50, wait_ms, stop_event)
+                if outcome in ("stop", "signal"):
+                    break
+                if outcome == "timeout" or _relevant(outcome):
+                    self._safe_run_once()
+                    last_scan = time.monotonic()
+
+    def _safe_run_once(self) -> None:
+        """Run one pass; a failure (database down...) is logged and retried on the next one."""
+        try:
+            self.run_once()
+        except Exception:  # noqa: BLE001 - the processor must outlive one bad pass
+            log.exception("DAG processing pass failed; retrying on the next change or rescan")
+
+
+def _relevant(changes: object) -> bool:
+    """True if a change touches a Python file, an ignore file, or a directory."""
+    if not isinstance(changes, set):
+        return False
+    for _, path in changes:
+        name = os.path.basename(path)
+        if "__pycache__" in path or name.startswith(".#"):
+            continue
+        if name.endswith(".py") or name in IGNORE_FILE_NAMES or "." not in name:
+            return True
+    return False
+
+
+def run_dag_processor(
+    settings: Settings,
+    stop_event: threading.Event | None = None,
+    on_change: Callable[[], None] | None = None,
+) -> None:
+    """Run the DAG processor until ``stop_event`` is set (or SIGTERM/SIGINT in the main thread).
+
+    The entry point of ``tradewind dag-processor``.
+
+    Args:
+        settings: the process's settings.
+        stop_event: set it to stop; a new one (set by SIGTERM/SIGINT) if None.
+        on_change: called after each pass that stored something (e.g. wake the schedulers).
+    """
+    stop = stop_event or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    db = Database(settings.sql_alchemy_conn)
+    db.check()
+    try:
+        DagProcessor(settings, db, on_change=on_change).run_forever(stop)
+    finally:
+        db.engine.dispose()
+
+
+def main(settings: Settings) -> None:
+    """Entry point for the CLI: run the DAG processor in the foreground."""
+    run_dag_processor(settings)
