@@ -6,10 +6,10 @@ State strings are Airflow's, so API clients and DAG files port over unchanged. `
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class TaskInstanceState(str, Enum):
+class TaskInstanceState(StrEnum):
     """The state of one task instance (one task in one DAG run)."""
 
     SCHEDULED = "scheduled"
@@ -25,11 +25,8 @@ class TaskInstanceState(str, Enum):
     REMOVED = "removed"
     RESTARTING = "restarting"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class DagRunState(str, Enum):
+class DagRunState(StrEnum):
     """The state of one DAG run."""
 
     QUEUED = "queued"
@@ -37,20 +34,14 @@ class DagRunState(str, Enum):
     SUCCESS = "success"
     FAILED = "failed"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class DagRunType(str, Enum):
+class DagRunType(StrEnum):
     """Why a DAG run exists; the prefix of generated run ids."""
 
     SCHEDULED = "scheduled"
     MANUAL = "manual"
     BACKFILL = "backfill"
     ASSET_TRIGGERED = "asset_triggered"
-
-    def __str__(self) -> str:
-        return self.value
 
     def generate_run_id(self, suffix: str) -> str:
         """Return an Airflow-style run id such as ``manual__2026-01-01T00:00:00+00:00``."""

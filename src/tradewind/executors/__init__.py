@@ -1,0 +1,1 @@
+"""Executors: hand workloads to workers (inline, local process pool, Celery)."""

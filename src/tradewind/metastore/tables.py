@@ -86,6 +86,9 @@ class DagModel(Base):
     next_dagrun_data_interval_end: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     next_dagrun_create_after: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     asset_expression: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: The version for which the scheduler last computed ``next_dagrun*``; a new version (or
+    #: an unpause, which resets it) makes the scheduler compute them again.
+    timetable_checked_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SerializedDagModel(Base):
@@ -144,6 +147,10 @@ class DagRun(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     clear_number: Mapped[int] = mapped_column(Integer, default=0)
+    #: Bumped by every change to the run's task instances; the scheduler re-examines a run
+    #: when ``change_seq > seen_seq`` (a counter, so no event is lost between read and reset).
+    change_seq: Mapped[int] = mapped_column(Integer, default=1)
+    seen_seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class TaskInstance(Base):
@@ -152,7 +159,7 @@ class TaskInstance(Base):
     __tablename__ = "task_instance"
     __table_args__ = (
         UniqueConstraint("dag_id", "run_id", "task_id", "map_index", name="uq_ti_key"),
-        Index("ix_ti_state_priority", "state", "priority_weight"),
+        Index("ix_ti_state_pool_priority", "state", "pool", "priority_weight"),
         Index("ix_ti_dag_run_state", "dag_id", "run_id", "state"),
         Index("ix_ti_dag_task_state", "dag_id", "task_id", "state"),
         Index("ix_ti_next_retry", "state", "next_retry_at"),

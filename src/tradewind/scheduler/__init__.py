@@ -1,0 +1,1 @@
+"""The scheduler: pure planning (``planning``) and the event-driven loop (``loop``)."""

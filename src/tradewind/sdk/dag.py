@@ -260,7 +260,7 @@ class DAG:
     # -- TaskFlow support ---------------------------------------------------------------------
     def test(self, logical_date: datetime | None = None, conf: dict[str, Any] | None = None) -> Any:
         """Run the DAG once in process (as ``tradewind dags test``), for a file's ``__main__``."""
-        from tradewind.worker.local_test import run_dag_in_process
+        from tradewind.dag_test import run_dag_in_process
 
         return run_dag_in_process(self, logical_date=logical_date, conf=conf)
 

@@ -188,7 +188,7 @@ class SerializedDag:
         self._timetable: Timetable | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("data", "tasks", "version", "_timetable"):
+        if name in ("data", "tasks", "version", "_timetable", "_topo"):
             raise AttributeError(name)
         try:
             return self.data[name]
@@ -230,6 +230,10 @@ class SerializedDag:
         return out
 
     def topological_order(self) -> list[str]:
+        """Task ids upstream-first (computed once per instance)."""
+        cached = self.__dict__.get("_topo")
+        if cached is not None:
+            return cached
         indeg = {tid: len(t.upstream_task_ids) for tid, t in self.tasks.items()}
         ready = [tid for tid, d in indeg.items() if d == 0]
         order: list[str] = []
@@ -240,4 +244,5 @@ class SerializedDag:
                 indeg[d] -= 1
                 if indeg[d] == 0:
                     ready.append(d)
+        self.__dict__["_topo"] = order
         return order

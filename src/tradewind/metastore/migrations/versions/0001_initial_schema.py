@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 15:10:49.225946
+Create Date: 2026-11-24 15:18:00.491847
 """
 from alembic import op
 import sqlalchemy as sa
@@ -124,6 +124,7 @@ def upgrade() -> None:
     sa.Column('next_dagrun_data_interval_end', tradewind.metastore.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('next_dagrun_create_after', tradewind.metastore.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('asset_expression', sa.JSON(), nullable=True),
+    sa.Column('timetable_checked_version', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('dag_id')
     )
     with op.batch_alter_table('dag', schema=None) as batch_op:
@@ -255,7 +256,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_ti_dag_run_state', ['dag_id', 'run_id', 'state'], unique=False)
         batch_op.create_index('ix_ti_dag_task_state', ['dag_id', 'task_id', 'state'], unique=False)
         batch_op.create_index('ix_ti_next_retry', ['state', 'next_retry_at'], unique=False)
-        batch_op.create_index('ix_ti_state_priority', ['state', 'priority_weight'], unique=False)
+        batch_op.create_index('ix_ti_state_pool_priority', ['state', 'pool', 'priority_weight'], unique=False)
 
     op.create_table('task_instance_history',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -351,6 +352,8 @@ def upgrade() -> None:
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('last_scheduling_decision', tradewind.metastore.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('clear_number', sa.Integer(), nullable=False),
+    sa.Column('change_seq', sa.Integer(), nullable=False),
+    sa.Column('seen_seq', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['backfill_id'], ['backfill.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dag_id', 'run_id', name='uq_dag_run_run_id')
@@ -383,7 +386,7 @@ def downgrade() -> None:
 
     op.drop_table('task_instance_history')
     with op.batch_alter_table('task_instance', schema=None) as batch_op:
-        batch_op.drop_index('ix_ti_state_priority')
+        batch_op.drop_index('ix_ti_state_pool_priority')
         batch_op.drop_index('ix_ti_next_retry')
         batch_op.drop_index('ix_ti_dag_task_state')
         batch_op.drop_index('ix_ti_dag_run_state')

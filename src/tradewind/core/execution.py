@@ -1,0 +1,97 @@
+"""The execution API: the worker's only door to the metastore, as data and one protocol.
+
+Every transport (in process, the local executor's pipe, HTTP for remote workers) carries these
+same calls with JSON-safe arguments and answers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Outcome(StrEnum):
+    """What a worker reports at the end of a try; the server decides the resulting state."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    FAIL_NO_RETRY = "fail_no_retry"
+    SKIPPED = "skipped"
+    LOST = "lost"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What an executor hands to a worker: identities, the DAG version, a scoped token."""
+
+    ti_id: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    fileloc: str
+    dag_version: str | None
+    token: str
+    queue: str = "default"
+    kind: str = "task"
+    timeout: float | None = None
+    callback: dict[str, Any] | None = field(default=None)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: str | bytes | dict[str, Any]) -> Workload:
+        raw = data if isinstance(data, dict) else json.loads(data)
+        return cls(**raw)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.ti_id, self.try_number)
+
+
+class ExecutionAPI(Protocol):
+    """The calls a task runner makes; every argument and answer is JSON-safe."""
+
+    def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
+        """queued -> running (compare-and-set); answer what the run needs, or raise
+        TaskInstanceMoved when the task instance is not queued for this try."""
+
+    def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
+        """Record liveness; the answer's ``stop`` is True when the TI was moved away."""
+
+    def xcom_get(
+        self, ti_id: int, token: str, dag_id: str, run_id: str, task_id: str, key: str, map_index: int
+    ) -> dict[str, Any]:
+        """Answer ``{"found": bool, "value": ...}``."""
+
+    def xcom_set(self, ti_id: int, token: str, key: str, value: Any) -> None:
+        """Store a JSON value under ``key`` for this task instance."""
+
+    def get_variable(self, ti_id: int, token: str, key: str) -> dict[str, Any]:
+        """Answer ``{"found": bool, "value": str}``."""
+
+    def get_connection(self, ti_id: int, token: str, conn_id: str) -> dict[str, Any]:
+        """Answer ``{"found": bool, "connection": {...}}`` (password decrypted)."""
+
+    def skip_tasks(self, ti_id: int, token: str, task_ids: list[str]) -> None:
+        """Mark those tasks of the same run skipped (branching, short-circuit)."""
+
+    def finish(
+        self,
+        ti_id: int,
+        token: str,
+        outcome: str,
+        error: str | None,
+        rendered_fields: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """End the try; answer ``{"state": <resulting TI state>}``."""
+
+    def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
+        """running -> deferred, with the trigger to run and the method to resume."""
+
+    def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
+        """running -> up_for_reschedule until ``reschedule_date`` (ISO time)."""

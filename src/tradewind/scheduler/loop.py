@@ -1,0 +1,252 @@
+"""The scheduler loop: wake on events, make one scheduling pass, hand work to the executor.
+
+It sleeps in ``select()`` on the executor's pipes and the wake-up socket, with a timeout set
+to the next thing due (a scheduled run, a retry, a heartbeat), so an idle scheduler costs
+nothing, and a task finishing starts its downstream task within milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tradewind.core.execution import Outcome, Workload
+from tradewind.errors import TaskInstanceMoved
+from tradewind.executors.base import BaseExecutor, ExecutorEvent
+from tradewind.services import queueing, scheduling
+from tradewind.services.env import Env
+from tradewind.services.execution import ExecutionService
+
+log = logging.getLogger("tradewind.scheduler")
+
+
+@dataclass
+class SchedulerOptions:
+    """Timings of the loop (from settings; tests pass small values)."""
+
+    poll_interval: float = 1.0
+    heartbeat_sec: float = 5.0
+    ti_heartbeat_timeout: float = 30.0
+    queued_timeout: float = 600.0
+    job_dead_after: float = 30.0
+    shutdown_grace: float = 10.0
+    exclusive: bool = True
+
+    @classmethod
+    def from_env(cls, env: Env) -> SchedulerOptions:
+        g = env.settings.get
+        return cls(
+            poll_interval=float(g("scheduler", "poll_interval")),
+            heartbeat_sec=float(g("scheduler", "scheduler_heartbeat_sec")),
+            ti_heartbeat_timeout=float(g("scheduler", "task_instance_heartbeat_timeout")),
+            queued_timeout=float(g("scheduler", "task_queued_timeout")),
+            job_dead_after=float(g("scheduler", "scheduler_health_check_threshold")),
+            exclusive=env.db.is_sqlite,
+        )
+
+
+class Scheduler:
+    """Creates runs, decides ready tasks and feeds the executor.
+
+    Args:
+        env: services environment (metastore, settings, clock).
+        executor: where workloads go.
+        execution: the execution service (for outcomes the executor reports, e.g. lost).
+        only_runs: restrict to these (dag_id, run_id) runs (``dags test``); no new runs.
+    """
+
+    def __init__(
+        self,
+        env: Env,
+        executor: BaseExecutor,
+        execution: ExecutionService,
+        *,
+        options: SchedulerOptions | None = None,
+        only_runs: set[tuple[str, str]] | None = None,
+        wake_listener: Any = None,
+    ):
+        self.env = env
+        self.executor = executor
+        self.execution = execution
+        self.options = options or SchedulerOptions.from_env(env)
+        self.only_runs = only_runs
+        self.cache = scheduling.DagCache()
+        self.estimates = queueing.DurationEstimates()
+        self.listener = wake_listener
+        self.job_id: int | None = None
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._next_heartbeat = 0.0
+        self._next_sweep = 0.0
+        self.finished_runs: list[scheduling.RunOutcome] = []
+        self.on_run_finished: Callable[[scheduling.RunOutcome], None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        now = self.env.now()
+        with self.env.db.session() as s:
+            queueing.ensure_default_pool(s)
+            if self.only_runs is None:
+                self.job_id = queueing.register_job(s, "SchedulerJob", now, exclusive=self.options.exclusive, dead_after=self.options.job_dead_after)
+        self.executor.start()
+        log.info("scheduler started (job %s, executor %s)", self.job_id, self.executor.name)
+
+    def stop(self) -> None:
+        """Ask the loop to end (safe from signal handlers and other threads)."""
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop())
+
+    def shutdown(self) -> None:
+        self.executor.end(self.options.shutdown_grace)
+        if self.job_id is not None:
+            with contextlib.suppress(Exception), self.env.db.session() as s:
+                queueing.end_job(s, self.job_id, self.env.now())
+        if self.listener is not None:
+            self.listener.close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        log.info("scheduler stopped")
+
+    # -- one pass -------------------------------------------------------------------------
+    def run_once(self) -> float:
+        """One scheduling pass; return seconds until something is due."""
+        now = self.env.now()
+        next_due: list[datetime] = []
+        with self.env.db.session() as s:
+            if self.only_runs is None:
+                scheduling.refresh_changed_dags(s, self.cache, now)
+                scheduling.create_due_runs(s, self.cache, now)
+                nxt = scheduling.next_run_creation_time(s)
+                if nxt is not None:
+                    next_due.append(nxt)
+            scheduling.start_queued_runs(s, now)
+            _, retry_at = scheduling.promote_due_retries(s, now)
+            if retry_at is not None:
+                next_due.append(retry_at)
+        with self.env.db.session() as s:
+            result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
+        for outcome in result.finished_runs:
+            self._run_finished(outcome)
+        self._queue(now)
+        wait = self.options.poll_interval
+        for when in next_due:
+            wait = min(wait, max((when - self.env.now()).total_seconds(), 0.0))
+        return wait
+
+    def _queue(self, now: datetime) -> None:
+        free = self.executor.free_slots()
+        if free <= 0:
+            return
+        with self.env.db.session() as s:
+            workloads = queueing.queue_ready(
+                s, now=now, free_executor_slots=free, secret=self.env.secret_key, cache=self.cache,
+                estimates=self.estimates, job_id=self.job_id, token_ttl=max(self.options.queued_timeout * 4, 3600.0),
+                executor_name=self.executor.name, only_run_ids=self.only_runs,
+            )
+        if workloads:
+            self.executor.queue_workloads(workloads)
+
+    def _run_finished(self, outcome: scheduling.RunOutcome) -> None:
+        log.info("DAG run %s of %s is %s", outcome.run_id, outcome.dag_id, outcome.state)
+        self.finished_runs.append(outcome)
+        if self.on_run_finished is not None:
+            self.on_run_finished(outcome)
+        with self.env.db.session(readonly=True) as s:
+            sdag = self.cache.get(s, outcome.dag_id, outcome.dag_version)
+        wants = sdag.has_on_success_callback if outcome.state == "success" else sdag.has_on_failure_callback
+        if wants:
+            self.executor.queue_workloads([
+                Workload(ti_id=-abs(hash((outcome.dag_id, outcome.run_id))) % (10**9) - 1, dag_id=outcome.dag_id, run_id=outcome.run_id,
+                         task_id="", map_index=-1, try_number=0, fileloc=outcome.fileloc, dag_version=outcome.dag_version, token="",
+                         kind="callback", callback={"type": "on_success" if outcome.state == "success" else "on_failure",
+                                                    "run_id": outcome.run_id, "dag_id": outcome.dag_id, "state": outcome.state, "reason": outcome.reason})
+            ])
+
+    # -- events ---------------------------------------------------------------------------
+    def handle_executor_events(self, events: list[ExecutorEvent]) -> None:
+        for ev in events:
+            if ev.ti_id < 0:
+                continue
+            try:
+                self.execution.finish_try(ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message)
+                log.warning("task instance %s try %s: %s", ev.ti_id, ev.try_number, ev.message)
+            except TaskInstanceMoved:
+                pass
+
+    def periodic(self) -> None:
+        """Heartbeats and safety nets, every ``heartbeat_sec``."""
+        mono = time.monotonic()
+        now = self.env.now()
+        if mono >= self._next_heartbeat:
+            self._next_heartbeat = mono + self.options.heartbeat_sec
+            with self.env.db.session() as s:
+                if self.job_id is not None:
+                    queueing.heartbeat_job(s, self.job_id, now)
+                restarting = queueing.heartbeat_alive(s, self.executor.alive_ti_ids(), now) if self.executor.supervises_heartbeats else []
+            if restarting:
+                self.executor.stop_tasks(restarting)
+        if mono >= self._next_sweep:
+            self._next_sweep = mono + min(self.options.heartbeat_sec, self.options.ti_heartbeat_timeout / 3)
+            with self.env.db.session() as s:
+                stale = queueing.find_stale_running(s, now, self.options.ti_heartbeat_timeout)
+                queueing.requeue_stuck(s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after)
+            alive = set(self.executor.alive_ti_ids())
+            for ti_id, try_number in stale:
+                if ti_id in alive:
+                    continue
+                try:
+                    self.execution.finish_try(ti_id, try_number, Outcome.LOST, "no heartbeat for "
+                                              f"{self.options.ti_heartbeat_timeout:g} s: the worker is gone")
+                    log.warning("task instance %s lost its heartbeat", ti_id)
+                except TaskInstanceMoved:
+                    pass
+
+    def _wait(self, timeout: float) -> None:
+        fds = [self._wake_r, *self.executor.filenos()]
+        if self.listener is not None:
+            fds.extend(self.listener.filenos())
+        heartbeat_in = max(self._next_heartbeat - time.monotonic(), 0.0)
+        try:
+            ready, _, _ = select.select(fds, [], [], max(min(timeout, heartbeat_in), 0.0))
+        except InterruptedError:
+            return
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.read(self._wake_r, 4096)
+        if self.listener is not None:
+            self.listener.drain()
+
+    def loop(self, until: Callable[[], bool] | None = None) -> None:
+        """Run until :meth:`stop` (or ``until()`` is true)."""
+        while not self._stop.is_set():
+            self.handle_executor_events(self.executor.poll())
+            self.periodic()
+            wait = self.run_once()
+            self.handle_executor_events(self.executor.poll())
+            if until is not None and until():
+                return
+            self._wait(wait)
+
+    def run(self) -> None:
+        """start, loop until stopped, shut down."""
+        self.start()
+        try:
+            self.loop()
+        finally:
+            self.shutdown()

@@ -1,0 +1,331 @@
+"""The execution API's server side: claim, heartbeat, XCom, secrets and outcomes of a try.
+
+Every transport (in process, the local executor's pipe, HTTP) ends here. Each call checks the
+task-scoped token, and every state change is a compare-and-set, so a replayed or redelivered
+message can never run a task twice or overwrite a newer state.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tradewind.core.execution import Outcome
+from tradewind.core.states import DagRunState
+from tradewind.core.states import TaskInstanceState as TI
+from tradewind.errors import NotFound, TaskInstanceMoved
+from tradewind.metastore.tables import DagRun, TaskInstance, TaskInstanceHistory, TaskReschedule, Trigger
+from tradewind.sdk.serialization import SerializedDag
+from tradewind.services import xcom as xcom_store
+from tradewind.services.dag_store import get_serialized_dag
+from tradewind.services.env import Env
+from tradewind.services.ti_state import cas, touch_runs
+from tradewind.services.tokens import verify_ti_token
+
+MAX_RETRY_DELAY = timedelta(hours=24)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def retry_delay_for(task: Any, try_number: int) -> timedelta:
+    """Return how long to wait before the next try (exponential backoff if asked)."""
+    base = float(task.retry_delay or 0)
+    if task.retry_exponential_backoff:
+        base = base * (2 ** max(try_number - 1, 0))
+    cap = task.max_retry_delay
+    limit = float(cap) if cap is not None else MAX_RETRY_DELAY.total_seconds()
+    return timedelta(seconds=min(math.ceil(base), limit))
+
+
+def record_history(session: Session, ti: TaskInstance, state: str | None, error: str | None) -> None:
+    """Keep a row for the try that just ended (the tries' history)."""
+    session.add(
+        TaskInstanceHistory(
+            ti_id=ti.id,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            try_number=ti.try_number,
+            max_tries=ti.max_tries,
+            state=state,
+            start_date=ti.start_date,
+            end_date=ti.end_date,
+            duration=ti.duration,
+            queued_dttm=ti.queued_dttm,
+            pool=ti.pool,
+            pool_slots=ti.pool_slots,
+            queue=ti.queue,
+            priority_weight=ti.priority_weight,
+            operator=ti.operator,
+            hostname=ti.hostname,
+            pid=ti.pid,
+            executor=ti.executor,
+            error=(error or "")[-20000:] or None,
+        )
+    )
+
+
+class ExecutionService:
+    """Implements :class:`tradewind.core.execution.ExecutionAPI` on the metastore."""
+
+    def __init__(self, env: Env, *, skip_retry_delay: bool = False):
+        self.env = env
+        self.skip_retry_delay = skip_retry_delay
+        self._dags: dict[tuple[str, str | None], SerializedDag] = {}
+        self._secret = env.secret_key
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _sdag(self, session: Session, dag_id: str, version: str | None) -> SerializedDag:
+        key = (dag_id, version)
+        sdag = self._dags.get(key)
+        if sdag is None:
+            sdag = get_serialized_dag(session, dag_id, version)
+            if len(self._dags) > 256:
+                self._dags.clear()
+            self._dags[key] = sdag
+        return sdag
+
+    def _ti(self, session: Session, ti_id: int) -> TaskInstance:
+        ti = session.get(TaskInstance, ti_id)
+        if ti is None:
+            raise NotFound(f"task instance {ti_id} not found")
+        return ti
+
+    def _check(self, ti_id: int, token: str) -> int:
+        return verify_ti_token(self._secret, token, ti_id)
+
+    # -- the API ---------------------------------------------------------------------------
+    def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
+        try_number = self._check(ti_id, token)
+        now = self.env.now()
+        with self.env.db.session() as s:
+            ok = s.execute(
+                update(TaskInstance)
+                .where(
+                    TaskInstance.id == ti_id,
+                    TaskInstance.state == TI.QUEUED.value,
+                    TaskInstance.try_number == try_number,
+                )
+                .values(
+                    state=TI.RUNNING.value,
+                    start_date=now,
+                    end_date=None,
+                    duration=None,
+                    hostname=hostname,
+                    pid=pid,
+                    last_heartbeat_at=now,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            ti = self._ti(s, ti_id)
+            if not ok:
+                raise TaskInstanceMoved(
+                    f"task instance {ti.dag_id}.{ti.task_id} ({ti.run_id}) is "
+                    f"{ti.state or 'none'} at try {ti.try_number}, not queued for try {try_number}"
+                )
+            run = s.execute(
+                select(DagRun).where(DagRun.dag_id == ti.dag_id, DagRun.run_id == ti.run_id)
+            ).scalar_one()
+            prev = self._prev_success(s, run)
+            touch_runs(s, [(ti.dag_id, ti.run_id)])
+            return {
+                "ti": {
+                    "id": ti.id,
+                    "dag_id": ti.dag_id,
+                    "run_id": ti.run_id,
+                    "task_id": ti.task_id,
+                    "map_index": ti.map_index,
+                    "try_number": ti.try_number,
+                    "max_tries": ti.max_tries,
+                    "start_date": _iso(now),
+                    "hostname": hostname,
+                    "next_method": ti.next_method,
+                    "next_kwargs": ti.next_kwargs,
+                },
+                "dag_run": {
+                    "dag_id": run.dag_id,
+                    "run_id": run.run_id,
+                    "run_type": run.run_type,
+                    "logical_date": _iso(run.logical_date),
+                    "data_interval_start": _iso(run.data_interval_start),
+                    "data_interval_end": _iso(run.data_interval_end),
+                    "run_after": _iso(run.run_after),
+                    "start_date": _iso(run.start_date),
+                    "conf": run.conf or {},
+                    "triggered_by": run.triggered_by,
+                    "clear_number": run.clear_number,
+                },
+                "prev_success": prev,
+                "dag_version": ti.dag_version,
+            }
+
+    def _prev_success(self, s: Session, run: DagRun) -> dict[str, Any] | None:
+        q = select(DagRun).where(DagRun.dag_id == run.dag_id, DagRun.state == DagRunState.SUCCESS.value, DagRun.id != run.id)
+        if run.logical_date is not None:
+            q = q.where(DagRun.logical_date < run.logical_date).order_by(DagRun.logical_date.desc())
+        else:
+            q = q.order_by(DagRun.id.desc())
+        prev = s.execute(q.limit(1)).scalar_one_or_none()
+        if prev is None:
+            return None
+        return {
+            "data_interval_start": _iso(prev.data_interval_start),
+            "data_interval_end": _iso(prev.data_interval_end),
+            "start_date": _iso(prev.start_date),
+            "end_date": _iso(prev.end_date),
+            "logical_date": _iso(prev.logical_date),
+        }
+
+    def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
+        try_number = self._check(ti_id, token)
+        now = self.env.now()
+        with self.env.db.session() as s:
+            ok = s.execute(
+                update(TaskInstance)
+                .where(TaskInstance.id == ti_id, TaskInstance.state == TI.RUNNING.value, TaskInstance.try_number == try_number)
+                .values(last_heartbeat_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        return {"stop": not ok}
+
+    def xcom_get(self, ti_id: int, token: str, dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> dict[str, Any]:
+        self._check(ti_id, token)
+        with self.env.db.session(readonly=True) as s:
+            found, value = xcom_store.get_xcom(s, dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index)
+        return {"found": found, "value": value}
+
+    def xcom_set(self, ti_id: int, token: str, key: str, value: Any) -> None:
+        self._check(ti_id, token)
+        with self.env.db.session() as s:
+            ti = self._ti(s, ti_id)
+            xcom_store.set_xcom(
+                s, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index,
+                key=key, value=value, now=self.env.now(),
+                max_size=int(self.env.settings.get("core", "max_xcom_size")),
+            )
+
+    def get_variable(self, ti_id: int, token: str, key: str) -> dict[str, Any]:
+        self._check(ti_id, token)
+        from tradewind.services.variables import get_variable_value
+
+        with self.env.db.session(readonly=True) as s:
+            value = get_variable_value(self.env, s, key)
+        return {"found": value is not None, "value": value}
+
+    def get_connection(self, ti_id: int, token: str, conn_id: str) -> dict[str, Any]:
+        self._check(ti_id, token)
+        from tradewind.services.connections import get_connection_dict
+
+        with self.env.db.session(readonly=True) as s:
+            conn = get_connection_dict(self.env, s, conn_id)
+        return {"found": conn is not None, "connection": conn}
+
+    def skip_tasks(self, ti_id: int, token: str, task_ids: list[str]) -> None:
+        self._check(ti_id, token)
+        now = self.env.now()
+        with self.env.db.session() as s:
+            ti = self._ti(s, ti_id)
+            rows = s.execute(
+                select(TaskInstance.id).where(
+                    TaskInstance.dag_id == ti.dag_id,
+                    TaskInstance.run_id == ti.run_id,
+                    TaskInstance.task_id.in_(task_ids),
+                )
+            ).scalars()
+            for other in rows:
+                cas(s, other, [None, TI.SCHEDULED], TI.SKIPPED, now=now, check=False, start_date=now, end_date=now, duration=0.0)
+            touch_runs(s, [(ti.dag_id, ti.run_id)])
+
+    def finish(self, ti_id: int, token: str, outcome: str, error: str | None, rendered_fields: dict[str, Any] | None) -> dict[str, Any]:
+        try_number = self._check(ti_id, token)
+        return self.finish_try(ti_id, try_number, Outcome(outcome), error, rendered_fields)
+
+    def finish_try(self, ti_id: int, try_number: int, outcome: Outcome, error: str | None, rendered_fields: dict[str, Any] | None = None, *, expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING)) -> dict[str, Any]:
+        """Turn an outcome into the next state (also used for lost workers and timeouts)."""
+        now = self.env.now()
+        with self.env.db.session() as s:
+            ti = self._ti(s, ti_id)
+            if ti.try_number != try_number or ti.state not in {e.value for e in expected}:
+                raise TaskInstanceMoved(
+                    f"task instance {ti.dag_id}.{ti.task_id} is {ti.state or 'none'} at try "
+                    f"{ti.try_number}; the report for try {try_number} is ignored"
+                )
+            current = TI(ti.state)
+            duration = (now - ti.start_date).total_seconds() if ti.start_date else None
+            values: dict[str, Any] = {"end_date": now, "duration": duration}
+            if rendered_fields is not None:
+                values["rendered_fields"] = rendered_fields
+            if current is TI.RESTARTING:
+                new: TI | None = None
+            elif outcome is Outcome.SUCCESS:
+                new = TI.SUCCESS
+            elif outcome is Outcome.SKIPPED:
+                new = TI.SKIPPED
+            elif outcome is not Outcome.FAIL_NO_RETRY and ti.try_number <= ti.max_tries:
+                new = TI.UP_FOR_RETRY
+                sdag = self._sdag(s, ti.dag_id, ti.dag_version)
+                task = sdag.tasks.get(ti.task_id)
+                delay = timedelta(0) if (self.skip_retry_delay or task is None) else retry_delay_for(task, ti.try_number)
+                values["next_retry_at"] = now + delay
+            else:
+                new = TI.FAILED
+            ti.end_date, ti.duration = now, duration
+            record_history(s, ti, new.value if new else TI.RESTARTING.value, error)
+            moved = cas(s, ti_id, current, new, now=now, run_key=(ti.dag_id, ti.run_id), **values)
+            if not moved:
+                raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
+            if new is TI.SUCCESS:
+                self._emit_assets(s, ti, now)
+        self.env.wake()
+        return {"state": new.value if new else None}
+
+    def _emit_assets(self, s: Session, ti: TaskInstance, now: datetime) -> None:
+        sdag = self._sdag(s, ti.dag_id, ti.dag_version)
+        task = sdag.tasks.get(ti.task_id)
+        if task is None or not task.outlets:
+            return
+        from tradewind.services.assets import record_asset_events
+
+        record_asset_events(s, uris=task.outlets, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now)
+
+    def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
+        try_number = self._check(ti_id, token)
+        now = self.env.now()
+        with self.env.db.session() as s:
+            ti = self._ti(s, ti_id)
+            row = Trigger(classpath=trigger["classpath"], kwargs=trigger.get("kwargs") or {}, created_date=now)
+            s.add(row)
+            s.flush()
+            timeout = trigger.get("timeout")
+            ok = cas(
+                s, ti_id, TI.RUNNING, TI.DEFERRED, now=now, run_key=(ti.dag_id, ti.run_id),
+                trigger_id=row.id, next_method=trigger["method_name"], next_kwargs=trigger.get("next_kwargs") or {},
+                trigger_timeout=(now + timedelta(seconds=float(timeout))) if timeout else None,
+            ) and ti.try_number == try_number
+            if not ok:
+                raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} is no longer running")
+        self.env.wake()
+        return {"state": TI.DEFERRED.value}
+
+    def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
+        try_number = self._check(ti_id, token)
+        now = self.env.now()
+        when = datetime.fromisoformat(reschedule_date)
+        with self.env.db.session() as s:
+            ti = self._ti(s, ti_id)
+            if ti.try_number != try_number:
+                raise TaskInstanceMoved("stale try")
+            s.add(TaskReschedule(ti_id=ti.id, try_number=ti.try_number, start_date=ti.start_date or now, end_date=now, reschedule_date=when))
+            ok = cas(s, ti_id, TI.RUNNING, TI.UP_FOR_RESCHEDULE, now=now, run_key=(ti.dag_id, ti.run_id), next_retry_at=when, end_date=now)
+            if not ok:
+                raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} is no longer running")
+        self.env.wake()
+        return {"state": TI.UP_FOR_RESCHEDULE.value}

@@ -1,0 +1,258 @@
+"""Hand ready task instances to the executor: slots, pools and priorities (via the pure
+planner), and the safety nets: heartbeat timeouts, queued timeouts, orphaned tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from tradewind.core.execution import Workload
+from tradewind.core.states import TaskInstanceState as TI
+from tradewind.errors import TradewindError
+from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
+from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
+from tradewind.services.scheduling import DagCache
+from tradewind.services.ti_state import touch_runs
+from tradewind.services.tokens import issue_ti_token
+
+DEFAULT_POOL = "default_pool"
+DEFAULT_POOL_SLOTS = 128
+_RUNNING = [TI.QUEUED.value, TI.RUNNING.value]
+
+
+def ensure_default_pool(session: Session) -> None:
+    """Create ``default_pool`` (128 slots, as Airflow) if it is missing."""
+    if session.execute(select(Pool.id).where(Pool.pool == DEFAULT_POOL)).first() is None:
+        session.add(Pool(pool=DEFAULT_POOL, slots=DEFAULT_POOL_SLOTS, description="Default pool", include_deferred=False))
+
+
+class DurationEstimates:
+    """Expected task durations from history (mean of recent successful tries), cached."""
+
+    def __init__(self, default: float = 1.0):
+        self.default = default
+        self._cache: dict[tuple[str, str], float] = {}
+
+    def get(self, session: Session, dag_id: str, task_id: str) -> float:
+        key = (dag_id, task_id)
+        if key not in self._cache:
+            rows = session.execute(
+                select(TaskInstanceHistory.duration).where(
+                    TaskInstanceHistory.dag_id == dag_id, TaskInstanceHistory.task_id == task_id,
+                    TaskInstanceHistory.state == TI.SUCCESS.value, TaskInstanceHistory.duration.is_not(None),
+                ).order_by(TaskInstanceHistory.id.desc()).limit(10)
+            ).scalars().all()
+            self._cache[key] = (sum(rows) / len(rows)) if rows else self.default
+        return self._cache[key]
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
+def queue_ready(
+    session: Session,
+    *,
+    now: datetime,
+    free_executor_slots: int,
+    secret: str,
+    cache: DagCache,
+    estimates: DurationEstimates,
+    job_id: int | None,
+    token_ttl: float,
+    executor_name: str = "LocalExecutor",
+    only_run_ids: set[tuple[str, str]] | None = None,
+    per_pool_limit: int = 512,
+) -> list[Workload]:
+    """Move the scheduled task instances the planner picks to queued; return their workloads."""
+    if free_executor_slots <= 0:
+        return []
+    pools_q = select(Pool)
+    if session.get_bind().dialect.name == "postgresql":
+        pools_q = pools_q.with_for_update()  # serialises slot counting between schedulers
+    pools = {p.pool: p.slots for p in session.execute(pools_q).scalars()}
+    pool_names = session.execute(
+        select(TaskInstance.pool).where(TaskInstance.state == TI.SCHEDULED.value).group_by(TaskInstance.pool)
+    ).scalars().all()
+    if not pool_names:
+        return []
+    rows: list[Any] = []
+    for pool in pool_names:
+        q = (
+            select(TaskInstance.id, TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id, TaskInstance.pool,
+                   TaskInstance.pool_slots, TaskInstance.priority_weight, TaskInstance.scheduled_dttm, TaskInstance.map_index,
+                   TaskInstance.try_number, TaskInstance.queue, TaskInstance.dag_version)
+            .where(TaskInstance.state == TI.SCHEDULED.value, TaskInstance.pool == pool)
+            .order_by(TaskInstance.priority_weight.desc(), TaskInstance.scheduled_dttm, TaskInstance.id)
+            .limit(per_pool_limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        rows.extend(session.execute(q).all())
+    if only_run_ids is not None:
+        rows = [r for r in rows if (r.dag_id, r.run_id) in only_run_ids]
+    running_rows = session.execute(
+        select(TaskInstance.id, TaskInstance.dag_id, TaskInstance.task_id, TaskInstance.pool, TaskInstance.pool_slots, TaskInstance.start_date, TaskInstance.queued_dttm)
+        .where(TaskInstance.state.in_(_RUNNING))
+    ).all()
+    dag_ids = {r.dag_id for r in rows} | {r.dag_id for r in running_rows}
+    max_tasks = dict(session.execute(select(DagModel.dag_id, DagModel.max_active_tasks).where(DagModel.dag_id.in_(list(dag_ids)))).all()) if dag_ids else {}
+    candidates = [
+        Candidate(
+            key=r.id, dag_id=r.dag_id, pool=r.pool, pool_slots=r.pool_slots, priority_weight=r.priority_weight,
+            expected_duration=estimates.get(session, r.dag_id, r.task_id),
+            order=r.scheduled_dttm.timestamp() if r.scheduled_dttm else 0.0,
+        )
+        for r in rows
+    ]
+    running = [
+        Running(
+            key=r.id, dag_id=r.dag_id, pool=r.pool, pool_slots=r.pool_slots,
+            expected_end=(r.start_date or r.queued_dttm or now) + timedelta(seconds=estimates.get(session, r.dag_id, r.task_id)),
+        )
+        for r in running_rows
+    ]
+    limits = Limits(parallelism=len(running_rows) + free_executor_slots, pools=pools, max_active_tasks=max_tasks)
+    chosen = plan(candidates, running, limits, now)
+    _fail_unrunnable(session, unrunnable(candidates, limits), now)
+    by_id = {r.id: r for r in rows}
+    workloads: list[Workload] = []
+    touched: set[tuple[str, str]] = set()
+    files: dict[str, str] = {}
+    timeouts: dict[tuple[str, str | None, str], float | None] = {}
+    for ti_id in chosen:
+        r = by_id[ti_id]
+        moved = session.execute(
+            update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == TI.SCHEDULED.value)
+            .values(state=TI.QUEUED.value, queued_dttm=now, queued_by_job_id=job_id, executor=executor_name, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not moved:
+            continue
+        touched.add((r.dag_id, r.run_id))
+        sdag = cache.get(session, r.dag_id, r.dag_version)
+        files[r.dag_id] = sdag.fileloc
+        key = (r.dag_id, r.dag_version, r.task_id)
+        if key not in timeouts:
+            task = sdag.tasks.get(r.task_id)
+            timeouts[key] = task.execution_timeout if task is not None else None
+        workloads.append(
+            Workload(
+                ti_id=r.id, dag_id=r.dag_id, run_id=r.run_id, task_id=r.task_id, map_index=r.map_index,
+                try_number=r.try_number, fileloc=sdag.fileloc, dag_version=r.dag_version,
+                token=issue_ti_token(secret, r.id, r.try_number, token_ttl), queue=r.queue, timeout=timeouts[key],
+            )
+        )
+    touch_runs(session, touched)
+    return workloads
+
+
+def _fail_unrunnable(session: Session, bad: dict[Any, str], now: datetime) -> None:
+    """A task that can never get its slots (pool missing or too small) fails with the reason."""
+    for ti_id, why in bad.items():
+        ti = session.get(TaskInstance, ti_id)
+        if ti is None or ti.state != TI.SCHEDULED.value:
+            continue
+        if ti.pool not in {p for p in session.execute(select(Pool.pool)).scalars()}:
+            # A missing pool may be created later: leave it scheduled, as Airflow does.
+            continue
+        session.execute(
+            update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == TI.SCHEDULED.value)
+            .values(state=TI.QUEUED.value, updated_at=now)
+        )
+        session.execute(
+            update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == TI.QUEUED.value)
+            .values(state=TI.FAILED.value, end_date=now, updated_at=now)
+        )
+        session.add(TaskInstanceHistory(ti_id=ti.id, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index,
+                                        try_number=ti.try_number, max_tries=ti.max_tries, state=TI.FAILED.value, end_date=now, error=why))
+        touch_runs(session, [(ti.dag_id, ti.run_id)])
+
+
+def heartbeat_alive(session: Session, ti_ids: list[int], now: datetime) -> list[int]:
+    """Record liveness for tasks the executor vouches for; return those cleared meanwhile."""
+    if not ti_ids:
+        return []
+    session.execute(
+        update(TaskInstance).where(TaskInstance.id.in_(ti_ids), TaskInstance.state == TI.RUNNING.value)
+        .values(last_heartbeat_at=now).execution_options(synchronize_session=False)
+    )
+    return list(
+        session.execute(select(TaskInstance.id).where(TaskInstance.id.in_(ti_ids), TaskInstance.state == TI.RESTARTING.value)).scalars()
+    )
+
+
+def find_stale_running(session: Session, now: datetime, timeout: float) -> list[tuple[int, int]]:
+    """Running (or restarting) task instances whose heartbeat stopped: (ti_id, try_number)."""
+    cutoff = now - timedelta(seconds=timeout)
+    return [
+        (r[0], r[1]) for r in session.execute(
+            select(TaskInstance.id, TaskInstance.try_number).where(
+                TaskInstance.state.in_([TI.RUNNING.value, TI.RESTARTING.value]), TaskInstance.last_heartbeat_at < cutoff
+            )
+        ).all()
+    ]
+
+
+def requeue_stuck(session: Session, now: datetime, queued_timeout: float, job_id: int | None, dead_after: float) -> int:
+    """Queued too long, or queued by a scheduler that died: back to scheduled (re-queued)."""
+    cutoff = now - timedelta(seconds=queued_timeout)
+    dead_cutoff = now - timedelta(seconds=dead_after)
+    live_jobs = set(
+        session.execute(select(Job.id).where(Job.job_type == "SchedulerJob", Job.state == "running", Job.latest_heartbeat >= dead_cutoff)).scalars()
+    )
+    rows = session.execute(
+        select(TaskInstance.id, TaskInstance.queued_by_job_id, TaskInstance.queued_dttm, TaskInstance.dag_id, TaskInstance.run_id)
+        .where(TaskInstance.state == TI.QUEUED.value)
+    ).all()
+    moved = 0
+    runs = set()
+    for ti_id, by_job, queued_at, dag_id, run_id in rows:
+        orphan = by_job is not None and by_job != job_id and by_job not in live_jobs
+        if orphan or (queued_at is not None and queued_at < cutoff):
+            moved += session.execute(
+                update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == TI.QUEUED.value)
+                .values(state=TI.SCHEDULED.value, updated_at=now)
+            ).rowcount
+            runs.add((dag_id, run_id))
+    touch_runs(session, runs)
+    return moved
+
+
+# -- scheduler jobs -----------------------------------------------------------------------
+def register_job(session: Session, job_type: str, now: datetime, *, exclusive: bool, dead_after: float) -> int:
+    """Record a running component; with ``exclusive`` refuse if a live one exists (SQLite)."""
+    if exclusive:
+        alive = session.execute(
+            select(Job).where(Job.job_type == job_type, Job.state == "running", Job.latest_heartbeat >= now - timedelta(seconds=dead_after))
+        ).scalars().first()
+        if alive is not None:
+            raise TradewindError(
+                f"another {job_type} (pid {alive.pid} on {alive.hostname}) is running against this SQLite "
+                "metastore; SQLite supports one scheduler. Stop it, or use PostgreSQL to run several."
+            )
+    job = Job(job_type=job_type, state="running", hostname=socket.gethostname(), pid=os.getpid(), start_date=now, latest_heartbeat=now)
+    session.add(job)
+    session.flush()
+    return job.id
+
+
+def heartbeat_job(session: Session, job_id: int, now: datetime) -> None:
+    session.execute(update(Job).where(Job.id == job_id).values(latest_heartbeat=now))
+
+
+def end_job(session: Session, job_id: int, now: datetime) -> None:
+    session.execute(update(Job).where(Job.id == job_id).values(state="success", end_date=now))
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    return {str(s): n for s, n in session.execute(select(TaskInstance.state, func.count()).group_by(TaskInstance.state)).all()}
+
+
+_ = defaultdict

@@ -1,0 +1,105 @@
+"""Wake the scheduler when something happened (a run triggered, a task cleared, a DAG parsed).
+
+One node: a datagram to each scheduler's loopback port (its port file is in
+``$TRADEWIND_HOME/run``). Many nodes on PostgreSQL: ``NOTIFY tradewind_scheduler`` as well.
+The scheduler also polls slowly, so a lost signal only delays, never loses, work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tradewind.metastore.database import Database
+from tradewind.settings import Settings
+
+CHANNEL = "tradewind_scheduler"
+
+
+def _run_dir(settings: Settings) -> Path:
+    return settings.home / "run"
+
+
+def wake_function(settings: Settings, db: Database) -> Callable[[], None]:
+    """Return a cheap function that wakes every scheduler it can reach."""
+    run_dir = _run_dir(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    is_pg = db.dialect == "postgresql"
+
+    def wake() -> None:
+        try:
+            names = os.listdir(run_dir)
+        except OSError:
+            names = []
+        for name in names:
+            if name.startswith("scheduler-") and name.endswith(".port"):
+                try:
+                    port = int((run_dir / name).read_text().strip())
+                    sock.sendto(b"w", ("127.0.0.1", port))
+                except (OSError, ValueError):
+                    continue
+        if is_pg:
+            with contextlib.suppress(Exception), db.engine.connect() as conn:
+                conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+                conn.commit()
+
+    return wake
+
+
+class WakeListener:
+    """The scheduler's side: file descriptors to wait on, and draining them."""
+
+    def __init__(self, settings: Settings, db: Database):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.setblocking(False)
+        run_dir = _run_dir(settings)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._port_file = run_dir / f"scheduler-{os.getpid()}.port"
+        self._port_file.write_text(str(self._sock.getsockname()[1]))
+        self._pg: Any = None
+        if db.dialect == "postgresql":
+            try:
+                import psycopg
+
+                dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                self._pg = psycopg.connect(dsn, autocommit=True)
+                self._pg.execute(f"LISTEN {CHANNEL}")
+            except Exception:  # noqa: BLE001 - polling still covers us
+                self._pg = None
+
+    def filenos(self) -> list[int]:
+        fds = [self._sock.fileno()]
+        if self._pg is not None:
+            fds.append(self._pg.fileno())
+        return fds
+
+    def drain(self) -> bool:
+        """Consume pending signals; return True if there were any."""
+        got = False
+        while True:
+            try:
+                self._sock.recv(64)
+                got = True
+            except (BlockingIOError, OSError):
+                break
+        if self._pg is not None:
+            try:
+                for _ in self._pg.notifies(timeout=0, stop_after=1000):
+                    got = True
+            except Exception:  # noqa: BLE001
+                pass
+        return got
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._port_file.unlink()
+        self._sock.close()
+        if self._pg is not None:
+            with contextlib.suppress(Exception):
+                self._pg.close()

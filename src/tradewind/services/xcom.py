@@ -1,0 +1,88 @@
+"""XCom: small JSON values passed between tasks."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from tradewind.errors import InvalidInput
+from tradewind.metastore.tables import XCom
+
+
+def encode(value: Any, max_size: int) -> str:
+    """JSON-encode ``value``; refuse what is not JSON or is larger than ``max_size`` bytes."""
+    try:
+        text = json.dumps(value, default=_default)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"XCom values must be JSON-serializable ({exc}); return plain data "
+            "(dicts, lists, strings, numbers) or store large data elsewhere and pass its path"
+        ) from None
+    if max_size and len(text) > max_size:
+        raise InvalidInput(
+            f"XCom value is {len(text)} bytes, over the limit of {max_size} "
+            "([core] max_xcom_size); store the data elsewhere and pass a reference"
+        )
+    return text
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def set_xcom(
+    session: Session,
+    *,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    key: str,
+    value: Any,
+    now: datetime,
+    max_size: int = 0,
+) -> None:
+    """Store (or replace) one XCom value."""
+    text = encode(value, max_size)
+    row = session.get(XCom, (dag_id, run_id, task_id, map_index, key))
+    if row is None:
+        session.add(XCom(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=text, timestamp=now))
+    else:
+        row.value = text
+        row.timestamp = now
+
+
+def get_xcom(
+    session: Session, *, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1
+) -> tuple[bool, Any]:
+    """Return (found, value) for one XCom."""
+    row = session.execute(
+        select(XCom.value).where(
+            XCom.dag_id == dag_id,
+            XCom.run_id == run_id,
+            XCom.task_id == task_id,
+            XCom.key == key,
+            XCom.map_index == map_index,
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return False, None
+    return True, json.loads(row)
+
+
+def clear_xcoms(session: Session, dag_id: str, run_id: str, task_ids: list[str]) -> None:
+    """Delete the XComs of those tasks in that run (before they run again)."""
+    for i in range(0, len(task_ids), 500):
+        session.execute(
+            delete(XCom).where(
+                XCom.dag_id == dag_id, XCom.run_id == run_id, XCom.task_id.in_(task_ids[i : i + 500])
+            )
+        )

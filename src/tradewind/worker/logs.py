@@ -1,0 +1,129 @@
+"""Task log files: ``logs/dag_id=D/run_id=R/task_id=T/attempt=N.log``, one JSON line per record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tradewind.worker.masking import RedactingFilter, redact
+
+TASK_LOGGER = "tradewind.task"
+
+
+def log_path(base: str | Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> Path:
+    """Where the log of one try lives (Airflow's layout)."""
+    path = Path(base) / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    if map_index >= 0:
+        path = path / f"map_index={map_index}"
+    return path / f"attempt={try_number}.log"
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line: timestamp, level, event, logger (Airflow 3's structured log)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+            "logger": record.name,
+        }
+        if record.exc_info:
+            entry["error_detail"] = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["error_detail"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class _StreamToLogger:
+    """A file-like object sending ``print`` output of tasks into the task log."""
+
+    def __init__(self, logger: logging.Logger, level: int):
+        self.logger = logger
+        self.level = level
+        self._buf = ""
+
+    def write(self, data: str) -> int:
+        self._buf += data
+        while "\n" in self._buf:
+            line, self._buf = self._buf.split("\n", 1)
+            self.logger.log(self.level, "%s", line)
+        return len(data)
+
+    def flush(self) -> None:
+        if self._buf:
+            self.logger.log(self.level, "%s", self._buf)
+            self._buf = ""
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError("task output is redirected to the task log")
+
+
+@contextmanager
+def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
+    """Send the task logger, the root logger and stdout/stderr into ``path`` for one try."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(JsonLineFormatter())
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    logger = logging.getLogger(TASK_LOGGER)
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    echo_handler = None
+    if echo:
+        echo_handler = logging.StreamHandler(sys.__stderr__)
+        echo_handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s - %(message)s"))
+        echo_handler.addFilter(RedactingFilter())
+        root.addHandler(echo_handler)
+    old_out, old_err = sys.stdout, sys.stderr
+    sys.stdout = _StreamToLogger(logger, logging.INFO)  # type: ignore[assignment]
+    sys.stderr = _StreamToLogger(logger, logging.WARNING)  # type: ignore[assignment]
+    try:
+        yield logger
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = old_out, old_err
+        root.removeHandler(handler)
+        if echo_handler is not None:
+            root.removeHandler(echo_handler)
+        root.setLevel(old_level)
+        handler.close()
+
+
+def read_log_lines(path: Path) -> list[dict[str, object]]:
+    """Read a log file as structured lines (plain text lines become ``event``s)."""
+    out: list[dict[str, object]] = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return out
+    for raw in text.splitlines():
+        try:
+            item = json.loads(raw)
+            if not isinstance(item, dict):
+                raise ValueError
+        except ValueError:
+            item = {"event": raw, "timestamp": None, "level": "info"}
+        item["event"] = redact(str(item.get("event", "")))
+        out.append(item)
+    return out
+
+
+def append_line(path: Path, level: str, event: str) -> None:
+    """Append one structured line (used by supervisors for crashes and timeouts)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"timestamp": datetime.now(timezone.utc).isoformat(), "level": level, "event": redact(event), "logger": "tradewind.supervisor"}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")

@@ -1,0 +1,251 @@
+"""TaskRunner: one try of one task, the same code in ``dags test``, local and Celery workers.
+
+claim -> render templates -> execute (with timeout) -> push XCom -> report the outcome ->
+run the callback that matches the resulting state.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import signal
+import socket
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tradewind.core.execution import ExecutionAPI, Outcome, Workload
+from tradewind.errors import (
+    TaskDeferred,
+    TaskInstanceMoved,
+    TradewindFailException,
+    TradewindRescheduleException,
+    TradewindSkipException,
+    TradewindTaskTimeout,
+)
+from tradewind.sdk import execution_context
+from tradewind.sdk.context import build_context
+from tradewind.worker.logs import log_path, task_log
+from tradewind.worker.runtime import RuntimeTaskInstance
+
+log = logging.getLogger("tradewind.task")
+DagResolver = Callable[[Workload], Any]
+
+
+@contextmanager
+def _timeout(seconds: float | None) -> Iterator[None]:
+    """Raise TradewindTaskTimeout in the main thread after ``seconds`` (SIGALRM)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise TradewindTaskTimeout(f"task exceeded its execution_timeout of {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+class TaskRunner:
+    """Runs workloads through an execution API transport.
+
+    Args:
+        client: the transport (in process, pipe to the local executor, or HTTP).
+        resolve_dag: returns the DAG object for a workload (imports its file, cached).
+        log_folder: where task logs go.
+        echo: also print the task log to stderr (``tasks test``/``dags test``).
+    """
+
+    def __init__(self, client: ExecutionAPI, resolve_dag: DagResolver, log_folder: str | Path, *, echo: bool = False):
+        self.client = client
+        self.resolve_dag = resolve_dag
+        self.log_folder = Path(log_folder)
+        self.echo = echo
+        self.hostname = socket.gethostname()
+
+    def run(self, workload: Workload) -> str | None:
+        """Run one try; return the resulting state, or None if the try was not ours to run."""
+        if workload.kind == "callback":
+            return self._run_dag_callback(workload)
+        try:
+            claim = self.client.claim(workload.ti_id, workload.token, self.hostname, os.getpid())
+        except TaskInstanceMoved as exc:
+            logging.getLogger("tradewind.worker").warning("not running %s: %s", workload.task_id, exc)
+            return None
+        path = log_path(self.log_folder, workload.dag_id, workload.run_id, workload.task_id, workload.try_number, workload.map_index)
+        with task_log(path, echo=self.echo):
+            return self._run_claimed(workload, claim)
+
+    def _run_claimed(self, workload: Workload, claim: dict[str, Any]) -> str | None:
+        token = workload.token
+        outcome, error, rendered = Outcome.FAILED, None, None
+        context: dict[str, Any] | None = None
+        task = None
+        try:
+            dag = self.resolve_dag(workload)
+            task = copy.copy(dag.get_task(workload.task_id))
+            ti = RuntimeTaskInstance(self.client, token, claim, task)
+            log.info("Running %s try %s on %s", ti, ti.try_number, self.hostname)
+            params = dag.params.resolve(claim["dag_run"].get("conf") or {})
+            params.update({k: v for k, v in task.params.items() if k not in (claim["dag_run"].get("conf") or {})})
+            context = build_context(
+                task=task,
+                ti=ti,
+                dag_run=ti.dag_run,
+                params=params,
+                get_variable=ti.get_variable,
+                get_connection=ti.get_connection,
+                prev_success={k: _dt(v) for k, v in (claim.get("prev_success") or {}).items()},
+                extra_macros=dag.user_defined_macros,
+            )
+            execution_context.set_current_ti(ti)
+            rendered = _jsonable(task.render_template_fields(context) or _rendered_of(task))
+            timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
+            with _timeout(timeout):
+                if task.on_execute_callback:
+                    task.on_execute_callback(context)
+                task.pre_execute(context)
+                method = getattr(task, claim["ti"]["next_method"]) if claim["ti"].get("next_method") else None
+                if method is not None:
+                    result = method(context, (claim["ti"].get("next_kwargs") or {}).get("event"))
+                else:
+                    result = task.execute(context)
+                task.post_execute(context, result)
+            if result is not None and task.do_xcom_push:
+                ti.xcom_push("return_value", result)
+            outcome = Outcome.SUCCESS
+            log.info("Task %s succeeded", task.task_id)
+        except TradewindSkipException as exc:
+            outcome = Outcome.SKIPPED
+            log.info("Task skipped: %s", exc)
+        except TaskDeferred as exc:
+            return self._defer(workload, exc)
+        except TradewindRescheduleException as exc:
+            answer = self.client.reschedule(workload.ti_id, token, exc.reschedule_date.isoformat())  # type: ignore[attr-defined]
+            log.info("Rescheduled until %s", exc.reschedule_date)
+            return str(answer["state"])
+        except TradewindFailException as exc:
+            outcome, error = Outcome.FAIL_NO_RETRY, _format(exc)
+            log.error("Task failed without retry: %s", exc, exc_info=True)
+        except TradewindTaskTimeout as exc:
+            outcome, error = Outcome.FAILED, str(exc)
+            log.error("%s", exc)
+            if task is not None:
+                _safe(task.on_kill)
+        except BaseException as exc:  # noqa: BLE001 - any error of user code fails the try
+            if isinstance(exc, KeyboardInterrupt | SystemExit) and not isinstance(exc, SystemExit):
+                raise
+            outcome, error = Outcome.FAILED, _format(exc)
+            log.error("Task failed with exception", exc_info=True)
+        finally:
+            execution_context.set_current_ti(None)
+        try:
+            answer = self.client.finish(workload.ti_id, token, outcome.value, error, rendered)
+        except TaskInstanceMoved as exc:
+            log.warning("Outcome not recorded: %s", exc)
+            return None
+        state = answer["state"]
+        log.info("Marked %s as %s", workload.task_id, state or "none (cleared while running)")
+        if task is not None and context is not None:
+            self._callback(task, state, context, error)
+        return state
+
+    def _defer(self, workload: Workload, exc: TaskDeferred) -> str:
+        trig = exc.trigger
+        classpath, kwargs = trig.serialize()  # type: ignore[attr-defined]
+        timeout = exc.timeout.total_seconds() if hasattr(exc.timeout, "total_seconds") else exc.timeout
+        answer = self.client.defer(
+            workload.ti_id,
+            workload.token,
+            {"classpath": classpath, "kwargs": kwargs, "method_name": exc.method_name, "next_kwargs": exc.kwargs, "timeout": timeout},
+        )
+        log.info("Deferred to %s", classpath)
+        return str(answer["state"])
+
+    def _callback(self, task: Any, state: str | None, context: dict[str, Any], error: str | None) -> None:
+        """Run on_success/on_failure/on_retry after the state is committed; errors only logged."""
+        fn = {"success": task.on_success_callback, "failed": task.on_failure_callback, "up_for_retry": task.on_retry_callback, "skipped": getattr(task, "on_skipped_callback", None)}.get(state or "")
+        if state in ("failed", "up_for_retry"):
+            context["exception"] = error
+            self._maybe_email(task, state, context, error)
+        if fn is None:
+            return
+        for f in fn if isinstance(fn, list) else [fn]:
+            try:
+                f(context)
+            except Exception:  # noqa: BLE001 - a broken callback must not change the outcome
+                log.error("The %s callback of %s raised", state, task.task_id, exc_info=True)
+
+    def _maybe_email(self, task: Any, state: str, context: dict[str, Any], error: str | None) -> None:
+        wanted = task.email_on_failure if state == "failed" else task.email_on_retry
+        if not (task.email and wanted):
+            return
+        try:
+            from tradewind.sdk.email import send_failure_email
+
+            send_failure_email(task, state, context, error)
+        except ImportError:
+            return
+        except Exception:  # noqa: BLE001
+            log.error("Could not send the failure e-mail", exc_info=True)
+
+    def _run_dag_callback(self, workload: Workload) -> str | None:
+        """Run a DAG-level on_success/on_failure callback (sent by the scheduler)."""
+        info = workload.callback or {}
+        dag = self.resolve_dag(workload)
+        fn = dag.on_success_callback if info.get("type") == "on_success" else dag.on_failure_callback
+        if fn is None:
+            return None
+        context = {"dag": dag, "run_id": info.get("run_id"), "reason": info.get("reason"), "dag_run": info}
+        path = self.log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
+        with task_log(path, echo=self.echo):
+            for f in fn if isinstance(fn, list) else [fn]:
+                try:
+                    f(context)
+                except Exception:  # noqa: BLE001
+                    log.error("DAG %s callback raised", info.get("type"), exc_info=True)
+        return "callback_done"
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-20000:]
+
+
+def _dt(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _safe(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # noqa: BLE001
+        log.warning("on_kill raised", exc_info=True)
+
+
+def _rendered_of(task: Any) -> dict[str, Any]:
+    return {f: getattr(task, f, None) for f in task.template_fields}
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    from tradewind.worker.masking import redact
+
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        try:
+            json.dumps(v)
+            out[k] = redact(v) if isinstance(v, str) else v
+        except (TypeError, ValueError):
+            out[k] = redact(repr(v))
+    return out

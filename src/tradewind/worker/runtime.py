@@ -1,0 +1,128 @@
+"""What a running task sees as ``ti``: XCom push/pull, skipping, its identity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tradewind.core.execution import ExecutionAPI
+from tradewind.sdk.xcom_arg import XCOM_RETURN_KEY
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass
+class RuntimeDagRun:
+    """The ``dag_run`` of the context, built from the claim answer."""
+
+    dag_id: str
+    run_id: str
+    run_type: str
+    logical_date: datetime | None
+    data_interval_start: datetime | None
+    data_interval_end: datetime | None
+    run_after: datetime
+    start_date: datetime | None
+    conf: dict[str, Any]
+    triggered_by: str | None = None
+
+    @classmethod
+    def from_claim(cls, data: dict[str, Any]) -> RuntimeDagRun:
+        return cls(
+            dag_id=data["dag_id"],
+            run_id=data["run_id"],
+            run_type=data["run_type"],
+            logical_date=_dt(data["logical_date"]),
+            data_interval_start=_dt(data["data_interval_start"]),
+            data_interval_end=_dt(data["data_interval_end"]),
+            run_after=_dt(data["run_after"]) or datetime.now().astimezone(),
+            start_date=_dt(data.get("start_date")),
+            conf=data.get("conf") or {},
+            triggered_by=data.get("triggered_by"),
+        )
+
+    @property
+    def execution_date(self) -> datetime | None:
+        return self.logical_date
+
+
+class RuntimeTaskInstance:
+    """The running try of a task, talking to the metastore only through the execution API."""
+
+    def __init__(self, client: ExecutionAPI, token: str, claim: dict[str, Any], task: Any):
+        ti = claim["ti"]
+        self._client = client
+        self._token = token
+        self.id: int = ti["id"]
+        self.dag_id: str = ti["dag_id"]
+        self.run_id: str = ti["run_id"]
+        self.task_id: str = ti["task_id"]
+        self.map_index: int = ti["map_index"]
+        self.try_number: int = ti["try_number"]
+        self.max_tries: int = ti["max_tries"]
+        self.hostname: str = ti.get("hostname") or ""
+        self.start_date = _dt(ti.get("start_date"))
+        self.task = task
+        self.dag_run = RuntimeDagRun.from_claim(claim["dag_run"])
+
+    def __repr__(self) -> str:
+        return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [running]>"
+
+    @property
+    def logical_date(self) -> datetime | None:
+        return self.dag_run.logical_date
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON) under ``key`` for this task instance."""
+        self._client.xcom_set(self.id, self._token, key, value)
+
+    def xcom_pull(
+        self,
+        task_ids: str | Iterable[str] | None = None,
+        dag_id: str | None = None,
+        key: str = XCOM_RETURN_KEY,
+        include_prior_dates: bool = False,
+        map_indexes: int | None = None,
+        default: Any = None,
+        run_id: str | None = None,
+    ) -> Any:
+        """Return the value(s) pushed by ``task_ids`` under ``key`` in this run (Airflow's API)."""
+        dag = dag_id or self.dag_id
+        run = run_id or self.run_id
+        if task_ids is None:
+            task_ids = [self.task_id]
+        single = isinstance(task_ids, str)
+        ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
+        values = []
+        for tid in ids:
+            answer = self._client.xcom_get(self.id, self._token, dag, run, tid, key, -1 if map_indexes is None else map_indexes)
+            values.append(answer["value"] if answer["found"] else default)
+        return values[0] if single else values
+
+    def skip_tasks(self, task_ids: list[str]) -> None:
+        """Mark tasks of this run skipped (used by branching operators)."""
+        self._client.skip_tasks(self.id, self._token, task_ids)
+
+    def get_variable(self, key: str) -> str | None:
+        answer = self._client.get_variable(self.id, self._token, key)
+        if answer["found"]:
+            from tradewind.worker.masking import add_secret, is_sensitive_key
+
+            if is_sensitive_key(key):
+                add_secret(answer["value"])
+            return str(answer["value"])
+        return None
+
+    def get_connection(self, conn_id: str) -> dict[str, Any] | None:
+        answer = self._client.get_connection(self.id, self._token, conn_id)
+        if not answer["found"]:
+            return None
+        conn = answer["connection"]
+        from tradewind.worker.masking import add_secret
+
+        add_secret(conn.get("password"))
+        return dict(conn)
