@@ -8,6 +8,7 @@ pipe; user code that hangs, crashes or calls ``os._exit`` only loses its own fil
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import importlib
@@ -96,7 +97,6 @@ def _build_sample_dag() -> None:
         start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
         default_args={"retries": 1},
     ) as dag:
-
         produce = task(python_callable=lambda: 1, task_id="produce")
         first = EmptyOperator(task_id="first")
         py = PythonOperator(task_id="py", python_callable=print)
@@ -136,6 +136,7 @@ def _run_child(path: str, dags_folder: str, write_fd: int) -> None:
     """Body of the forked child: never returns."""
     code = 0
     try:
+        os.setpgid(0, 0)  # its own group, so a timeout also kills what user code spawned
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         # Keep the collector off the inherited heap: fewer copy-on-write page faults.
@@ -204,6 +205,8 @@ class FileParser:
             os.close(read_fd)
             _run_child(path, self.dags_folder, write_fd)
         os.close(write_fd)
+        with contextlib.suppress(OSError):  # also here: no race with the child's own call
+            os.setpgid(pid, pid)
         os.set_blocking(read_fd, False)
         return _Child(path, pid, read_fd, time.monotonic(), mtime, content_hash, source)
 
@@ -245,9 +248,10 @@ class FileParser:
 
     def _kill(self, child: _Child) -> None:
         try:
-            os.kill(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            os.killpg(child.pid, signal.SIGKILL)
+        except OSError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
         os.waitpid(child.pid, 0)
         os.close(child.fd)
 
