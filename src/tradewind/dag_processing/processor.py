@@ -156,7 +156,7 @@ class DagProcessor:
             last_scan = time.monotonic()
             while not stop_event.is_set():
                 wait_ms = max(1, int((last_scan + self.rescan_interval - time.monotonic()) * 1000))
-                outcome = notify.watch(1600, 50, wait_ms, stop_event)
+                outcome = notify.watch(1000, 200, wait_ms, stop_event)
                 if outcome in ("stop", "signal"):
                     break
                 if outcome == "timeout" or _relevant(outcome):
