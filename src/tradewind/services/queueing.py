@@ -183,9 +183,15 @@ def heartbeat_alive(session: Session, ti_ids: list[int], now: datetime) -> list[
         update(TaskInstance).where(TaskInstance.id.in_(ti_ids), TaskInstance.state == TI.RUNNING.value)
         .values(last_heartbeat_at=now).execution_options(synchronize_session=False)
     )
+    # Cleared (restarting) or marked by hand while running: the worker must stop the try.
     return list(
-        session.execute(select(TaskInstance.id).where(TaskInstance.id.in_(ti_ids), TaskInstance.state == TI.RESTARTING.value)).scalars()
-    )
+        session.execute(
+            select(TaskInstance.id).where(
+                TaskInstance.id.in_(ti_ids), TaskInstance.state.is_not(None),
+                TaskInstance.state.not_in([TI.QUEUED.value, TI.RUNNING.value]),
+            )
+        ).scalars()
+    ) + list(session.execute(select(TaskInstance.id).where(TaskInstance.id.in_(ti_ids), TaskInstance.state.is_(None))).scalars())
 
 
 def find_stale_running(session: Session, now: datetime, timeout: float) -> list[tuple[int, int]]:

@@ -1,0 +1,278 @@
+"""Task instances: read, clear (run again) and mark (audited manual state changes)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from tradewind.core.states import FINISHED_STATES, DagRunState
+from tradewind.core.states import TaskInstanceState as TI
+from tradewind.errors import InvalidInput, NotFound
+from tradewind.metastore.tables import DagRun, TaskInstance, TaskInstanceHistory, Trigger
+from tradewind.services.dag_store import get_serialized_dag
+from tradewind.services.event_log import log_event
+from tradewind.services.ti_state import touch_runs
+from tradewind.services.xcom import clear_xcoms
+from tradewind.settings import Settings
+
+_ACTIVE = (TI.QUEUED.value, TI.RUNNING.value)
+
+
+def get_task_instance(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance:
+    ti = session.execute(
+        select(TaskInstance).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == task_id, TaskInstance.map_index == map_index
+        )
+    ).scalar_one_or_none()
+    if ti is None:
+        raise NotFound(f"task instance {task_id!r} of run {run_id!r} of DAG {dag_id!r} not found")
+    return ti
+
+
+def list_task_instances(
+    session: Session,
+    *,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+    task_id: str | None = None,
+    states: list[str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[TaskInstance], int]:
+    """Task instances matching the filters (None filter = any), newest first, with the total."""
+    q = select(TaskInstance)
+    if dag_id:
+        q = q.where(TaskInstance.dag_id == dag_id)
+    if run_id:
+        q = q.where(TaskInstance.run_id == run_id)
+    if task_id:
+        q = q.where(TaskInstance.task_id == task_id)
+    if states:
+        real = [s for s in states if s not in ("none", "null", "")]
+        cond = [TaskInstance.state.in_(real)] if real else []
+        if len(real) != len(states):
+            cond.append(TaskInstance.state.is_(None))
+        q = q.where(or_(*cond))
+    total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    rows = session.execute(q.order_by(TaskInstance.id.desc()).limit(limit).offset(offset)).scalars().all()
+    return list(rows), int(total)
+
+
+def tries(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[TaskInstanceHistory]:
+    """The finished tries of a task instance (oldest first)."""
+    return list(
+        session.execute(
+            select(TaskInstanceHistory).where(
+                TaskInstanceHistory.dag_id == dag_id, TaskInstanceHistory.run_id == run_id,
+                TaskInstanceHistory.task_id == task_id, TaskInstanceHistory.map_index == map_index,
+            ).order_by(TaskInstanceHistory.try_number, TaskInstanceHistory.id)
+        ).scalars()
+    )
+
+
+def ti_log_path(settings: Settings, ti: Any, try_number: int | None = None) -> Path:
+    from tradewind.worker.logs import log_path
+
+    return log_path(settings.log_folder, ti.dag_id, ti.run_id, ti.task_id, try_number or max(ti.try_number, 1), ti.map_index)
+
+
+def _matching(
+    session: Session,
+    dag_id: str,
+    *,
+    task_regex: str | None,
+    task_ids: list[str] | None,
+    run_id: str | None,
+    start_date: datetime | None,
+    end_date: datetime | None,
+    only_failed: bool,
+    only_running: bool = False,
+) -> list[TaskInstance]:
+    q = select(TaskInstance).join(DagRun, (DagRun.dag_id == TaskInstance.dag_id) & (DagRun.run_id == TaskInstance.run_id)).where(TaskInstance.dag_id == dag_id)
+    if run_id:
+        q = q.where(TaskInstance.run_id == run_id)
+    if start_date is not None:
+        q = q.where(DagRun.logical_date >= start_date)
+    if end_date is not None:
+        q = q.where(DagRun.logical_date <= end_date)
+    if task_ids:
+        q = q.where(TaskInstance.task_id.in_(task_ids))
+    if only_failed:
+        q = q.where(TaskInstance.state.in_([TI.FAILED.value, TI.UPSTREAM_FAILED.value]))
+    if only_running:
+        q = q.where(TaskInstance.state == TI.RUNNING.value)
+    rows = list(session.execute(q.order_by(TaskInstance.run_id, TaskInstance.task_id)).scalars())
+    if task_regex:
+        try:
+            pattern = re.compile(task_regex)
+        except re.error as exc:
+            raise InvalidInput(f"invalid task regex {task_regex!r}: {exc}") from None
+        rows = [r for r in rows if pattern.search(r.task_id)]
+    return rows
+
+
+def clear_task_instances(
+    session: Session,
+    dag_id: str,
+    *,
+    now: datetime,
+    task_regex: str | None = None,
+    task_ids: list[str] | None = None,
+    run_id: str | None = None,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    only_failed: bool = False,
+    only_running: bool = False,
+    downstream: bool = False,
+    upstream: bool = False,
+    dry_run: bool = False,
+    user: str | None = None,
+) -> list[TaskInstance]:
+    """Make task instances run again; running ones are stopped first (state restarting).
+
+    Returns the task instances cleared (or that would be, with ``dry_run``).
+    """
+    get_serialized_dag(session, dag_id)
+    selected = _matching(session, dag_id, task_regex=task_regex, task_ids=task_ids, run_id=run_id,
+                         start_date=start_date, end_date=end_date, only_failed=only_failed, only_running=only_running)
+    if downstream or upstream:
+        by_run: dict[tuple[str, str | None], set[str]] = {}
+        for ti in selected:
+            by_run.setdefault((ti.run_id, ti.dag_version), set()).add(ti.task_id)
+        extra: list[TaskInstance] = []
+        for (rid, version), ids in by_run.items():
+            sdag = get_serialized_dag(session, dag_id, version)
+            related: set[str] = set()
+            known = [i for i in ids if i in sdag.tasks]
+            if downstream:
+                related |= sdag.descendants(known)
+            if upstream:
+                related |= sdag.ancestors(known)
+            related -= ids
+            if related:
+                extra.extend(session.execute(
+                    select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == rid, TaskInstance.task_id.in_(sorted(related)))
+                ).scalars())
+        selected = selected + extra
+    if dry_run or not selected:
+        return selected
+    _reset(session, selected, now)
+    log_event(session, "clear", now=now, owner=user, dag_id=dag_id, run_id=run_id,
+              extra={"task_ids": sorted({t.task_id for t in selected})[:200], "count": len(selected)})
+    return selected
+
+
+def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:
+    """Clear: running -> restarting (the worker is told to stop), everything else -> none."""
+    runs: set[tuple[str, str]] = set()
+    for ti in tis:
+        runs.add((ti.dag_id, ti.run_id))
+        new_max = ti.try_number + _retries_of(session, ti)
+        if ti.state == TI.RUNNING.value:
+            session.execute(update(TaskInstance).where(TaskInstance.id == ti.id, TaskInstance.state == TI.RUNNING.value)
+                            .values(state=TI.RESTARTING.value, max_tries=new_max, updated_at=now))
+            continue
+        if ti.state == TI.DEFERRED.value and ti.trigger_id is not None:
+            session.execute(delete(Trigger).where(Trigger.id == ti.trigger_id))
+        session.execute(
+            update(TaskInstance).where(TaskInstance.id == ti.id)
+            .values(state=None, max_tries=new_max, end_date=None, next_retry_at=None, next_method=None, next_kwargs=None,
+                    trigger_id=None, trigger_timeout=None, updated_at=now)
+        )
+    by_run: dict[tuple[str, str], list[str]] = {}
+    for ti in tis:
+        by_run.setdefault((ti.dag_id, ti.run_id), []).append(ti.task_id)
+    for (dag_id, run_id), ids in by_run.items():
+        clear_xcoms(session, dag_id, run_id, ids)
+        session.execute(
+            update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id, DagRun.state != DagRunState.RUNNING.value)
+            .values(state=DagRunState.QUEUED.value, end_date=None, queued_at=now, clear_number=DagRun.clear_number + 1)
+        )
+    touch_runs(session, runs)
+
+
+_retry_cache: dict[tuple[str, str | None, str], int] = {}
+
+
+def _retries_of(session: Session, ti: TaskInstance) -> int:
+    key = (ti.dag_id, ti.dag_version, ti.task_id)
+    if key not in _retry_cache:
+        sdag = get_serialized_dag(session, ti.dag_id, ti.dag_version)
+        task = sdag.tasks.get(ti.task_id)
+        _retry_cache[key] = int(task.retries) if task is not None else 0
+    return _retry_cache[key]
+
+
+def set_ti_state(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    state: str,
+    *,
+    now: datetime,
+    user: str | None = None,
+    downstream: bool = False,
+    upstream: bool = False,
+    dry_run: bool = False,
+    map_index: int = -1,
+) -> list[TaskInstance]:
+    """Mark task instances success/failed/skipped by hand (allowed from any state, audited)."""
+    if state not in (TI.SUCCESS.value, TI.FAILED.value, TI.SKIPPED.value):
+        raise InvalidInput(f"state must be success, failed or skipped, not {state!r}")
+    ti = get_task_instance(session, dag_id, run_id, task_id, map_index)
+    ids = {task_id}
+    sdag = get_serialized_dag(session, dag_id, ti.dag_version)
+    if downstream:
+        ids |= sdag.descendants([task_id])
+    if upstream:
+        ids |= sdag.ancestors([task_id])
+    tis = list(session.execute(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id.in_(sorted(ids)))).scalars())
+    if dry_run:
+        return tis
+    for t in tis:
+        session.execute(update(TaskInstance).where(TaskInstance.id == t.id).values(
+            state=state, end_date=now, start_date=t.start_date or now, updated_at=now, next_retry_at=None))
+    touch_runs(session, [(dag_id, run_id)])
+    session.execute(update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id, DagRun.state != DagRunState.RUNNING.value)
+                    .values(state=DagRunState.RUNNING.value, end_date=None))
+    log_event(session, f"mark_{state}", now=now, owner=user, dag_id=dag_id, run_id=run_id, task_id=task_id,
+              extra={"task_ids": sorted(ids)})
+    for t in tis:
+        session.refresh(t)
+    return tis
+
+
+def set_run_state(session: Session, dag_id: str, run_id: str, state: str, *, now: datetime, user: str | None = None) -> DagRun:
+    """Mark a whole run (success: unfinished tasks success; failed: running failed, rest skipped;
+    queued: clear it to run again)."""
+    from tradewind.services.runs import get_run
+
+    run = get_run(session, dag_id, run_id)
+    finished = [s.value for s in FINISHED_STATES]
+    base = select(TaskInstance.id).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+    if state == DagRunState.SUCCESS.value:
+        session.execute(update(TaskInstance).where(TaskInstance.id.in_(base.where(or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished)))))
+                        .values(state=TI.SUCCESS.value, end_date=now, updated_at=now))
+    elif state == DagRunState.FAILED.value:
+        session.execute(update(TaskInstance).where(TaskInstance.id.in_(base.where(TaskInstance.state.in_(_ACTIVE + (TI.DEFERRED.value,)))))
+                        .values(state=TI.FAILED.value, end_date=now, updated_at=now))
+        session.execute(update(TaskInstance).where(TaskInstance.id.in_(base.where(or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished))))).values(
+            state=TI.SKIPPED.value, end_date=now, updated_at=now))
+    elif state == DagRunState.QUEUED.value:
+        tis = list(session.execute(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)).scalars())
+        _reset(session, tis, now)
+        session.refresh(run)
+        log_event(session, "dagrun_queued", now=now, owner=user, dag_id=dag_id, run_id=run_id)
+        return run
+    else:
+        raise InvalidInput(f"state must be success, failed or queued, not {state!r}")
+    run.state = state
+    run.end_date = now
+    log_event(session, f"dagrun_{state}", now=now, owner=user, dag_id=dag_id, run_id=run_id)
+    return run
