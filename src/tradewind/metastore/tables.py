@@ -126,6 +126,8 @@ class DagRun(Base):
         UniqueConstraint("dag_id", "run_id", name="uq_dag_run_run_id"),
         Index("ix_dag_run_state", "state"),
         Index("ix_dag_run_dag_logical", "dag_id", "logical_date"),
+        # Newest runs of one DAG (DAGs page, grid) without sorting all of its runs.
+        Index("ix_dag_run_dag_id_id", "dag_id", "id"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))
@@ -163,6 +165,8 @@ class TaskInstance(Base):
         Index("ix_ti_dag_run_state", "dag_id", "run_id", "state"),
         Index("ix_ti_dag_task_state", "dag_id", "task_id", "state"),
         Index("ix_ti_next_retry", "state", "next_retry_at"),
+        # Browse > task instances filtered by state, newest first, without sorting them all.
+        Index("ix_ti_state_id", "state", "id"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 15:18:00.491847
+Create Date: 2026-11-24 15:20:46.842117
 """
 from alembic import op
 import sqlalchemy as sa
@@ -256,6 +256,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_ti_dag_run_state', ['dag_id', 'run_id', 'state'], unique=False)
         batch_op.create_index('ix_ti_dag_task_state', ['dag_id', 'task_id', 'state'], unique=False)
         batch_op.create_index('ix_ti_next_retry', ['state', 'next_retry_at'], unique=False)
+        batch_op.create_index('ix_ti_state_id', ['state', 'id'], unique=False)
         batch_op.create_index('ix_ti_state_pool_priority', ['state', 'pool', 'priority_weight'], unique=False)
 
     op.create_table('task_instance_history',
@@ -359,6 +360,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dag_id', 'run_id', name='uq_dag_run_run_id')
     )
     with op.batch_alter_table('dag_run', schema=None) as batch_op:
+        batch_op.create_index('ix_dag_run_dag_id_id', ['dag_id', 'id'], unique=False)
         batch_op.create_index('ix_dag_run_dag_logical', ['dag_id', 'logical_date'], unique=False)
         batch_op.create_index('ix_dag_run_state', ['state'], unique=False)
 
@@ -370,6 +372,7 @@ def downgrade() -> None:
     with op.batch_alter_table('dag_run', schema=None) as batch_op:
         batch_op.drop_index('ix_dag_run_state')
         batch_op.drop_index('ix_dag_run_dag_logical')
+        batch_op.drop_index('ix_dag_run_dag_id_id')
 
     op.drop_table('dag_run')
     op.drop_table('xcom')
@@ -387,6 +390,7 @@ def downgrade() -> None:
     op.drop_table('task_instance_history')
     with op.batch_alter_table('task_instance', schema=None) as batch_op:
         batch_op.drop_index('ix_ti_state_pool_priority')
+        batch_op.drop_index('ix_ti_state_id')
         batch_op.drop_index('ix_ti_next_retry')
         batch_op.drop_index('ix_ti_dag_task_state')
         batch_op.drop_index('ix_ti_dag_run_state')
