@@ -1,0 +1,118 @@
+"""CeleryExecutor: hand workloads to a Celery broker (Redis or RabbitMQ) for remote workers.
+
+The scheduler sends each workload as one JSON message to the queue named by the task's
+``queue=``. Workers heartbeat and report through the execution API themselves, so this
+executor only counts what is in flight: a slot frees when its task instance leaves
+queued/running (checked in the metastore on each poll; a finish wakes the scheduler).
+A message the broker refused is kept and sent again on the next poll.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import deque
+
+from tradewind.core.execution import Workload
+from tradewind.executors.base import BaseExecutor, ExecutorEvent
+from tradewind.services.celery_tracking import still_active
+from tradewind.services.env import Env
+from tradewind.services.execution import ExecutionService
+from tradewind.services.tokens import issue_ti_token
+from tradewind.worker.celery_app import TASK_NAME, make_celery_app
+
+log = logging.getLogger("tradewind.executor.celery")
+_SEND_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5}
+_CALLBACK_TOKEN_TTL = 3600.0
+
+
+class CeleryExecutor(BaseExecutor):
+    """Runs tasks on Celery workers (``tradewind celery worker``) anywhere on the network.
+
+    Args:
+        env: reads ``[celery]`` and ``[core] parallelism``; the metastore for slot tracking.
+        execution: unused (workers report over HTTP); kept for the executor factory's signature.
+        check_interval: at most this often (seconds) ask the metastore which tries ended.
+    """
+
+    name = "CeleryExecutor"
+    supervises_heartbeats = False
+
+    def __init__(
+        self, env: Env, execution: ExecutionService | None = None, *, check_interval: float = 0.02
+    ):
+        super().__init__(parallelism=int(env.settings.get("core", "parallelism")))
+        self.env = env
+        self.execution = execution
+        self.check_interval = check_interval
+        self.app = make_celery_app(env.settings)
+        self.unsent: deque[Workload] = deque()
+        self._next_check = 0.0
+        self._next_resend = 0.0
+
+    def start(self) -> None:
+        """Check the broker answers (a clear error at start beats silent queued tasks)."""
+        with self.app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5)
+        log.info("Celery executor connected to %s", self.app.conf.broker_url.split("@")[-1])
+
+    def queue_workloads(self, workloads: list[Workload]) -> None:
+        for w in workloads:
+            if w.kind == "callback":
+                # The scheduler leaves callbacks unsigned; workers verify this token first.
+                w = dataclasses.replace(
+                    w, token=issue_ti_token(self.env.secret_key, w.ti_id, 0, _CALLBACK_TOKEN_TTL)
+                )
+            else:
+                self.in_flight[w.ti_id] = w
+            self._send(w)
+
+    def _send(self, w: Workload) -> bool:
+        try:
+            self.app.send_task(
+                TASK_NAME,
+                args=[w.to_json()],
+                queue=w.queue or None,
+                retry=True,
+                retry_policy=_SEND_RETRY,
+            )
+        except Exception as exc:  # noqa: BLE001 - a broker outage must not stop the scheduler
+            log.warning(
+                "could not send %s.%s to the broker (will retry): %s", w.dag_id, w.task_id, exc
+            )
+            self.unsent.append(w)
+            self._next_resend = time.monotonic() + 1.0
+            return False
+        return True
+
+    def poll(self) -> list[ExecutorEvent]:
+        """Resend what the broker refused; free the slots of tries that ended."""
+        mono = time.monotonic()
+        if self.unsent and mono >= self._next_resend:
+            pending, self.unsent = list(self.unsent), deque()
+            for i, w in enumerate(pending):
+                if w.ti_id >= 0 and w.ti_id not in self.in_flight:
+                    continue  # ended or re-queued meanwhile
+                if not self._send(w):
+                    self.unsent.extend(pending[i + 1 :])
+                    break
+        if self.in_flight and mono >= self._next_check:
+            self._next_check = mono + self.check_interval
+            self._forget_ended()
+        return []
+
+    def _forget_ended(self) -> None:
+        keys = [(w.ti_id, w.try_number) for w in self.in_flight.values()]
+        with self.env.db.session(readonly=True) as s:
+            active = still_active(s, keys)
+        for ti_id in [t for t, _ in keys if t not in active]:
+            self.in_flight.pop(ti_id, None)
+
+    def end(self, timeout: float = 30.0) -> None:
+        """Stop sending; running tries carry on on their workers and report by HTTP."""
+        self.terminate()
+
+    def terminate(self) -> None:
+        self.unsent.clear()
+        self.app.close()

@@ -1,0 +1,330 @@
+"""The Celery side of multi-node Tradewind: the app, its one task, and the try supervisor.
+
+A message carries only a :class:`~tradewind.core.execution.Workload` as JSON (never pickle).
+The worker runs each try in a forked child (``TaskRunner`` over :class:`HttpExecutionClient`)
+while the parent heartbeats through the execution API and kills the child when the answer
+says stop. The worker has no database URL: the token in the workload is its only credential,
+so a forged or replayed message fails its claim and runs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+
+from tradewind.core.execution import Outcome, Workload
+from tradewind.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    ExecutionAPIError,
+    NotFound,
+    TaskInstanceMoved,
+)
+from tradewind.settings import Settings
+from tradewind.worker.http_client import HttpExecutionClient
+from tradewind.worker.logs import append_line, log_path
+
+log = logging.getLogger("tradewind.worker.celery")
+TASK_NAME = "tradewind.execute_workload"
+_KILL_GRACE = 2.0
+_TIMEOUT_GRACE = 5.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _opt(settings: Settings, section: str, key: str, default: Any) -> Any:
+    """A setting that may be absent from the defaults table (set by file or env only)."""
+    try:
+        value = settings.get(section, key)
+    except ConfigError:
+        return default
+    return default if value in ("", None) else value
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings from ``[celery]``: JSON only, late acks, one message prefetched."""
+    transport: dict[str, Any] = {
+        "visibility_timeout": int(_opt(settings, "celery", "visibility_timeout", 21600))
+    }
+    prefix = _opt(settings, "celery", "key_prefix", "")
+    if prefix:
+        transport["global_keyprefix"] = str(prefix)  # Redis: several installs on one server
+    return {
+        "broker_url": settings.get("celery", "broker_url"),
+        "result_backend": settings.get("celery", "result_backend") or None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": settings.get("celery", "default_queue"),
+        "task_create_missing_queues": True,
+        "broker_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "worker_concurrency": int(settings.get("celery", "worker_concurrency")),
+        "worker_hijack_root_logger": False,
+    }
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs to run tries: where to report, where DAGs and logs live."""
+
+    api_url: str
+    dags_folder: str
+    log_folder: str
+    heartbeat_sec: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerConfig:
+        return cls(
+            api_url=str(settings.get("core", "execution_api_server_url")),
+            dags_folder=str(settings.dags_folder),
+            log_folder=str(settings.log_folder),
+            heartbeat_sec=float(settings.get("scheduler", "task_instance_heartbeat_sec")),
+        )
+
+
+def make_celery_app(settings: Settings) -> Celery:
+    """Return a Celery app configured from ``settings`` with ``tradewind.execute_workload``."""
+    app = Celery("tradewind", set_as_current=False)
+    app.conf.update(celery_config(settings))
+    config = WorkerConfig.from_settings(settings)
+
+    @app.task(name=TASK_NAME, acks_late=True, ignore_result=True)
+    def execute_workload(workload_json: str) -> str:
+        return run_message(workload_json, config)
+
+    return app
+
+
+# -- the worker side --------------------------------------------------------------------------
+_clients: dict[tuple[int, str], HttpExecutionClient] = {}
+
+
+def _client(url: str, retry_for: float = 300.0) -> HttpExecutionClient:
+    """One keep-alive client per process (a forked child must not share its parent's sockets)."""
+    key = (os.getpid(), f"{url}#{retry_for}")
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = HttpExecutionClient(url, retry_for=retry_for)
+    return client
+
+
+def run_message(workload_json: Any, config: WorkerConfig) -> str:
+    """Run one delivered message; return what happened (``ran``, ``refused``, ``lost``...)."""
+    try:
+        workload = Workload.from_json(workload_json)
+    except (TypeError, ValueError) as exc:
+        log.error("refused a malformed workload message: %s", exc)
+        return "refused"
+    if workload.kind == "callback":
+        try:
+            _client(config.api_url).verify_callback(workload.ti_id, workload.token)
+        except (AuthenticationFailed, NotFound) as exc:
+            log.error("refused DAG callback %s of %s: %s", workload.callback, workload.dag_id, exc)
+            return "refused"
+    return TrySupervisor(workload, config).run()
+
+
+class TrySupervisor:
+    """Fork a child for one try, heartbeat for it, kill it when told, report what it could not."""
+
+    def __init__(self, workload: Workload, config: WorkerConfig):
+        self.w = workload
+        self.config = config
+        self.claimed = False
+        self.stop_reason: str | None = None
+
+    def run(self) -> str:
+        self._preload()
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(ready_r)
+            _child_main(self.w, self.config, ready_w)
+        os.close(ready_w)
+        try:
+            status = self._supervise(pid, ready_r)
+        finally:
+            os.close(ready_r)
+        return self._after(status)
+
+    def _preload(self) -> None:
+        """Import the DAG file here once, so each forked try starts warm."""
+        from tradewind.worker.dag_cache import resolve_dag
+
+        with contextlib.suppress(Exception):
+            resolve_dag(self.w, self.config.dags_folder)
+
+    def _supervise(self, pid: int, ready_r: int) -> int:
+        pidfd = os.pidfd_open(pid)
+        hb_every = max(self.config.heartbeat_sec, 0.1)
+        next_hb = float("inf")
+        deadline = (
+            time.monotonic() + self.w.timeout + _TIMEOUT_GRACE if self.w.timeout else float("inf")
+        )
+        watch = [pidfd, ready_r]
+        try:
+            while True:
+                wait = max(min(next_hb, deadline) - time.monotonic(), 0.0)
+                ready, _, _ = select.select(watch, [], [], None if wait == float("inf") else wait)
+                if pidfd in ready:
+                    break
+                if ready_r in ready:
+                    if os.read(ready_r, 16):
+                        self.claimed = True
+                        next_hb = time.monotonic() + hb_every
+                    else:
+                        watch = [pidfd]  # the child closed its end (it is exiting)
+                now = time.monotonic()
+                if now >= deadline:
+                    self.stop_reason = (
+                        f"the task exceeded its execution_timeout of {self.w.timeout:g} s"
+                    )
+                    _kill(pid, pidfd)
+                    break
+                if self.claimed and now >= next_hb:
+                    next_hb = now + hb_every
+                    if self._heartbeat(pid):
+                        _kill(pid, pidfd)
+                        break
+            _, status = os.waitpid(pid, 0)
+            return status
+        finally:
+            os.close(pidfd)
+
+    def _heartbeat(self, pid: int) -> bool:
+        """Heartbeat once; return True when the child must be stopped."""
+        try:
+            answer = _client(self.config.api_url, retry_for=self.config.heartbeat_sec).heartbeat(
+                self.w.ti_id, self.w.token, pid
+            )
+        except (AuthenticationFailed, NotFound, TaskInstanceMoved) as exc:
+            self.stop_reason = f"the heartbeat was refused: {exc}"
+            return True
+        except ExecutionAPIError as exc:
+            log.warning("heartbeat of %s failed, will retry: %s", self.w.task_id, exc)
+            return False
+        if answer.get("stop"):
+            self.stop_reason = "the task instance was moved away (cleared, marked or timed out)"
+            return True
+        return False
+
+    def _after(self, status: int) -> str:
+        if not self.claimed:
+            return "refused"
+        path = log_path(
+            self.config.log_folder,
+            self.w.dag_id,
+            self.w.run_id,
+            self.w.task_id,
+            self.w.try_number,
+            self.w.map_index,
+        )
+        code = os.waitstatus_to_exitcode(status)
+        result = "ran"
+        if code != 0 or self.stop_reason:
+            why = self.stop_reason or (
+                f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+            )
+            message = f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
+            append_line(path, "error", message)
+            result = "lost"
+            with contextlib.suppress(
+                TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError
+            ):
+                _client(self.config.api_url).finish(
+                    self.w.ti_id, self.w.token, Outcome.LOST.value, message, None
+                )
+        self._upload_log(path)
+        return result
+
+    def _upload_log(self, path: Any) -> None:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return
+        try:
+            _client(self.config.api_url, retry_for=30.0).upload_log(
+                self.w.ti_id, self.w.token, text
+            )
+        except Exception as exc:  # noqa: BLE001 - the log stays on this worker
+            log.warning("could not upload the log of %s: %s", self.w.task_id, exc)
+
+
+class _ClaimSignal:
+    """Wraps the client so the parent learns the moment the claim succeeded."""
+
+    def __init__(self, client: HttpExecutionClient, fd: int):
+        self._client = client
+        self._fd = fd
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
+        answer = self._client.claim(ti_id, token, hostname, pid)
+        os.write(self._fd, b"c")
+        return answer
+
+
+def _child_main(workload: Workload, config: WorkerConfig, ready_w: int) -> None:  # pragma: no cover
+    """The try's own process: run it, then exit without returning into Celery's code."""
+    code = 1
+    try:
+        _die_with_parent()
+        signal.signal(signal.SIGTERM, _term_child)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from tradewind.worker.dag_cache import resolve_dag
+        from tradewind.worker.runner import TaskRunner
+
+        client = _ClaimSignal(HttpExecutionClient(config.api_url), ready_w)
+        runner = TaskRunner(client, lambda w: resolve_dag(w, config.dags_folder), config.log_folder)  # type: ignore[arg-type]
+        try:
+            runner.run(workload)
+        except (AuthenticationFailed, NotFound) as exc:
+            log.error(
+                "refused workload %s.%s (task instance %s try %s): %s",
+                workload.dag_id,
+                workload.task_id,
+                workload.ti_id,
+                workload.try_number,
+                exc,
+            )
+        code = 0
+    except BaseException:  # noqa: BLE001 - reported through the exit code
+        log.exception("task process failed")
+    finally:
+        os._exit(code)
+
+
+def _term_child(signum: int, frame: Any) -> None:
+    raise SystemExit(f"task process received signal {signum}")
+
+
+def _die_with_parent() -> None:
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _kill(pid: int, pidfd: int) -> None:
+    """SIGTERM (the task's on_kill runs), then SIGKILL after a grace period."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    ready, _, _ = select.select([pidfd], [], [], _KILL_GRACE)
+    if not ready:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

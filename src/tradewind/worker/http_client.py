@@ -1,0 +1,162 @@
+"""The execution API over HTTP: what a Celery worker on another node uses to report.
+
+Each call is ``POST {base_url}task-instances/{ti_id}/{method}`` with a JSON body of the other
+arguments and the task-scoped token as a bearer token. Connection errors and 5xx answers are
+retried with backoff for up to ``retry_for`` seconds, so a network blip or a webserver restart
+delays a task but loses nothing; the server's compare-and-set makes a replayed call harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any
+
+import httpx
+
+from tradewind import errors
+
+log = logging.getLogger("tradewind.worker.http")
+
+_STATUS_ERRORS: dict[int, type[errors.TradewindError]] = {
+    401: errors.AuthenticationFailed,
+    403: errors.PermissionDenied,
+    404: errors.NotFound,
+    409: errors.TaskInstanceMoved,
+    400: errors.InvalidInput,
+    422: errors.InvalidInput,
+}
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class HttpExecutionClient:
+    """Implements :class:`tradewind.core.execution.ExecutionAPI` over HTTP (httpx, keep-alive).
+
+    Args:
+        base_url: the execution API root, e.g. ``http://node-a:8080/execution/``.
+        timeout: seconds for one request.
+        retry_for: keep retrying connection errors and 5xx answers this long (seconds).
+        transport: an httpx transport (tests may pass one; default: the network).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        retry_for: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.retry_for = retry_for
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=30.0),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    # -- transport -------------------------------------------------------------------------
+    def call(self, ti_id: int, method: str, token: str, body: dict[str, Any]) -> Any:
+        """POST one call; return the decoded answer or raise the mapped error."""
+        url = f"task-instances/{int(ti_id)}/{method}"
+        headers = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + self.retry_for
+        delay = 0.1
+        while True:
+            try:
+                resp = self._http.post(url, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if resp.status_code < 400:
+                    return resp.json() if resp.content else None
+                if resp.status_code not in _RETRY_STATUS:
+                    raise _error_for(resp)
+                problem = f"HTTP {resp.status_code}"
+            if time.monotonic() + delay > deadline:
+                raise errors.ExecutionAPIError(
+                    f"execution API at {self.base_url} unreachable for {self.retry_for:g} s "
+                    f"({method} of task instance {ti_id}): {problem}"
+                )
+            log.warning("execution API %s failed (%s); retrying in %.1f s", method, problem, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0) * (0.8 + 0.4 * random.random())
+
+    # -- the ExecutionAPI protocol -----------------------------------------------------------
+    def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
+        return self.call(ti_id, "claim", token, {"hostname": hostname, "pid": pid})  # type: ignore[no-any-return]
+
+    def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
+        return self.call(ti_id, "heartbeat", token, {"pid": pid})  # type: ignore[no-any-return]
+
+    def xcom_get(
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        key: str,
+        map_index: int,
+    ) -> dict[str, Any]:
+        body = {
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "task_id": task_id,
+            "key": key,
+            "map_index": map_index,
+        }
+        return self.call(ti_id, "xcom_get", token, body)  # type: ignore[no-any-return]
+
+    def xcom_set(self, ti_id: int, token: str, key: str, value: Any) -> None:
+        self.call(ti_id, "xcom_set", token, {"key": key, "value": value})
+
+    def get_variable(self, ti_id: int, token: str, key: str) -> dict[str, Any]:
+        return self.call(ti_id, "get_variable", token, {"key": key})  # type: ignore[no-any-return]
+
+    def get_connection(self, ti_id: int, token: str, conn_id: str) -> dict[str, Any]:
+        return self.call(ti_id, "get_connection", token, {"conn_id": conn_id})  # type: ignore[no-any-return]
+
+    def skip_tasks(self, ti_id: int, token: str, task_ids: list[str]) -> None:
+        self.call(ti_id, "skip_tasks", token, {"task_ids": list(task_ids)})
+
+    def finish(
+        self,
+        ti_id: int,
+        token: str,
+        outcome: str,
+        error: str | None,
+        rendered_fields: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        body = {"outcome": outcome, "error": error, "rendered_fields": rendered_fields}
+        return self.call(ti_id, "finish", token, body)  # type: ignore[no-any-return]
+
+    def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
+        return self.call(ti_id, "defer", token, {"trigger": trigger})  # type: ignore[no-any-return]
+
+    def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
+        return self.call(ti_id, "reschedule", token, {"reschedule_date": reschedule_date})  # type: ignore[no-any-return]
+
+    # -- beyond the protocol (HTTP transport only) -------------------------------------------
+    def upload_log(self, ti_id: int, token: str, text: str) -> None:
+        """Send the log of the token's try to the webserver's log folder (remote workers)."""
+        self.call(ti_id, "logs", token, {"text": text})
+
+    def verify_callback(self, callback_id: int, token: str) -> None:
+        """Raise AuthenticationFailed unless ``token`` was issued for this DAG callback."""
+        self.call(callback_id, "verify", token, {})
+
+
+def _error_for(resp: httpx.Response) -> errors.TradewindError:
+    try:
+        detail = resp.json().get("detail", resp.text)
+    except ValueError:
+        detail = resp.text
+    cls = _STATUS_ERRORS.get(resp.status_code, errors.ExecutionAPIError)
+    return cls(f"{detail} (HTTP {resp.status_code})")
