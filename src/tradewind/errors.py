@@ -117,3 +117,7 @@ class ExecutionAPIError(TradewindError):
 
 class TaskInstanceMoved(ExecutionAPIError):
     """The task instance is no longer in the state the worker expected (claimed elsewhere...)."""
+
+
+class SensorTimeoutNoRetry(TradewindSensorTimeout, TradewindFailException):
+    """A sensor's ``timeout`` passed: fail at once, without retries (as Airflow does)."""
