@@ -20,17 +20,16 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
     log_folder = str(env.settings.log_folder)
     if name in ("LocalExecutor", "SequentialExecutor"):
         from tradewind.executors.local import LocalExecutor
+        from tradewind.executors._pipe import PipeClient
+        from tradewind.worker.dag_cache import resolve_dag
+        from tradewind.worker.runner import TaskRunner, warm_up
+
+        warm_up()
 
         def run_child(workload: Workload, conn: Connection) -> None:
-            from tradewind.executors._pipe import PipeClient
-            from tradewind.worker.dag_cache import resolve_dag
-            from tradewind.worker.runner import TaskRunner
-
             TaskRunner(PipeClient(conn), lambda w: resolve_dag(w, dags_folder), log_folder).run(workload)
 
         def preload(workload: Workload) -> None:
-            from tradewind.worker.dag_cache import resolve_dag
-
             resolve_dag(workload, dags_folder)
 
         def lost(workload: Workload, message: str) -> None:

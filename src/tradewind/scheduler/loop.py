@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tradewind.core.execution import Outcome, Workload
@@ -27,6 +27,11 @@ from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 
 log = logging.getLogger("tradewind.scheduler")
+
+try:  # data-aware scheduling (assets) lives in its own service module
+    from tradewind.services.asset_scheduling import create_asset_triggered_runs as _asset_runs
+except ImportError:  # pragma: no cover - during development only
+    _asset_runs = None
 
 
 @dataclass
@@ -79,6 +84,8 @@ class Scheduler:
         self.execution = execution
         self.options = options or SchedulerOptions.from_env(env)
         self.only_runs = only_runs
+        if executor.supervises_heartbeats or only_runs is not None:
+            execution.wake_on_change = False
         self.cache = scheduling.DagCache()
         self.estimates = queueing.DurationEstimates()
         self.listener = wake_listener
@@ -88,6 +95,8 @@ class Scheduler:
         os.set_blocking(self._wake_w, False)
         self._next_heartbeat = 0.0
         self._next_sweep = 0.0
+        self._next_due = datetime.min.replace(tzinfo=timezone.utc)
+        self._external = True
         self.finished_runs: list[scheduling.RunOutcome] = []
         self.on_run_finished: Callable[[scheduling.RunOutcome], None] | None = None
 
@@ -124,43 +133,55 @@ class Scheduler:
         log.info("scheduler stopped")
 
     # -- one pass -------------------------------------------------------------------------
-    def run_once(self) -> float:
-        """One scheduling pass; return seconds until something is due."""
+    def run_once(self, full: bool = True) -> float:
+        """One scheduling pass; return seconds until something is due.
+
+        ``full=False`` (a task just finished, nothing else happened) skips creating and starting
+        runs, which only timers and outside events (trigger, unpause, new DAG) can require.
+        """
         now = self.env.now()
-        next_due: list[datetime] = []
+        if full or now >= self._next_due:
+            self._full_pass(now)
+        with self.env.db.session() as s:
+            result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
+            workloads = self._queue(s, now)
+        if workloads:
+            self.executor.queue_workloads(workloads)
+        for outcome in result.finished_runs:
+            self._run_finished(outcome)
+        if result.finished_runs:
+            # A finished run frees a max_active_runs slot: start the next queued run now.
+            with self.env.db.session() as s:
+                if scheduling.start_queued_runs(s, now):
+                    self._next_due = now
+        return max(min((self._next_due - self.env.now()).total_seconds(), self.options.poll_interval), 0.0)
+
+    def _full_pass(self, now: datetime) -> None:
+        due = [now + timedelta(seconds=self.options.poll_interval)]
         with self.env.db.session() as s:
             if self.only_runs is None:
                 scheduling.refresh_changed_dags(s, self.cache, now)
                 scheduling.create_due_runs(s, self.cache, now)
                 nxt = scheduling.next_run_creation_time(s)
                 if nxt is not None:
-                    next_due.append(nxt)
+                    due.append(nxt)
+                if _asset_runs is not None:
+                    _asset_runs(s, self.cache, now)
             scheduling.start_queued_runs(s, now)
             _, retry_at = scheduling.promote_due_retries(s, now)
             if retry_at is not None:
-                next_due.append(retry_at)
-        with self.env.db.session() as s:
-            result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
-        for outcome in result.finished_runs:
-            self._run_finished(outcome)
-        self._queue(now)
-        wait = self.options.poll_interval
-        for when in next_due:
-            wait = min(wait, max((when - self.env.now()).total_seconds(), 0.0))
-        return wait
+                due.append(retry_at)
+        self._next_due = min(due)
 
-    def _queue(self, now: datetime) -> None:
+    def _queue(self, s: Any, now: datetime) -> list[Workload]:
         free = self.executor.free_slots()
         if free <= 0:
-            return
-        with self.env.db.session() as s:
-            workloads = queueing.queue_ready(
+            return []
+        return queueing.queue_ready(
                 s, now=now, free_executor_slots=free, secret=self.env.secret_key, cache=self.cache,
                 estimates=self.estimates, job_id=self.job_id, token_ttl=max(self.options.queued_timeout * 4, 3600.0),
                 executor_name=self.executor.name, only_run_ids=self.only_runs,
             )
-        if workloads:
-            self.executor.queue_workloads(workloads)
 
     def _run_finished(self, outcome: scheduling.RunOutcome) -> None:
         log.info("DAG run %s of %s is %s", outcome.run_id, outcome.dag_id, outcome.state)
@@ -229,15 +250,16 @@ class Scheduler:
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError, OSError):
                 os.read(self._wake_r, 4096)
-        if self.listener is not None:
-            self.listener.drain()
+        if self.listener is not None and self.listener.drain():
+            self._external = True
 
     def loop(self, until: Callable[[], bool] | None = None) -> None:
         """Run until :meth:`stop` (or ``until()`` is true)."""
         while not self._stop.is_set():
             self.handle_executor_events(self.executor.poll())
             self.periodic()
-            wait = self.run_once()
+            wait = self.run_once(full=self._external)
+            self._external = False
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return

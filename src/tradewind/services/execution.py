@@ -11,7 +11,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Outcome
@@ -19,6 +19,12 @@ from tradewind.core.states import DagRunState
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import NotFound, TaskInstanceMoved
 from tradewind.metastore.tables import DagRun, TaskInstance, TaskInstanceHistory, TaskReschedule, Trigger
+
+TIT = TaskInstance.__table__
+TIc = TIT.c
+DRT = DagRun.__table__
+DRc = DRT.c
+HT = TaskInstanceHistory.__table__
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
@@ -80,6 +86,9 @@ class ExecutionService:
         self.skip_retry_delay = skip_retry_delay
         self._dags: dict[tuple[str, str | None], SerializedDag] = {}
         self._secret = env.secret_key
+        #: Wake schedulers after outcomes. The scheduler's own instance turns this off: its
+        #: loop runs right after serving the call anyway.
+        self.wake_on_change = True
 
     # -- helpers ---------------------------------------------------------------------------
     def _sdag(self, session: Session, dag_id: str, version: str | None) -> SerializedDag:
@@ -105,75 +114,54 @@ class ExecutionService:
     def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
         try_number = self._check(ti_id, token)
         now = self.env.now()
-        with self.env.db.session() as s:
-            ok = s.execute(
-                update(TaskInstance)
-                .where(
-                    TaskInstance.id == ti_id,
-                    TaskInstance.state == TI.QUEUED.value,
-                    TaskInstance.try_number == try_number,
-                )
-                .values(
-                    state=TI.RUNNING.value,
-                    start_date=now,
-                    end_date=None,
-                    duration=None,
-                    hostname=hostname,
-                    pid=pid,
-                    last_heartbeat_at=now,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
+        # Core statements on one connection: this is the hot path of every task start.
+        with self.env.db.engine.begin() as c:
+            ok = c.execute(
+                update(TIT)
+                .where(TIc.id == ti_id, TIc.state == TI.QUEUED.value, TIc.try_number == try_number)
+                .values(state=TI.RUNNING.value, start_date=now, end_date=None, duration=None, hostname=hostname,
+                        pid=pid, last_heartbeat_at=now, updated_at=now)
             ).rowcount
-            ti = self._ti(s, ti_id)
+            ti = c.execute(
+                select(TIc.id, TIc.dag_id, TIc.run_id, TIc.task_id, TIc.map_index, TIc.try_number, TIc.max_tries,
+                       TIc.state, TIc.next_method, TIc.next_kwargs, TIc.dag_version).where(TIc.id == ti_id)
+            ).one_or_none()
+            if ti is None:
+                raise NotFound(f"task instance {ti_id} not found")
             if not ok:
                 raise TaskInstanceMoved(
                     f"task instance {ti.dag_id}.{ti.task_id} ({ti.run_id}) is "
                     f"{ti.state or 'none'} at try {ti.try_number}, not queued for try {try_number}"
                 )
-            run = s.execute(
-                select(DagRun).where(DagRun.dag_id == ti.dag_id, DagRun.run_id == ti.run_id)
-            ).scalar_one()
-            prev = self._prev_success(s, run)
-            touch_runs(s, [(ti.dag_id, ti.run_id)])
-            return {
-                "ti": {
-                    "id": ti.id,
-                    "dag_id": ti.dag_id,
-                    "run_id": ti.run_id,
-                    "task_id": ti.task_id,
-                    "map_index": ti.map_index,
-                    "try_number": ti.try_number,
-                    "max_tries": ti.max_tries,
-                    "start_date": _iso(now),
-                    "hostname": hostname,
-                    "next_method": ti.next_method,
-                    "next_kwargs": ti.next_kwargs,
-                },
-                "dag_run": {
-                    "dag_id": run.dag_id,
-                    "run_id": run.run_id,
-                    "run_type": run.run_type,
-                    "logical_date": _iso(run.logical_date),
-                    "data_interval_start": _iso(run.data_interval_start),
-                    "data_interval_end": _iso(run.data_interval_end),
-                    "run_after": _iso(run.run_after),
-                    "start_date": _iso(run.start_date),
-                    "conf": run.conf or {},
-                    "triggered_by": run.triggered_by,
-                    "clear_number": run.clear_number,
-                },
-                "prev_success": prev,
-                "dag_version": ti.dag_version,
-            }
+            run = c.execute(select(DRT).where(DRc.dag_id == ti.dag_id, DRc.run_id == ti.run_id)).one()
+            prev = self._prev_success(c, run)
+        return {
+            "ti": {
+                "id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
+                "map_index": ti.map_index, "try_number": ti.try_number, "max_tries": ti.max_tries,
+                "start_date": _iso(now), "hostname": hostname, "next_method": ti.next_method,
+                "next_kwargs": ti.next_kwargs,
+            },
+            "dag_run": {
+                "dag_id": run.dag_id, "run_id": run.run_id, "run_type": run.run_type,
+                "logical_date": _iso(run.logical_date), "data_interval_start": _iso(run.data_interval_start),
+                "data_interval_end": _iso(run.data_interval_end), "run_after": _iso(run.run_after),
+                "start_date": _iso(run.start_date), "conf": run.conf or {}, "triggered_by": run.triggered_by,
+                "clear_number": run.clear_number,
+            },
+            "prev_success": prev,
+            "dag_version": ti.dag_version,
+        }
 
-    def _prev_success(self, s: Session, run: DagRun) -> dict[str, Any] | None:
-        q = select(DagRun).where(DagRun.dag_id == run.dag_id, DagRun.state == DagRunState.SUCCESS.value, DagRun.id != run.id)
+    def _prev_success(self, c: Any, run: Any) -> dict[str, Any] | None:
+        q = select(DRc.data_interval_start, DRc.data_interval_end, DRc.start_date, DRc.end_date, DRc.logical_date).where(
+            DRc.dag_id == run.dag_id, DRc.state == DagRunState.SUCCESS.value, DRc.id != run.id
+        )
         if run.logical_date is not None:
-            q = q.where(DagRun.logical_date < run.logical_date).order_by(DagRun.logical_date.desc())
+            q = q.where(DRc.logical_date < run.logical_date).order_by(DRc.logical_date.desc())
         else:
-            q = q.order_by(DagRun.id.desc())
-        prev = s.execute(q.limit(1)).scalar_one_or_none()
+            q = q.order_by(DRc.id.desc())
+        prev = c.execute(q.limit(1)).first()
         if prev is None:
             return None
         return {
@@ -251,8 +239,11 @@ class ExecutionService:
     def finish_try(self, ti_id: int, try_number: int, outcome: Outcome, error: str | None, rendered_fields: dict[str, Any] | None = None, *, expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING)) -> dict[str, Any]:
         """Turn an outcome into the next state (also used for lost workers and timeouts)."""
         now = self.env.now()
-        with self.env.db.session() as s:
-            ti = self._ti(s, ti_id)
+        emit = None
+        with self.env.db.engine.begin() as c:
+            ti = c.execute(select(TIT).where(TIc.id == ti_id)).one_or_none()
+            if ti is None:
+                raise NotFound(f"task instance {ti_id} not found")
             if ti.try_number != try_number or ti.state not in {e.value for e in expected}:
                 raise TaskInstanceMoved(
                     f"task instance {ti.dag_id}.{ti.task_id} is {ti.state or 'none'} at try "
@@ -260,9 +251,13 @@ class ExecutionService:
                 )
             current = TI(ti.state)
             duration = (now - ti.start_date).total_seconds() if ti.start_date else None
-            values: dict[str, Any] = {"end_date": now, "duration": duration}
+            values: dict[str, Any] = {"end_date": now, "duration": duration, "updated_at": now}
             if rendered_fields is not None:
                 values["rendered_fields"] = rendered_fields
+            task = None
+            if current is not TI.RESTARTING:
+                sdag = self._sdag_core(ti.dag_id, ti.dag_version)
+                task = sdag.tasks.get(ti.task_id)
             if current is TI.RESTARTING:
                 new: TI | None = None
             elif outcome is Outcome.SUCCESS:
@@ -271,21 +266,43 @@ class ExecutionService:
                 new = TI.SKIPPED
             elif outcome is not Outcome.FAIL_NO_RETRY and ti.try_number <= ti.max_tries:
                 new = TI.UP_FOR_RETRY
-                sdag = self._sdag(s, ti.dag_id, ti.dag_version)
-                task = sdag.tasks.get(ti.task_id)
                 delay = timedelta(0) if (self.skip_retry_delay or task is None) else retry_delay_for(task, ti.try_number)
                 values["next_retry_at"] = now + delay
             else:
                 new = TI.FAILED
-            ti.end_date, ti.duration = now, duration
-            record_history(s, ti, new.value if new else TI.RESTARTING.value, error)
-            moved = cas(s, ti_id, current, new, now=now, run_key=(ti.dag_id, ti.run_id), **values)
+            moved = c.execute(
+                update(TIT).where(TIc.id == ti_id, TIc.state == current.value, TIc.try_number == try_number)
+                .values(state=new.value if new else None, **values)
+            ).rowcount
             if not moved:
                 raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
-            if new is TI.SUCCESS:
-                self._emit_assets(s, ti, now)
-        self.env.wake()
+            c.execute(insert(HT).values(
+                ti_id=ti.id, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index,
+                try_number=ti.try_number, max_tries=ti.max_tries, state=new.value if new else TI.RESTARTING.value,
+                start_date=ti.start_date, end_date=now, duration=duration, queued_dttm=ti.queued_dttm, pool=ti.pool,
+                pool_slots=ti.pool_slots, queue=ti.queue, priority_weight=ti.priority_weight, operator=ti.operator,
+                hostname=ti.hostname, pid=ti.pid, executor=ti.executor, error=(error or "")[-20000:] or None,
+            ))
+            c.execute(update(DRT).where(DRc.dag_id == ti.dag_id, DRc.run_id == ti.run_id).values(change_seq=DRc.change_seq + 1))
+            if new is TI.SUCCESS and task is not None and task.outlets:
+                emit = (ti, list(task.outlets))
+        if emit is not None:
+            with self.env.db.session() as s:
+                from tradewind.services.assets import record_asset_events
+
+                ti, uris = emit
+                record_asset_events(s, uris=uris, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now)
+        if self.wake_on_change:
+            self.env.wake()
         return {"state": new.value if new else None}
+
+    def _sdag_core(self, dag_id: str, version: str | None) -> SerializedDag:
+        key = (dag_id, version)
+        sdag = self._dags.get(key)
+        if sdag is None:
+            with self.env.db.session(readonly=True) as s:
+                sdag = self._sdag(s, dag_id, version)
+        return sdag
 
     def _emit_assets(self, s: Session, ti: TaskInstance, now: datetime) -> None:
         sdag = self._sdag(s, ti.dag_id, ti.dag_version)
@@ -312,7 +329,8 @@ class ExecutionService:
             ) and ti.try_number == try_number
             if not ok:
                 raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} is no longer running")
-        self.env.wake()
+        if self.wake_on_change:
+            self.env.wake()
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
@@ -327,5 +345,6 @@ class ExecutionService:
             ok = cas(s, ti_id, TI.RUNNING, TI.UP_FOR_RESCHEDULE, now=now, run_key=(ti.dag_id, ti.run_id), next_retry_at=when, end_date=now)
             if not ok:
                 raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} is no longer running")
-        self.env.wake()
+        if self.wake_on_change:
+            self.env.wake()
         return {"state": TI.UP_FOR_RESCHEDULE.value}

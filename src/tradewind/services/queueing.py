@@ -17,6 +17,9 @@ from tradewind.core.execution import Workload
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
+
+TIT = TaskInstance.__table__
+TIc = TIT.c
 from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.services.scheduling import DagCache
 from tradewind.services.ti_state import touch_runs
@@ -34,23 +37,30 @@ def ensure_default_pool(session: Session) -> None:
 
 
 class DurationEstimates:
-    """Expected task durations from history (mean of recent successful tries), cached."""
+    """Expected task durations from history (mean of recent successful tries), per DAG,
+    refreshed at most once a minute."""
 
-    def __init__(self, default: float = 1.0):
+    def __init__(self, default: float = 1.0, ttl: float = 60.0):
         self.default = default
-        self._cache: dict[tuple[str, str], float] = {}
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, dict[str, float]]] = {}
 
     def get(self, session: Session, dag_id: str, task_id: str) -> float:
-        key = (dag_id, task_id)
-        if key not in self._cache:
-            rows = session.execute(
-                select(TaskInstanceHistory.duration).where(
-                    TaskInstanceHistory.dag_id == dag_id, TaskInstanceHistory.task_id == task_id,
-                    TaskInstanceHistory.state == TI.SUCCESS.value, TaskInstanceHistory.duration.is_not(None),
-                ).order_by(TaskInstanceHistory.id.desc()).limit(10)
-            ).scalars().all()
-            self._cache[key] = (sum(rows) / len(rows)) if rows else self.default
-        return self._cache[key]
+        import time
+
+        entry = self._cache.get(dag_id)
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            recent = (
+                select(TaskInstanceHistory.task_id, TaskInstanceHistory.duration)
+                .where(TaskInstanceHistory.dag_id == dag_id, TaskInstanceHistory.state == TI.SUCCESS.value, TaskInstanceHistory.duration.is_not(None))
+                .order_by(TaskInstanceHistory.id.desc())
+                .limit(2000)
+                .subquery()
+            )
+            rows = session.execute(select(recent.c.task_id, func.avg(recent.c.duration)).group_by(recent.c.task_id)).all()
+            entry = (time.monotonic(), {t: float(d) for t, d in rows})
+            self._cache[dag_id] = entry
+        return entry[1].get(task_id, self.default)
 
     def forget(self) -> None:
         self._cache.clear()
@@ -78,18 +88,18 @@ def queue_ready(
         pools_q = pools_q.with_for_update()  # serialises slot counting between schedulers
     pools = {p.pool: p.slots for p in session.execute(pools_q).scalars()}
     pool_names = session.execute(
-        select(TaskInstance.pool).where(TaskInstance.state == TI.SCHEDULED.value).group_by(TaskInstance.pool)
+        select(TIc.pool).where(TIc.state == TI.SCHEDULED.value).group_by(TIc.pool)
     ).scalars().all()
     if not pool_names:
         return []
     rows: list[Any] = []
     for pool in pool_names:
         q = (
-            select(TaskInstance.id, TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id, TaskInstance.pool,
-                   TaskInstance.pool_slots, TaskInstance.priority_weight, TaskInstance.scheduled_dttm, TaskInstance.map_index,
-                   TaskInstance.try_number, TaskInstance.queue, TaskInstance.dag_version)
-            .where(TaskInstance.state == TI.SCHEDULED.value, TaskInstance.pool == pool)
-            .order_by(TaskInstance.priority_weight.desc(), TaskInstance.scheduled_dttm, TaskInstance.id)
+            select(TIc.id, TIc.dag_id, TIc.run_id, TIc.task_id, TIc.pool,
+                   TIc.pool_slots, TIc.priority_weight, TIc.scheduled_dttm, TIc.map_index,
+                   TIc.try_number, TIc.queue, TIc.dag_version)
+            .where(TIc.state == TI.SCHEDULED.value, TIc.pool == pool)
+            .order_by(TIc.priority_weight.desc(), TIc.scheduled_dttm, TIc.id)
             .limit(per_pool_limit)
         )
         if session.get_bind().dialect.name == "postgresql":
@@ -98,8 +108,8 @@ def queue_ready(
     if only_run_ids is not None:
         rows = [r for r in rows if (r.dag_id, r.run_id) in only_run_ids]
     running_rows = session.execute(
-        select(TaskInstance.id, TaskInstance.dag_id, TaskInstance.task_id, TaskInstance.pool, TaskInstance.pool_slots, TaskInstance.start_date, TaskInstance.queued_dttm)
-        .where(TaskInstance.state.in_(_RUNNING))
+        select(TIc.id, TIc.dag_id, TIc.task_id, TIc.pool, TIc.pool_slots, TIc.start_date, TIc.queued_dttm)
+        .where(TIc.state.in_(_RUNNING))
     ).all()
     dag_ids = {r.dag_id for r in rows} | {r.dag_id for r in running_rows}
     max_tasks = dict(session.execute(select(DagModel.dag_id, DagModel.max_active_tasks).where(DagModel.dag_id.in_(list(dag_ids)))).all()) if dag_ids else {}
@@ -129,7 +139,7 @@ def queue_ready(
     for ti_id in chosen:
         r = by_id[ti_id]
         moved = session.execute(
-            update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == TI.SCHEDULED.value)
+            update(TIT).where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
             .values(state=TI.QUEUED.value, queued_dttm=now, queued_by_job_id=job_id, executor=executor_name, updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -163,11 +173,11 @@ def _fail_unrunnable(session: Session, bad: dict[Any, str], now: datetime) -> No
             # A missing pool may be created later: leave it scheduled, as Airflow does.
             continue
         session.execute(
-            update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == TI.SCHEDULED.value)
+            update(TIT).where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
             .values(state=TI.QUEUED.value, updated_at=now)
         )
         session.execute(
-            update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == TI.QUEUED.value)
+            update(TIT).where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
             .values(state=TI.FAILED.value, end_date=now, updated_at=now)
         )
         session.add(TaskInstanceHistory(ti_id=ti.id, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index,
@@ -180,18 +190,18 @@ def heartbeat_alive(session: Session, ti_ids: list[int], now: datetime) -> list[
     if not ti_ids:
         return []
     session.execute(
-        update(TaskInstance).where(TaskInstance.id.in_(ti_ids), TaskInstance.state == TI.RUNNING.value)
+        update(TIT).where(TIc.id.in_(ti_ids), TIc.state == TI.RUNNING.value)
         .values(last_heartbeat_at=now).execution_options(synchronize_session=False)
     )
     # Cleared (restarting) or marked by hand while running: the worker must stop the try.
     return list(
         session.execute(
-            select(TaskInstance.id).where(
-                TaskInstance.id.in_(ti_ids), TaskInstance.state.is_not(None),
-                TaskInstance.state.not_in([TI.QUEUED.value, TI.RUNNING.value]),
+            select(TIc.id).where(
+                TIc.id.in_(ti_ids), TIc.state.is_not(None),
+                TIc.state.not_in([TI.QUEUED.value, TI.RUNNING.value]),
             )
         ).scalars()
-    ) + list(session.execute(select(TaskInstance.id).where(TaskInstance.id.in_(ti_ids), TaskInstance.state.is_(None))).scalars())
+    ) + list(session.execute(select(TIc.id).where(TIc.id.in_(ti_ids), TIc.state.is_(None))).scalars())
 
 
 def find_stale_running(session: Session, now: datetime, timeout: float) -> list[tuple[int, int]]:
@@ -199,8 +209,8 @@ def find_stale_running(session: Session, now: datetime, timeout: float) -> list[
     cutoff = now - timedelta(seconds=timeout)
     return [
         (r[0], r[1]) for r in session.execute(
-            select(TaskInstance.id, TaskInstance.try_number).where(
-                TaskInstance.state.in_([TI.RUNNING.value, TI.RESTARTING.value]), TaskInstance.last_heartbeat_at < cutoff
+            select(TIc.id, TIc.try_number).where(
+                TIc.state.in_([TI.RUNNING.value, TI.RESTARTING.value]), TIc.last_heartbeat_at < cutoff
             )
         ).all()
     ]
@@ -214,8 +224,8 @@ def requeue_stuck(session: Session, now: datetime, queued_timeout: float, job_id
         session.execute(select(Job.id).where(Job.job_type == "SchedulerJob", Job.state == "running", Job.latest_heartbeat >= dead_cutoff)).scalars()
     )
     rows = session.execute(
-        select(TaskInstance.id, TaskInstance.queued_by_job_id, TaskInstance.queued_dttm, TaskInstance.dag_id, TaskInstance.run_id)
-        .where(TaskInstance.state == TI.QUEUED.value)
+        select(TIc.id, TIc.queued_by_job_id, TIc.queued_dttm, TIc.dag_id, TIc.run_id)
+        .where(TIc.state == TI.QUEUED.value)
     ).all()
     moved = 0
     runs = set()
@@ -223,7 +233,7 @@ def requeue_stuck(session: Session, now: datetime, queued_timeout: float, job_id
         orphan = by_job is not None and by_job != job_id and by_job not in live_jobs
         if orphan or (queued_at is not None and queued_at < cutoff):
             moved += session.execute(
-                update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == TI.QUEUED.value)
+                update(TIT).where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
                 .values(state=TI.SCHEDULED.value, updated_at=now)
             ).rowcount
             runs.add((dag_id, run_id))
@@ -258,7 +268,7 @@ def end_job(session: Session, job_id: int, now: datetime) -> None:
 
 
 def count_by_state(session: Session) -> dict[str, int]:
-    return {str(s): n for s, n in session.execute(select(TaskInstance.state, func.count()).group_by(TaskInstance.state)).all()}
+    return {str(s): n for s, n in session.execute(select(TIc.state, func.count()).group_by(TIc.state)).all()}
 
 
 _ = defaultdict

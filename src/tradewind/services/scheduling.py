@@ -17,6 +17,9 @@ from tradewind.core.states import FINISHED_STATES, DagRunState, DagRunType
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
 from tradewind.metastore.tables import Backfill, DagModel, DagRun, TaskInstance
+
+TIT = TaskInstance.__table__
+TIc = TIT.c
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.sdk.timetables import DataInterval, TimeRestriction
 from tradewind.services.dag_store import get_serialized_dag
@@ -228,7 +231,7 @@ def _past_ok(session: Session, run: DagRun, task: Any, cache: dict[tuple[str, st
     if prev is not None:
         ids = [task.task_id] + (list(task.downstream_task_ids) if task.wait_for_downstream else [])
         states = session.execute(
-            select(TaskInstance.state).where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == prev, TaskInstance.task_id.in_(ids))
+            select(TIc.state).where(TIc.dag_id == run.dag_id, TIc.run_id == prev, TIc.task_id.in_(ids))
         ).scalars().all()
         ok = all(s in (TI.SUCCESS.value, TI.SKIPPED.value) for s in states)
     cache[key] = ok
@@ -238,8 +241,8 @@ def _past_ok(session: Session, run: DagRun, task: Any, cache: dict[tuple[str, st
 def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: datetime) -> tuple[int, RunOutcome | None]:
     """Decide the waiting task instances of one running run; finish the run when all are done."""
     waiting = session.execute(
-        select(TaskInstance.id, TaskInstance.task_id).where(
-            TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.state.is_(None)
+        select(TIc.id, TIc.task_id).where(
+            TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.state.is_(None)
         )
     ).all()
     changed = 0
@@ -254,8 +257,8 @@ def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: dateti
         outside = list(needed - set(wait_ids))
         for i in range(0, len(outside), 500):
             for tid, st in session.execute(
-                select(TaskInstance.task_id, TaskInstance.state).where(
-                    TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id.in_(outside[i : i + 500])
+                select(TIc.task_id, TIc.state).where(
+                    TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.task_id.in_(outside[i : i + 500])
                 )
             ).all():
                 states[tid] = st
@@ -265,7 +268,7 @@ def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: dateti
         for tid in order:
             task = sdag.tasks.get(tid)
             if task is None:
-                session.execute(update(TaskInstance).where(TaskInstance.id == wait_ids[tid]).values(state=TI.REMOVED.value, updated_at=now))
+                session.execute(update(TIT).where(TIc.id == wait_ids[tid]).values(state=TI.REMOVED.value, updated_at=now))
                 states[tid] = TI.REMOVED.value
                 changed += 1
                 continue
@@ -281,16 +284,16 @@ def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: dateti
             else:
                 new = TI.SKIPPED if decision is Decision.SKIP else TI.UPSTREAM_FAILED
                 session.execute(
-                    update(TaskInstance).where(TaskInstance.id == wait_ids[tid], TaskInstance.state.is_(None))
+                    update(TIT).where(TIc.id == wait_ids[tid], TIc.state.is_(None))
                     .values(state=new.value, start_date=now, end_date=now, duration=0.0, updated_at=now)
                 )
                 states[tid] = new.value
                 changed += 1
         for i in range(0, len(to_schedule), 500):
             changed += session.execute(
-                update(TaskInstance)
-                .where(TaskInstance.id.in_(to_schedule[i : i + 500]), TaskInstance.state.is_(None))
-                .values(state=TI.SCHEDULED.value, try_number=TaskInstance.try_number + 1, scheduled_dttm=now, updated_at=now, next_retry_at=None)
+                update(TIT)
+                .where(TIc.id.in_(to_schedule[i : i + 500]), TIc.state.is_(None))
+                .values(state=TI.SCHEDULED.value, try_number=TIc.try_number + 1, scheduled_dttm=now, updated_at=now, next_retry_at=None)
                 .execution_options(synchronize_session=False)
             ).rowcount
     outcome = _maybe_finish_run(session, run, sdag, now)
@@ -300,7 +303,7 @@ def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: dateti
 def _maybe_finish_run(session: Session, run: DagRun, sdag: SerializedDag, now: datetime) -> RunOutcome | None:
     counts = dict(
         session.execute(
-            select(TaskInstance.state, func.count()).where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id).group_by(TaskInstance.state)
+            select(TIc.state, func.count()).where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id).group_by(TIc.state)
         ).all()
     )
     unfinished = sum(n for st, n in counts.items() if st not in _FINISHED)
@@ -315,7 +318,7 @@ def _maybe_finish_run(session: Session, run: DagRun, sdag: SerializedDag, now: d
     leaves = [t for t, task in sdag.tasks.items() if not task.downstream_task_ids]
     leaf_states = set(
         session.execute(
-            select(TaskInstance.state).where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id.in_(leaves[:900]))
+            select(TIc.state).where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.task_id.in_(leaves[:900]))
         ).scalars()
     )
     failed = bool(leaf_states & {TI.FAILED.value, TI.UPSTREAM_FAILED.value}) or bool(counts.get(TI.FAILED.value) and sdag.fail_fast)
@@ -326,14 +329,14 @@ def _maybe_finish_run(session: Session, run: DagRun, sdag: SerializedDag, now: d
 def _fail_remaining(session: Session, run: DagRun, now: datetime) -> None:
     """Stop what has not run yet (fail_fast, dagrun_timeout)."""
     session.execute(
-        update(TaskInstance)
-        .where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id,
-               or_(TaskInstance.state.is_(None), TaskInstance.state.in_([TI.SCHEDULED.value, TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value])))
+        update(TIT)
+        .where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id,
+               or_(TIc.state.is_(None), TIc.state.in_([TI.SCHEDULED.value, TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value])))
         .values(state=TI.SKIPPED.value, end_date=now, updated_at=now)
     )
     session.execute(
-        update(TaskInstance)
-        .where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.state.in_([TI.QUEUED.value, TI.RUNNING.value, TI.DEFERRED.value]))
+        update(TIT)
+        .where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.state.in_([TI.QUEUED.value, TI.RUNNING.value, TI.DEFERRED.value]))
         .values(state=TI.FAILED.value, end_date=now, updated_at=now)
     )
 
@@ -381,8 +384,8 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
     """up_for_retry / up_for_reschedule whose time came -> scheduled; return the next due time."""
     due = session.execute(
         _locked(
-            select(TaskInstance.id, TaskInstance.state, TaskInstance.dag_id, TaskInstance.run_id).where(
-                TaskInstance.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]), TaskInstance.next_retry_at <= now
+            select(TIc.id, TIc.state, TIc.dag_id, TIc.run_id).where(
+                TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]), TIc.next_retry_at <= now
             ),
             session,
         )
@@ -392,8 +395,8 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
     for ti_id, state, dag_id, run_id in due:
         bump = 1 if state == TI.UP_FOR_RETRY.value else 0
         moved += session.execute(
-            update(TaskInstance).where(TaskInstance.id == ti_id, TaskInstance.state == state)
-            .values(state=TI.SCHEDULED.value, try_number=TaskInstance.try_number + bump, scheduled_dttm=now, updated_at=now)
+            update(TIT).where(TIc.id == ti_id, TIc.state == state)
+            .values(state=TI.SCHEDULED.value, try_number=TIc.try_number + bump, scheduled_dttm=now, updated_at=now)
         ).rowcount
         runs.add((dag_id, run_id))
     if runs:
@@ -401,8 +404,8 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
 
         touch_runs(session, runs)
     nxt = session.execute(
-        select(func.min(TaskInstance.next_retry_at)).where(
-            TaskInstance.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]), TaskInstance.next_retry_at > now
+        select(func.min(TIc.next_retry_at)).where(
+            TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]), TIc.next_retry_at > now
         )
     ).scalar_one_or_none()
     return moved, nxt

@@ -249,3 +249,22 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError):
             out[k] = redact(repr(v))
     return out
+
+
+def warm_up() -> None:
+    """Import what every try needs (Jinja, templating, operators), once, before forking.
+
+    Forked workers then start tasks without paying imports (tens of ms each otherwise).
+    """
+    import jinja2  # noqa: F401
+    import jinja2.ext  # noqa: F401
+    import jinja2.nativetypes  # noqa: F401
+
+    import tradewind.operators.bash  # noqa: F401
+    import tradewind.operators.empty  # noqa: F401
+    import tradewind.operators.python  # noqa: F401
+    import tradewind.sdk.decorators  # noqa: F401
+    import tradewind.sdk.templating  # noqa: F401
+    from tradewind.sdk.templating import environment_for
+
+    environment_for(None).from_string("{{ x }}").render(x=1)
