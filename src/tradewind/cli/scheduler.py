@@ -1,0 +1,110 @@
+"""``tradewind scheduler`` (with its DAG processor) and ``tradewind dag-processor``."""
+
+from __future__ import annotations
+
+import logging
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import click
+
+from tradewind.cli._runtime import get_env, get_settings
+from tradewind.cli.main import CONTEXT_SETTINGS
+
+
+def setup_logging(settings: Any) -> None:
+    """Log to the terminal at ``[logging] logging_level``."""
+    level = str(settings.get("logging", "logging_level")).upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="[%(asctime)s] %(levelname)s %(name)s - %(message)s",
+    )
+
+
+def _processor_child(env: Any) -> None:
+    """Body of the forked DAG processor: fresh connections, wake the scheduler on changes."""
+    from tradewind.dag_processing.processor import run_dag_processor
+
+    env.db.dispose()
+    run_dag_processor(env.settings, on_change=env.wake)
+
+
+def run_scheduler(
+    env: Any,
+    *,
+    num_runs: int = -1,
+    with_processor: bool = True,
+    children: list[BaseProcess] | None = None,
+) -> None:
+    """Run the scheduler in this process until SIGTERM/SIGINT (or ``num_runs`` passes).
+
+    The DAG processor is forked first, before the executor forks its workers, and every
+    child (``children`` too) is stopped on the way out.
+    """
+    from tradewind.cli._processes import start_child, stop_children, sync_examples
+    from tradewind.executors.factory import make_executor
+    from tradewind.scheduler.loop import Scheduler
+    from tradewind.services.execution import ExecutionService
+    from tradewind.services.wakeup import WakeListener
+
+    children = list(children or [])
+    sync_examples(env.settings.dags_folder, bool(env.settings.get("core", "load_examples")))
+    if with_processor:
+        children.insert(0, start_child("tradewind-dag-processor", _processor_child, env))
+    try:
+        execution = ExecutionService(env)
+        executor = make_executor(env, execution)
+        listener = WakeListener(env.settings, env.db)
+        sched = Scheduler(env, executor, execution, wake_listener=listener)
+        sched.install_signal_handlers()
+        passes = [0]
+
+        def enough() -> bool:
+            passes[0] += 1
+            return 0 < num_runs <= passes[0]
+
+        sched.start()
+        try:
+            sched.loop(until=enough)
+        finally:
+            sched.shutdown()
+    finally:
+        stop_children(children)
+
+
+@click.command("scheduler", context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "-n", "--num-runs", type=int, default=-1, show_default=True, help="Stop after N passes."
+)
+@click.option(
+    "--skip-dag-processor",
+    is_flag=True,
+    help="Do not run the DAG processor (run `tradewind dag-processor` separately).",
+)
+def scheduler(num_runs: int, skip_dag_processor: bool) -> None:
+    """Run the scheduler (and the DAG processor) until Ctrl-C or SIGTERM."""
+    settings = get_settings()
+    setup_logging(settings)
+    env = get_env(settings)
+    env.db.check()
+    standalone_processor = bool(settings.get("scheduler", "standalone_dag_processor"))
+    click.echo(f"Scheduler starting on {env.db.safe_url}; DAGs folder {settings.dags_folder}")
+    run_scheduler(
+        env, num_runs=num_runs, with_processor=not (skip_dag_processor or standalone_processor)
+    )
+    click.echo("Scheduler stopped.")
+
+
+@click.command("dag-processor", context_settings=CONTEXT_SETTINGS)
+def dag_processor() -> None:
+    """Parse the DAGs folder and keep the metastore in step with it, until Ctrl-C or SIGTERM."""
+    from tradewind.cli._processes import sync_examples
+    from tradewind.dag_processing.processor import run_dag_processor
+
+    settings = get_settings()
+    setup_logging(settings)
+    env = get_env(settings)
+    sync_examples(settings.dags_folder, bool(settings.get("core", "load_examples")))
+    click.echo(f"DAG processor watching {settings.dags_folder}")
+    run_dag_processor(settings, on_change=env.wake)
+    click.echo("DAG processor stopped.")

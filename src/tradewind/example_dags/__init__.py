@@ -1,0 +1,1 @@
+"""Example pipelines shipped with Tradewind, copied into the DAGs folder by standalone."""

@@ -1,0 +1,111 @@
+"""DAGs as users see them: list, get, pause/unpause, details, delete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from tradewind.errors import NotFound
+from tradewind.metastore.tables import (
+    AssetDagQueue,
+    Backfill,
+    DagFile,
+    DagModel,
+    DagRun,
+    DagScheduleAssetReference,
+    SerializedDagModel,
+    TaskInstance,
+    TaskInstanceHistory,
+    TaskReschedule,
+    XCom,
+)
+from tradewind.services.event_log import log_event
+
+
+def list_dags(
+    session: Session, *, include_inactive: bool = False, paused: bool | None = None
+) -> list[DagModel]:
+    """Return the DAGs in dag id order (only active ones unless ``include_inactive``)."""
+    q = select(DagModel)
+    if not include_inactive:
+        q = q.where(DagModel.is_active.is_(True))
+    if paused is not None:
+        q = q.where(DagModel.is_paused.is_(paused))
+    return list(session.scalars(q.order_by(DagModel.dag_id)))
+
+
+def get_dag(session: Session, dag_id: str) -> DagModel:
+    """Return the ``dag`` row of ``dag_id``; raise NotFound if no parsed file defines it."""
+    row = session.get(DagModel, dag_id)
+    if row is None:
+        raise NotFound(
+            f"DAG {dag_id!r} not found: is it in the DAGs folder, and does "
+            "`tradewind dags list-import-errors` show an error for its file?"
+        )
+    return row
+
+
+def set_paused(
+    session: Session, dag_id: str, paused: bool, *, now: datetime, user: str | None = None
+) -> DagModel:
+    """Pause or unpause a DAG (audited); the caller wakes the scheduler after commit."""
+    row = get_dag(session, dag_id)
+    if row.is_paused != paused:
+        row.is_paused = paused
+        log_event(session, "paused" if paused else "unpaused", now=now, owner=user, dag_id=dag_id)
+    return row
+
+
+def dag_details(session: Session, dag_id: str) -> dict[str, Any]:
+    """Return the ``dag`` row's fields plus run counts and the latest version number."""
+    row = get_dag(session, dag_id)
+    out: dict[str, Any] = {c.name: getattr(row, c.key) for c in DagModel.__table__.columns}
+    version = session.scalar(
+        select(SerializedDagModel.version_number).where(
+            SerializedDagModel.dag_id == dag_id,
+            SerializedDagModel.version_hash == row.latest_version,
+        )
+    )
+    out["version_number"] = version
+    counts = session.execute(
+        select(DagRun.state, func.count(DagRun.id))
+        .where(DagRun.dag_id == dag_id)
+        .group_by(DagRun.state)
+    ).all()
+    out["runs"] = {state: n for state, n in counts}
+    return out
+
+
+def delete_dag(session: Session, dag_id: str, *, now: datetime, user: str | None = None) -> int:
+    """Delete a DAG and every record of it except the event log, as Airflow does.
+
+    The DAG comes back at the next parse if its file still defines it (its file row is
+    forgotten so that the DAG processor parses it again).
+
+    Returns:
+        The number of rows deleted.
+    """
+    row = get_dag(session, dag_id)
+    fileloc = row.fileloc
+    ti_ids = select(TaskInstance.id).where(TaskInstance.dag_id == dag_id)
+    count = 0
+    statements = [
+        delete(TaskReschedule).where(TaskReschedule.ti_id.in_(ti_ids)),
+        delete(XCom).where(XCom.dag_id == dag_id),
+        delete(TaskInstanceHistory).where(TaskInstanceHistory.dag_id == dag_id),
+        delete(TaskInstance).where(TaskInstance.dag_id == dag_id),
+        delete(DagRun).where(DagRun.dag_id == dag_id),
+        delete(Backfill).where(Backfill.dag_id == dag_id),
+        delete(AssetDagQueue).where(AssetDagQueue.target_dag_id == dag_id),
+        delete(DagScheduleAssetReference).where(DagScheduleAssetReference.dag_id == dag_id),
+        delete(SerializedDagModel).where(SerializedDagModel.dag_id == dag_id),
+        delete(DagModel).where(DagModel.dag_id == dag_id),
+        delete(DagFile).where(DagFile.fileloc == fileloc),
+    ]
+    for stmt in statements:
+        count += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+    log_event(session, "delete_dag", now=now, owner=user, dag_id=dag_id, extra={"rows": count})
+    return count
