@@ -1,0 +1,155 @@
+"""Execution-API calls for operators that look at other DAGs: trigger a run, read states.
+
+``TriggerDagRunOperator`` and ``ExternalTaskSensor`` run on workers, which hold no database
+session, so they ask through the task's execution-API transport like every other call. Each
+call checks the caller's task-scoped token.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from tradewind.errors import AlreadyExists, NotFound
+from tradewind.metastore.tables import DagRun, TaskInstance
+from tradewind.services.env import Env
+from tradewind.services.execution import ExecutionService
+from tradewind.services.tokens import verify_ti_token
+
+#: The method names every transport must forward (local pipe, HTTP execution API).
+EXTENSION_METHODS = ("trigger_dag_run", "get_dag_run_state", "get_task_states")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class ExecutionExtensions:
+    """Mixin of the extension calls; needs ``self.env`` (and checks tokens itself)."""
+
+    env: Env
+
+    def _check_ext(self, ti_id: int, token: str) -> int:
+        return verify_ti_token(self.env.secret_key, token, ti_id)
+
+    def trigger_dag_run(
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str | None,
+        conf: dict[str, Any] | None,
+        logical_date: str | None,
+        reset_dag_run: bool = False,
+    ) -> dict[str, Any]:
+        """Create a manual run of ``dag_id``; with ``reset_dag_run`` clear an existing one.
+
+        Answer ``{"dag_id", "run_id", "logical_date", "state", "created"}``; raise
+        AlreadyExists when the run exists and ``reset_dag_run`` is False.
+        """
+        self._check_ext(ti_id, token)
+        from tradewind.services.runs import trigger_run
+
+        when = datetime.fromisoformat(logical_date) if logical_date else None
+        now = self.env.now()
+        with self.env.db.session() as s:
+            caller = s.get(TaskInstance, ti_id)
+            existing = self._existing_run(s, dag_id, run_id, when)
+            if existing is not None:
+                if not reset_dag_run:
+                    raise AlreadyExists(f"DAG {dag_id!r} already has the run {existing.run_id}")
+                from tradewind.services.task_instances import clear_task_instances
+
+                clear_task_instances(s, dag_id, run_id=existing.run_id, now=now, user=_who(caller))
+                answer = self._run_answer(existing, created=False)
+            else:
+                run = trigger_run(
+                    s,
+                    dag_id,
+                    now=now,
+                    conf=conf or {},
+                    run_id=run_id,
+                    logical_date=when,
+                    logical_date_given=logical_date is not None,
+                    user=_who(caller),
+                    triggered_by="operator",
+                )
+                answer = self._run_answer(run, created=True)
+        self.env.wake()
+        return answer
+
+    @staticmethod
+    def _existing_run(
+        s: Any, dag_id: str, run_id: str | None, when: datetime | None
+    ) -> DagRun | None:
+        q = select(DagRun).where(DagRun.dag_id == dag_id)
+        if run_id:
+            q = q.where(DagRun.run_id == run_id)
+        elif when is not None:
+            q = q.where(DagRun.logical_date == when)
+        else:
+            return None
+        return s.execute(q).scalar_one_or_none()
+
+    @staticmethod
+    def _run_answer(run: DagRun, *, created: bool) -> dict[str, Any]:
+        return {
+            "dag_id": run.dag_id,
+            "run_id": run.run_id,
+            "logical_date": _iso(run.logical_date),
+            "state": run.state,
+            "created": created,
+        }
+
+    def get_dag_run_state(self, ti_id: int, token: str, dag_id: str, run_id: str) -> dict[str, Any]:
+        """Answer ``{"found": bool, "state": str | None}`` for a run of any DAG."""
+        self._check_ext(ti_id, token)
+        with self.env.db.session(readonly=True) as s:
+            state = s.execute(
+                select(DagRun.state).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+            ).scalar_one_or_none()
+        return {"found": state is not None, "state": state}
+
+    def get_task_states(
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str | None,
+        logical_date: str | None,
+        task_ids: list[str] | None,
+    ) -> dict[str, Any]:
+        """Answer the state of a run (by run id or logical date) and of some of its tasks.
+
+        ``{"run_found": bool, "run_id", "run_state", "states": {task_id: state}}``; with
+        ``task_ids`` None every task of the run is listed.
+        """
+        self._check_ext(ti_id, token)
+        with self.env.db.session(readonly=True) as s:
+            q = select(DagRun).where(DagRun.dag_id == dag_id)
+            if run_id:
+                q = q.where(DagRun.run_id == run_id)
+            elif logical_date:
+                q = q.where(DagRun.logical_date == datetime.fromisoformat(logical_date))
+            else:
+                raise NotFound("get_task_states needs a run_id or a logical_date")
+            run = s.execute(q.limit(1)).scalar_one_or_none()
+            if run is None:
+                return {"run_found": False, "run_id": None, "run_state": None, "states": {}}
+            tq = select(TaskInstance.task_id, TaskInstance.state).where(
+                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
+            )
+            if task_ids is not None:
+                tq = tq.where(TaskInstance.task_id.in_(task_ids))
+            states = {t: st for t, st in s.execute(tq).all()}
+        return {"run_found": True, "run_id": run.run_id, "run_state": run.state, "states": states}
+
+
+def _who(ti: TaskInstance | None) -> str | None:
+    return f"{ti.dag_id}.{ti.task_id}" if ti is not None else None
+
+
+class ExtendedExecutionService(ExecutionService, ExecutionExtensions):
+    """The execution service with the extension calls; make the executors' factory build this."""
