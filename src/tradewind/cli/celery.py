@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -47,6 +48,7 @@ def worker(
     """
     from tradewind.worker.celery_app import make_celery_app
 
+    _log_to_stderr(loglevel)
     settings = load_settings()
     if os.environ.get(_DB_ENV):
         click.echo(
@@ -79,6 +81,17 @@ def worker(
         err=True,
     )
     app.worker_main(argv=argv)
+
+
+def _log_to_stderr(level: str) -> None:
+    """Show what the worker decides (tries run, messages refused) on its stderr."""
+    handler = logging.StreamHandler(sys.__stderr__)
+    fmt = "[%(asctime)s: %(levelname)s/%(processName)s %(process)d] %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt))
+    logger = logging.getLogger("tradewind.worker")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
 
 
 @celery.command(

@@ -1,0 +1,138 @@
+"""Runs from the CLI: ``dags test``, ``tasks test``, states, clear, logs; pools."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.integration.cli.dag_sources import BRANCHY, SIMPLE, write_dag
+
+RUN = "manual__2026-01-05T00:00:00+00:00"
+
+
+def _states(cli_runner, dag_id: str, run_id: str) -> dict[str, tuple[str, int]]:
+    rows = json.loads(
+        cli_runner("tasks", "states-for-dag-run", dag_id, run_id, "-o", "json").stdout
+    )
+    return {r["task_id"]: (r["state"], r["try_number"]) for r in rows}
+
+
+def test_dags_test_respects_branching_trigger_rules_and_retries(cli_runner, tw_home: Path) -> None:
+    write_dag(tw_home / "dags", "branchy.py", BRANCHY)
+    result = cli_runner("dags", "test", "branchy", "2026-01-05", "--no-retry-delay", "-q", expect=1)
+    assert "ended failed" in result.stdout
+    for column in ("task_id", "state", "try_number", "duration"):
+        assert column in result.stdout
+    assert _states(cli_runner, "branchy", RUN) == {
+        "pick": ("success", 1),
+        "left": ("success", 1),
+        "right": ("skipped", 0),
+        "join": ("success", 1),
+        "flaky": ("success", 2),
+        "broken": ("failed", 1),
+        "after_broken": ("upstream_failed", 0),
+        "cleanup": ("success", 1),
+    }
+    runs = json.loads(cli_runner("dags", "list-runs", "branchy", "-o", "json").stdout)
+    assert [(r["run_id"], r["state"]) for r in runs] == [(RUN, "failed")]
+    assert runs[0]["start_date"] and runs[0]["end_date"]
+
+
+def test_dags_test_json_summary_and_success_exit(cli_runner, tw_home: Path) -> None:
+    write_dag(tw_home / "dags", "simple.py", SIMPLE)
+    result = cli_runner("dags", "test", "simple", "2026-01-05", "-o", "json")
+    rows = json.loads(result.stdout)
+    assert [(r["task_id"], r["state"]) for r in rows] == [
+        ("extract", "success"),
+        ("load", "success"),
+    ]
+
+
+def test_tasks_test_runs_one_task_and_writes_its_log(cli_runner, tw_home: Path) -> None:
+    write_dag(tw_home / "dags", "simple.py", SIMPLE)
+    result = cli_runner("tasks", "test", "simple", "extract", "2026-01-05")
+    assert "ended success" in result.stdout
+    assert _states(cli_runner, "simple", RUN)["extract"] == ("success", 1)
+    assert _states(cli_runner, "simple", RUN)["load"][0] is None
+    log = cli_runner("tasks", "logs", "simple", RUN, "extract").stdout
+    assert "extracting rows" in log
+    assert cli_runner("tasks", "state", "simple", "extract", RUN).stdout.strip() == "success"
+
+
+def test_tasks_logs_per_try(cli_runner, tw_home: Path) -> None:
+    write_dag(tw_home / "dags", "branchy.py", BRANCHY)
+    cli_runner("dags", "test", "branchy", "2026-01-05", "--no-retry-delay", "-q", expect=1)
+    first = cli_runner("tasks", "logs", "branchy", RUN, "flaky", "--try", "1").stdout
+    second = cli_runner("tasks", "logs", "branchy", RUN, "flaky").stdout
+    assert "recovered" not in first and "recovered" in second
+    lines = json.loads(cli_runner("tasks", "logs", "branchy", RUN, "flaky", "-o", "json").stdout)
+    assert any("recovered" in line["event"] for line in lines)
+    missing = cli_runner("tasks", "logs", "branchy", RUN, "flaky", "--try", "9", expect=1)
+    assert "try 9 does not exist" in missing.stderr
+
+
+def test_clear_lists_asks_and_resets(cli_runner, tw_home: Path) -> None:
+    write_dag(tw_home / "dags", "branchy.py", BRANCHY)
+    cli_runner("dags", "test", "branchy", "2026-01-05", "--no-retry-delay", "-q", expect=1)
+    aborted = cli_runner("tasks", "clear", "branchy", "-t", "^broken$", "-d", input="n\n", expect=1)
+    assert "broken" in aborted.stdout and "after_broken" in aborted.stdout
+    assert _states(cli_runner, "branchy", RUN)["broken"] == ("failed", 1)
+    cleared = cli_runner(
+        "tasks",
+        "clear",
+        "branchy",
+        "-t",
+        "^broken$",
+        "--downstream",
+        "-s",
+        "2026-01-01",
+        "-e",
+        "2026-01-31",
+        "-y",
+    )
+    assert "Cleared 3 task instances" in cleared.stdout
+    states = _states(cli_runner, "branchy", RUN)
+    assert {t: states[t][0] for t in ("broken", "after_broken", "cleanup")} == {
+        "broken": None,
+        "after_broken": None,
+        "cleanup": None,
+    }
+    assert states["join"] == ("success", 1)
+    runs = json.loads(cli_runner("dags", "list-runs", "branchy", "-o", "json").stdout)
+    assert runs[0]["state"] == "queued"
+    none_left = cli_runner("tasks", "clear", "branchy", "-t", "^nothing$", "-y")
+    assert "No task instances to clear" in none_left.stdout
+
+
+def test_tasks_list(cli_runner, tw_home: Path) -> None:
+    write_dag(tw_home / "dags", "branchy.py", BRANCHY)
+    plain = cli_runner("tasks", "list", "branchy", "-o", "plain").stdout.split()
+    assert plain[0] == "pick" and set(plain) >= {"left", "join", "cleanup"}
+    assert "join" in cli_runner("tasks", "list", "branchy", "--tree").stdout
+
+
+def test_pools_round_trip(cli_runner, tw_home: Path) -> None:
+    cli_runner("pools", "set", "etl", "4", "ETL jobs")
+    got = json.loads(cli_runner("pools", "get", "etl", "-o", "json").stdout)
+    assert got[0]["slots"] == 4 and got[0]["description"] == "ETL jobs"
+    exported = tw_home / "pools.json"
+    cli_runner("pools", "export", str(exported))
+    data = json.loads(exported.read_text())
+    assert data["etl"]["slots"] == 4 and "default_pool" in data
+    cli_runner("pools", "delete", "etl")
+    assert cli_runner("pools", "get", "etl", expect=1).stderr.startswith(
+        "Error: pool 'etl' not found"
+    )
+    data["etl"]["slots"] = 6
+    data["reports"] = {"slots": 1, "description": "one at a time"}
+    exported.write_text(json.dumps(data))
+    cli_runner("pools", "import", str(exported))
+    names = {
+        p["pool"]: p["slots"] for p in json.loads(cli_runner("pools", "list", "-o", "json").stdout)
+    }
+    assert names == {"default_pool": 128, "etl": 6, "reports": 1}
+    refused = cli_runner("pools", "delete", "default_pool", expect=1)
+    assert "cannot be deleted" in refused.stderr
+    bad = tw_home / "bad.json"
+    bad.write_text('{"x": {"slots": "many"}}')
+    assert "slots must be an integer" in cli_runner("pools", "import", str(bad), expect=1).stderr
