@@ -807,3 +807,10 @@ class LoginResponse(BaseSchema):
 # A path value meaning "all DAGs" / "all runs" / "all tasks" in list endpoints
 # (e.g. ``GET /dags/~/dagRuns/~/taskInstances``).
 WILDCARD = "~"
+
+
+class ClearTaskInstanceCollectionResponse(BaseSchema):
+    """What a dry-run clear of a DAG run would clear."""
+
+    task_instances: list[TaskInstanceResponse]
+    total_entries: int

@@ -1,0 +1,123 @@
+"""The web server's FastAPI app: ``/api/v2`` (Airflow-compatible), ``/auth/token``, the UI.
+
+``create_app(env)`` builds it around one services environment (``app.state.env``);
+``app_from_settings()`` is the factory uvicorn calls in each worker process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from tradewind import errors
+from tradewind.services.env import Env
+
+log = logging.getLogger("tradewind.api")
+
+# The most specific class first: AlreadyExists before a generic TradewindError.
+_STATUS: list[tuple[type[errors.TradewindError], int]] = [
+    (errors.NotFound, 404),
+    (errors.AlreadyExists, 409),
+    (errors.Conflict, 409),
+    (errors.ExecutionAPIError, 409),
+    (errors.ParamValidationError, 400),
+    (errors.InvalidInput, 400),
+    (errors.DagDefinitionError, 400),
+    (errors.PermissionDenied, 403),
+    (errors.AuthenticationFailed, 401),
+    (errors.ConfigError, 500),
+]
+
+
+def status_of(exc: errors.TradewindError) -> int:
+    """The HTTP status Airflow answers for this kind of error."""
+    for cls, code in _STATUS:
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+async def _tradewind_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every error of ours becomes Airflow's ``{"detail": "..."}`` with the right status."""
+    assert isinstance(exc, errors.TradewindError)
+    code = status_of(exc)
+    if code >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+    headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+    return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+
+
+def _optional_router(module: str) -> APIRouter | None:
+    """``module.router`` if another part of Tradewind provides it, else None."""
+    try:
+        found = importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+    router = getattr(found, "router", None)
+    return router if isinstance(router, APIRouter) else None
+
+
+def create_app(env: Env) -> FastAPI:
+    """Build the web server's app around ``env``.
+
+    Every route needs a bearer token or the UI's session cookie, except ``POST /auth/token``,
+    ``/api/v2/monitor/health``, ``/api/v2/version``, the OpenAPI document, and the UI's login
+    page and static files.
+    """
+    from tradewind import __version__
+    from tradewind.api.auth import router as auth_router
+    from tradewind.api.v2.routes import router as v2_router
+
+    app = FastAPI(
+        title="Tradewind API",
+        description="Apache Airflow 3's stable REST API (/api/v2), served by Tradewind.",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.env = env
+    app.add_exception_handler(errors.TradewindError, _tradewind_error)
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    app.include_router(auth_router)
+    app.include_router(v2_router, prefix="/api/v2")
+    execution = _optional_router("tradewind.api.execution")
+    if execution is not None:
+        app.include_router(execution)
+    ui = _optional_router("tradewind.ui.routes")
+    if ui is not None:
+        app.include_router(ui)
+        _mount_ui_static(app)
+    return app
+
+
+def _mount_ui_static(app: FastAPI) -> None:
+    """Serve the UI's static files if the UI package ships them and did not mount them."""
+    from pathlib import Path
+
+    from fastapi.staticfiles import StaticFiles
+
+    static = Path(importlib.import_module("tradewind.ui").__file__ or "").parent / "static"
+    mounted = any(getattr(r, "path", None) == "/static" for r in app.routes)
+    if static.is_dir() and not mounted:
+        app.mount("/static", StaticFiles(directory=static), name="static")
+
+
+def app_from_settings() -> FastAPI:
+    """Factory for uvicorn (``factory=True``): settings from ``TRADEWIND_HOME``, then the app."""
+    from tradewind.settings import load_settings
+
+    return create_app(Env.from_settings(load_settings()))

@@ -1,0 +1,107 @@
+"""``/importErrors`` and ``/eventLogs`` (the audit log: who did what)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.v2 import convert
+from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.params import Limit, Offset, OrderBy
+from tradewind.core.permissions import Action, Resource
+from tradewind.services import queries as q
+
+router = APIRouter()
+
+ReadImportErrors = allowed(Resource.IMPORT_ERROR, Action.READ)
+ReadEventLog = allowed(Resource.EVENT_LOG, Action.READ)
+Events = Annotated[list[str] | None, Query()]
+
+
+@router.get("/importErrors", response_model=s.ImportErrorCollectionResponse, tags=["Import Error"])
+def get_import_errors(
+    env: EnvDep,
+    _user: ReadImportErrors,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order_by: OrderBy = None,
+    filename_pattern: str | None = None,
+    filename: str | None = None,
+) -> s.ImportErrorCollectionResponse:
+    """DAG files that failed to import."""
+    where = q.import_error_conditions(filename, filename_pattern)
+    paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
+    with env.db.session(readonly=True) as session:
+        page = q.list_import_errors(session, where, paging)
+    items = [convert.import_error_response(r) for r in page.items]
+    return s.ImportErrorCollectionResponse(import_errors=items, total_entries=page.total)
+
+
+@router.get(
+    "/importErrors/{import_error_id}", response_model=s.ImportErrorResponse, tags=["Import Error"]
+)
+def get_import_error(
+    import_error_id: int, env: EnvDep, _user: ReadImportErrors
+) -> s.ImportErrorResponse:
+    """One import error."""
+    with env.db.session(readonly=True) as session:
+        return convert.import_error_response(q.get_import_error(session, import_error_id))
+
+
+@router.get("/eventLogs", response_model=s.EventLogCollectionResponse, tags=["Event Log"])
+def get_event_logs(
+    env: EnvDep,
+    _user: ReadEventLog,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order_by: OrderBy = None,
+    dag_id: str | None = None,
+    task_id: str | None = None,
+    run_id: str | None = None,
+    map_index: int | None = None,
+    try_number: int | None = None,
+    owner: str | None = None,
+    event: str | None = None,
+    excluded_events: Events = None,
+    included_events: Events = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    dag_id_pattern: str | None = None,
+    event_pattern: str | None = None,
+    owner_pattern: str | None = None,
+) -> s.EventLogCollectionResponse:
+    """Audit-log entries, newest filters first applied in SQL."""
+    flt = q.EventLogFilter(
+        dag_id=dag_id,
+        task_id=task_id,
+        run_id=run_id,
+        map_index=map_index,
+        try_number=try_number,
+        owner=owner,
+        event=event,
+        excluded_events=tuple(excluded_events or ()),
+        included_events=tuple(included_events or ()),
+        before=convert.aware(before),
+        after=convert.aware(after),
+        dag_id_pattern=dag_id_pattern,
+        event_pattern=event_pattern,
+        owner_pattern=owner_pattern,
+    )
+    paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
+    with env.db.session(readonly=True) as session:
+        page = q.list_event_logs(session, flt.conditions(), paging)
+        names = q.display_names(session, (r.dag_id for r in page.items if r.dag_id))
+    items = [convert.event_log_response(r, names) for r in page.items]
+    return s.EventLogCollectionResponse(event_logs=items, total_entries=page.total)
+
+
+@router.get("/eventLogs/{event_log_id}", response_model=s.EventLogResponse, tags=["Event Log"])
+def get_event_log(event_log_id: int, env: EnvDep, _user: ReadEventLog) -> s.EventLogResponse:
+    """One audit-log entry."""
+    with env.db.session(readonly=True) as session:
+        row = q.get_event_log(session, event_log_id)
+        names = q.display_names(session, [row.dag_id] if row.dag_id else [])
+    return convert.event_log_response(row, names)

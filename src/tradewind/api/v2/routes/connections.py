@@ -1,0 +1,170 @@
+"""``/connections``: CRUD; passwords never come back (``***``), nor secret keys of ``extra``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
+from tradewind.core.permissions import Action, Resource
+from tradewind.errors import InvalidInput, NotFound, PermissionDenied
+from tradewind.services import connections as conn_service
+from tradewind.services import queries as q
+from tradewind.services.event_log import log_event
+from tradewind.services.variables import decrypt
+
+router = APIRouter(tags=["Connection"])
+
+ReadConn = allowed(Resource.CONNECTION, Action.READ)
+CreateConn = allowed(Resource.CONNECTION, Action.CREATE)
+EditConn = allowed(Resource.CONNECTION, Action.EDIT)
+DeleteConn = allowed(Resource.CONNECTION, Action.DELETE)
+
+_FIELDS = {"conn_type", "description", "host", "login", "schema", "port", "password", "extra"}
+
+
+def connection_response(env: Any, row: Any) -> s.ConnectionResponse:
+    """A stored connection with its password and secret extras masked."""
+    extra = row.extra
+    if extra and row.is_extra_encrypted:
+        extra = decrypt(env, extra)
+    shown = conn_service.masked({"password": row.password, "extra": extra})
+    return s.ConnectionResponse(
+        connection_id=row.conn_id,
+        conn_type=row.conn_type,
+        description=row.description,
+        host=row.host,
+        login=row.login,
+        schema=row.schema,
+        port=row.port,
+        password=shown["password"] or None,
+        extra=shown["extra"],
+        team_name=None,
+    )
+
+
+def _row(session: Any, conn_id: str) -> Any:
+    row = q.connection_row(session, conn_id)
+    if row is None:
+        raise NotFound(f"The Connection with connection_id: `{conn_id}` was not found")
+    return row
+
+
+def _data(body: s.ConnectionBody, fields: set[str] | None = None) -> dict[str, Any]:
+    """The service's dict from a body; ``***`` (a masked password sent back) means unchanged."""
+    data = {
+        "conn_type": body.conn_type,
+        "description": body.description,
+        "host": body.host,
+        "login": body.login,
+        "schema": body.schema_,
+        "port": body.port,
+        "password": body.password,
+        "extra": body.extra,
+    }
+    if fields is not None:
+        data = {k: v for k, v in data.items() if k in fields}
+    if data.get("password") == conn_service.MASK:
+        data.pop("password")
+    return data
+
+
+@router.get("/connections", response_model=s.ConnectionCollectionResponse)
+def get_connections(
+    env: EnvDep,
+    _user: ReadConn,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    order_by: OrderBy = None,
+    connection_id_pattern: str | None = None,
+    connection_id_prefix_pattern: str | None = None,
+) -> s.ConnectionCollectionResponse:
+    """Stored connections, paged."""
+    paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
+    with env.db.session(readonly=True) as session:
+        page = q.list_connection_rows(
+            session, connection_id_pattern, connection_id_prefix_pattern, paging
+        )
+        items = [connection_response(env, row) for row in page.items]
+    return s.ConnectionCollectionResponse(connections=items, total_entries=page.total)
+
+
+@router.post("/connections/test", response_model=s.ConnectionTestResponse)
+def test_connection(body: s.ConnectionBody, env: EnvDep, _user: CreateConn) -> Any:
+    """Try a connection, if ``[core] test_connection = "Enabled"`` (off by default, as Airflow)."""
+    setting = str(env.settings.values.get("core", {}).get("test_connection", "Disabled"))
+    if setting.lower() != "enabled":
+        raise PermissionDenied(
+            "Testing connections is disabled in Tradewind configuration. Set [core] "
+            'test_connection = "Enabled" to enable it.'
+        )
+    ok, message = conn_service.test_connection({"conn_id": body.connection_id, **_data(body)})
+    return s.ConnectionTestResponse(status=ok, message=message)
+
+
+@router.get("/connections/{connection_id}", response_model=s.ConnectionResponse)
+def get_connection(connection_id: str, env: EnvDep, _user: ReadConn) -> s.ConnectionResponse:
+    """One connection."""
+    with env.db.session(readonly=True) as session:
+        return connection_response(env, _row(session, connection_id))
+
+
+@router.post("/connections", status_code=201, response_model=s.ConnectionResponse)
+def post_connection(body: s.ConnectionBody, env: EnvDep, user: CreateConn) -> s.ConnectionResponse:
+    """Create a connection (409 if the id exists)."""
+    with env.db.session() as session:
+        conn_service.add_connection(env, session, {"conn_id": body.connection_id, **_data(body)})
+        log_event(
+            session,
+            "connection_create",
+            now=env.now(),
+            owner=user.username,
+            extra={"conn_id": body.connection_id},
+        )
+        session.flush()
+        return connection_response(env, _row(session, body.connection_id))
+
+
+@router.patch("/connections/{connection_id}", response_model=s.ConnectionResponse)
+def patch_connection(
+    connection_id: str,
+    body: s.ConnectionBody,
+    env: EnvDep,
+    user: EditConn,
+    update_mask: UpdateMask = None,
+) -> s.ConnectionResponse:
+    """Change fields of a connection (those in ``update_mask``, else all of the body)."""
+    if body.connection_id != connection_id:
+        raise InvalidInput("The connection_id in the request body does not match the URL parameter")
+    fields = check_mask(update_mask, _FIELDS)
+    with env.db.session() as session:
+        _row(session, connection_id)
+        conn_service.update_connection(env, session, connection_id, _data(body, fields))
+        log_event(
+            session,
+            "connection_edit",
+            now=env.now(),
+            owner=user.username,
+            extra={"conn_id": connection_id},
+        )
+        session.flush()
+        return connection_response(env, _row(session, connection_id))
+
+
+@router.delete("/connections/{connection_id}", status_code=204)
+def delete_connection(connection_id: str, env: EnvDep, user: DeleteConn) -> Response:
+    """Delete a connection."""
+    with env.db.session() as session:
+        _row(session, connection_id)
+        conn_service.delete_connection(session, connection_id)
+        log_event(
+            session,
+            "connection_delete",
+            now=env.now(),
+            owner=user.username,
+            extra={"conn_id": connection_id},
+        )
+    return Response(status_code=204)

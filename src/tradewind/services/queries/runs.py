@@ -1,0 +1,79 @@
+"""DAG run list queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tradewind.metastore.tables import (
+    DagRun,
+)
+from tradewind.services.queries.paging import (
+    Page,
+    Paging,
+    paged,
+    pattern_clause,
+    range_clauses,
+)
+
+# -- DAG runs ---------------------------------------------------------------------------------
+RUN_ORDER = {
+    "id": DagRun.id,
+    "state": DagRun.state,
+    "dag_id": DagRun.dag_id,
+    "run_id": DagRun.run_id,
+    "dag_run_id": DagRun.run_id,
+    "logical_date": DagRun.logical_date,
+    "run_after": DagRun.run_after,
+    "start_date": DagRun.start_date,
+    "end_date": DagRun.end_date,
+    "queued_at": DagRun.queued_at,
+    "updated_at": DagRun.id,
+    "run_type": DagRun.run_type,
+    "conf": DagRun.id,
+    "data_interval_start": DagRun.data_interval_start,
+    "data_interval_end": DagRun.data_interval_end,
+}
+
+
+def run_conditions(
+    dag_ids: Sequence[str] | None,
+    *,
+    states: Sequence[str] = (),
+    run_types: Sequence[str] = (),
+    run_id_pattern: str | None = None,
+    ranges: dict[str, dict[str, datetime | None]] | None = None,
+) -> list[Any]:
+    """WHERE terms for a list of runs; ``dag_ids`` None means every DAG."""
+    out: list[Any] = []
+    if dag_ids is not None:
+        out.append(
+            DagRun.dag_id.in_(list(dag_ids)) if len(dag_ids) != 1 else DagRun.dag_id == dag_ids[0]
+        )
+    if states:
+        out.append(DagRun.state.in_(list(states)))
+    if run_types:
+        out.append(DagRun.run_type.in_(list(run_types)))
+    out.append(pattern_clause(DagRun.run_id, run_id_pattern))
+    for field, bounds in (ranges or {}).items():
+        out.extend(range_clauses(getattr(DagRun, field), **bounds))
+    return out
+
+
+def list_runs(session: Session, conditions: list[Any], paging: Paging) -> Page[DagRun]:
+    """A page of DAG runs."""
+    return paged(session, select(DagRun), conditions, paging, RUN_ORDER, "id")
+
+
+def runs_by_id(session: Session, dag_id: str, run_ids: Iterable[str]) -> dict[str, DagRun]:
+    """The runs of one DAG with those run ids, by run id."""
+    ids = sorted(set(run_ids))
+    out: dict[str, DagRun] = {}
+    for i in range(0, len(ids), 500):
+        query = select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id.in_(ids[i : i + 500]))
+        out.update({r.run_id: r for r in session.scalars(query)})
+    return out

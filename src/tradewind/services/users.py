@@ -1,0 +1,216 @@
+"""Users of the web UI and the API: argon2-hashed passwords, roles, and rate-limited login.
+
+Failed logins are counted in the metastore (``ab_user.fail_login_count``) and a lock-out
+deadline is kept in ``tradewind_meta``, so the limit holds across web server workers and
+processes, not just within one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tradewind.core.permissions import Role, role_named
+from tradewind.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
+from tradewind.metastore.tables import KeyValue, User
+from tradewind.services.event_log import log_event
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=1)
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so a wrong name costs as long as a wrong
+# password (no user enumeration by timing).
+_DUMMY_HASH = _hasher.hash("tradewind-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    """Return the argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash`` (False for a malformed hash)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _role_names(roles: list[str] | tuple[str, ...]) -> list[str]:
+    """Canonical role names (``admin`` -> ``Admin``); InvalidInput for an unknown one."""
+    out: list[str] = []
+    for name in roles:
+        role = role_named(name)
+        if role is None:
+            known = ", ".join(r.value for r in Role)
+            raise InvalidInput(f"unknown role {name!r}; the roles are {known}")
+        if role.value not in out:
+            out.append(role.value)
+    return out
+
+
+def create_user(
+    session: Session,
+    username: str,
+    email: str,
+    first_name: str,
+    last_name: str,
+    password: str,
+    roles: list[str] | tuple[str, ...],
+    now: datetime,
+) -> User:
+    """Create a user with an argon2-hashed password.
+
+    Raises:
+        InvalidInput: empty user name or password, or an unknown role.
+        AlreadyExists: the user name or e-mail is taken.
+    """
+    username = username.strip()
+    if not username:
+        raise InvalidInput("the user name must not be empty")
+    if not password:
+        raise InvalidInput("the password must not be empty")
+    names = _role_names(list(roles) or [Role.PUBLIC.value])
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AlreadyExists(f"user {username!r} already exists")
+    if email and session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AlreadyExists(f"a user with e-mail {email!r} already exists")
+    user = User(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        password_hash=hash_password(password),
+        roles=names,
+        active=True,
+        created_on=now,
+        login_count=0,
+        fail_login_count=0,
+    )
+    session.add(user)
+    session.flush()
+    log_event(session, "user_create", now=now, extra={"username": username, "roles": names})
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    """Return the user called ``username``, or raise NotFound."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"user {username!r} not found")
+    return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """Return the user called ``username``, or None."""
+    return session.scalar(select(User).where(User.username == username))
+
+
+def list_users(session: Session, *, limit: int = 1000, offset: int = 0) -> list[User]:
+    """Users ordered by user name."""
+    query = select(User).order_by(User.username).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def count_users(session: Session) -> int:
+    """How many users exist."""
+    return int(session.scalar(select(func.count(User.id))) or 0)
+
+
+def delete_user(session: Session, username: str, now: datetime) -> None:
+    """Delete a user (NotFound if there is none)."""
+    user = get_user(session, username)
+    session.delete(user)
+    session.execute(KeyValue.__table__.delete().where(KeyValue.key == _lock_key(username)))
+    log_event(session, "user_delete", now=now, extra={"username": username})
+
+
+def add_role(session: Session, username: str, role: str, now: datetime) -> User:
+    """Give ``role`` to a user (no change if it has it already)."""
+    user = get_user(session, username)
+    name = _role_names([role])[0]
+    if name not in user.roles:
+        user.roles = [*user.roles, name]
+        log_event(session, "user_add_role", now=now, extra={"username": username, "role": name})
+    return user
+
+
+def remove_role(session: Session, username: str, role: str, now: datetime) -> User:
+    """Take ``role`` away from a user (InvalidInput if it does not have it)."""
+    user = get_user(session, username)
+    name = _role_names([role])[0]
+    if name not in user.roles:
+        raise InvalidInput(f"user {username!r} does not have role {name!r}")
+    user.roles = [r for r in user.roles if r != name]
+    log_event(session, "user_remove_role", now=now, extra={"username": username, "role": name})
+    return user
+
+
+def _lock_key(username: str) -> str:
+    return f"login_locked_until:{username}"
+
+
+def locked_until(session: Session, username: str, now: datetime) -> datetime | None:
+    """When the lock-out of ``username`` ends, or None if it may log in now."""
+    row = session.get(KeyValue, _lock_key(username))
+    if row is None:
+        return None
+    until = datetime.fromisoformat(row.value)
+    return until if until > now else None
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime) -> User:
+    """Check a user name and password; return the user, recording the login.
+
+    After ``MAX_FAILED_LOGINS`` failures in a row the user is locked out for ``LOCKOUT``
+    (even the right password is refused until then). The caller must commit the session
+    also when this raises, so that the failure is counted.
+
+    Raises:
+        AuthenticationFailed: unknown user, wrong password, inactive or locked out.
+    """
+    user = find_user(session, username)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        raise AuthenticationFailed("Invalid credentials")
+    until = locked_until(session, username, now)
+    if until is not None:
+        raise AuthenticationFailed(
+            f"Too many failed logins; try again after {until.isoformat(timespec='seconds')}"
+        )
+    if not user.active or not verify_password(user.password_hash, password):
+        _record_failure(session, user, now)
+        raise AuthenticationFailed("Invalid credentials")
+    user.fail_login_count = 0
+    user.login_count = (user.login_count or 0) + 1
+    user.last_login = now
+    session.execute(KeyValue.__table__.delete().where(KeyValue.key == _lock_key(username)))
+    return user
+
+
+def _record_failure(session: Session, user: User, now: datetime) -> None:
+    """Count a failed login; the fifth in a row locks the user out for a minute."""
+    user.fail_login_count = (user.fail_login_count or 0) + 1
+    log_event(session, "login_failed", now=now, owner=user.username)
+    if user.fail_login_count >= MAX_FAILED_LOGINS:
+        user.fail_login_count = 0
+        until = (now + LOCKOUT).isoformat()
+        row = session.get(KeyValue, _lock_key(user.username))
+        if row is None:
+            session.add(KeyValue(key=_lock_key(user.username), value=until))
+        else:
+            row.value = until
+
+
+def set_password(session: Session, username: str, password: str, now: datetime) -> User:
+    """Replace a user's password."""
+    if not password:
+        raise InvalidInput("the password must not be empty")
+    user = get_user(session, username)
+    user.password_hash = hash_password(password)
+    log_event(session, "user_set_password", now=now, extra={"username": username})
+    return user

@@ -1,0 +1,125 @@
+"""Fixtures for the REST API tests: a fresh Tradewind home per test, users of every role,
+two stored DAGs, and a TestClient on the real app."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+with warnings.catch_warnings():
+    # starlette warns once at import that it prefers httpx2 (not installed here).
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from tradewind.api.app import create_app
+from tradewind.core.clock import FrozenClock
+from tradewind.core.permissions import Role
+from tradewind.services.auth_tokens import issue_api_token
+from tradewind.services.env import Env
+from tradewind.services.install import write_config_file
+from tradewind.services.users import create_user
+from tradewind.settings import load_settings
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery staple"
+ROLES = [Role.ADMIN, Role.OP, Role.USER, Role.VIEWER, Role.PUBLIC]
+
+
+@pytest.fixture(scope="session")
+def api_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated metastore with one user per role (argon2 is slow: hash once per session)."""
+    home = tmp_path_factory.mktemp("api_template")
+    settings = load_settings(home, environ={})
+    write_config_file(settings)
+    env = Env.from_settings(load_settings(home, environ={}), wake=lambda: None)
+    env.db.migrate()
+    with env.db.session() as s:
+        for role in ROLES:
+            name = role.value.lower()
+            create_user(
+                s, name, f"{name}@example.com", name.title(), "Test", PASSWORD, [role.value], NOW
+            )
+    env.db.engine.dispose()  # closes the connections: SQLite folds its WAL into the file
+    return home / "tradewind.db"
+
+
+@dataclass
+class Api:
+    """The app under test, its environment, and a way to act as each role."""
+
+    env: Env
+    client: TestClient
+    clock: FrozenClock
+
+    def token(self, username: str = "admin") -> str:
+        with self.env.db.session(readonly=True) as s:
+            from tradewind.services.users import get_user
+
+            roles = list(get_user(s, username).roles)
+        return issue_api_token(self.env.secret_key, username, roles, self.clock(), 3600)
+
+    def headers(self, username: str = "admin") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(username)}"}
+
+    def get(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
+        return self.client.get(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
+        return self.client.post(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+
+    def patch(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
+        return self.client.patch(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+
+    def put(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
+        return self.client.put(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+
+    def delete(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
+        return self.client.delete(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+
+
+def make_dags() -> list[object]:
+    """Two DAGs: a daily chain ``etl`` (tags etl, daily) and ``<b>xss</b>`` ids are refused,
+    so ``report`` carries HTML in its description and doc instead."""
+    from tradewind import DAG, Param
+    from tradewind.operators.empty import EmptyOperator
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with DAG("etl", schedule="@daily", start_date=start, tags=["etl", "daily"]) as etl:
+        extract = EmptyOperator(task_id="extract")
+        transform = EmptyOperator(task_id="transform", retries=2)
+        load = EmptyOperator(task_id="load")
+        extract >> transform >> load
+    with DAG(
+        "report",
+        schedule=None,
+        start_date=start,
+        tags=["reports"],
+        description="<script>alert(1)</script>",
+        doc_md="# Report\n<img src=x onerror=alert(1)>",
+        params={"n": Param(1, type="integer", minimum=0)},
+    ) as report:
+        EmptyOperator(task_id="only")
+    return [etl, report]
+
+
+@pytest.fixture
+def api(api_template_db: Path, tmp_path: Path) -> Iterator[Api]:
+    """A Tradewind home in ``tmp_path`` with the template metastore, two DAGs, and the app."""
+    from tradewind.services.testing import store_dag_object
+
+    settings = load_settings(tmp_path, environ={})
+    write_config_file(settings)
+    shutil.copy(api_template_db, tmp_path / "tradewind.db")
+    clock = FrozenClock(NOW)
+    env = Env.from_settings(load_settings(tmp_path, environ={}), clock=clock, wake=lambda: None)
+    for dag in make_dags():
+        store_dag_object(env, dag)
+    with TestClient(create_app(env)) as client:
+        yield Api(env, client, clock)
+    env.db.engine.dispose()
