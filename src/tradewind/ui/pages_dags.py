@@ -1,0 +1,257 @@
+"""The DAGs page, a DAG's grid, a task instance's details panel, and live-refresh JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from tradewind.core.permissions import Resource
+from tradewind.errors import NotFound
+from tradewind.sdk.serialization import SerializedDag
+from tradewind.services import ui_queries
+from tradewind.services.dag_store import get_serialized_dag, list_import_errors
+from tradewind.services.dags import get_dag
+from tradewind.services.task_instances import ti_log_path
+from tradewind.ui.auth import env_of, require
+from tradewind.ui.rendering import render
+from tradewind.worker.logs import read_log_lines
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+ACTIVE_STATES = {"queued", "running"}
+# Which child state a collapsed group shows: the most alarming one wins.
+_GROUP_PRIORITY = [
+    "failed",
+    "upstream_failed",
+    "up_for_retry",
+    "restarting",
+    "running",
+    "deferred",
+    "up_for_reschedule",
+    "queued",
+    "scheduled",
+    "none",
+    "success",
+    "skipped",
+    "removed",
+]
+
+
+def load_dag(session: Any, dag_id: str) -> tuple[Any, SerializedDag]:
+    """The DAG's row and latest serialized version, or 404."""
+    try:
+        return get_dag(session, dag_id), get_serialized_dag(session, dag_id)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/dags", response_class=HTMLResponse)
+def dags_list(
+    request: Request,
+    q: str = "",
+    tag: str = "",
+    status: str = Query("all", pattern="^(all|active|paused)$"),
+    page: int = Query(1, ge=1, le=100_000),
+) -> HTMLResponse:
+    """Every DAG, failing ones first, with recent run and task state counts."""
+    user = require(request, Resource.DAG)
+    env = env_of(request)
+    paused = {"all": None, "active": False, "paused": True}[status]
+    with env.db.session(readonly=True) as session:
+        result = ui_queries.dags_page(
+            session,
+            search=q.strip(),
+            tag=tag,
+            paused=paused,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+        )
+        errors = list_import_errors(session)[:20]
+    pages = max(1, -(-result.total // PAGE_SIZE))
+    return render(
+        request,
+        "dags.html",
+        user,
+        result=result,
+        errors=errors,
+        q=q,
+        tag=tag,
+        status=status,
+        page=page,
+        pages=pages,
+        title="DAGs",
+    )
+
+
+def group_rows(
+    node: dict[str, Any], depth: int = 0, parents: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Rows of the grid in task-group order: groups (collapsible) then their tasks."""
+    rows: list[dict[str, Any]] = []
+    for child in node.get("children", []):
+        if isinstance(child, dict):
+            gid = str(child["group_id"])
+            rows.append(
+                {
+                    "kind": "group",
+                    "id": gid,
+                    "depth": depth,
+                    "parents": parents,
+                    "tasks": _group_tasks(child),
+                }
+            )
+            rows.extend(group_rows(child, depth + 1, (*parents, gid)))
+        else:
+            rows.append({"kind": "task", "id": child, "depth": depth, "parents": parents})
+    return rows
+
+
+def _group_tasks(node: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for child in node.get("children", []):
+        out.extend(_group_tasks(child) if isinstance(child, dict) else [child])
+    return out
+
+
+def group_state(states: list[str | None]) -> str:
+    """The state a collapsed group shows for one run."""
+    present = {s or "none" for s in states}
+    for state in _GROUP_PRIORITY:
+        if state in present:
+            return state
+    return "none"
+
+
+@router.get("/dags/{dag_id}/grid", response_class=HTMLResponse)
+def dag_grid(
+    request: Request,
+    dag_id: str,
+    before: int | None = None,
+    runs: int = Query(ui_queries.RECENT_RUNS, ge=1, le=100),
+    run_id: str = "",
+    task_id: str = "",
+    try_number: int | None = None,
+) -> HTMLResponse:
+    """Runs as columns, tasks as rows; a selected cell's details below."""
+    user = require(request, Resource.DAG)
+    env = env_of(request)
+    with env.db.session(readonly=True) as session:
+        dag, sdag = load_dag(session, dag_id)
+        g = ui_queries.grid(session, dag_id, limit=runs, before_id=before)
+        detail = (
+            ti_context(env, session, dag_id, run_id, task_id, try_number)
+            if run_id and task_id
+            else None
+        )
+    rows = group_rows(sdag.data.get("task_group") or {"children": list(sdag.tasks)})
+    known = {r["id"] for r in rows if r["kind"] == "task"}
+    rows += [
+        {"kind": "task", "id": t, "depth": 0, "parents": ()} for t in sdag.tasks if t not in known
+    ]
+    # Tasks that ran in older versions but are gone now still have cells: show them last.
+    extra = sorted({task for (_, task) in g.cells} - set(sdag.tasks))
+    rows += [{"kind": "task", "id": t, "depth": 0, "parents": (), "removed": True} for t in extra]
+    for row in rows:
+        if row["kind"] == "group":
+            row["states"] = {
+                r.run_id: group_state([_state(g.cells.get((r.run_id, t))) for t in row["tasks"]])
+                for r in g.runs
+            }
+    active = any(r.state in ACTIVE_STATES for r in g.runs)
+    return render(
+        request,
+        "grid.html",
+        user,
+        dag=dag,
+        sdag=sdag,
+        grid=g,
+        rows=rows,
+        detail=detail,
+        active=active,
+        tab="grid",
+        title=f"{dag_id} - grid",
+    )
+
+
+def _state(ti: Any) -> str | None:
+    return ti.state if ti is not None else None
+
+
+def ti_context(
+    env: Any,
+    session: Any,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int | None,
+    map_index: int = -1,
+) -> dict[str, Any] | None:
+    """What the details panel shows: the TI, its tries, XComs, rendered fields and a log."""
+    ti, tries, xcoms = ui_queries.ti_detail(session, dag_id, run_id, task_id, map_index)
+    if ti is None:
+        return None
+    try:
+        sdag = get_serialized_dag(session, dag_id, ti.dag_version)
+        task = sdag.tasks.get(task_id)
+    except NotFound:
+        task = None
+    numbers = sorted({t.try_number for t in tries} | ({ti.try_number} if ti.try_number else set()))
+    shown = try_number if try_number in numbers else (numbers[-1] if numbers else None)
+    log = read_log_lines(ti_log_path(env.settings, ti, shown)) if shown else []
+    values = [{"key": x.key, "value": xcom_value(x)} for x in xcoms]
+    return {
+        "ti": ti,
+        "task": task,
+        "tries": numbers,
+        "history": tries,
+        "try_shown": shown,
+        "log": log,
+        "xcoms": values,
+    }
+
+
+def xcom_value(xcom: Any) -> Any:
+    """An XCom's decoded value (its raw text if it is not JSON)."""
+    try:
+        return json.loads(xcom.value)
+    except ValueError:
+        return xcom.value
+
+
+@router.get("/dags/{dag_id}/ti", response_class=HTMLResponse)
+def ti_panel(
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int | None = None,
+    map_index: int = -1,
+) -> HTMLResponse:
+    """The details panel of one task instance (loaded into the grid page by script)."""
+    user = require(request, Resource.TASK_INSTANCE)
+    env = env_of(request)
+    with env.db.session(readonly=True) as session:
+        dag, _ = load_dag(session, dag_id)
+        detail = ti_context(env, session, dag_id, run_id, task_id, try_number, map_index)
+    if detail is None:
+        raise HTTPException(
+            404, f"task instance {task_id!r} of run {run_id!r} of DAG {dag_id!r} not found"
+        )
+    return render(request, "ti_panel.html", user, dag=dag, detail=detail)
+
+
+@router.get("/dags/{dag_id}/states.json")
+def live_states(
+    request: Request, dag_id: str, run_id: list[str] = Query(default=[])
+) -> JSONResponse:
+    """Current states of some runs and their task instances, for live refresh."""
+    require(request, Resource.DAG_RUN)
+    env = env_of(request)
+    with env.db.session(readonly=True) as session:
+        data = ui_queries.run_states(session, dag_id, run_id[:100])
+    active = any(v["state"] in ACTIVE_STATES for v in data.values())
+    return JSONResponse({"runs": data, "active": active})

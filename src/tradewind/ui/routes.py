@@ -1,0 +1,132 @@
+"""The web UI's router: login and logout, static files, and every page and action.
+
+``tradewind.api.app:create_app`` includes ``router``; a bare ``FastAPI()`` with
+``app.state.env = env`` and ``app.include_router(router)`` serves the UI alone.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from tradewind.errors import AuthenticationFailed
+from tradewind.services.event_log import log_event
+from tradewind.services.users import authenticate
+from tradewind.ui import actions, pages_browse, pages_dag_views, pages_dags
+from tradewind.ui.auth import (
+    LOGIN_CSRF_COOKIE,
+    clear_session,
+    env_of,
+    read_session,
+    safe_next,
+    set_session,
+    user_from_request,
+)
+from tradewind.ui.rendering import STATIC_DIR, render
+
+router = APIRouter(include_in_schema=False)
+_STATIC_TYPES = {
+    ".css": "text/css",
+    ".js": "text/javascript",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+
+@router.get("/static/{name}")
+def static(name: str) -> FileResponse:
+    """A file of ``ui/static`` (flat directory; no path traversal possible)."""
+    path = STATIC_DIR / name
+    if (
+        "/" in name
+        or name.startswith(".")
+        or path.suffix not in _STATIC_TYPES
+        or not path.is_file()
+    ):
+        raise HTTPException(404, "no such file")
+    return FileResponse(
+        path, media_type=_STATIC_TYPES[path.suffix], headers={"Cache-Control": "max-age=300"}
+    )
+
+
+def _login_page(
+    request: Request, next_url: str, error: str | None, status: int = 200
+) -> HTMLResponse:
+    """The login form with a fresh double-submit CSRF token (cookie + hidden field)."""
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        None,
+        status,
+        next=next_url,
+        error=error,
+        login_csrf=token,
+        title="Log in",
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    """The login page (straight on to ``next`` when already logged in)."""
+    if user_from_request(request, env_of(request)) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_page(request, safe_next(next), None)
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request) -> Response:
+    """Check the user name and password; start a session and go to ``next``."""
+    env = env_of(request)
+    form = await request.form()
+    next_url = safe_next(str(form.get("next") or "/"))
+    sent, cookie = str(form.get("csrf_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not sent or not cookie or not hmac.compare_digest(sent, cookie):
+        return _login_page(request, next_url, "Your form expired; please try again.", 403)
+    username = str(form.get("username", "")).strip()
+    error = None
+    with env.db.session() as session:
+        try:
+            authenticate(session, username, str(form.get("password", "")), env.now())
+            log_event(session, "login", now=env.now(), owner=username)
+        except AuthenticationFailed as exc:
+            error = str(exc)  # committed on leaving the block, so the failure counts
+    if error is not None:
+        return _login_page(request, next_url, error, 401)
+    response = RedirectResponse(next_url, status_code=303)
+    set_session(response, request, env, username)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> RedirectResponse:
+    """End the session (POST with the CSRF token, so another site cannot log one out)."""
+    env = env_of(request)
+    data = read_session(request, env)
+    form = await request.form()
+    if data is not None and not hmac.compare_digest(
+        str(data["csrf"]), str(form.get("csrf_token", ""))
+    ):
+        raise HTTPException(403, "CSRF token missing or wrong")
+    response = RedirectResponse("/login", status_code=303)
+    clear_session(response)
+    return response
+
+
+router.include_router(pages_dags.router)
+router.include_router(pages_dag_views.router)
+router.include_router(actions.router)
+router.include_router(pages_browse.router)
