@@ -1,0 +1,46 @@
+"""``tradewind webserver`` (alias ``api-server``, as Airflow 3): the REST API and the UI."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("webserver", help="Serve the web UI and the REST API (/api/v2) with uvicorn.")
+@click.option("-p", "--port", type=int, default=None, help="Port (default [api] port, 8080).")
+@click.option("-H", "--host", default=None, help="Address to bind (default [api] host).")
+@click.option("-w", "--workers", type=int, default=None, help="Worker processes ([api] workers).")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+@click.option("--proxy-headers", is_flag=True, help="Trust X-Forwarded-* from a proxy.")
+def webserver(
+    port: int | None, host: str | None, workers: int | None, log_level: str, proxy_headers: bool
+) -> None:
+    """Run uvicorn on ``tradewind.api.app:app_from_settings`` (one app per worker process)."""
+    import uvicorn
+
+    from tradewind.cli._runtime import get_settings
+    from tradewind.services.install import secret_key
+
+    settings = get_settings()
+    secret_key(settings)  # fail now, with the fix in the message, rather than on a request
+    host = host or str(settings.get("api", "host"))
+    port = port if port is not None else int(settings.get("api", "port"))
+    workers = workers if workers is not None else int(settings.get("api", "workers"))
+    click.echo(f"Tradewind web server on http://{host}:{port} (API docs: /docs)")
+    uvicorn.run(
+        "tradewind.api.app:app_from_settings",
+        factory=True,
+        host=host,
+        port=port,
+        workers=max(workers, 1),
+        log_level=log_level,
+        proxy_headers=proxy_headers,
+        server_header=False,
+    )
+
+
+api_server = webserver
