@@ -10,7 +10,9 @@ from tradewind.errors import TradewindError
 from tradewind.sdk.baseoperator import BaseOperator
 
 
-def determine_kwargs(fn: Callable[..., Any], args: Collection[Any], context: Mapping[str, Any]) -> dict[str, Any]:
+def determine_kwargs(
+    fn: Callable[..., Any], args: Collection[Any], context: Mapping[str, Any]
+) -> dict[str, Any]:
     """Return the context entries ``fn`` asks for by parameter name (all with ``**kwargs``)."""
     sig = inspect.signature(fn)
     params = list(sig.parameters.values())
@@ -71,7 +73,9 @@ class PythonOperator(BaseOperator):
         return self.python_callable(*self.op_args, **kwargs)
 
 
-def _skip_others(context: dict[str, Any], task: BaseOperator, keep: set[str], all_descendants: bool) -> None:
+def _skip_others(
+    context: dict[str, Any], task: BaseOperator, keep: set[str], all_descendants: bool
+) -> None:
     """Mark the direct downstream tasks not in ``keep`` as skipped (or all descendants)."""
     dag = task.dag
     assert dag is not None

@@ -13,7 +13,9 @@ def definition_site() -> tuple[str | None, int | None]:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PKG_DIR) and not filename.startswith("<frozen"):
+        if not os.path.abspath(filename).startswith(_PKG_DIR) and not filename.startswith(
+            "<frozen"
+        ):
             return filename, frame.f_lineno
         frame = frame.f_back  # type: ignore[assignment]
     return None, None

@@ -27,7 +27,13 @@ class BaseAsset:
 class Asset(BaseAsset):
     """A piece of data identified by its URI, e.g. ``Asset("s3://bucket/orders.parquet")``."""
 
-    def __init__(self, uri: str, name: str | None = None, group: str = "asset", extra: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        uri: str,
+        name: str | None = None,
+        group: str = "asset",
+        extra: dict[str, Any] | None = None,
+    ):
         if not isinstance(uri, str) or not uri.strip():
             raise ValueError("an Asset needs a non-empty URI string")
         self.uri = uri
@@ -48,7 +54,13 @@ class Asset(BaseAsset):
         return self.uri in updated
 
     def dump(self) -> dict[str, Any]:
-        return {"__type": "asset", "uri": self.uri, "name": self.name, "group": self.group, "extra": self.extra}
+        return {
+            "__type": "asset",
+            "uri": self.uri,
+            "name": self.name,
+            "group": self.group,
+            "extra": self.extra,
+        }
 
     def uris(self) -> list[str]:
         return [self.uri]
@@ -89,7 +101,12 @@ def load_asset_condition(data: dict[str, Any]) -> BaseAsset:
     """Rebuild an asset condition from its JSON form."""
     kind = data["__type"]
     if kind == "asset":
-        return Asset(data["uri"], name=data.get("name"), group=data.get("group", "asset"), extra=data.get("extra"))
+        return Asset(
+            data["uri"],
+            name=data.get("name"),
+            group=data.get("group", "asset"),
+            extra=data.get("extra"),
+        )
     members = [load_asset_condition(o) for o in data["objects"]]
     return AssetAll(*members) if kind == "asset_all" else AssetAny(*members)
 

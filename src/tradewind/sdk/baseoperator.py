@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tradewind.core.trigger_rules import validate_trigger_rule
-from tradewind.errors import DagDefinitionError, DuplicateTaskIdError
+from tradewind.errors import DagDefinitionError
 from tradewind.sdk import _site
 from tradewind.sdk.dependencies import DependencyMixin
 
@@ -19,14 +19,56 @@ if TYPE_CHECKING:
     from tradewind.sdk.xcom_arg import XComArg
 
 _BASE_ARGS = frozenset(
-    """task_id owner email email_on_retry email_on_failure retries retry_delay
-    retry_exponential_backoff max_retry_delay start_date end_date depends_on_past
-    wait_for_downstream dag params default_args priority_weight weight_rule queue pool
-    pool_slots execution_timeout on_execute_callback on_failure_callback on_success_callback
-    on_retry_callback on_skipped_callback trigger_rule task_group doc doc_md doc_rst doc_json
-    doc_yaml executor_config do_xcom_push multiple_outputs inlets outlets
-    max_active_tis_per_dag max_active_tis_per_dagrun task_display_name resources
-    run_as_user sla executor retry_policy map_index_template""".split()
+    [
+        "task_id",
+        "owner",
+        "email",
+        "email_on_retry",
+        "email_on_failure",
+        "retries",
+        "retry_delay",
+        "retry_exponential_backoff",
+        "max_retry_delay",
+        "start_date",
+        "end_date",
+        "depends_on_past",
+        "wait_for_downstream",
+        "dag",
+        "params",
+        "default_args",
+        "priority_weight",
+        "weight_rule",
+        "queue",
+        "pool",
+        "pool_slots",
+        "execution_timeout",
+        "on_execute_callback",
+        "on_failure_callback",
+        "on_success_callback",
+        "on_retry_callback",
+        "on_skipped_callback",
+        "trigger_rule",
+        "task_group",
+        "doc",
+        "doc_md",
+        "doc_rst",
+        "doc_json",
+        "doc_yaml",
+        "executor_config",
+        "do_xcom_push",
+        "multiple_outputs",
+        "inlets",
+        "outlets",
+        "max_active_tis_per_dag",
+        "max_active_tis_per_dagrun",
+        "task_display_name",
+        "resources",
+        "run_as_user",
+        "sla",
+        "executor",
+        "retry_policy",
+        "map_index_template",
+    ]
 )
 _sig_cache: dict[type, frozenset[str]] = {}
 
@@ -58,6 +100,9 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
         from tradewind.sdk.dag import DagContext
         from tradewind.sdk.taskgroup import TaskGroupContext
 
+        # The outermost __init__ is called from the line that creates the task: remember it,
+        # so errors name that line and not a subclass's ``super().__init__`` call.
+        self._tw_site = _site.definition_site()
         dag = kwargs.get("dag") or DagContext.current()
         group = kwargs.get("task_group") or TaskGroupContext.current()
         merged: dict[str, Any] = {}
@@ -75,6 +120,7 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
         if "params" in merged and "params" in kwargs and kwargs["params"] is not merged["params"]:
             kwargs["params"] = {**merged["params"], **kwargs["params"]}
         init(self, *args, **kwargs)
+        _link_xcom_args(self)
 
     wrapper.__wrapped__ = init  # type: ignore[attr-defined]
     return wrapper
@@ -147,7 +193,7 @@ class BaseOperator(DependencyMixin):
         from tradewind.sdk.taskgroup import TaskGroupContext
 
         self._tw_init_started = True
-        self.filename, self.lineno = _site.definition_site()
+        self.filename, self.lineno = getattr(self, "_tw_site", None) or _site.definition_site()
         unknown = {k: v for k, v in kwargs.items() if k not in _BASE_ARGS}
         if unknown:
             raise DagDefinitionError(
@@ -166,8 +212,11 @@ class BaseOperator(DependencyMixin):
         try:
             self.trigger_rule = validate_trigger_rule(trigger_rule).value
         except ValueError as exc:
-            raise DagDefinitionError(f"task {task_id!r}: {exc}", self.filename, self.lineno) from None
-        group = task_group or TaskGroupContext.current()
+            raise DagDefinitionError(
+                f"task {task_id!r}: {exc}", self.filename, self.lineno
+            ) from None
+        dag = dag or DagContext.current()
+        group = task_group or TaskGroupContext.current() or (dag.task_group if dag else None)
         self.task_group = group
         self.task_id = group.child_id(task_id) if group is not None else task_id
         self.owner = owner
@@ -215,7 +264,6 @@ class BaseOperator(DependencyMixin):
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.dag: DAG | None = None
-        dag = dag or DagContext.current()
         if dag is not None:
             dag.add_task(self)
         if group is not None:
@@ -313,6 +361,21 @@ class BaseOperator(DependencyMixin):
         from tradewind.sdk.templating import environment_for
 
         return environment_for(self.dag)
+
+
+# BaseOperator used directly, and subclasses without their own __init__ (EmptyOperator),
+# get default_args too.
+BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[method-assign]
+
+
+def _link_xcom_args(task: BaseOperator) -> None:
+    """Make ``task`` run after every task whose output (XComArg) a templated field holds."""
+    from tradewind.sdk.xcom_arg import find_xcom_args
+
+    values = [getattr(task, name, None) for name in task.template_fields]
+    for arg in find_xcom_args(values):
+        if arg.operator is not task:
+            task.set_upstream(arg.operator)
 
 
 def _valid_id(value: str) -> bool:

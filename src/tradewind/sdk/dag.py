@@ -88,8 +88,10 @@ class DAG:
     ) -> None:
         self.filename, self.lineno = _site.definition_site()
         self.fileloc = self.filename or ""
-        if not isinstance(dag_id, str) or not dag_id or not all(
-            c.isalnum() or c in "-._" for c in dag_id
+        if (
+            not isinstance(dag_id, str)
+            or not dag_id
+            or not all(c.isalnum() or c in "-._" for c in dag_id)
         ):
             raise DagDefinitionError(
                 f"dag_id {dag_id!r} must be a non-empty string of letters, digits, dashes, "
@@ -173,8 +175,11 @@ class DAG:
         DagContext._stack.append(self)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         DagContext._stack.pop()
+        if exc_type is None:
+            # Report a cycle at the end of the ``with`` block, where the author looks first.
+            self.validate()
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
@@ -190,6 +195,9 @@ class DAG:
             )
         self.task_dict[task.task_id] = task
         task.dag = self
+        if task.task_group is None:
+            task.task_group = self.task_group
+            self.task_group.add(task)
 
     def add_tasks(self, tasks: Iterable[BaseOperator]) -> None:
         for t in tasks:
@@ -244,12 +252,18 @@ class DAG:
         return [self.task_dict[t] for t in order]
 
     def _find_cycle(self, nodes: set[str]) -> list[str]:
+        """Return one cycle among ``nodes`` (those a topological sort could not place).
+
+        Every such node has an upstream among them (tasks merely downstream of a cycle have no
+        downstream there), so walk upstream until a node repeats, then read the path forwards.
+        """
         start = min(nodes)
         path, seen, node = [start], {start}, start
         while True:
-            node = min(d for d in self.task_dict[node].downstream_task_ids if d in nodes)
+            node = min(u for u in self.task_dict[node].upstream_task_ids if u in nodes)
             if node in seen:
-                return path[path.index(node) :] + [node]
+                cycle = path[path.index(node) :] + [node]
+                return cycle[::-1]
             path.append(node)
             seen.add(node)
 
@@ -265,9 +279,16 @@ class DAG:
         return run_dag_in_process(self, logical_date=logical_date, conf=conf)
 
 
-def dag(
-    dag_id: str | Callable[..., Any] | None = None, **dag_kwargs: Any
-) -> Callable[..., Any]:
+def _param_with_value(existing: Any, value: Any) -> Any:
+    """A ``@dag`` argument's value, keeping the schema of a ``Param`` declared for it."""
+    from tradewind.sdk.param import Param
+
+    if isinstance(value, Param) or not isinstance(existing, Param):
+        return value
+    return Param(value, description=existing.description, **existing.schema)
+
+
+def dag(dag_id: str | Callable[..., Any] | None = None, **dag_kwargs: Any) -> Callable[..., Any]:
     """Decorate a function that builds tasks; calling it returns the DAG (``@dag``).
 
     The function's keyword parameters become the DAG's params (their defaults the values).
@@ -278,13 +299,13 @@ def dag(
 
         @functools.wraps(fn)
         def factory(*args: Any, **kwargs: Any) -> DAG:
-            params = dict(dag_kwargs.pop("params", None) or {})
+            kw = dict(dag_kwargs)  # a copy: the factory may be called more than once
+            params = dict(kw.pop("params", None) or {})
             bound = sig.bind_partial(*args, **kwargs)
             bound.apply_defaults()
             for name, value in bound.arguments.items():
-                params.setdefault(name, value)
+                params[name] = _param_with_value(params.get(name), value)
             the_id = dag_id if isinstance(dag_id, str) else fn.__name__
-            kw = dict(dag_kwargs)
             kw.setdefault("doc_md", fn.__doc__)
             d = DAG(the_id, params=params, **kw)
             d.filename, d.lineno = fn.__code__.co_filename, fn.__code__.co_firstlineno

@@ -82,7 +82,14 @@ class DecoratedShortCircuitOperator(_DecoratedMixin, ShortCircuitOperator):
 class DecoratedBashOperator(_DecoratedMixin, BashOperator):
     """The operator behind ``@task.bash``: the function returns the command to run."""
 
-    def __init__(self, *, python_callable: Callable[..., Any], op_args: Any = None, op_kwargs: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Any = None,
+        op_kwargs: Any = None,
+        **kwargs: Any,
+    ):
         kwargs.pop("multiple_outputs", None)
         super().__init__(bash_command="", **kwargs)
         self.python_callable = python_callable
@@ -95,7 +102,9 @@ class DecoratedBashOperator(_DecoratedMixin, BashOperator):
         args, kwargs = self._resolved_call_args(context)
         command = self.python_callable(*args, **kwargs)
         if not isinstance(command, str) or not command.strip():
-            raise TypeError(f"@task.bash function {self.task_id!r} must return a non-empty command string")
+            raise TypeError(
+                f"@task.bash function {self.task_id!r} must return a non-empty command string"
+            )
         env = self.get_template_env()
         from tradewind.sdk.templating import render_value
 
@@ -120,6 +129,16 @@ def _unique_task_id(base: str) -> str:
     return f"{base}__{i}"
 
 
+def _returns_dict(fn: Callable[..., Any]) -> bool:
+    """True if ``fn`` is annotated ``-> dict`` (also ``dict[str, int]``, ``Dict``, as a string)."""
+    ret = inspect.signature(fn).return_annotation
+    if isinstance(ret, str):  # ``from __future__ import annotations`` leaves strings
+        name = ret.split("[", 1)[0].strip()
+        return name in ("dict", "Dict", "typing.Dict", "t.Dict")
+    origin = getattr(ret, "__origin__", ret)
+    return origin is dict
+
+
 class _TaskDecorator:
     """A decorated function: call it in a DAG to create a task; ``.override(...)`` to tweak."""
 
@@ -129,9 +148,7 @@ class _TaskDecorator:
         self.kwargs = kwargs
         functools.update_wrapper(self, fn)
         if "multiple_outputs" not in kwargs and operator_class is DecoratedPythonOperator:
-            ret = inspect.signature(fn).return_annotation
-            origin = getattr(ret, "__origin__", ret)
-            self.kwargs["multiple_outputs"] = origin is dict or ret in ("dict", "Dict")
+            self.kwargs["multiple_outputs"] = _returns_dict(fn)
 
     def override(self, **kwargs: Any) -> _TaskDecorator:
         return _TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})

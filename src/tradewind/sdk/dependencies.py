@@ -29,7 +29,9 @@ class DependencyMixin:
         out: list[Any] = []
         for item in items:
             if not isinstance(item, DependencyMixin):
-                raise TypeError(f"cannot set a dependency on {item!r}: not a task, group or XComArg")
+                raise TypeError(
+                    f"cannot set a dependency on {item!r}: not a task, group or XComArg"
+                )
             out.extend(item.leaves if leaves else item.roots)
         return out
 

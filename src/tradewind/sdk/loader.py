@@ -107,5 +107,9 @@ def _line_in(exc: BaseException, path: str) -> int | None:
 def _user_traceback(exc: BaseException, path: str) -> str:
     """Format the traceback, dropping the frames of our own loader."""
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    keep = [ln for ln in lines if "tradewind/sdk/loader.py" not in ln and "importlib._bootstrap" not in ln]
+    keep = [
+        ln
+        for ln in lines
+        if "tradewind/sdk/loader.py" not in ln and "importlib._bootstrap" not in ln
+    ]
     return "".join(keep).rstrip()

@@ -27,6 +27,10 @@ class Param:
         self.description = description
         self.schema = schema
 
+    def __repr__(self) -> str:
+        value = "<required>" if self.value is _NOTSET else repr(self.value)
+        return f"Param({value}, schema={self.schema!r})"
+
     @property
     def has_value(self) -> bool:
         return self.value is not _NOTSET
@@ -63,9 +67,7 @@ def _check(name: str, value: Any, schema: Mapping[str, Any]) -> None:
         py: tuple[type, ...] = ()
         for t in allowed:
             py += _JSON_TYPES.get(t, (object,))
-        ok = isinstance(value, py) and not (
-            isinstance(value, bool) and "boolean" not in allowed
-        )
+        ok = isinstance(value, py) and not (isinstance(value, bool) and "boolean" not in allowed)
         if not ok:
             raise ParamValidationError(
                 f"param {name!r}: {value!r} is not of type {' or '.join(allowed)}"
@@ -97,7 +99,7 @@ class ParamsDict(dict[str, Any]):
         conf = conf or {}
         out: dict[str, Any] = {}
         for key, param in self.items():
-            out[key] = param.resolve(conf[key] if key in conf else _NOTSET, key)
+            out[key] = param.resolve(conf.get(key, _NOTSET), key)
         for key, value in conf.items():
             if key not in out:
                 out[key] = value

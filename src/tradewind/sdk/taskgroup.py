@@ -87,9 +87,13 @@ class TaskGroup(DependencyMixin):
         return self._group_id is None
 
     def child_id(self, label: str) -> str:
-        """Return the full id of a child called ``label``."""
+        """Return the full id of a child called ``label``.
+
+        As in Airflow, a group with ``prefix_group_id=False`` adds no prefix at all (not even
+        its parents'), so ported DAGs keep their task ids.
+        """
         if self.is_root or not self.prefix_group_id:
-            return label if self.is_root or self.parent_group is None else self.parent_group.child_id(label)
+            return label
         return f"{self._group_id}.{label}"
 
     def add(self, task: BaseOperator) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,14 +16,15 @@ if TYPE_CHECKING:
     from tradewind.sdk.baseoperator import BaseOperator
     from tradewind.sdk.dag import DAG
 
-_env_cache: dict[int, jinja2.Environment] = {}
+# Weak keys: a worker that loads many DAG versions must not keep every old DAG alive.
+_env_cache: weakref.WeakKeyDictionary[Any, jinja2.Environment] = weakref.WeakKeyDictionary()
+_no_dag_env: list[jinja2.Environment] = []
 
 
 def environment_for(dag: DAG | None) -> jinja2.Environment:
     """Return the Jinja environment of ``dag``: its folder and template_searchpath, strict undefined."""
-    key = id(dag)
-    env = _env_cache.get(key)
-    if env is not None and getattr(env, "_tw_dag", None) is dag:
+    env = _no_dag_env[0] if dag is None and _no_dag_env else _env_cache.get(dag) if dag else None
+    if env is not None:
         return env
     paths: list[str] = []
     if dag is not None:
@@ -36,7 +38,9 @@ def environment_for(dag: DAG | None) -> jinja2.Environment:
     )
     env = cls(
         loader=jinja2.FileSystemLoader(paths or ["."]),
-        undefined=(dag.template_undefined if dag and dag.template_undefined else jinja2.StrictUndefined),
+        undefined=(
+            dag.template_undefined if dag and dag.template_undefined else jinja2.StrictUndefined
+        ),
         extensions=["jinja2.ext.do"],
         cache_size=0,
         keep_trailing_newline=True,
@@ -51,23 +55,25 @@ def environment_for(dag: DAG | None) -> jinja2.Environment:
     )
     if dag is not None:
         env.filters.update(dag.user_defined_filters)
-    env._tw_dag = dag  # type: ignore[attr-defined]
-    _env_cache[key] = env
+        _env_cache[dag] = env
+    else:
+        _no_dag_env.append(env)
     return env
 
 
 def render_value(
-    value: Any, context: Mapping[str, Any], env: jinja2.Environment, template_ext: tuple[str, ...] = ()
+    value: Any,
+    context: Mapping[str, Any],
+    env: jinja2.Environment,
+    template_ext: tuple[str, ...] = (),
 ) -> Any:
     """Render strings (or template files named by them) inside ``value``, recursively."""
     if isinstance(value, XComArg | DagParamArg):
         return value.resolve(dict(context))
     if isinstance(value, str):
-        if template_ext and value.strip().endswith(template_ext):
-            try:
-                template = env.get_template(value.strip())
-            except jinja2.TemplateNotFound:
-                template = env.from_string(value)
+        # As Airflow: no strip(), so a trailing space ("run.sh ") opts out of the file lookup.
+        if template_ext and value.endswith(template_ext):
+            template = _template_file(env, value)
         else:
             if "{{" not in value and "{%" not in value:
                 return value
@@ -82,7 +88,24 @@ def render_value(
     return value
 
 
-def render_fields(task: BaseOperator, context: Mapping[str, Any], env: jinja2.Environment | None = None) -> dict[str, Any]:
+def _template_file(env: jinja2.Environment, name: str) -> jinja2.Template:
+    """Load the template file ``name`` from the DAG's folder or ``template_searchpath``."""
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateNotFound:
+        if os.path.isabs(name) and os.path.isfile(name):
+            with open(name, encoding="utf-8") as f:
+                return env.from_string(f.read())
+        searched = getattr(env.loader, "searchpath", [])
+        raise jinja2.TemplateNotFound(
+            f"template file {name!r} not found in {searched} (the DAG's folder and "
+            "template_searchpath); end the value with a space to use it as a literal string"
+        ) from None
+
+
+def render_fields(
+    task: BaseOperator, context: Mapping[str, Any], env: jinja2.Environment | None = None
+) -> dict[str, Any]:
     """Render ``task.template_fields`` in place; return {field: rendered value} for display."""
     env = env or environment_for(task.dag)
     full_context = dict(context)
