@@ -30,8 +30,10 @@ from tradewind.errors import (
     TaskInstanceMoved,
 )
 from tradewind.settings import Settings
-from tradewind.worker.http_client import HttpExecutionClient
+from tradewind.worker.dag_cache import resolve_dag
+from tradewind.worker.http_client import HttpExecutionClient, shared_ssl_context
 from tradewind.worker.logs import append_line, log_path
+from tradewind.worker.runner import TaskRunner  # imported once here, not in every forked try
 
 log = logging.getLogger("tradewind.worker.celery")
 TASK_NAME = "tradewind.execute_workload"
@@ -100,6 +102,7 @@ def make_celery_app(settings: Settings) -> Celery:
     app = Celery("tradewind", set_as_current=False)
     app.conf.update(celery_config(settings))
     config = WorkerConfig.from_settings(settings)
+    shared_ssl_context()  # loaded once here, inherited by the pool and every forked try
 
     @app.task(name=TASK_NAME, acks_late=True, ignore_result=True)
     def execute_workload(workload_json: str) -> str:
@@ -147,7 +150,14 @@ class TrySupervisor:
         self.stop_reason: str | None = None
 
     def run(self) -> str:
-        self._preload()
+        log.info(
+            "running %s.%s of %s, try %s (task instance %s)",
+            self.w.dag_id,
+            self.w.task_id or self.w.kind,
+            self.w.run_id,
+            self.w.try_number,
+            self.w.ti_id,
+        )
         ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
@@ -160,12 +170,13 @@ class TrySupervisor:
             os.close(ready_r)
         return self._after(status)
 
-    def _preload(self) -> None:
-        """Import the DAG file here once, so each forked try starts warm."""
-        from tradewind.worker.dag_cache import resolve_dag
-
-        with contextlib.suppress(Exception):
-            resolve_dag(self.w, self.config.dags_folder)
+    def _warm_up(self) -> None:
+        """Import the DAG file in this long-lived process after a verified try, so the next
+        forked try starts warm. Never before a claim: a forged message must import nothing."""
+        folder = os.path.realpath(self.config.dags_folder) + os.sep
+        if os.path.realpath(self.w.fileloc).startswith(folder):
+            with contextlib.suppress(Exception):
+                resolve_dag(self.w, self.config.dags_folder)
 
     def _supervise(self, pid: int, ready_r: int) -> int:
         pidfd = os.pidfd_open(pid)
@@ -248,6 +259,7 @@ class TrySupervisor:
                     self.w.ti_id, self.w.token, Outcome.LOST.value, message, None
                 )
         self._upload_log(path)
+        self._warm_up()
         return result
 
     def _upload_log(self, path: Any) -> None:
@@ -286,9 +298,6 @@ def _child_main(workload: Workload, config: WorkerConfig, ready_w: int) -> None:
         _die_with_parent()
         signal.signal(signal.SIGTERM, _term_child)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        from tradewind.worker.dag_cache import resolve_dag
-        from tradewind.worker.runner import TaskRunner
-
         client = _ClaimSignal(HttpExecutionClient(config.api_url), ready_w)
         runner = TaskRunner(client, lambda w: resolve_dag(w, config.dags_folder), config.log_folder)  # type: ignore[arg-type]
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
 from typing import Any
 
@@ -28,6 +29,18 @@ _STATUS_ERRORS: dict[int, type[errors.TradewindError]] = {
     422: errors.InvalidInput,
 }
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_ssl_context: ssl.SSLContext | None = None
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context per process tree: loading the CA bundle takes ~0.1 s, too much per try.
+
+    Call it before forking so children inherit it.
+    """
+    global _ssl_context
+    if _ssl_context is None:
+        _ssl_context = ssl.create_default_context()
+    return _ssl_context
 
 
 class HttpExecutionClient:
@@ -55,6 +68,7 @@ class HttpExecutionClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=30.0),
             transport=transport,
+            verify=shared_ssl_context(),
         )
 
     def close(self) -> None:
