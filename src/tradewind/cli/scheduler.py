@@ -19,6 +19,8 @@ def setup_logging(settings: Any) -> None:
         level=getattr(logging, level, logging.INFO),
         format="[%(asctime)s] %(levelname)s %(name)s - %(message)s",
     )
+    # Alembic narrates every migration step at INFO; only its warnings matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _processor_child(env: Any) -> None:

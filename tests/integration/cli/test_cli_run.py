@@ -136,3 +136,21 @@ def test_pools_round_trip(cli_runner, tw_home: Path) -> None:
     bad = tw_home / "bad.json"
     bad.write_text('{"x": {"slots": "many"}}')
     assert "slots must be an integer" in cli_runner("pools", "import", str(bad), expect=1).stderr
+
+
+def test_every_example_dag_runs_to_success(cli_runner, tw_home: Path) -> None:
+    import shutil
+    import sqlite3
+
+    from tradewind.cli._processes import example_dags_source
+
+    for src in example_dags_source().glob("example_*.py"):
+        shutil.copy(src, tw_home / "dags" / src.name)
+    dag_ids = [d["dag_id"] for d in json.loads(cli_runner("dags", "list", "-o", "json").stdout)]
+    assert "example_download_process_store" in dag_ids and len(dag_ids) == 4
+    assert json.loads(cli_runner("dags", "list-import-errors", "-o", "json").stdout) == []
+    for dag_id in dag_ids:
+        result = cli_runner("dags", "test", dag_id, "2026-01-03", "--no-retry-delay", "-q")
+        assert "ended success" in result.stdout, dag_id
+    with sqlite3.connect(tw_home / "example_rates.db") as db:
+        assert db.execute("SELECT count(*) FROM rates WHERE day = '2026-01-03'").fetchone()[0] == 4
