@@ -221,3 +221,5 @@ def logs(
         level = str(line.get("level") or "").upper()
         prefix = f"[{stamp}] {level} - " if stamp else ""
         click.echo(f"{prefix}{line.get('event', '')}")
+        if line.get("error_detail"):
+            click.echo(str(line["error_detail"]))
