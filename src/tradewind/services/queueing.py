@@ -248,6 +248,10 @@ def register_job(session: Session, job_type: str, now: datetime, *, exclusive: b
         alive = session.execute(
             select(Job).where(Job.job_type == job_type, Job.state == "running", Job.latest_heartbeat >= now - timedelta(seconds=dead_after))
         ).scalars().first()
+        if alive is not None and alive.hostname == socket.gethostname() and not _pid_alive(alive.pid):
+            alive.state = "failed"  # killed without a chance to say so (kill -9, power cut)
+            alive.end_date = now
+            alive = None
         if alive is not None:
             raise TradewindError(
                 f"another {job_type} (pid {alive.pid} on {alive.hostname}) is running against this SQLite "
@@ -257,6 +261,22 @@ def register_job(session: Session, job_type: str, now: datetime, *, exclusive: b
     session.add(job)
     session.flush()
     return job.id
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
 
 
 def heartbeat_job(session: Session, job_id: int, now: datetime) -> None:
