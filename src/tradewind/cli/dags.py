@@ -207,7 +207,7 @@ def unpause(dag_id: str, output: str) -> None:
 def trigger(
     dag_id: str, conf: str | None, run_id: str | None, logical_date: datetime | None, output: str
 ) -> None:
-    """Create a manual run of a DAG (the scheduler runs it, even if the DAG is paused)."""
+    """Create a manual run of a DAG with an optional conf; the scheduler runs it."""
     from tradewind.services.runs import trigger_run
 
     env = get_env()
