@@ -67,6 +67,13 @@ def _cli_has(module: str) -> bool:
     return importlib.util.find_spec(f"tradewind.cli.{module}") is not None
 
 
+def scheduler_argv() -> list[str]:
+    """``tradewind scheduler``, or a script running the loop while the CLI has no such command."""
+    if _cli_has("scheduler"):
+        return [*TRADEWIND, "scheduler"]
+    return [sys.executable, str(HERE / "mn_run_scheduler.py")]
+
+
 @dataclass
 class Proc:
     """A started process with its output file."""
