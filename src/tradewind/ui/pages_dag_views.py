@@ -150,14 +150,14 @@ def dag_duration(request: Request, dag_id: str) -> HTMLResponse:
         dag, sdag = load_dag(session, dag_id)
         runs, tis = ui_queries.task_durations(session, dag_id)
     column = {r.run_id: i for i, r in enumerate(runs)}
-    longest = max((t.duration or 0.0 for t in tis), default=0.0) or 1.0
+    longest = max((d for _, _, d in tis), default=0.0) or 1.0
     height, step = 260, CHART_W / max(len(runs) - 1, 1)
     series: dict[str, list[tuple[float, float, float]]] = {}
-    for ti in sorted(tis, key=lambda t: column.get(t.run_id, 0)):
-        if ti.run_id in column:
-            x = 50 + column[ti.run_id] * step
-            y = 10 + height - height * (ti.duration or 0.0) / longest
-            series.setdefault(ti.task_id, []).append((x, y, ti.duration or 0.0))
+    for run_id, task_id, duration in sorted(tis, key=lambda t: column.get(t[0], 0)):
+        if run_id in column:
+            x = 50 + column[run_id] * step
+            y = 10 + height - height * duration / longest
+            series.setdefault(task_id, []).append((x, y, duration))
     palette = [
         "#1f77b4",
         "#ff7f0e",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from markupsafe import Markup
 
 from tradewind.core.permissions import Resource
 from tradewind.errors import NotFound
@@ -155,12 +158,9 @@ def dag_grid(
     # Tasks that ran in older versions but are gone now still have cells: show them last.
     extra = sorted({task for (_, task) in g.cells} - set(sdag.tasks))
     rows += [{"kind": "task", "id": t, "depth": 0, "parents": (), "removed": True} for t in extra]
+    run_keys = [(r.run_id, html.escape(r.run_id), quote(r.run_id, safe="")) for r in g.runs]
     for row in rows:
-        if row["kind"] == "group":
-            row["states"] = {
-                r.run_id: group_state([_state(g.cells.get((r.run_id, t))) for t in row["tasks"]])
-                for r in g.runs
-            }
+        row["cells"] = row_cells(row, g.cells, run_keys)
     active = any(r.state in ACTIVE_STATES for r in g.runs)
     return render(
         request,
@@ -177,8 +177,35 @@ def dag_grid(
     )
 
 
-def _state(ti: Any) -> str | None:
-    return ti.state if ti is not None else None
+def row_cells(
+    row: dict[str, Any], cells: dict[tuple[str, str], str], run_keys: list[tuple[str, str, str]]
+) -> Markup:
+    """The ``<td>`` cells of one grid row, built here rather than in Jinja for speed.
+
+    A 100-task grid of 25 runs has 2,500 cells; every user-controlled value is escaped
+    with ``html.escape`` (ids) or ``quote`` (URLs) before it is put into the markup.
+    """
+    parts: list[str] = []
+    task = row["id"]
+    if row["kind"] == "group":
+        label = html.escape(task)
+        for run_id, _, _ in run_keys:
+            state = group_state([cells.get((run_id, t)) for t in row["tasks"]])
+            parts.append(
+                f'<td><span class="cell state-{state}" title="{label} · {state}"></span></td>'
+            )
+        return Markup("".join(parts))  # noqa: S704 - every piece escaped above
+    esc_task, q_task = html.escape(task), quote(task, safe="")
+    for run_id, esc_run, q_run in run_keys:
+        state = cells.get((run_id, task))
+        if state is None:
+            parts.append("<td></td>")
+            continue
+        parts.append(
+            f'<td><a class="cell state-{html.escape(state)}" data-run-id="{esc_run}" data-task-id="{esc_task}"'
+            f' href="?run_id={q_run}&amp;task_id={q_task}#details" title="{esc_task} · {html.escape(state)}"></a></td>'
+        )
+    return Markup("".join(parts))  # noqa: S704 - every piece escaped above
 
 
 def ti_context(
