@@ -2,7 +2,6 @@
 
 from tradewind.sdk.dag import dag
 from tradewind.sdk.decorators import task
-from tradewind.sdk.taskgroup import TaskGroup
+from tradewind.sdk.taskgroup import task_group
 
-task_group = TaskGroup
 __all__ = ["dag", "task", "task_group"]

@@ -351,11 +351,13 @@ class BaseOperator(DependencyMixin):
     def on_kill(self) -> None:
         """Called when the task is stopped from outside; release external resources here."""
 
-    def render_template_fields(self, context: dict[str, Any], jinja_env: Any = None) -> None:
-        """Render every field in ``template_fields`` in place, with the task's context."""
+    def render_template_fields(
+        self, context: dict[str, Any], jinja_env: Any = None
+    ) -> dict[str, Any]:
+        """Render every field in ``template_fields`` in place; return {field: rendered value}."""
         from tradewind.sdk.templating import render_fields
 
-        render_fields(self, context, jinja_env)
+        return render_fields(self, context, jinja_env)
 
     def get_template_env(self) -> Any:
         from tradewind.sdk.templating import environment_for

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tradewind.errors import DagDefinitionError
@@ -145,3 +147,41 @@ class TaskGroup(DependencyMixin):
                 c.dump() if isinstance(c, TaskGroup) else c.task_id for c in self.children.values()
             ],
         }
+
+
+def _unique_group_id(group_id: str) -> str:
+    """``group_id``, or ``group_id__N`` when a ``@task_group`` function is called again."""
+    from tradewind.sdk.dag import DagContext
+
+    dag = DagContext.current()
+    parent = TaskGroupContext.current() or (dag.task_group if dag else None)
+    if parent is None or parent.child_id(group_id) not in parent.children:
+        return group_id
+    n = 1
+    while parent.child_id(f"{group_id}__{n}") in parent.children:
+        n += 1
+    return f"{group_id}__{n}"
+
+
+def task_group(python_callable: Callable[..., Any] | None = None, **group_kwargs: Any) -> Any:
+    """Decorate a function that creates tasks; each call builds them inside a new TaskGroup.
+
+    As Airflow's ``@task_group``: the call returns what the function returns (an XComArg, a
+    task...) so dependencies bind to it, or the group itself when the function returns None.
+    """
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def factory(*args: Any, **kwargs: Any) -> Any:
+            kw = dict(group_kwargs)
+            gid = _unique_group_id(kw.pop("group_id", None) or fn.__name__)
+            kw.setdefault("tooltip", (fn.__doc__ or "").strip())
+            with TaskGroup(gid, **kw) as group:
+                result = fn(*args, **kwargs)
+            return group if result is None else result
+
+        return factory
+
+    if python_callable is not None:
+        return wrap(python_callable)
+    return wrap
