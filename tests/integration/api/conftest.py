@@ -67,25 +67,29 @@ class Api:
     def headers(self, username: str = "admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(username)}"}
 
+    def _call(self, method: str, path: str, user: str, kw: dict[str, object]):  # noqa: ANN202
+        headers = {**self.headers(user), **dict(kw.pop("headers", None) or {})}  # type: ignore[call-overload]
+        return getattr(self.client, method)(path, headers=headers, **kw)
+
     def get(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
-        return self.client.get(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+        return self._call("get", path, user, kw)
 
     def post(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
-        return self.client.post(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+        return self._call("post", path, user, kw)
 
     def patch(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
-        return self.client.patch(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+        return self._call("patch", path, user, kw)
 
     def put(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
-        return self.client.put(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+        return self._call("put", path, user, kw)
 
     def delete(self, path: str, user: str = "admin", **kw: object):  # noqa: ANN201
-        return self.client.delete(path, headers=self.headers(user), **kw)  # type: ignore[arg-type]
+        return self._call("delete", path, user, kw)
 
 
-def make_dags() -> list[object]:
-    """Two DAGs: a daily chain ``etl`` (tags etl, daily) and ``<b>xss</b>`` ids are refused,
-    so ``report`` carries HTML in its description and doc instead."""
+def make_dags(folder: Path) -> list[object]:
+    """Two DAGs in two (virtual) files: a daily chain ``etl``, and ``report`` whose
+    description and doc carry HTML and whose params validate the conf."""
     from tradewind import DAG, Param
     from tradewind.operators.empty import EmptyOperator
 
@@ -105,6 +109,8 @@ def make_dags() -> list[object]:
         params={"n": Param(1, type="integer", minimum=0)},
     ) as report:
         EmptyOperator(task_id="only")
+    etl.fileloc = str(folder / "etl.py")
+    report.fileloc = str(folder / "report.py")
     return [etl, report]
 
 
@@ -118,7 +124,7 @@ def api(api_template_db: Path, tmp_path: Path) -> Iterator[Api]:
     shutil.copy(api_template_db, tmp_path / "tradewind.db")
     clock = FrozenClock(NOW)
     env = Env.from_settings(load_settings(tmp_path, environ={}), clock=clock, wake=lambda: None)
-    for dag in make_dags():
+    for dag in make_dags(tmp_path / "dags"):
         store_dag_object(env, dag)
     with TestClient(create_app(env)) as client:
         yield Api(env, client, clock)
