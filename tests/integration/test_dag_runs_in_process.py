@@ -479,3 +479,37 @@ def test_render_template_as_native_obj(env: Any, native: bool, expected: Any) ->
     with DAG(f"native_{native}", start_date=DAY, render_template_as_native_obj=native) as dag:
         PythonOperator(task_id="show", python_callable=lambda v: v, op_args=["{{ [1, 2] }}"])
     assert xcom(env, run(dag, env), "show") == expected
+
+
+def test_dag_decorator_params_reach_tasks_and_conf_overrides(env: Any) -> None:
+    from tradewind import dag
+    from tradewind.decorators import task_group
+
+    @task
+    def scale(value: int, factor: int) -> int:
+        return value * factor
+
+    @task.bash
+    def shout(word: str) -> str:
+        return f"echo {word.upper()}"
+
+    @dag(start_date=DAY, schedule=None)
+    def params_dag(factor: int = 2, word: str = "hey") -> None:
+        @task_group
+        def section() -> Any:
+            return scale(21, factor)
+
+        section()
+        shout(word)
+        BashOperator(task_id="fstring", bash_command=f"echo {word}-{factor}")
+
+    d = params_dag()
+    result = run(d, env)
+    assert set(states(result).values()) == {"success"}
+    assert xcom(env, result, "section.scale") == 42
+    assert xcom(env, result, "shout") == "HEY"
+    assert xcom(env, result, "fstring") == "hey-2"
+    result = run(d, env, DAY + timedelta(days=1), conf={"factor": 3, "word": "yo"})
+    assert xcom(env, result, "section.scale") == 63
+    assert xcom(env, result, "shout") == "YO"
+    assert xcom(env, result, "fstring") == "yo-3"

@@ -13,13 +13,17 @@ from tradewind.sdk.baseoperator import BaseOperator
 def determine_kwargs(
     fn: Callable[..., Any], args: Collection[Any], context: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Return the context entries ``fn`` asks for by parameter name (all with ``**kwargs``)."""
+    """Return the context entries ``fn`` asks for by parameter name (all with ``**kwargs``).
+
+    Names already filled by the positional ``args`` are left out, so ``def f(ds, **kw)``
+    called with ``op_args=[x]`` gets ``x`` and no "multiple values for ds" error.
+    """
     sig = inspect.signature(fn)
     params = list(sig.parameters.values())
-    if any(p.kind == p.VAR_KEYWORD for p in params):
-        return dict(context)
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     taken = {p.name for p in positional[: len(args)]}
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return {k: v for k, v in context.items() if k not in taken}
     return {p.name: context[p.name] for p in params if p.name in context and p.name not in taken}
 
 

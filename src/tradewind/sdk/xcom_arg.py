@@ -55,6 +55,13 @@ class DagParamArg:
     def resolve(self, context: dict[str, Any]) -> Any:
         return context["params"][self.name]
 
+    def __str__(self) -> str:
+        # In an f-string inside a templated field, this renders to the run's value.
+        return "{{ params." + self.name + " }}"
+
+    def __repr__(self) -> str:
+        return f"DagParamArg({self.name!r})"
+
 
 def find_xcom_args(value: Any) -> list[XComArg]:
     """Return every XComArg nested in ``value`` (lists, tuples, dicts)."""
