@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.metastore.tables import Job, TaskInstance, Trigger
-from tradewind.services.ti_state import cas
+from tradewind.services.ti_state import cas, touch_runs
 
 JOB_TYPE = "TriggererJob"
 
@@ -88,31 +88,49 @@ def fire_triggers(session: Session, events: dict[int, Any], now: datetime) -> in
     """deferred -> scheduled for the task instances of fired triggers (try number kept).
 
     The event's payload is stored in ``next_kwargs["event"]``, handed to the resumed
-    method. Returns how many task instances moved.
+    method. One executemany per 500 triggers, so a thousand events cost one round trip
+    each, not a thousand. Returns how many task instances moved.
     """
+    table = TaskInstance.__table__
+    stmt = (
+        table.update()
+        .where(table.c.id == bindparam("ti_id"), table.c.state == TI.DEFERRED.value)
+        .values(
+            state=TI.SCHEDULED.value,
+            trigger_id=None,
+            trigger_timeout=None,
+            next_kwargs=bindparam("kw"),
+            scheduled_dttm=now,
+            updated_at=now,
+        )
+    )
     moved = 0
+    runs: set[tuple[str, str]] = set()
     ids = list(events)
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
-        for ti in _deferred_tis(session, chunk):
-            kwargs = {**(ti.next_kwargs or {}), "event": events[ti.trigger_id]}  # type: ignore[index]
-            moved += cas(
-                session,
-                ti.id,
-                TI.DEFERRED,
-                TI.SCHEDULED,
-                now=now,
-                run_key=(ti.dag_id, ti.run_id),
-                trigger_id=None,
-                trigger_timeout=None,
-                next_kwargs=kwargs,
-                scheduled_dttm=now,
-            )
+        rows = session.execute(
+            select(
+                TaskInstance.id,
+                TaskInstance.dag_id,
+                TaskInstance.run_id,
+                TaskInstance.trigger_id,
+                TaskInstance.next_kwargs,
+            ).where(TaskInstance.trigger_id.in_(chunk), TaskInstance.state == TI.DEFERRED.value)
+        ).all()
+        params = [
+            {"ti_id": r.id, "kw": {**(r.next_kwargs or {}), "event": events[r.trigger_id]}}
+            for r in rows
+        ]
+        if params:
+            moved += session.connection().execute(stmt, params).rowcount
+            runs.update((r.dag_id, r.run_id) for r in rows)
         session.execute(
             delete(Trigger)
             .where(Trigger.id.in_(chunk))
             .execution_options(synchronize_session=False)
         )
+    touch_runs(session, runs)  # once per run, not once per task instance
     return moved
 
 
