@@ -466,12 +466,14 @@ def test_context_keys_in_templates(env: Any) -> None:
 
 def test_prev_data_interval_start_success(env: Any) -> None:
     with DAG("prev", start_date=DAY, schedule="@daily") as dag:
-        BashOperator(task_id="show", bash_command="echo {{ prev_data_interval_start_success }}")
-    first = run(dag, env, DAY)
-    assert xcom(env, first, "show") == "None"
-    second = run(dag, env, DAY + timedelta(days=1))
-    assert xcom(env, second, "show") != "None"
-    assert datetime.fromisoformat(xcom(env, second, "show")) < DAY + timedelta(days=1)
+        BashOperator(
+            task_id="show",
+            bash_command="echo {{ data_interval_start }}/{{ prev_data_interval_start_success }}",
+        )
+    first_start, first_prev = xcom(env, run(dag, env, DAY), "show").split("/")
+    assert first_prev == "None"
+    second_start, second_prev = xcom(env, run(dag, env, DAY + timedelta(days=1)), "show").split("/")
+    assert second_prev == first_start != second_start
 
 
 @pytest.mark.parametrize("native, expected", [(True, [1, 2]), (False, "[1, 2]")])
@@ -513,3 +515,11 @@ def test_dag_decorator_params_reach_tasks_and_conf_overrides(env: Any) -> None:
     assert xcom(env, result, "section.scale") == 63
     assert xcom(env, result, "shout") == "YO"
     assert xcom(env, result, "fstring") == "yo-3"
+
+
+def test_dag_test_method_uses_tradewind_home(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    with DAG("method", start_date=DAY) as dag:
+        BashOperator(task_id="hello", bash_command="echo from-dag-test")
+    result = dag.test(DAY)
+    assert (result.state, states(result)) == ("success", {"hello": "success"})
+    assert xcom(env, result, "hello") == "from-dag-test"

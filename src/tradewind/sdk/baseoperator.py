@@ -103,8 +103,8 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
         # The outermost __init__ is called from the line that creates the task: remember it,
         # so errors name that line and not a subclass's ``super().__init__`` call.
         self._tw_site = _site.definition_site()
-        dag = kwargs.get("dag") or DagContext.current()
         group = kwargs.get("task_group") or TaskGroupContext.current()
+        dag = kwargs.get("dag") or DagContext.current() or getattr(group, "dag", None)
         merged: dict[str, Any] = {}
         if dag is not None:
             merged.update(dag.default_args)

@@ -384,3 +384,16 @@ def test_task_group_errors() -> None:
         TaskGroup("g")
         with pytest.raises(DagDefinitionError, match="used twice"):
             TaskGroup("g")
+
+
+def test_tasks_joined_later_or_given_a_group_belong_to_the_dag() -> None:
+    d = DAG("later")
+    with d:
+        g = TaskGroup("g")
+    in_group = EmptyOperator(task_id="t", task_group=g)
+    loose = EmptyOperator(task_id="loose")
+    first = EmptyOperator(task_id="first", dag=d)
+    loose >> first
+    assert in_group.dag is d and in_group.task_id == "g.t"
+    assert loose.dag is d and loose.task_group is d.task_group
+    assert set(d.task_ids) == {"g.t", "loose", "first"}
