@@ -67,6 +67,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "parsing_processes": 2,
             "standalone_dag_processor": False,
             "catchup_by_default": False,
+            "shutdown_grace_seconds": 5.0,
         },
         "celery": {
             "broker_url": "redis://127.0.0.1:6379/0",

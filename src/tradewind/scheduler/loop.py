@@ -43,7 +43,7 @@ class SchedulerOptions:
     ti_heartbeat_timeout: float = 30.0
     queued_timeout: float = 600.0
     job_dead_after: float = 30.0
-    shutdown_grace: float = 10.0
+    shutdown_grace: float = 5.0
     exclusive: bool = True
 
     @classmethod
@@ -55,6 +55,7 @@ class SchedulerOptions:
             ti_heartbeat_timeout=float(g("scheduler", "task_instance_heartbeat_timeout")),
             queued_timeout=float(g("scheduler", "task_queued_timeout")),
             job_dead_after=float(g("scheduler", "scheduler_health_check_threshold")),
+            shutdown_grace=float(g("scheduler", "shutdown_grace_seconds")),
             exclusive=env.db.is_sqlite,
         )
 

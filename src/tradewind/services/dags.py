@@ -55,6 +55,10 @@ def set_paused(
     row = get_dag(session, dag_id)
     if row.is_paused != paused:
         row.is_paused = paused
+        if not paused:
+            # Recompute the next run from now: a DAG without catchup resumes with the latest
+            # interval instead of an old one computed before the pause.
+            row.timetable_checked_version = None
         log_event(session, "paused" if paused else "unpaused", now=now, owner=user, dag_id=dag_id)
     return row
 

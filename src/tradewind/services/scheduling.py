@@ -205,8 +205,8 @@ def start_queued_runs(session: Session, now: datetime) -> int:
             if backfill_running[bf.id] >= bf.max_active_runs:
                 continue
             backfill_running[bf.id] += 1
-        elif running[run.dag_id] >= limit:
-            continue
+        elif paused or running[run.dag_id] >= limit:
+            continue  # a paused DAG's runs wait in the queue, as in Airflow
         run.state = DagRunState.RUNNING.value
         run.start_date = run.start_date or now
         run.change_seq = (run.change_seq or 0) + 1

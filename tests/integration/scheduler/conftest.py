@@ -49,10 +49,13 @@ def _pg_database() -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test runs on SQLite and again on PostgreSQL."""
-    if request.param == "sqlite":
+    """SQLite by default; tests marked BOTH_DATABASES run again on PostgreSQL."""
+    if getattr(request, "param", "sqlite") == "sqlite":
         yield f"sqlite:///{tmp_path / 'home' / 'tradewind.db'}"
     else:
         yield from _pg_database()
@@ -77,6 +80,7 @@ class Home:
             "TRADEWIND__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "TRADEWIND__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "3",
             "TRADEWIND__SCHEDULER__POLL_INTERVAL": "0.5",
+            "TRADEWIND__SCHEDULER__SHUTDOWN_GRACE_SECONDS": "1",
             "TW_SCRATCH": str(self.scratch),
             **extra_env,
         }

@@ -14,7 +14,7 @@ import pytest
 from tradewind.services import runs as run_service
 from tradewind.services.task_instances import tries
 
-from .conftest import Home
+from .conftest import BOTH_DATABASES, Home
 
 pytestmark = pytest.mark.slow
 
@@ -85,6 +85,7 @@ def test_catchup_creates_every_missed_interval_and_runs_them(home: Home) -> None
     assert only[0].data_interval_start == start + timedelta(days=2)
 
 
+@BOTH_DATABASES
 def test_retries_wait_with_exponential_backoff_then_succeed(home: Home) -> None:
     home.write_dag("flaky.py", """
         import os
@@ -120,6 +121,7 @@ def test_retries_wait_with_exponential_backoff_then_succeed(home: Home) -> None:
     assert "flaky failure number 1" in log
 
 
+@BOTH_DATABASES
 def test_trigger_rules_and_branching_end_to_end(home: Home) -> None:
     home.write_dag("branchy.py", """
         from datetime import datetime
@@ -155,6 +157,7 @@ def test_trigger_rules_and_branching_end_to_end(home: Home) -> None:
     }
 
 
+@BOTH_DATABASES
 def test_pool_limits_concurrency(home: Home) -> None:
     home.cli("pools", "set", "two", "2", "two slots")
     home.write_dag("pooled.py", """
@@ -272,6 +275,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@BOTH_DATABASES
 def test_kill_9_of_the_scheduler_mid_run_loses_nothing(home: Home) -> None:
     home.write_dag("long.py", """
         import os, time, json
@@ -340,7 +344,7 @@ def test_high_priority_wide_task_is_not_starved_by_a_stream_of_small_ones(home: 
             gate = PythonOperator(task_id="gate", python_callable=lambda: time.sleep(0.6), pool="four", priority_weight=1, weight_rule="absolute")
             big = PythonOperator(task_id="big", python_callable=lambda: time.sleep(0.2), pool="four", pool_slots=4, priority_weight=10, weight_rule="absolute")
             gate >> big
-            for i in range(40):
+            for i in range(24):
                 PythonOperator(task_id=f"small{i:02d}", python_callable=lambda: time.sleep(0.5), pool="four", priority_weight=1, weight_rule="absolute")
     """)
     home.start_scheduler()
