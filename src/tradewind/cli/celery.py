@@ -92,6 +92,7 @@ def _log_to_stderr(level: str) -> None:
     logger.addHandler(handler)
     logger.setLevel(level.upper())
     logger.propagate = False
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @celery.command(

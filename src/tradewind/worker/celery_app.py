@@ -193,11 +193,16 @@ class TrySupervisor:
                 if pidfd in ready:
                     break
                 if ready_r in ready:
-                    if os.read(ready_r, 16):
+                    news = os.read(ready_r, 16)
+                    if b"c" in news:
                         self.claimed = True
                         next_hb = time.monotonic() + hb_every
-                    else:
-                        watch = [pidfd]  # the child closed its end (it is exiting)
+                    if b"f" in news or not news:
+                        # Reporting its outcome (or exiting): a heartbeat now would see the
+                        # new state, answer "stop" and kill a child that did nothing wrong.
+                        next_hb = float("inf")
+                    if not news:
+                        watch = [pidfd]
                 now = time.monotonic()
                 if now >= deadline:
                     self.stop_reason = (
@@ -290,6 +295,25 @@ class _ClaimSignal:
         os.write(self._fd, b"c")
         return answer
 
+    def finish(
+        self,
+        ti_id: int,
+        token: str,
+        outcome: str,
+        error: str | None,
+        rendered_fields: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        os.write(self._fd, b"f")
+        return self._client.finish(ti_id, token, outcome, error, rendered_fields)
+
+    def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
+        os.write(self._fd, b"f")
+        return self._client.defer(ti_id, token, trigger)
+
+    def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
+        os.write(self._fd, b"f")
+        return self._client.reschedule(ti_id, token, reschedule_date)
+
 
 def _child_main(workload: Workload, config: WorkerConfig, ready_w: int) -> None:  # pragma: no cover
     """The try's own process: run it, then exit without returning into Celery's code."""
@@ -298,6 +322,7 @@ def _child_main(workload: Workload, config: WorkerConfig, ready_w: int) -> None:
         _die_with_parent()
         signal.signal(signal.SIGTERM, _term_child)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # keep request lines out of task logs
         client = _ClaimSignal(HttpExecutionClient(config.api_url), ready_w)
         runner = TaskRunner(client, lambda w: resolve_dag(w, config.dags_folder), config.log_folder)  # type: ignore[arg-type]
         try:
