@@ -71,6 +71,14 @@ def _serve(settings: Any, host: str, port: int) -> None:
     uvicorn.run(create_app(Env.from_settings(settings)), host=host, port=port, log_level="warning")
 
 
+def _trigger(settings: Any) -> None:
+    """Body of the triggerer child: deferred tasks' waits (deferrable sensors)."""
+    from tradewind.services.env import Env
+    from tradewind.triggerer.runner import run_triggerer
+
+    run_triggerer(Env.from_settings(settings))
+
+
 def _has_module(name: str) -> bool:
     with contextlib.suppress(ImportError):
         return importlib.util.find_spec(name) is not None
@@ -113,7 +121,10 @@ def standalone(port: int | None, load_examples: bool | None) -> None:
         if not _port_free(host, port):
             raise ConfigError(f"port {port} on {host} is in use: pass --port or stop what uses it")
         children.append(start_child("tradewind-webserver", _serve, settings, host, port))
-    _banner(settings, host, port, user, web=bool(children))
+    web = bool(children)
+    if _has_module("tradewind.triggerer.runner"):
+        children.append(start_child("tradewind-triggerer", _trigger, settings))
+    _banner(settings, host, port, user, web=web)
     run_scheduler(env, with_processor=True, children=children)
     click.echo("Standalone stopped.")
 
