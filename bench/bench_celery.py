@@ -1,0 +1,171 @@
+"""Celery benchmark: PostgreSQL + Redis + real webserver, scheduler and worker processes.
+
+1. AIP-15 workload: 100 DAG files x 10 trivial tasks (1,000 tasks), time from unpausing all
+   DAGs (one run each) to every run succeeded, with 1 scheduler + 2 workers, then 2 schedulers.
+2. A 20-task chain through Celery: the median gap between one task's end and the next's start.
+
+Prints one JSON line per figure: {"metric": ..., "value": ..., "unit": "s", ...}.
+Usage: python bench/bench_celery.py [--concurrency 8] [--skip-aip15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "multinode"))
+
+from mn_cluster import Cluster, postgres_database, reachable  # noqa: E402
+
+TRIVIAL = """
+from datetime import datetime
+from tradewind import DAG
+from tradewind.operators.empty import EmptyOperator
+from tradewind.operators.python import PythonOperator
+
+with DAG("aip15_{i:03d}", start_date=datetime(2024, 1, 1), schedule="@once", catchup=False) as dag:
+    prev = None
+    for j in range(10):
+        t = PythonOperator(task_id=f"t{{j}}", python_callable=lambda: None)
+        if prev is not None:
+            prev >> t
+        prev = t
+"""
+
+CHAIN = """
+from datetime import datetime
+from tradewind import DAG
+from tradewind.operators.python import PythonOperator
+
+with DAG("chain20", start_date=datetime(2024, 1, 1), schedule=None, catchup=False) as dag:
+    prev = None
+    for j in range(20):
+        t = PythonOperator(task_id=f"t{j:02d}", python_callable=lambda: None)
+        if prev is not None:
+            prev >> t
+        prev = t
+"""
+
+
+def emit(metric: str, value: float, **extra: object) -> None:
+    print(
+        json.dumps({"metric": metric, "value": round(value, 4), "unit": "s", **extra}), flush=True
+    )
+
+
+def aip15(root: Path, db_url: str, schedulers: int, workers: int, concurrency: int) -> None:
+    """Time unpausing 100 DAGs of 10 chained tasks to all 100 runs succeeded."""
+    from tradewind.services.dags import set_paused
+
+    cluster = Cluster(
+        root,
+        db_url,
+        "redis://127.0.0.1:6379/0",
+        key_prefix=f"bench_{root.name}:",
+        extra_env={
+            "TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "true",
+            "TRADEWIND__CORE__PARALLELISM": "64",
+        },
+    )
+    try:
+        for i in range(100):
+            cluster.add_dag(f"aip15_{i:03d}.py", TRIVIAL.format(i=i))
+        cluster.parse()
+        cluster.start_webserver()
+        for w in range(workers):
+            cluster.start_worker(f"w{w}", concurrency=concurrency)
+        for s in range(schedulers):
+            cluster.start_scheduler(f"s{s}")
+        started = time.monotonic()
+        with cluster.env.db.session() as s:  # unpausing: the schedulers create the @once runs
+            for i in range(100):
+                set_paused(s, f"aip15_{i:03d}", False, now=cluster.env.now())
+        cluster.env.wake()
+        _wait_all_success(cluster, 100, timeout=900)
+        total = time.monotonic() - started
+        emit(
+            "aip15_1000_tasks_total",
+            total,
+            schedulers=schedulers,
+            workers=workers,
+            concurrency=concurrency,
+            tasks=1000,
+            tasks_per_s=round(1000 / total, 1),
+        )
+    finally:
+        cluster.close()
+
+
+def _wait_all_success(cluster: Cluster, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        states = list(cluster.run_states().values())
+        if states.count("success") >= n:
+            return
+        if "failed" in states or time.monotonic() > deadline:
+            raise SystemExit(
+                f"runs did not all succeed: {states.count('success')} of {n}\n{cluster.tails()}"
+            )
+        time.sleep(0.1)
+
+
+def chain_gap(root: Path, db_url: str, concurrency: int) -> None:
+    """Median gap between a task's end and the next task's start in a 20-task chain."""
+    cluster = Cluster(root, db_url, "redis://127.0.0.1:6379/0", key_prefix=f"bench_{root.name}:")
+    try:
+        cluster.add_dag("chain20.py", CHAIN)
+        cluster.parse()
+        cluster.start_webserver()
+        cluster.start_worker("w0", concurrency=concurrency)
+        cluster.start_scheduler("s0")
+        cluster.trigger("chain20", "warmup")
+        cluster.wait_runs(["warmup"], timeout=120)
+        cluster.trigger("chain20", "bench")
+        cluster.wait_runs(["bench"], timeout=120)
+        tis = sorted(cluster.ti_rows("chain20", "bench"), key=lambda t: t.task_id)
+        gaps = [
+            (b.start_date - a.end_date).total_seconds() for a, b in zip(tis, tis[1:], strict=False)
+        ]
+        emit(
+            "celery_chain20_task_gap_median",
+            statistics.median(gaps),
+            p90=round(sorted(gaps)[int(len(gaps) * 0.9)], 4),
+            max=round(max(gaps), 4),
+            tasks=20,
+        )
+    finally:
+        cluster.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--skip-aip15", action="store_true")
+    args = parser.parse_args()
+    if not (reachable(5432) and reachable(6379)):
+        raise SystemExit(
+            "bench_celery needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379"
+        )
+    with tempfile.TemporaryDirectory(prefix="tw_bench_celery_") as tmp:
+        root = Path(tmp)
+        with postgres_database() as url:
+            chain_gap(root / "chain", url, args.concurrency)
+        if not args.skip_aip15:
+            for schedulers in (1, 2):
+                with postgres_database() as url:
+                    aip15(
+                        root / f"aip15_{schedulers}",
+                        url,
+                        schedulers,
+                        workers=2,
+                        concurrency=args.concurrency,
+                    )
+
+
+if __name__ == "__main__":
+    main()
