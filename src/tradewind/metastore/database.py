@@ -107,12 +107,26 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (creates it on an empty database)."""
+        if self._is_current():
+            return  # the common case; skips loading Alembic (a few hundred ms)
         from alembic import command
 
         cfg = self._alembic_config()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def _is_current(self) -> bool:
+        """True when the recorded revision is the newest file's (revision ids are ``NNNN``)."""
+        files = sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+        if not files:
+            return False
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except Exception:  # noqa: BLE001 - no table yet: not migrated
+            return False
+        return row is not None and row[0] == files[-1]
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
