@@ -51,6 +51,13 @@ async def _tradewind_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
 
 
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """An integer too large for the metastore's columns is bad input, not a server error."""
+    return JSONResponse(
+        {"detail": f"A number in the request is out of range: {exc}"}, status_code=400
+    )
+
+
 def _optional_router(module: str) -> APIRouter | None:
     """``module.router`` if another part of Tradewind provides it, else None."""
     try:
@@ -84,6 +91,7 @@ def create_app(env: Env) -> FastAPI:
     )
     app.state.env = env
     app.add_exception_handler(errors.TradewindError, _tradewind_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Any) -> Any:
