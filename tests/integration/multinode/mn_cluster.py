@@ -185,7 +185,7 @@ class Cluster:
         from tradewind.services.runs import list_runs
 
         with self.env.db.session(readonly=True) as s:
-            return {r.run_id: r.state for r in list_runs(s)}
+            return {r.run_id: r.state for r in list_runs(s, limit=100_000)}
 
     def ti_rows(self, dag_id: str, run_id: str) -> list[Any]:
         from tradewind.services.runs import task_states
