@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from tradewind.core.states import DagRunState, DagRunType
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.dag_processing.parser import ParsedFile
-from tradewind.metastore.tables import DagRun, TaskInstance
+from tradewind.metastore.tables import DagModel, DagRun, TaskInstance
 from tradewind.sdk.serialization import serialize_dag
 from tradewind.services.dag_store import get_serialized_dag, store_parse_results
 from tradewind.services.env import Env
@@ -30,7 +30,13 @@ def store_dag_object(env: Env, dag: Any) -> str:
         mtime = os.stat(path).st_mtime
     except OSError:
         source, mtime = "", 0.0
-    parsed = ParsedFile(path=path, mtime=mtime, content_hash=hashlib.sha256(source.encode()).hexdigest(), dags=[serialize_dag(dag)], source=source)
+    dags = [serialize_dag(dag)]
+    with env.db.session(readonly=True) as s:
+        # Keep the file's other DAGs as they are stored: storing one DAG of a file must not
+        # deactivate its siblings.
+        for other in s.execute(select(DagModel).where(DagModel.fileloc == path, DagModel.dag_id != dag.dag_id, DagModel.is_active.is_(True))).scalars():
+            dags.append(get_serialized_dag(s, other.dag_id).data)
+    parsed = ParsedFile(path=path, mtime=mtime, content_hash=hashlib.sha256(source.encode()).hexdigest(), dags=dags, source=source)
     with env.db.session() as s:
         ensure_default_pool(s)
         store_parse_results(s, [parsed], dags_folder=str(env.settings.dags_folder), paused_at_creation=bool(env.settings.get("core", "dags_are_paused_at_creation")), now=env.now())
