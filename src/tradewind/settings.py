@@ -74,6 +74,8 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "result_backend": "",
             "worker_concurrency": 16,
             "default_queue": "default",
+            "visibility_timeout": 21600,
+            "key_prefix": "",
         },
         "api": {
             "host": "127.0.0.1",

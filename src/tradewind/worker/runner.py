@@ -21,6 +21,8 @@ from typing import Any
 
 from tradewind.core.execution import ExecutionAPI, Outcome, Workload
 from tradewind.errors import (
+    AuthenticationFailed,
+    NotFound,
     TaskDeferred,
     TaskInstanceMoved,
     TradewindFailException,
@@ -79,7 +81,8 @@ class TaskRunner:
             return self._run_dag_callback(workload)
         try:
             claim = self.client.claim(workload.ti_id, workload.token, self.hostname, os.getpid())
-        except TaskInstanceMoved as exc:
+        except (TaskInstanceMoved, AuthenticationFailed, NotFound) as exc:
+            # Not ours to run: already claimed, done, unknown, or a forged/expired token.
             logging.getLogger("tradewind.worker").warning("not running %s: %s", workload.task_id, exc)
             return None
         path = log_path(self.log_folder, workload.dag_id, workload.run_id, workload.task_id, workload.try_number, workload.map_index)
