@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tradewind.errors import (
     AlreadyExists,
     ExecutionAPIError,
     TradewindError,
+    TradewindRescheduleException,
     TradewindSkipException,
 )
 from tradewind.operators._ext_call import call_extension
@@ -20,6 +20,7 @@ from tradewind.sdk.baseoperator import BaseOperator
 log = logging.getLogger("tradewind.task")
 XCOM_RUN_ID = "trigger_run_id"
 XCOM_LOGICAL_DATE = "trigger_logical_date"
+XCOM_WAITING = "__trigger_waiting"
 
 
 class DagRunAlreadyExists(TradewindError):
@@ -36,7 +37,8 @@ class TriggerDagRunOperator(BaseOperator):
         logical_date: the run's logical date (templated; ISO string or datetime; default now).
         reset_dag_run: clear the run if it exists already, instead of failing.
         skip_when_already_exists: skip this task when the run exists already.
-        wait_for_completion: wait until the run reaches an allowed or failed state.
+        wait_for_completion: wait until the run reaches an allowed or failed state; the
+            worker slot is freed between checks (state ``up_for_reschedule``).
         poke_interval: seconds between checks while waiting.
         allowed_states / failed_states: run states that end the wait with success / failure.
     """
@@ -78,11 +80,10 @@ class TriggerDagRunOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> str:
         ti = context["ti"]
-        logical = (
-            self.logical_date.isoformat()
-            if isinstance(self.logical_date, datetime)
-            else (self.logical_date or None)
-        )
+        pending = ti.xcom_pull(task_ids=ti.task_id, key=XCOM_WAITING)
+        if isinstance(pending, dict) and pending.get("try_number") == ti.try_number:
+            return self._check(ti, pending["run_id"])  # back from a reschedule: keep waiting
+        logical = self.logical_date or None
         try:
             run = call_extension(
                 ti,
@@ -111,17 +112,19 @@ class TriggerDagRunOperator(BaseOperator):
         )
         ti.xcom_push(XCOM_RUN_ID, run["run_id"])
         ti.xcom_push(XCOM_LOGICAL_DATE, run["logical_date"])
-        if self.wait_for_completion:
-            self._wait(ti, run["run_id"])
-        return str(run["run_id"])
+        if not self.wait_for_completion:
+            return str(run["run_id"])
+        ti.xcom_push(XCOM_WAITING, {"try_number": ti.try_number, "run_id": run["run_id"]})
+        return self._check(ti, run["run_id"])
 
-    def _wait(self, ti: Any, run_id: str) -> None:
-        while True:
-            answer = call_extension(ti, "get_dag_run_state", self.trigger_dag_id, run_id)
-            state = answer.get("state")
-            log.info("Waiting for %s run %s: %s", self.trigger_dag_id, run_id, state)
-            if state in self.failed_states:
-                raise TradewindError(f"{self.trigger_dag_id} run {run_id} ended {state}")
-            if state in self.allowed_states:
-                return
-            time.sleep(self.poke_interval)
+    def _check(self, ti: Any, run_id: str) -> str:
+        """End the wait, or free the worker slot until the next check (reschedule)."""
+        state = call_extension(ti, "get_dag_run_state", self.trigger_dag_id, run_id).get("state")
+        log.info("Run %s of %s is %s", run_id, self.trigger_dag_id, state)
+        if state in self.failed_states:
+            raise TradewindError(f"{self.trigger_dag_id} run {run_id} ended {state}")
+        if state in self.allowed_states:
+            return run_id
+        raise TradewindRescheduleException(
+            datetime.now(timezone.utc) + timedelta(seconds=self.poke_interval)
+        )
