@@ -6,6 +6,8 @@ SQLAlchemy is imported inside methods, so DAG files can import this module cheap
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from tradewind.errors import InvalidInput
@@ -149,6 +151,8 @@ class SqlHook(BaseHook):
     @staticmethod
     def _execute(conn: Any, sql: str, parameters: Params) -> Any:
         if parameters is None:
+            if conn.dialect.paramstyle in ("format", "pyformat"):
+                sql = sql.replace("%", "%%")  # the driver formats even without parameters
             return conn.exec_driver_sql(sql)
         if isinstance(parameters, Mapping):
             from sqlalchemy import text
@@ -241,6 +245,7 @@ class SqlHook(BaseHook):
         stmt = None
         names = list(target_fields) if target_fields else None
         engine = self.get_sqlalchemy_engine()
+        sqlite = engine.dialect.name == "sqlite"
         for row in rows:
             if names is None:
                 if not isinstance(row, Mapping):
@@ -251,9 +256,10 @@ class SqlHook(BaseHook):
                 stmt = insert(table_(name, *(column(n) for n in names), schema=schema or None))
                 if replace:
                     stmt = _replacing(stmt, engine.dialect.name, names)
-            batch.append(
-                dict(row) if isinstance(row, Mapping) else dict(zip(names, row, strict=True))
-            )
+            values = dict(row) if isinstance(row, Mapping) else dict(zip(names, row, strict=True))
+            if sqlite:
+                values = {k: _sqlite_value(v) for k, v in values.items()}
+            batch.append(values)
             if len(batch) >= commit_every:
                 total += self._flush(engine, stmt, batch)
         if batch and stmt is not None:
@@ -267,6 +273,15 @@ class SqlHook(BaseHook):
         n = len(batch)
         batch.clear()
         return n
+
+
+def _sqlite_value(value: Any) -> Any:
+    """SQLite's driver stores no Decimal or datetime: keep them as number and ISO text."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
 
 
 def _replacing(stmt: Any, dialect: str, names: list[str]) -> Any:

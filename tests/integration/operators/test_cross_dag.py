@@ -207,7 +207,9 @@ def test_two_schedulers_on_postgres_create_one_run_per_update(tmp_path, pg_url, 
             barrier = threading.Barrier(4)
             counts: list[int] = []
 
-            def scheduler_pass() -> None:
+            def scheduler_pass(
+                barrier: threading.Barrier = barrier, counts: list[int] = counts
+            ) -> None:
                 cache = DagCache()
                 barrier.wait()
                 with env.db.session() as s:

@@ -122,7 +122,7 @@ def test_generic_transfer_and_files_postgres_to_sqlite(env, tmp_path, pg_url):
     pg.dispose()
     out = tmp_path / "out"
     with DAG("transfer", schedule=None, start_date=START) as dag:
-        move = GenericTransfer(
+        GenericTransfer(
             task_id="move",
             sql="SELECT id, name FROM src ORDER BY id",
             source_conn_id="pg",
