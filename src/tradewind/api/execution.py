@@ -80,6 +80,26 @@ class DeferBody(BaseModel):
     trigger: dict[str, Any]
 
 
+class TriggerRunBody(BaseModel):
+    dag_id: str
+    run_id: str | None = None
+    conf: dict[str, Any] | None = None
+    logical_date: str | None = None
+    reset_dag_run: bool = False
+
+
+class RunStateBody(BaseModel):
+    dag_id: str
+    run_id: str
+
+
+class TaskStatesBody(BaseModel):
+    dag_id: str
+    run_id: str | None = None
+    logical_date: str | None = None
+    task_ids: list[str] | None = None
+
+
 class RescheduleBody(BaseModel):
     reschedule_date: str
 
@@ -215,6 +235,38 @@ def reschedule(
 ) -> dict[str, Any]:
     token = _token(authorization)
     return _answer(lambda: _service(request).reschedule(ti_id, token, body.reschedule_date))
+
+
+@router.post("/task-instances/{ti_id}/trigger_dag_run")
+def trigger_dag_run(
+    ti_id: int, body: TriggerRunBody, request: Request, authorization: str | None = Auth
+) -> dict[str, Any]:
+    token = _token(authorization)
+    return _answer(
+        lambda: _service(request).trigger_dag_run(
+            ti_id, token, body.dag_id, body.run_id, body.conf, body.logical_date, body.reset_dag_run
+        )
+    )
+
+
+@router.post("/task-instances/{ti_id}/get_dag_run_state")
+def get_dag_run_state(
+    ti_id: int, body: RunStateBody, request: Request, authorization: str | None = Auth
+) -> dict[str, Any]:
+    token = _token(authorization)
+    return _answer(lambda: _service(request).get_dag_run_state(ti_id, token, body.dag_id, body.run_id))
+
+
+@router.post("/task-instances/{ti_id}/get_task_states")
+def get_task_states(
+    ti_id: int, body: TaskStatesBody, request: Request, authorization: str | None = Auth
+) -> dict[str, Any]:
+    token = _token(authorization)
+    return _answer(
+        lambda: _service(request).get_task_states(
+            ti_id, token, body.dag_id, body.run_id, body.logical_date, body.task_ids
+        )
+    )
 
 
 @router.post("/task-instances/{ti_id}/logs")

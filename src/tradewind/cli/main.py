@@ -38,7 +38,7 @@ _OPTIONAL: dict[str, str] = {
     "triggerer": "tradewind.cli.triggerer",
     "webserver": "tradewind.cli.webserver",
     "api-server": "tradewind.cli.webserver",
-    "rotate-fernet-key": "tradewind.cli.rotate_fernet_key",
+    "rotate-fernet-key": "tradewind.cli.connections",
 }
 
 

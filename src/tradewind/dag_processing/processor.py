@@ -84,6 +84,9 @@ class DagProcessor:
         self.clock = clock
         self.on_change = on_change
         self.dags_folder = os.path.abspath(settings.dags_folder)
+        from tradewind.plugins_manager import load_plugins
+
+        load_plugins(settings)  # plugin operators/macros/timetables, before forking parsers
         self.parser = FileParser(
             self.dags_folder,
             timeout=float(settings.get("core", "dagbag_import_timeout")),

@@ -14,6 +14,8 @@ _ERRORS: dict[str, type[Exception]] = {
     "AuthenticationFailed": errors.AuthenticationFailed,
     "InvalidInput": errors.InvalidInput,
     "ConfigError": errors.ConfigError,
+    "AlreadyExists": errors.AlreadyExists,
+    "ParamValidationError": errors.ParamValidationError,
 }
 
 
@@ -79,5 +81,7 @@ class PipeClient:
 
 
 ALLOWED_METHODS = frozenset(
-    {"claim", "heartbeat", "xcom_get", "xcom_set", "get_variable", "get_connection", "skip_tasks", "finish", "defer", "reschedule"}
+    {"claim", "heartbeat", "xcom_get", "xcom_set", "get_variable", "get_connection", "skip_tasks", "finish", "defer", "reschedule",
+     # extensions served by services/execution_ext.py (TriggerDagRunOperator, ExternalTaskSensor)
+     "trigger_dag_run", "get_dag_run_state", "get_task_states"}
 )

@@ -25,6 +25,9 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
         from tradewind.worker.runner import TaskRunner, warm_up
 
         warm_up()
+        from tradewind.plugins_manager import load_plugins
+
+        load_plugins(env.settings)
 
         def run_child(workload: Workload, conn: Connection) -> None:
             TaskRunner(PipeClient(conn), lambda w: resolve_dag(w, dags_folder), log_folder).run(workload)

@@ -29,6 +29,7 @@ from tradewind.sdk.serialization import SerializedDag
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
+from tradewind.services.execution_ext import ExecutionExtensions
 from tradewind.services.ti_state import cas, touch_runs
 from tradewind.services.tokens import verify_ti_token
 
@@ -78,8 +79,9 @@ def record_history(session: Session, ti: TaskInstance, state: str | None, error:
     )
 
 
-class ExecutionService:
-    """Implements :class:`tradewind.core.execution.ExecutionAPI` on the metastore."""
+class ExecutionService(ExecutionExtensions):
+    """Implements :class:`tradewind.core.execution.ExecutionAPI` on the metastore, plus the
+    extension calls of operators that look at other DAGs (``services/execution_ext.py``)."""
 
     def __init__(self, env: Env, *, skip_retry_delay: bool = False):
         self.env = env
@@ -251,7 +253,8 @@ class ExecutionService:
                 )
             current = TI(ti.state)
             duration = (now - ti.start_date).total_seconds() if ti.start_date else None
-            values: dict[str, Any] = {"end_date": now, "duration": duration, "updated_at": now}
+            # The try is over: a later try starts from execute(), not a deferral's resume method.
+            values: dict[str, Any] = {"end_date": now, "duration": duration, "updated_at": now, "next_method": None, "next_kwargs": None}
             if rendered_fields is not None:
                 values["rendered_fields"] = rendered_fields
             task = None

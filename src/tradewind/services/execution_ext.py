@@ -15,7 +15,6 @@ from sqlalchemy import select
 from tradewind.errors import AlreadyExists, NotFound
 from tradewind.metastore.tables import DagRun, TaskInstance
 from tradewind.services.env import Env
-from tradewind.services.execution import ExecutionService
 from tradewind.services.tokens import verify_ti_token
 
 #: The method names every transport must forward (local pipe, HTTP execution API).
@@ -149,7 +148,3 @@ class ExecutionExtensions:
 
 def _who(ti: TaskInstance | None) -> str | None:
     return f"{ti.dag_id}.{ti.task_id}" if ti is not None else None
-
-
-class ExtendedExecutionService(ExecutionService, ExecutionExtensions):
-    """The execution service with the extension calls; make the executors' factory build this."""

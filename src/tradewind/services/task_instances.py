@@ -159,12 +159,33 @@ def clear_task_instances(
                     select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == rid, TaskInstance.task_id.in_(sorted(related)))
                 ).scalars())
         selected = selected + extra
+    selected = selected + _external_dependents(session, selected)
     if dry_run or not selected:
         return selected
     _reset(session, selected, now)
     log_event(session, "clear", now=now, owner=user, dag_id=dag_id, run_id=run_id,
               extra={"task_ids": sorted({t.task_id for t in selected})[:200], "count": len(selected)})
     return selected
+
+
+def _external_dependents(session: Session, selected: list[TaskInstance]) -> list[TaskInstance]:
+    """Task instances in other DAGs that ExternalTaskMarkers among ``selected`` point to."""
+    from tradewind.services.external_clear import expand_external_markers
+
+    by_run: dict[tuple[str, str], list[str]] = {}
+    for ti in selected:
+        by_run.setdefault((ti.dag_id, ti.run_id), []).append(ti.task_id)
+    have = {(t.dag_id, t.run_id, t.task_id) for t in selected}
+    extra: list[TaskInstance] = []
+    for (dag_id, run_id), ids in by_run.items():
+        for other_dag, other_run, other_ids in expand_external_markers(session, dag_id, run_id, ids):
+            for ti in session.execute(
+                select(TaskInstance).where(TaskInstance.dag_id == other_dag, TaskInstance.run_id == other_run, TaskInstance.task_id.in_(other_ids))
+            ).scalars():
+                if (ti.dag_id, ti.run_id, ti.task_id) not in have:
+                    have.add((ti.dag_id, ti.run_id, ti.task_id))
+                    extra.append(ti)
+    return extra
 
 
 def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:

@@ -103,6 +103,11 @@ def make_celery_app(settings: Settings) -> Celery:
     app.conf.update(celery_config(settings))
     config = WorkerConfig.from_settings(settings)
     shared_ssl_context()  # loaded once here, inherited by the pool and every forked try
+    from tradewind.plugins_manager import load_plugins
+    from tradewind.worker.runner import warm_up
+
+    load_plugins(settings)
+    warm_up()  # Jinja and the operators, imported once before the pool forks
 
     @app.task(name=TASK_NAME, acks_late=True, ignore_result=True)
     def execute_workload(workload_json: str) -> str:

@@ -109,7 +109,7 @@ class TaskRunner:
                 get_variable=ti.get_variable,
                 get_connection=ti.get_connection,
                 prev_success={k: _dt(v) for k, v in (claim.get("prev_success") or {}).items()},
-                extra_macros=dag.user_defined_macros,
+                extra_macros={**_plugin_macros(), **(dag.user_defined_macros or {})},
             )
             execution_context.set_current_ti(ti)
             rendered = _jsonable(task.render_template_fields(context) or _rendered_of(task))
@@ -218,6 +218,12 @@ class TaskRunner:
                 except Exception:  # noqa: BLE001
                     log.error("DAG %s callback raised", info.get("type"), exc_info=True)
         return "callback_done"
+
+
+def _plugin_macros() -> dict[str, Any]:
+    from tradewind.plugins_manager import plugin_macros
+
+    return dict(plugin_macros())
 
 
 def _format(exc: BaseException) -> str:

@@ -47,13 +47,13 @@ def run_dag(
 ) -> RunResult:
     """Run ``dag`` once through the real scheduler pass, task runner and metastore.
 
-    Uses ``ExtendedExecutionService`` (TriggerDagRun/ExternalTaskSensor calls), and a real
+    Uses ``ExecutionService`` (TriggerDagRun/ExternalTaskSensor calls), and a real
     :class:`Triggerer` in a thread when ``triggerer``. ``all_runs`` also runs other runs
     (e.g. the ones a TriggerDagRunOperator creates) of ``extra_dags``.
     """
     from tradewind.executors.inline import InlineExecutor
     from tradewind.scheduler.loop import Scheduler, SchedulerOptions
-    from tradewind.services.execution_ext import ExtendedExecutionService
+    from tradewind.services.execution import ExecutionService
     from tradewind.services.testing import make_test_run, store_dag_object
 
     dags = {d.dag_id: d for d in (dag, *extra_dags)}
@@ -61,7 +61,7 @@ def run_dag(
         store_dag_object(env, d)
     logical_date = logical_date or datetime.now(timezone.utc).replace(microsecond=0)
     run_id = make_test_run(env, dag.dag_id, logical_date, conf)
-    execution = ExtendedExecutionService(env, skip_retry_delay=True)
+    execution = ExecutionService(env, skip_retry_delay=True)
     executor = InlineExecutor(execution, lambda w: dags[w.dag_id], str(env.settings.log_folder))
     only = None if all_runs else {(dag.dag_id, run_id)}
     scheduler = Scheduler(
