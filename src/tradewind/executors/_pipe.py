@@ -41,10 +41,20 @@ class PipeClient:
 
     def __init__(self, conn: Connection):
         self._conn = conn
+        self._seq = 0
 
     def _call(self, method: str, *args: Any) -> Any:
-        send(self._conn, {"op": "call", "method": method, "args": list(args)})
-        reply = recv(self._conn)
+        # Each request carries an id that the reply echoes: a reply left in the socket by an
+        # earlier try that was killed mid-call is recognised and dropped, never misread.
+        import os
+
+        self._seq += 1
+        rid = f"{os.getpid()}:{self._seq}"
+        send(self._conn, {"op": "call", "id": rid, "method": method, "args": list(args)})
+        while True:
+            reply = recv(self._conn)
+            if reply.get("id") == rid:
+                break
         if "error" in reply:
             raise_error(reply["error"])
         return reply.get("result")

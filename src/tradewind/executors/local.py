@@ -65,6 +65,8 @@ def _worker_main(control: Connection, api: Connection, run_child: Callable[[Work
             os._exit(0)
         if msg.get("op") == "stop":
             os._exit(0)
+        if msg.get("op") != "run":
+            continue  # e.g. a kill for a try that already ended
         workload = Workload.from_json(msg["workload"])
         with contextlib.suppress(Exception):
             preload(workload)
@@ -82,7 +84,7 @@ def _worker_main(control: Connection, api: Connection, run_child: Callable[[Work
             finally:
                 os._exit(code)
         deadline = time.monotonic() + workload.timeout + _GRACE if workload.timeout else None
-        status = _wait_child(pid, control, deadline)
+        status = _wait_child(pid, control, deadline, workload.ti_id)
         code, sig = _describe_exit(status)
         try:
             _pipe.send(control, {"op": "done", "ti_id": workload.ti_id, "try_number": workload.try_number, "code": code, "signal": sig})
@@ -94,7 +96,7 @@ def _term_child(signum: int, frame: Any) -> None:
     raise SystemExit(f"task process received signal {signum}")
 
 
-def _wait_child(pid: int, control: Connection, deadline: float | None) -> int:
+def _wait_child(pid: int, control: Connection, deadline: float | None, ti_id: int) -> int:
     """Wait for the child; stop it past ``deadline`` or when the parent says ``kill``."""
     fd = os.pidfd_open(pid)
     try:
@@ -108,7 +110,9 @@ def _wait_child(pid: int, control: Connection, deadline: float | None) -> int:
                     msg = _pipe.recv(control)
                 except (EOFError, OSError):
                     msg = {"op": "stop"}
-                if msg.get("op") in ("kill", "stop"):
+                # A kill names its task instance: a late kill meant for the previous try of
+                # this worker must not stop the one running now.
+                if msg.get("op") == "stop" or (msg.get("op") == "kill" and msg.get("ti_id") == ti_id):
                     _kill(pid, fd)
                     break
             elif deadline is not None and time.monotonic() >= deadline:
@@ -230,7 +234,7 @@ class LocalExecutor(BaseExecutor):
             return
         method = msg.get("method")
         if method not in _pipe.ALLOWED_METHODS:
-            _pipe.send(worker.api, {"error": {"type": "ExecutionAPIError", "message": f"unknown call {method!r}"}})
+            _pipe.send(worker.api, {"id": msg.get("id"), "error": {"type": "ExecutionAPIError", "message": f"unknown call {method!r}"}})
             return
         try:
             result = getattr(self.api, method)(*msg.get("args", []))
@@ -240,6 +244,7 @@ class LocalExecutor(BaseExecutor):
         except Exception as exc:  # noqa: BLE001 - never let a task's call kill the scheduler
             log.exception("execution API call %s failed", method)
             reply = _pipe.error_reply(exc)
+        reply["id"] = msg.get("id")
         with contextlib.suppress(OSError):
             _pipe.send(worker.api, reply)
 
@@ -286,7 +291,7 @@ class LocalExecutor(BaseExecutor):
         for worker in self.workers:
             if worker.current is not None and worker.current.ti_id in wanted:
                 with contextlib.suppress(OSError):
-                    _pipe.send(worker.control, {"op": "kill"})
+                    _pipe.send(worker.control, {"op": "kill", "ti_id": worker.current.ti_id})
         self.pending = deque(w for w in self.pending if w.ti_id not in wanted)
 
     def end(self, timeout: float = 30.0) -> None:

@@ -193,15 +193,11 @@ def heartbeat_alive(session: Session, ti_ids: list[int], now: datetime) -> list[
         update(TIT).where(TIc.id.in_(ti_ids), TIc.state == TI.RUNNING.value)
         .values(last_heartbeat_at=now).execution_options(synchronize_session=False)
     )
-    # Cleared (restarting) or marked by hand while running: the worker must stop the try.
+    # Cleared while running (restarting): the worker must stop the try. A try that just
+    # reported its outcome is not stopped: its process is on its way out anyway.
     return list(
-        session.execute(
-            select(TIc.id).where(
-                TIc.id.in_(ti_ids), TIc.state.is_not(None),
-                TIc.state.not_in([TI.QUEUED.value, TI.RUNNING.value]),
-            )
-        ).scalars()
-    ) + list(session.execute(select(TIc.id).where(TIc.id.in_(ti_ids), TIc.state.is_(None))).scalars())
+        session.execute(select(TIc.id).where(TIc.id.in_(ti_ids), TIc.state == TI.RESTARTING.value)).scalars()
+    )
 
 
 def find_stale_running(session: Session, now: datetime, timeout: float) -> list[tuple[int, int]]:
