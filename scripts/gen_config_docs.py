@@ -138,6 +138,14 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("celery", "worker_concurrency"): ("", "Task processes per Celery worker."),
     ("celery", "default_queue"): ("[operators] default_queue", "Queue of tasks that set none."),
+    ("celery", "visibility_timeout"): (
+        "[celery_broker_transport_options] visibility_timeout",
+        "Seconds before Redis redelivers a task message no worker acknowledged (acks are late).",
+    ),
+    ("celery", "key_prefix"): (
+        "none (Tradewind only)",
+        "Prefix of every Redis key of the broker, so several installations can share one Redis server.",
+    ),
     ("api", "host"): ("", "Address the webserver (API + UI) binds; loopback by default."),
     ("api", "port"): ("", "Port of the webserver."),
     ("api", "workers"): ("", "Webserver worker processes."),
