@@ -69,7 +69,13 @@ def run_dag_in_process(
     run_id = make_test_run(env, dag.dag_id, logical_date, conf)
     execution = ExecutionService(env, skip_retry_delay=no_retry_delay)
     executor = InlineExecutor(execution, lambda w: dag, str(env.settings.log_folder), echo=echo)
-    scheduler = Scheduler(env, executor, execution, options=SchedulerOptions(poll_interval=0.2, exclusive=False), only_runs={(dag.dag_id, run_id)})
+    scheduler = Scheduler(
+        env,
+        executor,
+        execution,
+        options=SchedulerOptions(poll_interval=0.2, exclusive=False),
+        only_runs={(dag.dag_id, run_id)},
+    )
     scheduler.start()
     try:
         while not scheduler.finished_runs:
@@ -90,12 +96,19 @@ def collect_result(env: Env, dag_id: str, run_id: str) -> DagTestResult:
         run = run_service.get_run(s, dag_id, run_id)
         tis = run_service.task_states(s, dag_id, run_id)
         return DagTestResult(
-            dag_id, run_id, run.state,
-            [TaskResult(t.task_id, t.state, t.try_number, t.start_date, t.end_date, t.duration) for t in tis],
+            dag_id,
+            run_id,
+            run.state,
+            [
+                TaskResult(t.task_id, t.state, t.try_number, t.start_date, t.end_date, t.duration)
+                for t in tis
+            ],
         )
 
 
-def run_task_in_process(dag: Any, task_id: str, logical_date: datetime, *, env: Env | None = None, echo: bool = True) -> TaskResult:
+def run_task_in_process(
+    dag: Any, task_id: str, logical_date: datetime, *, env: Env | None = None, echo: bool = True
+) -> TaskResult:
     """Run one task of ``dag`` for ``logical_date``, ignoring its upstream (``tasks test``)."""
     env = _ensure_env(env)
     if logical_date.tzinfo is None:
@@ -105,6 +118,8 @@ def run_task_in_process(dag: Any, task_id: str, logical_date: datetime, *, env: 
     run_id = make_test_run(env, dag.dag_id, logical_date, None, reuse=True)
     workload: Workload = queue_single_task(env, dag.dag_id, run_id, task_id)
     execution = ExecutionService(env, skip_retry_delay=True)
-    InlineExecutor(execution, lambda w: dag, str(env.settings.log_folder), echo=echo).queue_workloads([workload])
+    InlineExecutor(
+        execution, lambda w: dag, str(env.settings.log_folder), echo=echo
+    ).queue_workloads([workload])
     result = collect_result(env, dag.dag_id, run_id)
     return next(t for t in result.tasks if t.task_id == task_id)

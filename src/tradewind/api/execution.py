@@ -254,7 +254,9 @@ def get_dag_run_state(
     ti_id: int, body: RunStateBody, request: Request, authorization: str | None = Auth
 ) -> dict[str, Any]:
     token = _token(authorization)
-    return _answer(lambda: _service(request).get_dag_run_state(ti_id, token, body.dag_id, body.run_id))
+    return _answer(
+        lambda: _service(request).get_dag_run_state(ti_id, token, body.dag_id, body.run_id)
+    )
 
 
 @router.post("/task-instances/{ti_id}/get_task_states")

@@ -64,7 +64,14 @@ class ExecutionAPI(Protocol):
         """Record liveness; the answer's ``stop`` is True when the TI was moved away."""
 
     def xcom_get(
-        self, ti_id: int, token: str, dag_id: str, run_id: str, task_id: str, key: str, map_index: int
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        key: str,
+        map_index: int,
     ) -> dict[str, Any]:
         """Answer ``{"found": bool, "value": ...}``."""
 

@@ -87,8 +87,16 @@ FINISHED_STATES: frozenset[TaskInstanceState] = frozenset(
 RUNNING_STATES: frozenset[TaskInstanceState] = frozenset({TI.QUEUED, TI.RUNNING})
 #: States that count as "not done yet" for a DAG run.
 UNFINISHED_STATES: frozenset[TaskInstanceState | None] = frozenset(
-    {None, TI.SCHEDULED, TI.QUEUED, TI.RUNNING, TI.UP_FOR_RETRY, TI.UP_FOR_RESCHEDULE,
-     TI.DEFERRED, TI.RESTARTING}
+    {
+        None,
+        TI.SCHEDULED,
+        TI.QUEUED,
+        TI.RUNNING,
+        TI.UP_FOR_RETRY,
+        TI.UP_FOR_RESCHEDULE,
+        TI.DEFERRED,
+        TI.RESTARTING,
+    }
 )
 
 DAG_RUN_TRANSITIONS: dict[DagRunState, frozenset[DagRunState]] = {

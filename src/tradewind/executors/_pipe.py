@@ -65,7 +65,16 @@ class PipeClient:
     def heartbeat(self, ti_id: int, token: str, pid: int) -> Any:
         return self._call("heartbeat", ti_id, token, pid)
 
-    def xcom_get(self, ti_id: int, token: str, dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> Any:
+    def xcom_get(
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        key: str,
+        map_index: int,
+    ) -> Any:
         return self._call("xcom_get", ti_id, token, dag_id, run_id, task_id, key, map_index)
 
     def xcom_set(self, ti_id: int, token: str, key: str, value: Any) -> None:
@@ -80,7 +89,9 @@ class PipeClient:
     def skip_tasks(self, ti_id: int, token: str, task_ids: list[str]) -> None:
         self._call("skip_tasks", ti_id, token, task_ids)
 
-    def finish(self, ti_id: int, token: str, outcome: str, error: str | None, rendered_fields: Any) -> Any:
+    def finish(
+        self, ti_id: int, token: str, outcome: str, error: str | None, rendered_fields: Any
+    ) -> Any:
         return self._call("finish", ti_id, token, outcome, error, rendered_fields)
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> Any:
@@ -91,7 +102,20 @@ class PipeClient:
 
 
 ALLOWED_METHODS = frozenset(
-    {"claim", "heartbeat", "xcom_get", "xcom_set", "get_variable", "get_connection", "skip_tasks", "finish", "defer", "reschedule",
-     # extensions served by services/execution_ext.py (TriggerDagRunOperator, ExternalTaskSensor)
-     "trigger_dag_run", "get_dag_run_state", "get_task_states"}
+    {
+        "claim",
+        "heartbeat",
+        "xcom_get",
+        "xcom_set",
+        "get_variable",
+        "get_connection",
+        "skip_tasks",
+        "finish",
+        "defer",
+        "reschedule",
+        # extensions served by services/execution_ext.py (TriggerDagRunOperator, ExternalTaskSensor)
+        "trigger_dag_run",
+        "get_dag_run_state",
+        "get_task_states",
+    }
 )

@@ -19,8 +19,8 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
     dags_folder = str(env.settings.dags_folder)
     log_folder = str(env.settings.log_folder)
     if name in ("LocalExecutor", "SequentialExecutor"):
-        from tradewind.executors.local import LocalExecutor
         from tradewind.executors._pipe import PipeClient
+        from tradewind.executors.local import LocalExecutor
         from tradewind.worker.dag_cache import resolve_dag
         from tradewind.worker.runner import TaskRunner, warm_up
 
@@ -30,19 +30,42 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
         load_plugins(env.settings)
 
         def run_child(workload: Workload, conn: Connection) -> None:
-            TaskRunner(PipeClient(conn), lambda w: resolve_dag(w, dags_folder), log_folder).run(workload)
+            TaskRunner(PipeClient(conn), lambda w: resolve_dag(w, dags_folder), log_folder).run(
+                workload
+            )
 
         def preload(workload: Workload) -> None:
             resolve_dag(workload, dags_folder)
 
         def lost(workload: Workload, message: str) -> None:
-            append_line(log_path(log_folder, workload.dag_id, workload.run_id, workload.task_id, workload.try_number, workload.map_index), "error", message)
+            append_line(
+                log_path(
+                    log_folder,
+                    workload.dag_id,
+                    workload.run_id,
+                    workload.task_id,
+                    workload.try_number,
+                    workload.map_index,
+                ),
+                "error",
+                message,
+            )
 
-        return LocalExecutor(execution, run_child, preload, parallelism=1 if name == "SequentialExecutor" else parallelism, on_lost_log=lost)
+        return LocalExecutor(
+            execution,
+            run_child,
+            preload,
+            parallelism=1 if name == "SequentialExecutor" else parallelism,
+            on_lost_log=lost,
+        )
     if name == "CeleryExecutor":
         try:
             from tradewind.executors.celery_executor import CeleryExecutor
         except ImportError as exc:
-            raise ConfigError(f"CeleryExecutor needs the celery extra: pip install 'tradewind[celery]' ({exc})") from None
+            raise ConfigError(
+                f"CeleryExecutor needs the celery extra: pip install 'tradewind[celery]' ({exc})"
+            ) from None
         return CeleryExecutor(env, execution)
-    raise ConfigError(f"[core] executor {name!r} is not one of LocalExecutor, SequentialExecutor, CeleryExecutor")
+    raise ConfigError(
+        f"[core] executor {name!r} is not one of LocalExecutor, SequentialExecutor, CeleryExecutor"
+    )

@@ -15,7 +15,14 @@ class InlineExecutor(BaseExecutor):
 
     name = "InlineExecutor"
 
-    def __init__(self, client: ExecutionAPI, resolve_dag: Callable[[Workload], Any], log_folder: str, *, echo: bool = False):
+    def __init__(
+        self,
+        client: ExecutionAPI,
+        resolve_dag: Callable[[Workload], Any],
+        log_folder: str,
+        *,
+        echo: bool = False,
+    ):
         super().__init__(parallelism=0)  # runs each workload at once: no slot limit of its own
         self.runner = TaskRunner(client, resolve_dag, log_folder, echo=echo)
         self.results: list[tuple[Workload, str | None]] = []

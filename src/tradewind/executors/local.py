@@ -53,7 +53,12 @@ def _describe_exit(status: int) -> tuple[int | None, int | None]:
     return os.WEXITSTATUS(status), None
 
 
-def _worker_main(control: Connection, api: Connection, run_child: Callable[[Workload, Connection], None], preload: Callable[[Workload], None]) -> None:
+def _worker_main(
+    control: Connection,
+    api: Connection,
+    run_child: Callable[[Workload, Connection], None],
+    preload: Callable[[Workload], None],
+) -> None:
     """A worker: wait for a workload, fork a child to run it, report how the child ended."""
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -87,7 +92,16 @@ def _worker_main(control: Connection, api: Connection, run_child: Callable[[Work
         status = _wait_child(pid, control, deadline, workload.ti_id)
         code, sig = _describe_exit(status)
         try:
-            _pipe.send(control, {"op": "done", "ti_id": workload.ti_id, "try_number": workload.try_number, "code": code, "signal": sig})
+            _pipe.send(
+                control,
+                {
+                    "op": "done",
+                    "ti_id": workload.ti_id,
+                    "try_number": workload.try_number,
+                    "code": code,
+                    "signal": sig,
+                },
+            )
         except OSError:
             os._exit(0)
 
@@ -112,7 +126,9 @@ def _wait_child(pid: int, control: Connection, deadline: float | None, ti_id: in
                     msg = {"op": "stop"}
                 # A kill names its task instance: a late kill meant for the previous try of
                 # this worker must not stop the one running now.
-                if msg.get("op") == "stop" or (msg.get("op") == "kill" and msg.get("ti_id") == ti_id):
+                if msg.get("op") == "stop" or (
+                    msg.get("op") == "kill" and msg.get("ti_id") == ti_id
+                ):
                     _kill(pid, fd)
                     break
             elif deadline is not None and time.monotonic() >= deadline:
@@ -234,7 +250,13 @@ class LocalExecutor(BaseExecutor):
             return
         method = msg.get("method")
         if method not in _pipe.ALLOWED_METHODS:
-            _pipe.send(worker.api, {"id": msg.get("id"), "error": {"type": "ExecutionAPIError", "message": f"unknown call {method!r}"}})
+            _pipe.send(
+                worker.api,
+                {
+                    "id": msg.get("id"),
+                    "error": {"type": "ExecutionAPIError", "message": f"unknown call {method!r}"},
+                },
+            )
             return
         try:
             result = getattr(self.api, method)(*msg.get("args", []))
@@ -262,7 +284,11 @@ class LocalExecutor(BaseExecutor):
             return
         self.in_flight.pop(w.ti_id, None)
         if msg.get("code") != 0:
-            why = f"signal {signal.Signals(msg['signal']).name}" if msg.get("signal") else f"exit code {msg.get('code')}"
+            why = (
+                f"signal {signal.Signals(msg['signal']).name}"
+                if msg.get("signal")
+                else f"exit code {msg.get('code')}"
+            )
             self._lost(w, f"the task process ended with {why} before reporting its outcome")
 
     def _lost(self, w: Workload, message: str) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from tradewind.errors import ConfigError, TradewindError
 from tradewind.metastore.tables import Base
@@ -118,7 +117,9 @@ class Database:
 
     def _is_current(self) -> bool:
         """True when the recorded revision is the newest file's (revision ids are ``NNNN``)."""
-        files = sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+        files = sorted(
+            p.name.split("_", 1)[0] for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
+        )
         if not files:
             return False
         try:

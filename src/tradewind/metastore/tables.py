@@ -82,9 +82,15 @@ class DagModel(Base):
     last_parsed_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_parse_duration: Mapped[float | None] = mapped_column(Float, nullable=True)
     next_dagrun: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    next_dagrun_data_interval_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    next_dagrun_data_interval_end: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    next_dagrun_create_after: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    next_dagrun_data_interval_start: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True
+    )
+    next_dagrun_data_interval_end: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True
+    )
+    next_dagrun_create_after: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True, index=True
+    )
     asset_expression: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     #: The version for which the scheduler last computed ``next_dagrun*``; a new version (or
     #: an unpause, which resets it) makes the scheduler compute them again.
@@ -207,7 +213,9 @@ class TaskInstanceHistory(Base):
     """One row per finished try of a task instance (the tries' history)."""
 
     __tablename__ = "task_instance_history"
-    __table_args__ = (Index("ix_tih_key", "dag_id", "run_id", "task_id", "map_index", "try_number"),)
+    __table_args__ = (
+        Index("ix_tih_key", "dag_id", "run_id", "task_id", "map_index", "try_number"),
+    )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     ti_id: Mapped[int] = mapped_column(ID, index=True)
     dag_id: Mapped[str] = mapped_column(String(250))

@@ -107,7 +107,13 @@ class Scheduler:
         with self.env.db.session() as s:
             queueing.ensure_default_pool(s)
             if self.only_runs is None:
-                self.job_id = queueing.register_job(s, "SchedulerJob", now, exclusive=self.options.exclusive, dead_after=self.options.job_dead_after)
+                self.job_id = queueing.register_job(
+                    s,
+                    "SchedulerJob",
+                    now,
+                    exclusive=self.options.exclusive,
+                    dead_after=self.options.job_dead_after,
+                )
         self.executor.start()
         log.info("scheduler started (job %s, executor %s)", self.job_id, self.executor.name)
 
@@ -155,7 +161,9 @@ class Scheduler:
             with self.env.db.session() as s:
                 if scheduling.start_queued_runs(s, now):
                     self._next_due = now
-        return max(min((self._next_due - self.env.now()).total_seconds(), self.options.poll_interval), 0.0)
+        return max(
+            min((self._next_due - self.env.now()).total_seconds(), self.options.poll_interval), 0.0
+        )
 
     def _full_pass(self, now: datetime) -> None:
         due = [now + timedelta(seconds=self.options.poll_interval)]
@@ -179,10 +187,17 @@ class Scheduler:
         if free <= 0:
             return []
         return queueing.queue_ready(
-                s, now=now, free_executor_slots=free, secret=self.env.secret_key, cache=self.cache,
-                estimates=self.estimates, job_id=self.job_id, token_ttl=max(self.options.queued_timeout * 4, 3600.0),
-                executor_name=self.executor.name, only_run_ids=self.only_runs,
-            )
+            s,
+            now=now,
+            free_executor_slots=free,
+            secret=self.env.secret_key,
+            cache=self.cache,
+            estimates=self.estimates,
+            job_id=self.job_id,
+            token_ttl=max(self.options.queued_timeout * 4, 3600.0),
+            executor_name=self.executor.name,
+            only_run_ids=self.only_runs,
+        )
 
     def _run_finished(self, outcome: scheduling.RunOutcome) -> None:
         log.info("DAG run %s of %s is %s", outcome.run_id, outcome.dag_id, outcome.state)
@@ -191,14 +206,35 @@ class Scheduler:
             self.on_run_finished(outcome)
         with self.env.db.session(readonly=True) as s:
             sdag = self.cache.get(s, outcome.dag_id, outcome.dag_version)
-        wants = sdag.has_on_success_callback if outcome.state == "success" else sdag.has_on_failure_callback
+        wants = (
+            sdag.has_on_success_callback
+            if outcome.state == "success"
+            else sdag.has_on_failure_callback
+        )
         if wants:
-            self.executor.queue_workloads([
-                Workload(ti_id=-abs(hash((outcome.dag_id, outcome.run_id))) % (10**9) - 1, dag_id=outcome.dag_id, run_id=outcome.run_id,
-                         task_id="", map_index=-1, try_number=0, fileloc=outcome.fileloc, dag_version=outcome.dag_version, token="",
-                         kind="callback", callback={"type": "on_success" if outcome.state == "success" else "on_failure",
-                                                    "run_id": outcome.run_id, "dag_id": outcome.dag_id, "state": outcome.state, "reason": outcome.reason})
-            ])
+            self.executor.queue_workloads(
+                [
+                    Workload(
+                        ti_id=-abs(hash((outcome.dag_id, outcome.run_id))) % (10**9) - 1,
+                        dag_id=outcome.dag_id,
+                        run_id=outcome.run_id,
+                        task_id="",
+                        map_index=-1,
+                        try_number=0,
+                        fileloc=outcome.fileloc,
+                        dag_version=outcome.dag_version,
+                        token="",
+                        kind="callback",
+                        callback={
+                            "type": "on_success" if outcome.state == "success" else "on_failure",
+                            "run_id": outcome.run_id,
+                            "dag_id": outcome.dag_id,
+                            "state": outcome.state,
+                            "reason": outcome.reason,
+                        },
+                    )
+                ]
+            )
 
     # -- events ---------------------------------------------------------------------------
     def handle_executor_events(self, events: list[ExecutorEvent]) -> None:
@@ -220,21 +256,34 @@ class Scheduler:
             with self.env.db.session() as s:
                 if self.job_id is not None:
                     queueing.heartbeat_job(s, self.job_id, now)
-                restarting = queueing.heartbeat_alive(s, self.executor.alive_ti_ids(), now) if self.executor.supervises_heartbeats else []
+                restarting = (
+                    queueing.heartbeat_alive(s, self.executor.alive_ti_ids(), now)
+                    if self.executor.supervises_heartbeats
+                    else []
+                )
             if restarting:
                 self.executor.stop_tasks(restarting)
         if mono >= self._next_sweep:
-            self._next_sweep = mono + min(self.options.heartbeat_sec, self.options.ti_heartbeat_timeout / 3)
+            self._next_sweep = mono + min(
+                self.options.heartbeat_sec, self.options.ti_heartbeat_timeout / 3
+            )
             with self.env.db.session() as s:
                 stale = queueing.find_stale_running(s, now, self.options.ti_heartbeat_timeout)
-                queueing.requeue_stuck(s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after)
+                queueing.requeue_stuck(
+                    s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
+                )
             alive = set(self.executor.alive_ti_ids())
             for ti_id, try_number in stale:
                 if ti_id in alive:
                     continue
                 try:
-                    self.execution.finish_try(ti_id, try_number, Outcome.LOST, "no heartbeat for "
-                                              f"{self.options.ti_heartbeat_timeout:g} s: the worker is gone")
+                    self.execution.finish_try(
+                        ti_id,
+                        try_number,
+                        Outcome.LOST,
+                        "no heartbeat for "
+                        f"{self.options.ti_heartbeat_timeout:g} s: the worker is gone",
+                    )
                     log.warning("task instance %s lost its heartbeat", ti_id)
                 except TaskInstanceMoved:
                     pass

@@ -25,21 +25,35 @@ from tradewind.services.task_instances import _reset
 REPROCESS = ("none", "failed", "completed")
 
 
-def plan_backfill(session: Session, dag_id: str, from_date: datetime, to_date: datetime, reprocess_behavior: str = "none") -> list[dict[str, Any]]:
+def plan_backfill(
+    session: Session,
+    dag_id: str,
+    from_date: datetime,
+    to_date: datetime,
+    reprocess_behavior: str = "none",
+) -> list[dict[str, Any]]:
     """Return, per interval in the range, what a backfill would do: create, clear or skip."""
     if reprocess_behavior not in REPROCESS:
         raise InvalidInput(f"reprocess_behavior must be one of {', '.join(REPROCESS)}")
     from_date, to_date = as_utc(from_date), as_utc(to_date)
     if from_date > to_date:
-        raise InvalidInput(f"the start {from_date.isoformat()} is after the end {to_date.isoformat()}")
+        raise InvalidInput(
+            f"the start {from_date.isoformat()} is after the end {to_date.isoformat()}"
+        )
     sdag = get_serialized_dag(session, dag_id)
     infos = list(sdag.timetable.iter_dagrun_infos_between(from_date, to_date))
     if not infos:
-        raise InvalidInput(f"DAG {dag_id!r} (schedule {sdag.schedule}) has no intervals between {from_date.date()} and {to_date.date()}")
+        raise InvalidInput(
+            f"DAG {dag_id!r} (schedule {sdag.schedule}) has no intervals between {from_date.date()} and {to_date.date()}"
+        )
     existing = {
         r.logical_date: r
         for r in session.execute(
-            select(DagRun).where(DagRun.dag_id == dag_id, DagRun.logical_date >= infos[0].logical_date, DagRun.logical_date <= infos[-1].logical_date)
+            select(DagRun).where(
+                DagRun.dag_id == dag_id,
+                DagRun.logical_date >= infos[0].logical_date,
+                DagRun.logical_date <= infos[-1].logical_date,
+            )
         ).scalars()
     }
     plan = []
@@ -49,7 +63,9 @@ def plan_backfill(session: Session, dag_id: str, from_date: datetime, to_date: d
             action = "create"
         elif run.state in (DagRunState.QUEUED.value, DagRunState.RUNNING.value):
             action = "skip"
-        elif reprocess_behavior == "completed" or (reprocess_behavior == "failed" and run.state == DagRunState.FAILED.value):
+        elif reprocess_behavior == "completed" or (
+            reprocess_behavior == "failed" and run.state == DagRunState.FAILED.value
+        ):
             action = "clear"
         else:
             action = "skip"
@@ -81,11 +97,25 @@ def create_backfill(
     plan = plan_backfill(session, dag_id, from_date, to_date, reprocess_behavior)
     if dry_run:
         return None, plan
-    active = session.execute(select(Backfill.id).where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))).first()
+    active = session.execute(
+        select(Backfill.id).where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))
+    ).first()
     if active:
-        raise Conflict(f"DAG {dag_id!r} already has a backfill in progress (id {active[0]}); wait for it or cancel it")
-    bf = Backfill(dag_id=dag_id, from_date=as_utc(from_date), to_date=as_utc(to_date), dag_run_conf=conf, is_paused=False,
-                  reprocess_behavior=reprocess_behavior, max_active_runs=max_active_runs, run_backwards=run_backwards, created_at=now, updated_at=now)
+        raise Conflict(
+            f"DAG {dag_id!r} already has a backfill in progress (id {active[0]}); wait for it or cancel it"
+        )
+    bf = Backfill(
+        dag_id=dag_id,
+        from_date=as_utc(from_date),
+        to_date=as_utc(to_date),
+        dag_run_conf=conf,
+        is_paused=False,
+        reprocess_behavior=reprocess_behavior,
+        max_active_runs=max_active_runs,
+        run_backwards=run_backwards,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(bf)
     session.flush()
     ordered = list(reversed(plan)) if run_backwards else plan
@@ -93,22 +123,47 @@ def create_backfill(
         info = item["info"]
         if item["action"] == "create":
             run = create_run(
-                session, sdag, run_id=run_id_for(DagRunType.BACKFILL, info.logical_date), run_type=DagRunType.BACKFILL,
-                logical_date=info.logical_date, data_interval=info.data_interval, run_after=info.run_after,
-                conf=conf, now=now, backfill_id=bf.id, triggered_by="backfill", triggering_user=user,
+                session,
+                sdag,
+                run_id=run_id_for(DagRunType.BACKFILL, info.logical_date),
+                run_type=DagRunType.BACKFILL,
+                logical_date=info.logical_date,
+                data_interval=info.data_interval,
+                run_after=info.run_after,
+                conf=conf,
+                now=now,
+                backfill_id=bf.id,
+                triggered_by="backfill",
+                triggering_user=user,
             )
             run.queued_at = now
         elif item["action"] == "clear":
             run = item["run"]
-            tis = list(session.execute(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)).scalars())
+            tis = list(
+                session.execute(
+                    select(TaskInstance).where(
+                        TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
+                    )
+                ).scalars()
+            )
             if reprocess_behavior == "failed":
                 tis = [t for t in tis if t.state in (TI.FAILED.value, TI.UPSTREAM_FAILED.value)]
             _reset(session, tis, now)
             run.backfill_id = bf.id
     if not any(p["action"] in ("create", "clear") for p in plan):
         bf.completed_at = now
-    log_event(session, "backfill", now=now, owner=user, dag_id=dag_id,
-              extra={"from": from_date.isoformat(), "to": to_date.isoformat(), "reprocess": reprocess_behavior})
+    log_event(
+        session,
+        "backfill",
+        now=now,
+        owner=user,
+        dag_id=dag_id,
+        extra={
+            "from": from_date.isoformat(),
+            "to": to_date.isoformat(),
+            "reprocess": reprocess_behavior,
+        },
+    )
     return bf, plan
 
 
@@ -119,18 +174,28 @@ def get_backfill(session: Session, backfill_id: int) -> Backfill:
     return bf
 
 
-def list_backfills(session: Session, dag_id: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Backfill], int]:
+def list_backfills(
+    session: Session, dag_id: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[Backfill], int]:
     q = select(Backfill)
     if dag_id:
         q = q.where(Backfill.dag_id == dag_id)
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-    return list(session.execute(q.order_by(Backfill.id.desc()).limit(limit).offset(offset)).scalars()), int(total)
+    return list(
+        session.execute(q.order_by(Backfill.id.desc()).limit(limit).offset(offset)).scalars()
+    ), int(total)
 
 
 def backfill_progress(session: Session, backfill_id: int) -> dict[str, int | bool]:
     """Runs of the backfill by state: done (success), failed, running, queued, total, complete."""
     bf = get_backfill(session, backfill_id)
-    counts = dict(session.execute(select(DagRun.state, func.count()).where(DagRun.backfill_id == backfill_id).group_by(DagRun.state)).all())
+    counts = dict(
+        session.execute(
+            select(DagRun.state, func.count())
+            .where(DagRun.backfill_id == backfill_id)
+            .group_by(DagRun.state)
+        ).all()
+    )
     total = sum(counts.values())
     return {
         "done": counts.get(DagRunState.SUCCESS.value, 0),
@@ -142,7 +207,9 @@ def backfill_progress(session: Session, backfill_id: int) -> dict[str, int | boo
     }
 
 
-def set_backfill_paused(session: Session, backfill_id: int, paused: bool, *, now: datetime) -> Backfill:
+def set_backfill_paused(
+    session: Session, backfill_id: int, paused: bool, *, now: datetime
+) -> Backfill:
     bf = get_backfill(session, backfill_id)
     if bf.completed_at is not None:
         raise Conflict(f"backfill {backfill_id} is already complete")
@@ -156,10 +223,25 @@ def cancel_backfill(session: Session, backfill_id: int, *, now: datetime) -> Bac
     bf = get_backfill(session, backfill_id)
     if bf.completed_at is not None:
         raise Conflict(f"backfill {backfill_id} is already complete")
-    queued = session.execute(select(DagRun).where(DagRun.backfill_id == backfill_id, DagRun.state == DagRunState.QUEUED.value)).scalars().all()
+    queued = (
+        session.execute(
+            select(DagRun).where(
+                DagRun.backfill_id == backfill_id, DagRun.state == DagRunState.QUEUED.value
+            )
+        )
+        .scalars()
+        .all()
+    )
     for run in queued:
-        session.execute(update(TaskInstance).where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.state.is_(None))
-                        .values(state=TI.SKIPPED.value, updated_at=now))
+        session.execute(
+            update(TaskInstance)
+            .where(
+                TaskInstance.dag_id == run.dag_id,
+                TaskInstance.run_id == run.run_id,
+                TaskInstance.state.is_(None),
+            )
+            .values(state=TI.SKIPPED.value, updated_at=now)
+        )
         run.state = DagRunState.FAILED.value
         run.end_date = now
     bf.is_paused = True

@@ -18,13 +18,13 @@ from tradewind.core.execution import Outcome
 from tradewind.core.states import DagRunState
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import NotFound, TaskInstanceMoved
-from tradewind.metastore.tables import DagRun, TaskInstance, TaskInstanceHistory, TaskReschedule, Trigger
-
-TIT = TaskInstance.__table__
-TIc = TIT.c
-DRT = DagRun.__table__
-DRc = DRT.c
-HT = TaskInstanceHistory.__table__
+from tradewind.metastore.tables import (
+    DagRun,
+    TaskInstance,
+    TaskInstanceHistory,
+    TaskReschedule,
+    Trigger,
+)
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
@@ -32,6 +32,13 @@ from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
 from tradewind.services.ti_state import cas, touch_runs
 from tradewind.services.tokens import verify_ti_token
+
+# Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
+TIT = TaskInstance.__table__
+TIc = TIT.c
+DRT = DagRun.__table__
+DRc = DRT.c
+HT = TaskInstanceHistory.__table__
 
 MAX_RETRY_DELAY = timedelta(hours=24)
 
@@ -50,7 +57,9 @@ def retry_delay_for(task: Any, try_number: int) -> timedelta:
     return timedelta(seconds=min(math.ceil(base), limit))
 
 
-def record_history(session: Session, ti: TaskInstance, state: str | None, error: str | None) -> None:
+def record_history(
+    session: Session, ti: TaskInstance, state: str | None, error: str | None
+) -> None:
     """Keep a row for the try that just ended (the tries' history)."""
     session.add(
         TaskInstanceHistory(
@@ -121,12 +130,31 @@ class ExecutionService(ExecutionExtensions):
             ok = c.execute(
                 update(TIT)
                 .where(TIc.id == ti_id, TIc.state == TI.QUEUED.value, TIc.try_number == try_number)
-                .values(state=TI.RUNNING.value, start_date=now, end_date=None, duration=None, hostname=hostname,
-                        pid=pid, last_heartbeat_at=now, updated_at=now)
+                .values(
+                    state=TI.RUNNING.value,
+                    start_date=now,
+                    end_date=None,
+                    duration=None,
+                    hostname=hostname,
+                    pid=pid,
+                    last_heartbeat_at=now,
+                    updated_at=now,
+                )
             ).rowcount
             ti = c.execute(
-                select(TIc.id, TIc.dag_id, TIc.run_id, TIc.task_id, TIc.map_index, TIc.try_number, TIc.max_tries,
-                       TIc.state, TIc.next_method, TIc.next_kwargs, TIc.dag_version).where(TIc.id == ti_id)
+                select(
+                    TIc.id,
+                    TIc.dag_id,
+                    TIc.run_id,
+                    TIc.task_id,
+                    TIc.map_index,
+                    TIc.try_number,
+                    TIc.max_tries,
+                    TIc.state,
+                    TIc.next_method,
+                    TIc.next_kwargs,
+                    TIc.dag_version,
+                ).where(TIc.id == ti_id)
             ).one_or_none()
             if ti is None:
                 raise NotFound(f"task instance {ti_id} not found")
@@ -135,20 +163,35 @@ class ExecutionService(ExecutionExtensions):
                     f"task instance {ti.dag_id}.{ti.task_id} ({ti.run_id}) is "
                     f"{ti.state or 'none'} at try {ti.try_number}, not queued for try {try_number}"
                 )
-            run = c.execute(select(DRT).where(DRc.dag_id == ti.dag_id, DRc.run_id == ti.run_id)).one()
+            run = c.execute(
+                select(DRT).where(DRc.dag_id == ti.dag_id, DRc.run_id == ti.run_id)
+            ).one()
             prev = self._prev_success(c, run)
         return {
             "ti": {
-                "id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
-                "map_index": ti.map_index, "try_number": ti.try_number, "max_tries": ti.max_tries,
-                "start_date": _iso(now), "hostname": hostname, "next_method": ti.next_method,
+                "id": ti.id,
+                "dag_id": ti.dag_id,
+                "run_id": ti.run_id,
+                "task_id": ti.task_id,
+                "map_index": ti.map_index,
+                "try_number": ti.try_number,
+                "max_tries": ti.max_tries,
+                "start_date": _iso(now),
+                "hostname": hostname,
+                "next_method": ti.next_method,
                 "next_kwargs": ti.next_kwargs,
             },
             "dag_run": {
-                "dag_id": run.dag_id, "run_id": run.run_id, "run_type": run.run_type,
-                "logical_date": _iso(run.logical_date), "data_interval_start": _iso(run.data_interval_start),
-                "data_interval_end": _iso(run.data_interval_end), "run_after": _iso(run.run_after),
-                "start_date": _iso(run.start_date), "conf": run.conf or {}, "triggered_by": run.triggered_by,
+                "dag_id": run.dag_id,
+                "run_id": run.run_id,
+                "run_type": run.run_type,
+                "logical_date": _iso(run.logical_date),
+                "data_interval_start": _iso(run.data_interval_start),
+                "data_interval_end": _iso(run.data_interval_end),
+                "run_after": _iso(run.run_after),
+                "start_date": _iso(run.start_date),
+                "conf": run.conf or {},
+                "triggered_by": run.triggered_by,
                 "clear_number": run.clear_number,
             },
             "prev_success": prev,
@@ -156,9 +199,13 @@ class ExecutionService(ExecutionExtensions):
         }
 
     def _prev_success(self, c: Any, run: Any) -> dict[str, Any] | None:
-        q = select(DRc.data_interval_start, DRc.data_interval_end, DRc.start_date, DRc.end_date, DRc.logical_date).where(
-            DRc.dag_id == run.dag_id, DRc.state == DagRunState.SUCCESS.value, DRc.id != run.id
-        )
+        q = select(
+            DRc.data_interval_start,
+            DRc.data_interval_end,
+            DRc.start_date,
+            DRc.end_date,
+            DRc.logical_date,
+        ).where(DRc.dag_id == run.dag_id, DRc.state == DagRunState.SUCCESS.value, DRc.id != run.id)
         if run.logical_date is not None:
             q = q.where(DRc.logical_date < run.logical_date).order_by(DRc.logical_date.desc())
         else:
@@ -180,16 +227,31 @@ class ExecutionService(ExecutionExtensions):
         with self.env.db.session() as s:
             ok = s.execute(
                 update(TaskInstance)
-                .where(TaskInstance.id == ti_id, TaskInstance.state == TI.RUNNING.value, TaskInstance.try_number == try_number)
+                .where(
+                    TaskInstance.id == ti_id,
+                    TaskInstance.state == TI.RUNNING.value,
+                    TaskInstance.try_number == try_number,
+                )
                 .values(last_heartbeat_at=now)
                 .execution_options(synchronize_session=False)
             ).rowcount
         return {"stop": not ok}
 
-    def xcom_get(self, ti_id: int, token: str, dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> dict[str, Any]:
+    def xcom_get(
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        key: str,
+        map_index: int,
+    ) -> dict[str, Any]:
         self._check(ti_id, token)
         with self.env.db.session(readonly=True) as s:
-            found, value = xcom_store.get_xcom(s, dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index)
+            found, value = xcom_store.get_xcom(
+                s, dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index
+            )
         return {"found": found, "value": value}
 
     def xcom_set(self, ti_id: int, token: str, key: str, value: Any) -> None:
@@ -197,8 +259,14 @@ class ExecutionService(ExecutionExtensions):
         with self.env.db.session() as s:
             ti = self._ti(s, ti_id)
             xcom_store.set_xcom(
-                s, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index,
-                key=key, value=value, now=self.env.now(),
+                s,
+                dag_id=ti.dag_id,
+                run_id=ti.run_id,
+                task_id=ti.task_id,
+                map_index=ti.map_index,
+                key=key,
+                value=value,
+                now=self.env.now(),
                 max_size=int(self.env.settings.get("core", "max_xcom_size")),
             )
 
@@ -231,14 +299,40 @@ class ExecutionService(ExecutionExtensions):
                 )
             ).scalars()
             for other in rows:
-                cas(s, other, [None, TI.SCHEDULED], TI.SKIPPED, now=now, check=False, start_date=now, end_date=now, duration=0.0)
+                cas(
+                    s,
+                    other,
+                    [None, TI.SCHEDULED],
+                    TI.SKIPPED,
+                    now=now,
+                    check=False,
+                    start_date=now,
+                    end_date=now,
+                    duration=0.0,
+                )
             touch_runs(s, [(ti.dag_id, ti.run_id)])
 
-    def finish(self, ti_id: int, token: str, outcome: str, error: str | None, rendered_fields: dict[str, Any] | None) -> dict[str, Any]:
+    def finish(
+        self,
+        ti_id: int,
+        token: str,
+        outcome: str,
+        error: str | None,
+        rendered_fields: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         try_number = self._check(ti_id, token)
         return self.finish_try(ti_id, try_number, Outcome(outcome), error, rendered_fields)
 
-    def finish_try(self, ti_id: int, try_number: int, outcome: Outcome, error: str | None, rendered_fields: dict[str, Any] | None = None, *, expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING)) -> dict[str, Any]:
+    def finish_try(
+        self,
+        ti_id: int,
+        try_number: int,
+        outcome: Outcome,
+        error: str | None,
+        rendered_fields: dict[str, Any] | None = None,
+        *,
+        expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING),
+    ) -> dict[str, Any]:
         """Turn an outcome into the next state (also used for lost workers and timeouts)."""
         now = self.env.now()
         emit = None
@@ -254,7 +348,13 @@ class ExecutionService(ExecutionExtensions):
             current = TI(ti.state)
             duration = (now - ti.start_date).total_seconds() if ti.start_date else None
             # The try is over: a later try starts from execute(), not a deferral's resume method.
-            values: dict[str, Any] = {"end_date": now, "duration": duration, "updated_at": now, "next_method": None, "next_kwargs": None}
+            values: dict[str, Any] = {
+                "end_date": now,
+                "duration": duration,
+                "updated_at": now,
+                "next_method": None,
+                "next_kwargs": None,
+            }
             if rendered_fields is not None:
                 values["rendered_fields"] = rendered_fields
             task = None
@@ -269,24 +369,51 @@ class ExecutionService(ExecutionExtensions):
                 new = TI.SKIPPED
             elif outcome is not Outcome.FAIL_NO_RETRY and ti.try_number <= ti.max_tries:
                 new = TI.UP_FOR_RETRY
-                delay = timedelta(0) if (self.skip_retry_delay or task is None) else retry_delay_for(task, ti.try_number)
+                delay = (
+                    timedelta(0)
+                    if (self.skip_retry_delay or task is None)
+                    else retry_delay_for(task, ti.try_number)
+                )
                 values["next_retry_at"] = now + delay
             else:
                 new = TI.FAILED
             moved = c.execute(
-                update(TIT).where(TIc.id == ti_id, TIc.state == current.value, TIc.try_number == try_number)
+                update(TIT)
+                .where(TIc.id == ti_id, TIc.state == current.value, TIc.try_number == try_number)
                 .values(state=new.value if new else None, **values)
             ).rowcount
             if not moved:
                 raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
-            c.execute(insert(HT).values(
-                ti_id=ti.id, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index,
-                try_number=ti.try_number, max_tries=ti.max_tries, state=new.value if new else TI.RESTARTING.value,
-                start_date=ti.start_date, end_date=now, duration=duration, queued_dttm=ti.queued_dttm, pool=ti.pool,
-                pool_slots=ti.pool_slots, queue=ti.queue, priority_weight=ti.priority_weight, operator=ti.operator,
-                hostname=ti.hostname, pid=ti.pid, executor=ti.executor, error=(error or "")[-20000:] or None,
-            ))
-            c.execute(update(DRT).where(DRc.dag_id == ti.dag_id, DRc.run_id == ti.run_id).values(change_seq=DRc.change_seq + 1))
+            c.execute(
+                insert(HT).values(
+                    ti_id=ti.id,
+                    dag_id=ti.dag_id,
+                    run_id=ti.run_id,
+                    task_id=ti.task_id,
+                    map_index=ti.map_index,
+                    try_number=ti.try_number,
+                    max_tries=ti.max_tries,
+                    state=new.value if new else TI.RESTARTING.value,
+                    start_date=ti.start_date,
+                    end_date=now,
+                    duration=duration,
+                    queued_dttm=ti.queued_dttm,
+                    pool=ti.pool,
+                    pool_slots=ti.pool_slots,
+                    queue=ti.queue,
+                    priority_weight=ti.priority_weight,
+                    operator=ti.operator,
+                    hostname=ti.hostname,
+                    pid=ti.pid,
+                    executor=ti.executor,
+                    error=(error or "")[-20000:] or None,
+                )
+            )
+            c.execute(
+                update(DRT)
+                .where(DRc.dag_id == ti.dag_id, DRc.run_id == ti.run_id)
+                .values(change_seq=DRc.change_seq + 1)
+            )
             if new is TI.SUCCESS and task is not None and task.outlets:
                 emit = (ti, list(task.outlets))
         if emit is not None:
@@ -294,7 +421,9 @@ class ExecutionService(ExecutionExtensions):
                 from tradewind.services.assets import record_asset_events
 
                 ti, uris = emit
-                record_asset_events(s, uris=uris, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now)
+                record_asset_events(
+                    s, uris=uris, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now
+                )
         if self.wake_on_change:
             self.env.wake()
         return {"state": new.value if new else None}
@@ -314,24 +443,40 @@ class ExecutionService(ExecutionExtensions):
             return
         from tradewind.services.assets import record_asset_events
 
-        record_asset_events(s, uris=task.outlets, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now)
+        record_asset_events(
+            s, uris=task.outlets, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now
+        )
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
         try_number = self._check(ti_id, token)
         now = self.env.now()
         with self.env.db.session() as s:
             ti = self._ti(s, ti_id)
-            row = Trigger(classpath=trigger["classpath"], kwargs=trigger.get("kwargs") or {}, created_date=now)
+            row = Trigger(
+                classpath=trigger["classpath"], kwargs=trigger.get("kwargs") or {}, created_date=now
+            )
             s.add(row)
             s.flush()
             timeout = trigger.get("timeout")
-            ok = cas(
-                s, ti_id, TI.RUNNING, TI.DEFERRED, now=now, run_key=(ti.dag_id, ti.run_id),
-                trigger_id=row.id, next_method=trigger["method_name"], next_kwargs=trigger.get("next_kwargs") or {},
-                trigger_timeout=(now + timedelta(seconds=float(timeout))) if timeout else None,
-            ) and ti.try_number == try_number
+            ok = (
+                cas(
+                    s,
+                    ti_id,
+                    TI.RUNNING,
+                    TI.DEFERRED,
+                    now=now,
+                    run_key=(ti.dag_id, ti.run_id),
+                    trigger_id=row.id,
+                    next_method=trigger["method_name"],
+                    next_kwargs=trigger.get("next_kwargs") or {},
+                    trigger_timeout=(now + timedelta(seconds=float(timeout))) if timeout else None,
+                )
+                and ti.try_number == try_number
+            )
             if not ok:
-                raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} is no longer running")
+                raise TaskInstanceMoved(
+                    f"task instance {ti.dag_id}.{ti.task_id} is no longer running"
+                )
         if self.wake_on_change:
             self.env.wake()
         return {"state": TI.DEFERRED.value}
@@ -344,10 +489,29 @@ class ExecutionService(ExecutionExtensions):
             ti = self._ti(s, ti_id)
             if ti.try_number != try_number:
                 raise TaskInstanceMoved("stale try")
-            s.add(TaskReschedule(ti_id=ti.id, try_number=ti.try_number, start_date=ti.start_date or now, end_date=now, reschedule_date=when))
-            ok = cas(s, ti_id, TI.RUNNING, TI.UP_FOR_RESCHEDULE, now=now, run_key=(ti.dag_id, ti.run_id), next_retry_at=when, end_date=now)
+            s.add(
+                TaskReschedule(
+                    ti_id=ti.id,
+                    try_number=ti.try_number,
+                    start_date=ti.start_date or now,
+                    end_date=now,
+                    reschedule_date=when,
+                )
+            )
+            ok = cas(
+                s,
+                ti_id,
+                TI.RUNNING,
+                TI.UP_FOR_RESCHEDULE,
+                now=now,
+                run_key=(ti.dag_id, ti.run_id),
+                next_retry_at=when,
+                end_date=now,
+            )
             if not ok:
-                raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} is no longer running")
+                raise TaskInstanceMoved(
+                    f"task instance {ti.dag_id}.{ti.task_id} is no longer running"
+                )
         if self.wake_on_change:
             self.env.wake()
         return {"state": TI.UP_FOR_RESCHEDULE.value}

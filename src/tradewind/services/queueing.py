@@ -17,13 +17,14 @@ from tradewind.core.execution import Workload
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
-
-TIT = TaskInstance.__table__
-TIc = TIT.c
 from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.services.scheduling import DagCache
 from tradewind.services.ti_state import touch_runs
 from tradewind.services.tokens import issue_ti_token
+
+# Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
+TIT = TaskInstance.__table__
+TIc = TIT.c
 
 DEFAULT_POOL = "default_pool"
 DEFAULT_POOL_SLOTS = 128
@@ -33,7 +34,14 @@ _RUNNING = [TI.QUEUED.value, TI.RUNNING.value]
 def ensure_default_pool(session: Session) -> None:
     """Create ``default_pool`` (128 slots, as Airflow) if it is missing."""
     if session.execute(select(Pool.id).where(Pool.pool == DEFAULT_POOL)).first() is None:
-        session.add(Pool(pool=DEFAULT_POOL, slots=DEFAULT_POOL_SLOTS, description="Default pool", include_deferred=False))
+        session.add(
+            Pool(
+                pool=DEFAULT_POOL,
+                slots=DEFAULT_POOL_SLOTS,
+                description="Default pool",
+                include_deferred=False,
+            )
+        )
 
 
 class DurationEstimates:
@@ -52,12 +60,18 @@ class DurationEstimates:
         if entry is None or time.monotonic() - entry[0] > self.ttl:
             recent = (
                 select(TaskInstanceHistory.task_id, TaskInstanceHistory.duration)
-                .where(TaskInstanceHistory.dag_id == dag_id, TaskInstanceHistory.state == TI.SUCCESS.value, TaskInstanceHistory.duration.is_not(None))
+                .where(
+                    TaskInstanceHistory.dag_id == dag_id,
+                    TaskInstanceHistory.state == TI.SUCCESS.value,
+                    TaskInstanceHistory.duration.is_not(None),
+                )
                 .order_by(TaskInstanceHistory.id.desc())
                 .limit(2000)
                 .subquery()
             )
-            rows = session.execute(select(recent.c.task_id, func.avg(recent.c.duration)).group_by(recent.c.task_id)).all()
+            rows = session.execute(
+                select(recent.c.task_id, func.avg(recent.c.duration)).group_by(recent.c.task_id)
+            ).all()
             entry = (time.monotonic(), {t: float(d) for t, d in rows})
             self._cache[dag_id] = entry
         return entry[1].get(task_id, self.default)
@@ -87,17 +101,30 @@ def queue_ready(
     if session.get_bind().dialect.name == "postgresql":
         pools_q = pools_q.with_for_update()  # serialises slot counting between schedulers
     pools = {p.pool: p.slots for p in session.execute(pools_q).scalars()}
-    pool_names = session.execute(
-        select(TIc.pool).where(TIc.state == TI.SCHEDULED.value).group_by(TIc.pool)
-    ).scalars().all()
+    pool_names = (
+        session.execute(select(TIc.pool).where(TIc.state == TI.SCHEDULED.value).group_by(TIc.pool))
+        .scalars()
+        .all()
+    )
     if not pool_names:
         return []
     rows: list[Any] = []
     for pool in pool_names:
         q = (
-            select(TIc.id, TIc.dag_id, TIc.run_id, TIc.task_id, TIc.pool,
-                   TIc.pool_slots, TIc.priority_weight, TIc.scheduled_dttm, TIc.map_index,
-                   TIc.try_number, TIc.queue, TIc.dag_version)
+            select(
+                TIc.id,
+                TIc.dag_id,
+                TIc.run_id,
+                TIc.task_id,
+                TIc.pool,
+                TIc.pool_slots,
+                TIc.priority_weight,
+                TIc.scheduled_dttm,
+                TIc.map_index,
+                TIc.try_number,
+                TIc.queue,
+                TIc.dag_version,
+            )
             .where(TIc.state == TI.SCHEDULED.value, TIc.pool == pool)
             .order_by(TIc.priority_weight.desc(), TIc.scheduled_dttm, TIc.id)
             .limit(per_pool_limit)
@@ -108,14 +135,35 @@ def queue_ready(
     if only_run_ids is not None:
         rows = [r for r in rows if (r.dag_id, r.run_id) in only_run_ids]
     running_rows = session.execute(
-        select(TIc.id, TIc.dag_id, TIc.task_id, TIc.pool, TIc.pool_slots, TIc.start_date, TIc.queued_dttm)
-        .where(TIc.state.in_(_RUNNING))
+        select(
+            TIc.id,
+            TIc.dag_id,
+            TIc.task_id,
+            TIc.pool,
+            TIc.pool_slots,
+            TIc.start_date,
+            TIc.queued_dttm,
+        ).where(TIc.state.in_(_RUNNING))
     ).all()
     dag_ids = {r.dag_id for r in rows} | {r.dag_id for r in running_rows}
-    max_tasks = dict(session.execute(select(DagModel.dag_id, DagModel.max_active_tasks).where(DagModel.dag_id.in_(list(dag_ids)))).all()) if dag_ids else {}
+    max_tasks = (
+        dict(
+            session.execute(
+                select(DagModel.dag_id, DagModel.max_active_tasks).where(
+                    DagModel.dag_id.in_(list(dag_ids))
+                )
+            ).all()
+        )
+        if dag_ids
+        else {}
+    )
     candidates = [
         Candidate(
-            key=r.id, dag_id=r.dag_id, pool=r.pool, pool_slots=r.pool_slots, priority_weight=r.priority_weight,
+            key=r.id,
+            dag_id=r.dag_id,
+            pool=r.pool,
+            pool_slots=r.pool_slots,
+            priority_weight=r.priority_weight,
             expected_duration=estimates.get(session, r.dag_id, r.task_id),
             order=r.scheduled_dttm.timestamp() if r.scheduled_dttm else 0.0,
         )
@@ -123,12 +171,18 @@ def queue_ready(
     ]
     running = [
         Running(
-            key=r.id, dag_id=r.dag_id, pool=r.pool, pool_slots=r.pool_slots,
-            expected_end=(r.start_date or r.queued_dttm or now) + timedelta(seconds=estimates.get(session, r.dag_id, r.task_id)),
+            key=r.id,
+            dag_id=r.dag_id,
+            pool=r.pool,
+            pool_slots=r.pool_slots,
+            expected_end=(r.start_date or r.queued_dttm or now)
+            + timedelta(seconds=estimates.get(session, r.dag_id, r.task_id)),
         )
         for r in running_rows
     ]
-    limits = Limits(parallelism=len(running_rows) + free_executor_slots, pools=pools, max_active_tasks=max_tasks)
+    limits = Limits(
+        parallelism=len(running_rows) + free_executor_slots, pools=pools, max_active_tasks=max_tasks
+    )
     chosen = plan(candidates, running, limits, now)
     _fail_unrunnable(session, unrunnable(candidates, limits), now)
     by_id = {r.id: r for r in rows}
@@ -139,8 +193,15 @@ def queue_ready(
     for ti_id in chosen:
         r = by_id[ti_id]
         moved = session.execute(
-            update(TIT).where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
-            .values(state=TI.QUEUED.value, queued_dttm=now, queued_by_job_id=job_id, executor=executor_name, updated_at=now)
+            update(TIT)
+            .where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
+            .values(
+                state=TI.QUEUED.value,
+                queued_dttm=now,
+                queued_by_job_id=job_id,
+                executor=executor_name,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         if not moved:
@@ -154,9 +215,17 @@ def queue_ready(
             timeouts[key] = task.execution_timeout if task is not None else None
         workloads.append(
             Workload(
-                ti_id=r.id, dag_id=r.dag_id, run_id=r.run_id, task_id=r.task_id, map_index=r.map_index,
-                try_number=r.try_number, fileloc=sdag.fileloc, dag_version=r.dag_version,
-                token=issue_ti_token(secret, r.id, r.try_number, token_ttl), queue=r.queue, timeout=timeouts[key],
+                ti_id=r.id,
+                dag_id=r.dag_id,
+                run_id=r.run_id,
+                task_id=r.task_id,
+                map_index=r.map_index,
+                try_number=r.try_number,
+                fileloc=sdag.fileloc,
+                dag_version=r.dag_version,
+                token=issue_ti_token(secret, r.id, r.try_number, token_ttl),
+                queue=r.queue,
+                timeout=timeouts[key],
             )
         )
     touch_runs(session, touched)
@@ -173,15 +242,29 @@ def _fail_unrunnable(session: Session, bad: dict[Any, str], now: datetime) -> No
             # A missing pool may be created later: leave it scheduled, as Airflow does.
             continue
         session.execute(
-            update(TIT).where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
+            update(TIT)
+            .where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
             .values(state=TI.QUEUED.value, updated_at=now)
         )
         session.execute(
-            update(TIT).where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
+            update(TIT)
+            .where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
             .values(state=TI.FAILED.value, end_date=now, updated_at=now)
         )
-        session.add(TaskInstanceHistory(ti_id=ti.id, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index,
-                                        try_number=ti.try_number, max_tries=ti.max_tries, state=TI.FAILED.value, end_date=now, error=why))
+        session.add(
+            TaskInstanceHistory(
+                ti_id=ti.id,
+                dag_id=ti.dag_id,
+                run_id=ti.run_id,
+                task_id=ti.task_id,
+                map_index=ti.map_index,
+                try_number=ti.try_number,
+                max_tries=ti.max_tries,
+                state=TI.FAILED.value,
+                end_date=now,
+                error=why,
+            )
+        )
         touch_runs(session, [(ti.dag_id, ti.run_id)])
 
 
@@ -190,13 +273,17 @@ def heartbeat_alive(session: Session, ti_ids: list[int], now: datetime) -> list[
     if not ti_ids:
         return []
     session.execute(
-        update(TIT).where(TIc.id.in_(ti_ids), TIc.state == TI.RUNNING.value)
-        .values(last_heartbeat_at=now).execution_options(synchronize_session=False)
+        update(TIT)
+        .where(TIc.id.in_(ti_ids), TIc.state == TI.RUNNING.value)
+        .values(last_heartbeat_at=now)
+        .execution_options(synchronize_session=False)
     )
     # Cleared while running (restarting): the worker must stop the try. A try that just
     # reported its outcome is not stopped: its process is on its way out anyway.
     return list(
-        session.execute(select(TIc.id).where(TIc.id.in_(ti_ids), TIc.state == TI.RESTARTING.value)).scalars()
+        session.execute(
+            select(TIc.id).where(TIc.id.in_(ti_ids), TIc.state == TI.RESTARTING.value)
+        ).scalars()
     )
 
 
@@ -204,24 +291,35 @@ def find_stale_running(session: Session, now: datetime, timeout: float) -> list[
     """Running (or restarting) task instances whose heartbeat stopped: (ti_id, try_number)."""
     cutoff = now - timedelta(seconds=timeout)
     return [
-        (r[0], r[1]) for r in session.execute(
+        (r[0], r[1])
+        for r in session.execute(
             select(TIc.id, TIc.try_number).where(
-                TIc.state.in_([TI.RUNNING.value, TI.RESTARTING.value]), TIc.last_heartbeat_at < cutoff
+                TIc.state.in_([TI.RUNNING.value, TI.RESTARTING.value]),
+                TIc.last_heartbeat_at < cutoff,
             )
         ).all()
     ]
 
 
-def requeue_stuck(session: Session, now: datetime, queued_timeout: float, job_id: int | None, dead_after: float) -> int:
+def requeue_stuck(
+    session: Session, now: datetime, queued_timeout: float, job_id: int | None, dead_after: float
+) -> int:
     """Queued too long, or queued by a scheduler that died: back to scheduled (re-queued)."""
     cutoff = now - timedelta(seconds=queued_timeout)
     dead_cutoff = now - timedelta(seconds=dead_after)
     live_jobs = set(
-        session.execute(select(Job.id).where(Job.job_type == "SchedulerJob", Job.state == "running", Job.latest_heartbeat >= dead_cutoff)).scalars()
+        session.execute(
+            select(Job.id).where(
+                Job.job_type == "SchedulerJob",
+                Job.state == "running",
+                Job.latest_heartbeat >= dead_cutoff,
+            )
+        ).scalars()
     )
     rows = session.execute(
-        select(TIc.id, TIc.queued_by_job_id, TIc.queued_dttm, TIc.dag_id, TIc.run_id)
-        .where(TIc.state == TI.QUEUED.value)
+        select(TIc.id, TIc.queued_by_job_id, TIc.queued_dttm, TIc.dag_id, TIc.run_id).where(
+            TIc.state == TI.QUEUED.value
+        )
     ).all()
     moved = 0
     runs = set()
@@ -229,7 +327,8 @@ def requeue_stuck(session: Session, now: datetime, queued_timeout: float, job_id
         orphan = by_job is not None and by_job != job_id and by_job not in live_jobs
         if orphan or (queued_at is not None and queued_at < cutoff):
             moved += session.execute(
-                update(TIT).where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
+                update(TIT)
+                .where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
                 .values(state=TI.SCHEDULED.value, updated_at=now)
             ).rowcount
             runs.add((dag_id, run_id))
@@ -238,13 +337,27 @@ def requeue_stuck(session: Session, now: datetime, queued_timeout: float, job_id
 
 
 # -- scheduler jobs -----------------------------------------------------------------------
-def register_job(session: Session, job_type: str, now: datetime, *, exclusive: bool, dead_after: float) -> int:
+def register_job(
+    session: Session, job_type: str, now: datetime, *, exclusive: bool, dead_after: float
+) -> int:
     """Record a running component; with ``exclusive`` refuse if a live one exists (SQLite)."""
     if exclusive:
-        alive = session.execute(
-            select(Job).where(Job.job_type == job_type, Job.state == "running", Job.latest_heartbeat >= now - timedelta(seconds=dead_after))
-        ).scalars().first()
-        if alive is not None and alive.hostname == socket.gethostname() and not _pid_alive(alive.pid):
+        alive = (
+            session.execute(
+                select(Job).where(
+                    Job.job_type == job_type,
+                    Job.state == "running",
+                    Job.latest_heartbeat >= now - timedelta(seconds=dead_after),
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if (
+            alive is not None
+            and alive.hostname == socket.gethostname()
+            and not _pid_alive(alive.pid)
+        ):
             alive.state = "failed"  # killed without a chance to say so (kill -9, power cut)
             alive.end_date = now
             alive = None
@@ -253,7 +366,14 @@ def register_job(session: Session, job_type: str, now: datetime, *, exclusive: b
                 f"another {job_type} (pid {alive.pid} on {alive.hostname}) is running against this SQLite "
                 "metastore; SQLite supports one scheduler. Stop it, or use PostgreSQL to run several."
             )
-    job = Job(job_type=job_type, state="running", hostname=socket.gethostname(), pid=os.getpid(), start_date=now, latest_heartbeat=now)
+    job = Job(
+        job_type=job_type,
+        state="running",
+        hostname=socket.gethostname(),
+        pid=os.getpid(),
+        start_date=now,
+        latest_heartbeat=now,
+    )
     session.add(job)
     session.flush()
     return job.id
@@ -284,7 +404,10 @@ def end_job(session: Session, job_id: int, now: datetime) -> None:
 
 
 def count_by_state(session: Session) -> dict[str, int]:
-    return {str(s): n for s, n in session.execute(select(TIc.state, func.count()).group_by(TIc.state)).all()}
+    return {
+        str(s): n
+        for s, n in session.execute(select(TIc.state, func.count()).group_by(TIc.state)).all()
+    }
 
 
 _ = defaultdict

@@ -142,7 +142,9 @@ def trigger_run(
     rid = run_id or run_id_for(DagRunType.MANUAL, logical_date or run_after)
     if logical_date is not None:
         clash = session.execute(
-            select(DagRun.run_id).where(DagRun.dag_id == dag_id, DagRun.logical_date == logical_date)
+            select(DagRun.run_id).where(
+                DagRun.dag_id == dag_id, DagRun.logical_date == logical_date
+            )
         ).first()
         if clash and run_id is None:
             raise AlreadyExists(
@@ -163,7 +165,9 @@ def trigger_run(
         triggering_user=user,
     )
     run.note = note
-    log_event(session, "trigger", now=now, owner=user, dag_id=dag_id, run_id=rid, extra={"conf": conf})
+    log_event(
+        session, "trigger", now=now, owner=user, dag_id=dag_id, run_id=rid, extra={"conf": conf}
+    )
     return run
 
 

@@ -17,13 +17,14 @@ from tradewind.core.states import FINISHED_STATES, DagRunState, DagRunType
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
 from tradewind.metastore.tables import Backfill, DagModel, DagRun, TaskInstance
-
-TIT = TaskInstance.__table__
-TIc = TIT.c
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.sdk.timetables import DataInterval, TimeRestriction
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.runs import create_run, run_id_for
+
+# Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
+TIT = TaskInstance.__table__
+TIc = TIT.c
 
 ACTIVE_RUN_STATES = (DagRunState.QUEUED.value, DagRunState.RUNNING.value)
 _FINISHED = {s.value for s in FINISHED_STATES}
@@ -90,7 +91,13 @@ def _last_automated(session: Session, dag_id: str) -> DataInterval | None:
     return DataInterval(row[0], row[1])
 
 
-def compute_next_dagrun(session: Session, dag: DagModel, sdag: SerializedDag, now: datetime, last: DataInterval | None = None) -> None:
+def compute_next_dagrun(
+    session: Session,
+    dag: DagModel,
+    sdag: SerializedDag,
+    now: datetime,
+    last: DataInterval | None = None,
+) -> None:
     """Set ``dag.next_dagrun*`` from the timetable and the last scheduled run."""
     tt = sdag.timetable
     info = None
@@ -102,7 +109,9 @@ def compute_next_dagrun(session: Session, dag: DagModel, sdag: SerializedDag, no
         )
         last = last if last is not None else _last_automated(session, dag.dag_id)
         if tt.periodic or last is None:
-            info = tt.next_dagrun_info(last_automated_data_interval=last, restriction=restriction, now=now)
+            info = tt.next_dagrun_info(
+                last_automated_data_interval=last, restriction=restriction, now=now
+            )
     if info is None:
         dag.next_dagrun = dag.next_dagrun_create_after = None
         dag.next_dagrun_data_interval_start = dag.next_dagrun_data_interval_end = None
@@ -116,14 +125,21 @@ def compute_next_dagrun(session: Session, dag: DagModel, sdag: SerializedDag, no
 
 def refresh_changed_dags(session: Session, cache: DagCache, now: datetime) -> int:
     """Compute the next run of DAGs that are new, changed or just unpaused."""
-    dags = session.execute(
-        select(DagModel).where(
-            DagModel.is_active.is_(True),
-            DagModel.is_paused.is_(False),
-            DagModel.latest_version.is_not(None),
-            or_(DagModel.timetable_checked_version.is_(None), DagModel.timetable_checked_version != DagModel.latest_version),
+    dags = (
+        session.execute(
+            select(DagModel).where(
+                DagModel.is_active.is_(True),
+                DagModel.is_paused.is_(False),
+                DagModel.latest_version.is_not(None),
+                or_(
+                    DagModel.timetable_checked_version.is_(None),
+                    DagModel.timetable_checked_version != DagModel.latest_version,
+                ),
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for dag in dags:
         compute_next_dagrun(session, dag, cache.get(session, dag.dag_id, dag.latest_version), now)
     return len(dags)
@@ -133,23 +149,29 @@ def _active_counts(session: Session, dag_ids: list[str]) -> Counter[str]:
     if not dag_ids:
         return Counter()
     rows = session.execute(
-        select(DagRun.dag_id, func.count()).where(DagRun.dag_id.in_(dag_ids), DagRun.state.in_(ACTIVE_RUN_STATES)).group_by(DagRun.dag_id)
+        select(DagRun.dag_id, func.count())
+        .where(DagRun.dag_id.in_(dag_ids), DagRun.state.in_(ACTIVE_RUN_STATES))
+        .group_by(DagRun.dag_id)
     ).all()
     return Counter({d: n for d, n in rows})
 
 
 def create_due_runs(session: Session, cache: DagCache, now: datetime) -> int:
     """Create the scheduled runs whose time has come (catching up one interval at a time)."""
-    dags = session.execute(
-        _locked(
-            select(DagModel).where(
-                DagModel.next_dagrun_create_after <= now,
-                DagModel.is_paused.is_(False),
-                DagModel.is_active.is_(True),
-            ),
-            session,
+    dags = (
+        session.execute(
+            _locked(
+                select(DagModel).where(
+                    DagModel.next_dagrun_create_after <= now,
+                    DagModel.is_paused.is_(False),
+                    DagModel.is_active.is_(True),
+                ),
+                session,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     active = _active_counts(session, [d.dag_id for d in dags])
     created = 0
     for dag in dags:
@@ -157,15 +179,24 @@ def create_due_runs(session: Session, cache: DagCache, now: datetime) -> int:
         while dag.next_dagrun_create_after is not None and dag.next_dagrun_create_after <= now:
             if active[dag.dag_id] >= dag.max_active_runs:
                 break
-            interval = DataInterval(dag.next_dagrun_data_interval_start, dag.next_dagrun_data_interval_end)  # type: ignore[arg-type]
+            interval = DataInterval(
+                dag.next_dagrun_data_interval_start, dag.next_dagrun_data_interval_end
+            )  # type: ignore[arg-type]
             logical = dag.next_dagrun
             exists = session.execute(
                 select(DagRun.id).where(DagRun.dag_id == dag.dag_id, DagRun.logical_date == logical)
             ).first()
             if not exists:
                 create_run(
-                    session, sdag, run_id=run_id_for(DagRunType.SCHEDULED, logical), run_type=DagRunType.SCHEDULED,
-                    logical_date=logical, data_interval=interval, run_after=dag.next_dagrun_create_after, conf={}, now=now,
+                    session,
+                    sdag,
+                    run_id=run_id_for(DagRunType.SCHEDULED, logical),
+                    run_type=DagRunType.SCHEDULED,
+                    logical_date=logical,
+                    data_interval=interval,
+                    run_after=dag.next_dagrun_create_after,
+                    conf={},
+                    now=now,
                     triggered_by="timetable",
                 )
                 created += 1
@@ -176,18 +207,36 @@ def create_due_runs(session: Session, cache: DagCache, now: datetime) -> int:
 
 def start_queued_runs(session: Session, now: datetime) -> int:
     """Move queued runs to running while their DAG (and backfill) has room."""
-    queued = session.execute(
-        _locked(select(DagRun).where(DagRun.state == DagRunState.QUEUED.value).order_by(DagRun.run_after, DagRun.id).limit(500), session)
-    ).scalars().all()
+    queued = (
+        session.execute(
+            _locked(
+                select(DagRun)
+                .where(DagRun.state == DagRunState.QUEUED.value)
+                .order_by(DagRun.run_after, DagRun.id)
+                .limit(500),
+                session,
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not queued:
         return 0
     dag_ids = list({r.dag_id for r in queued})
     running = Counter(
-        {d: n for d, n in session.execute(
-            select(DagRun.dag_id, func.count()).where(DagRun.dag_id.in_(dag_ids), DagRun.state == DagRunState.RUNNING.value).group_by(DagRun.dag_id)
-        ).all()}
+        {
+            d: n
+            for d, n in session.execute(
+                select(DagRun.dag_id, func.count())
+                .where(DagRun.dag_id.in_(dag_ids), DagRun.state == DagRunState.RUNNING.value)
+                .group_by(DagRun.dag_id)
+            ).all()
+        }
     )
-    limits = {d.dag_id: (d.max_active_runs, d.is_paused) for d in session.execute(select(DagModel).where(DagModel.dag_id.in_(dag_ids))).scalars()}
+    limits = {
+        d.dag_id: (d.max_active_runs, d.is_paused)
+        for d in session.execute(select(DagModel).where(DagModel.dag_id.in_(dag_ids))).scalars()
+    }
     backfill_running: Counter[int] = Counter()
     backfills: dict[int, Backfill] = {}
     started = 0
@@ -200,7 +249,9 @@ def start_queued_runs(session: Session, now: datetime) -> int:
             backfills[bf.id] = bf
             if bf.id not in backfill_running:
                 backfill_running[bf.id] = session.execute(
-                    select(func.count()).where(DagRun.backfill_id == bf.id, DagRun.state == DagRunState.RUNNING.value)
+                    select(func.count()).where(
+                        DagRun.backfill_id == bf.id, DagRun.state == DagRunState.RUNNING.value
+                    )
                 ).scalar_one()
             if backfill_running[bf.id] >= bf.max_active_runs:
                 continue
@@ -225,20 +276,31 @@ def _past_ok(session: Session, run: DagRun, task: Any, cache: dict[tuple[str, st
     if key in cache:
         return cache[key]
     prev = session.execute(
-        select(DagRun.run_id).where(DagRun.dag_id == run.dag_id, DagRun.logical_date < run.logical_date).order_by(DagRun.logical_date.desc()).limit(1)
+        select(DagRun.run_id)
+        .where(DagRun.dag_id == run.dag_id, DagRun.logical_date < run.logical_date)
+        .order_by(DagRun.logical_date.desc())
+        .limit(1)
     ).scalar_one_or_none()
     ok = True
     if prev is not None:
         ids = [task.task_id] + (list(task.downstream_task_ids) if task.wait_for_downstream else [])
-        states = session.execute(
-            select(TIc.state).where(TIc.dag_id == run.dag_id, TIc.run_id == prev, TIc.task_id.in_(ids))
-        ).scalars().all()
+        states = (
+            session.execute(
+                select(TIc.state).where(
+                    TIc.dag_id == run.dag_id, TIc.run_id == prev, TIc.task_id.in_(ids)
+                )
+            )
+            .scalars()
+            .all()
+        )
         ok = all(s in (TI.SUCCESS.value, TI.SKIPPED.value) for s in states)
     cache[key] = ok
     return ok
 
 
-def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: datetime) -> tuple[int, RunOutcome | None]:
+def evaluate_run(
+    session: Session, run: DagRun, sdag: SerializedDag, now: datetime
+) -> tuple[int, RunOutcome | None]:
     """Decide the waiting task instances of one running run; finish the run when all are done."""
     waiting = session.execute(
         select(TIc.id, TIc.task_id).where(
@@ -258,7 +320,9 @@ def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: dateti
         for i in range(0, len(outside), 500):
             for tid, st in session.execute(
                 select(TIc.task_id, TIc.state).where(
-                    TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.task_id.in_(outside[i : i + 500])
+                    TIc.dag_id == run.dag_id,
+                    TIc.run_id == run.run_id,
+                    TIc.task_id.in_(outside[i : i + 500]),
                 )
             ).all():
                 states[tid] = st
@@ -268,7 +332,11 @@ def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: dateti
         for tid in order:
             task = sdag.tasks.get(tid)
             if task is None:
-                session.execute(update(TIT).where(TIc.id == wait_ids[tid]).values(state=TI.REMOVED.value, updated_at=now))
+                session.execute(
+                    update(TIT)
+                    .where(TIc.id == wait_ids[tid])
+                    .values(state=TI.REMOVED.value, updated_at=now)
+                )
                 states[tid] = TI.REMOVED.value
                 changed += 1
                 continue
@@ -284,8 +352,11 @@ def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: dateti
             else:
                 new = TI.SKIPPED if decision is Decision.SKIP else TI.UPSTREAM_FAILED
                 session.execute(
-                    update(TIT).where(TIc.id == wait_ids[tid], TIc.state.is_(None))
-                    .values(state=new.value, start_date=now, end_date=now, duration=0.0, updated_at=now)
+                    update(TIT)
+                    .where(TIc.id == wait_ids[tid], TIc.state.is_(None))
+                    .values(
+                        state=new.value, start_date=now, end_date=now, duration=0.0, updated_at=now
+                    )
                 )
                 states[tid] = new.value
                 changed += 1
@@ -293,17 +364,27 @@ def evaluate_run(session: Session, run: DagRun, sdag: SerializedDag, now: dateti
             changed += session.execute(
                 update(TIT)
                 .where(TIc.id.in_(to_schedule[i : i + 500]), TIc.state.is_(None))
-                .values(state=TI.SCHEDULED.value, try_number=TIc.try_number + 1, scheduled_dttm=now, updated_at=now, next_retry_at=None)
+                .values(
+                    state=TI.SCHEDULED.value,
+                    try_number=TIc.try_number + 1,
+                    scheduled_dttm=now,
+                    updated_at=now,
+                    next_retry_at=None,
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
     outcome = _maybe_finish_run(session, run, sdag, now)
     return changed, outcome
 
 
-def _maybe_finish_run(session: Session, run: DagRun, sdag: SerializedDag, now: datetime) -> RunOutcome | None:
+def _maybe_finish_run(
+    session: Session, run: DagRun, sdag: SerializedDag, now: datetime
+) -> RunOutcome | None:
     counts = dict(
         session.execute(
-            select(TIc.state, func.count()).where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id).group_by(TIc.state)
+            select(TIc.state, func.count())
+            .where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id)
+            .group_by(TIc.state)
         ).all()
     )
     unfinished = sum(n for st, n in counts.items() if st not in _FINISHED)
@@ -311,17 +392,26 @@ def _maybe_finish_run(session: Session, run: DagRun, sdag: SerializedDag, now: d
         _fail_remaining(session, run, now)
         unfinished = 0
     if unfinished:
-        if run.state == DagRunState.RUNNING.value and sdag.dagrun_timeout and run.start_date and (now - run.start_date).total_seconds() > sdag.dagrun_timeout:
+        if (
+            run.state == DagRunState.RUNNING.value
+            and sdag.dagrun_timeout
+            and run.start_date
+            and (now - run.start_date).total_seconds() > sdag.dagrun_timeout
+        ):
             _fail_remaining(session, run, now)
             return _end_run(session, run, sdag, DagRunState.FAILED, now, "timed_out")
         return None
     leaves = [t for t, task in sdag.tasks.items() if not task.downstream_task_ids]
     leaf_states = set(
         session.execute(
-            select(TIc.state).where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.task_id.in_(leaves[:900]))
+            select(TIc.state).where(
+                TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.task_id.in_(leaves[:900])
+            )
         ).scalars()
     )
-    failed = bool(leaf_states & {TI.FAILED.value, TI.UPSTREAM_FAILED.value}) or bool(counts.get(TI.FAILED.value) and sdag.fail_fast)
+    failed = bool(leaf_states & {TI.FAILED.value, TI.UPSTREAM_FAILED.value}) or bool(
+        counts.get(TI.FAILED.value) and sdag.fail_fast
+    )
     state = DagRunState.FAILED if failed else DagRunState.SUCCESS
     return _end_run(session, run, sdag, state, now, "task_failure" if failed else "success")
 
@@ -330,18 +420,37 @@ def _fail_remaining(session: Session, run: DagRun, now: datetime) -> None:
     """Stop what has not run yet (fail_fast, dagrun_timeout)."""
     session.execute(
         update(TIT)
-        .where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id,
-               or_(TIc.state.is_(None), TIc.state.in_([TI.SCHEDULED.value, TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value])))
+        .where(
+            TIc.dag_id == run.dag_id,
+            TIc.run_id == run.run_id,
+            or_(
+                TIc.state.is_(None),
+                TIc.state.in_(
+                    [TI.SCHEDULED.value, TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]
+                ),
+            ),
+        )
         .values(state=TI.SKIPPED.value, end_date=now, updated_at=now)
     )
     session.execute(
         update(TIT)
-        .where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.state.in_([TI.QUEUED.value, TI.RUNNING.value, TI.DEFERRED.value]))
+        .where(
+            TIc.dag_id == run.dag_id,
+            TIc.run_id == run.run_id,
+            TIc.state.in_([TI.QUEUED.value, TI.RUNNING.value, TI.DEFERRED.value]),
+        )
         .values(state=TI.FAILED.value, end_date=now, updated_at=now)
     )
 
 
-def _end_run(session: Session, run: DagRun, sdag: SerializedDag, state: DagRunState, now: datetime, reason: str) -> RunOutcome:
+def _end_run(
+    session: Session,
+    run: DagRun,
+    sdag: SerializedDag,
+    state: DagRunState,
+    now: datetime,
+    reason: str,
+) -> RunOutcome:
     run.state = state.value
     run.end_date = now
     if run.backfill_id is not None:
@@ -349,23 +458,46 @@ def _end_run(session: Session, run: DagRun, sdag: SerializedDag, state: DagRunSt
     return RunOutcome(run.dag_id, run.run_id, state.value, sdag.fileloc, run.dag_version, reason)
 
 
-def _maybe_complete_backfill(session: Session, backfill_id: int, now: datetime, exclude: int) -> None:
+def _maybe_complete_backfill(
+    session: Session, backfill_id: int, now: datetime, exclude: int
+) -> None:
     left = session.execute(
-        select(func.count()).where(DagRun.backfill_id == backfill_id, DagRun.state.in_(ACTIVE_RUN_STATES), DagRun.id != exclude)
+        select(func.count()).where(
+            DagRun.backfill_id == backfill_id,
+            DagRun.state.in_(ACTIVE_RUN_STATES),
+            DagRun.id != exclude,
+        )
     ).scalar_one()
     if not left:
-        session.execute(update(Backfill).where(Backfill.id == backfill_id).values(completed_at=now, updated_at=now))
+        session.execute(
+            update(Backfill)
+            .where(Backfill.id == backfill_id)
+            .values(completed_at=now, updated_at=now)
+        )
 
 
-def evaluate_dirty_runs(session: Session, cache: DagCache, now: datetime, only_run_ids: set[tuple[str, str]] | None = None) -> PassResult:
+def evaluate_dirty_runs(
+    session: Session,
+    cache: DagCache,
+    now: datetime,
+    only_run_ids: set[tuple[str, str]] | None = None,
+) -> PassResult:
     """Re-examine every running run something happened in since the last look."""
     result = PassResult()
-    runs = session.execute(
-        _locked(
-            select(DagRun).where(DagRun.state == DagRunState.RUNNING.value, DagRun.change_seq > DagRun.seen_seq).limit(1000),
-            session,
+    runs = (
+        session.execute(
+            _locked(
+                select(DagRun)
+                .where(
+                    DagRun.state == DagRunState.RUNNING.value, DagRun.change_seq > DagRun.seen_seq
+                )
+                .limit(1000),
+                session,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for run in runs:
         if only_run_ids is not None and (run.dag_id, run.run_id) not in only_run_ids:
             continue
@@ -385,7 +517,8 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
     due = session.execute(
         _locked(
             select(TIc.id, TIc.state, TIc.dag_id, TIc.run_id).where(
-                TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]), TIc.next_retry_at <= now
+                TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
+                TIc.next_retry_at <= now,
             ),
             session,
         )
@@ -395,8 +528,14 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
     for ti_id, state, dag_id, run_id in due:
         bump = 1 if state == TI.UP_FOR_RETRY.value else 0
         moved += session.execute(
-            update(TIT).where(TIc.id == ti_id, TIc.state == state)
-            .values(state=TI.SCHEDULED.value, try_number=TIc.try_number + bump, scheduled_dttm=now, updated_at=now)
+            update(TIT)
+            .where(TIc.id == ti_id, TIc.state == state)
+            .values(
+                state=TI.SCHEDULED.value,
+                try_number=TIc.try_number + bump,
+                scheduled_dttm=now,
+                updated_at=now,
+            )
         ).rowcount
         runs.add((dag_id, run_id))
     if runs:
@@ -405,7 +544,8 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
         touch_runs(session, runs)
     nxt = session.execute(
         select(func.min(TIc.next_retry_at)).where(
-            TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]), TIc.next_retry_at > now
+            TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
+            TIc.next_retry_at > now,
         )
     ).scalar_one_or_none()
     return moved, nxt
@@ -414,7 +554,9 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
 def next_run_creation_time(session: Session) -> datetime | None:
     """When the next scheduled run is due (the scheduler sleeps until then)."""
     return session.execute(
-        select(func.min(DagModel.next_dagrun_create_after)).where(DagModel.is_paused.is_(False), DagModel.is_active.is_(True))
+        select(func.min(DagModel.next_dagrun_create_after)).where(
+            DagModel.is_paused.is_(False), DagModel.is_active.is_(True)
+        )
     ).scalar_one_or_none()
 
 

@@ -23,10 +23,15 @@ from tradewind.settings import Settings
 _ACTIVE = (TI.QUEUED.value, TI.RUNNING.value)
 
 
-def get_task_instance(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance:
+def get_task_instance(
+    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> TaskInstance:
     ti = session.execute(
         select(TaskInstance).where(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == task_id, TaskInstance.map_index == map_index
+            TaskInstance.dag_id == dag_id,
+            TaskInstance.run_id == run_id,
+            TaskInstance.task_id == task_id,
+            TaskInstance.map_index == map_index,
         )
     ).scalar_one_or_none()
     if ti is None:
@@ -59,18 +64,28 @@ def list_task_instances(
             cond.append(TaskInstance.state.is_(None))
         q = q.where(or_(*cond))
     total = session.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-    rows = session.execute(q.order_by(TaskInstance.id.desc()).limit(limit).offset(offset)).scalars().all()
+    rows = (
+        session.execute(q.order_by(TaskInstance.id.desc()).limit(limit).offset(offset))
+        .scalars()
+        .all()
+    )
     return list(rows), int(total)
 
 
-def tries(session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[TaskInstanceHistory]:
+def tries(
+    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> list[TaskInstanceHistory]:
     """The finished tries of a task instance (oldest first)."""
     return list(
         session.execute(
-            select(TaskInstanceHistory).where(
-                TaskInstanceHistory.dag_id == dag_id, TaskInstanceHistory.run_id == run_id,
-                TaskInstanceHistory.task_id == task_id, TaskInstanceHistory.map_index == map_index,
-            ).order_by(TaskInstanceHistory.try_number, TaskInstanceHistory.id)
+            select(TaskInstanceHistory)
+            .where(
+                TaskInstanceHistory.dag_id == dag_id,
+                TaskInstanceHistory.run_id == run_id,
+                TaskInstanceHistory.task_id == task_id,
+                TaskInstanceHistory.map_index == map_index,
+            )
+            .order_by(TaskInstanceHistory.try_number, TaskInstanceHistory.id)
         ).scalars()
     )
 
@@ -78,7 +93,14 @@ def tries(session: Session, dag_id: str, run_id: str, task_id: str, map_index: i
 def ti_log_path(settings: Settings, ti: Any, try_number: int | None = None) -> Path:
     from tradewind.worker.logs import log_path
 
-    return log_path(settings.log_folder, ti.dag_id, ti.run_id, ti.task_id, try_number or max(ti.try_number, 1), ti.map_index)
+    return log_path(
+        settings.log_folder,
+        ti.dag_id,
+        ti.run_id,
+        ti.task_id,
+        try_number or max(ti.try_number, 1),
+        ti.map_index,
+    )
 
 
 def _matching(
@@ -93,7 +115,13 @@ def _matching(
     only_failed: bool,
     only_running: bool = False,
 ) -> list[TaskInstance]:
-    q = select(TaskInstance).join(DagRun, (DagRun.dag_id == TaskInstance.dag_id) & (DagRun.run_id == TaskInstance.run_id)).where(TaskInstance.dag_id == dag_id)
+    q = (
+        select(TaskInstance)
+        .join(
+            DagRun, (DagRun.dag_id == TaskInstance.dag_id) & (DagRun.run_id == TaskInstance.run_id)
+        )
+        .where(TaskInstance.dag_id == dag_id)
+    )
     if run_id:
         q = q.where(TaskInstance.run_id == run_id)
     if start_date is not None:
@@ -138,8 +166,17 @@ def clear_task_instances(
     Returns the task instances cleared (or that would be, with ``dry_run``).
     """
     get_serialized_dag(session, dag_id)
-    selected = _matching(session, dag_id, task_regex=task_regex, task_ids=task_ids, run_id=run_id,
-                         start_date=start_date, end_date=end_date, only_failed=only_failed, only_running=only_running)
+    selected = _matching(
+        session,
+        dag_id,
+        task_regex=task_regex,
+        task_ids=task_ids,
+        run_id=run_id,
+        start_date=start_date,
+        end_date=end_date,
+        only_failed=only_failed,
+        only_running=only_running,
+    )
     if downstream or upstream:
         by_run: dict[tuple[str, str | None], set[str]] = {}
         for ti in selected:
@@ -155,16 +192,29 @@ def clear_task_instances(
                 related |= sdag.ancestors(known)
             related -= ids
             if related:
-                extra.extend(session.execute(
-                    select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == rid, TaskInstance.task_id.in_(sorted(related)))
-                ).scalars())
+                extra.extend(
+                    session.execute(
+                        select(TaskInstance).where(
+                            TaskInstance.dag_id == dag_id,
+                            TaskInstance.run_id == rid,
+                            TaskInstance.task_id.in_(sorted(related)),
+                        )
+                    ).scalars()
+                )
         selected = selected + extra
     selected = selected + _external_dependents(session, selected)
     if dry_run or not selected:
         return selected
     _reset(session, selected, now)
-    log_event(session, "clear", now=now, owner=user, dag_id=dag_id, run_id=run_id,
-              extra={"task_ids": sorted({t.task_id for t in selected})[:200], "count": len(selected)})
+    log_event(
+        session,
+        "clear",
+        now=now,
+        owner=user,
+        dag_id=dag_id,
+        run_id=run_id,
+        extra={"task_ids": sorted({t.task_id for t in selected})[:200], "count": len(selected)},
+    )
     return selected
 
 
@@ -178,9 +228,15 @@ def _external_dependents(session: Session, selected: list[TaskInstance]) -> list
     have = {(t.dag_id, t.run_id, t.task_id) for t in selected}
     extra: list[TaskInstance] = []
     for (dag_id, run_id), ids in by_run.items():
-        for other_dag, other_run, other_ids in expand_external_markers(session, dag_id, run_id, ids):
+        for other_dag, other_run, other_ids in expand_external_markers(
+            session, dag_id, run_id, ids
+        ):
             for ti in session.execute(
-                select(TaskInstance).where(TaskInstance.dag_id == other_dag, TaskInstance.run_id == other_run, TaskInstance.task_id.in_(other_ids))
+                select(TaskInstance).where(
+                    TaskInstance.dag_id == other_dag,
+                    TaskInstance.run_id == other_run,
+                    TaskInstance.task_id.in_(other_ids),
+                )
             ).scalars():
                 if (ti.dag_id, ti.run_id, ti.task_id) not in have:
                     have.add((ti.dag_id, ti.run_id, ti.task_id))
@@ -195,15 +251,28 @@ def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:
         runs.add((ti.dag_id, ti.run_id))
         new_max = ti.try_number + _retries_of(session, ti)
         if ti.state == TI.RUNNING.value:
-            session.execute(update(TaskInstance).where(TaskInstance.id == ti.id, TaskInstance.state == TI.RUNNING.value)
-                            .values(state=TI.RESTARTING.value, max_tries=new_max, updated_at=now))
+            session.execute(
+                update(TaskInstance)
+                .where(TaskInstance.id == ti.id, TaskInstance.state == TI.RUNNING.value)
+                .values(state=TI.RESTARTING.value, max_tries=new_max, updated_at=now)
+            )
             continue
         if ti.state == TI.DEFERRED.value and ti.trigger_id is not None:
             session.execute(delete(Trigger).where(Trigger.id == ti.trigger_id))
         session.execute(
-            update(TaskInstance).where(TaskInstance.id == ti.id)
-            .values(state=None, max_tries=new_max, end_date=None, next_retry_at=None, next_method=None, next_kwargs=None,
-                    trigger_id=None, trigger_timeout=None, updated_at=now)
+            update(TaskInstance)
+            .where(TaskInstance.id == ti.id)
+            .values(
+                state=None,
+                max_tries=new_max,
+                end_date=None,
+                next_retry_at=None,
+                next_method=None,
+                next_kwargs=None,
+                trigger_id=None,
+                trigger_timeout=None,
+                updated_at=now,
+            )
         )
     by_run: dict[tuple[str, str], list[str]] = {}
     for ti in tis:
@@ -211,8 +280,18 @@ def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:
     for (dag_id, run_id), ids in by_run.items():
         clear_xcoms(session, dag_id, run_id, ids)
         session.execute(
-            update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id, DagRun.state != DagRunState.RUNNING.value)
-            .values(state=DagRunState.QUEUED.value, end_date=None, queued_at=now, clear_number=DagRun.clear_number + 1)
+            update(DagRun)
+            .where(
+                DagRun.dag_id == dag_id,
+                DagRun.run_id == run_id,
+                DagRun.state != DagRunState.RUNNING.value,
+            )
+            .values(
+                state=DagRunState.QUEUED.value,
+                end_date=None,
+                queued_at=now,
+                clear_number=DagRun.clear_number + 1,
+            )
         )
     touch_runs(session, runs)
 
@@ -253,40 +332,113 @@ def set_ti_state(
         ids |= sdag.descendants([task_id])
     if upstream:
         ids |= sdag.ancestors([task_id])
-    tis = list(session.execute(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id.in_(sorted(ids)))).scalars())
+    tis = list(
+        session.execute(
+            select(TaskInstance).where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id.in_(sorted(ids)),
+            )
+        ).scalars()
+    )
     if dry_run:
         return tis
     for t in tis:
-        session.execute(update(TaskInstance).where(TaskInstance.id == t.id).values(
-            state=state, end_date=now, start_date=t.start_date or now, updated_at=now, next_retry_at=None))
+        session.execute(
+            update(TaskInstance)
+            .where(TaskInstance.id == t.id)
+            .values(
+                state=state,
+                end_date=now,
+                start_date=t.start_date or now,
+                updated_at=now,
+                next_retry_at=None,
+            )
+        )
     touch_runs(session, [(dag_id, run_id)])
-    session.execute(update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id, DagRun.state != DagRunState.RUNNING.value)
-                    .values(state=DagRunState.RUNNING.value, end_date=None))
-    log_event(session, f"mark_{state}", now=now, owner=user, dag_id=dag_id, run_id=run_id, task_id=task_id,
-              extra={"task_ids": sorted(ids)})
+    session.execute(
+        update(DagRun)
+        .where(
+            DagRun.dag_id == dag_id,
+            DagRun.run_id == run_id,
+            DagRun.state != DagRunState.RUNNING.value,
+        )
+        .values(state=DagRunState.RUNNING.value, end_date=None)
+    )
+    log_event(
+        session,
+        f"mark_{state}",
+        now=now,
+        owner=user,
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        extra={"task_ids": sorted(ids)},
+    )
     for t in tis:
         session.refresh(t)
     return tis
 
 
-def set_run_state(session: Session, dag_id: str, run_id: str, state: str, *, now: datetime, user: str | None = None) -> DagRun:
+def set_run_state(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    state: str,
+    *,
+    now: datetime,
+    user: str | None = None,
+) -> DagRun:
     """Mark a whole run (success: unfinished tasks success; failed: running failed, rest skipped;
     queued: clear it to run again)."""
     from tradewind.services.runs import get_run
 
     run = get_run(session, dag_id, run_id)
     finished = [s.value for s in FINISHED_STATES]
-    base = select(TaskInstance.id).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+    base = select(TaskInstance.id).where(
+        TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+    )
     if state == DagRunState.SUCCESS.value:
-        session.execute(update(TaskInstance).where(TaskInstance.id.in_(base.where(or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished)))))
-                        .values(state=TI.SUCCESS.value, end_date=now, updated_at=now))
+        session.execute(
+            update(TaskInstance)
+            .where(
+                TaskInstance.id.in_(
+                    base.where(
+                        or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished))
+                    )
+                )
+            )
+            .values(state=TI.SUCCESS.value, end_date=now, updated_at=now)
+        )
     elif state == DagRunState.FAILED.value:
-        session.execute(update(TaskInstance).where(TaskInstance.id.in_(base.where(TaskInstance.state.in_(_ACTIVE + (TI.DEFERRED.value,)))))
-                        .values(state=TI.FAILED.value, end_date=now, updated_at=now))
-        session.execute(update(TaskInstance).where(TaskInstance.id.in_(base.where(or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished))))).values(
-            state=TI.SKIPPED.value, end_date=now, updated_at=now))
+        session.execute(
+            update(TaskInstance)
+            .where(
+                TaskInstance.id.in_(
+                    base.where(TaskInstance.state.in_(_ACTIVE + (TI.DEFERRED.value,)))
+                )
+            )
+            .values(state=TI.FAILED.value, end_date=now, updated_at=now)
+        )
+        session.execute(
+            update(TaskInstance)
+            .where(
+                TaskInstance.id.in_(
+                    base.where(
+                        or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished))
+                    )
+                )
+            )
+            .values(state=TI.SKIPPED.value, end_date=now, updated_at=now)
+        )
     elif state == DagRunState.QUEUED.value:
-        tis = list(session.execute(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)).scalars())
+        tis = list(
+            session.execute(
+                select(TaskInstance).where(
+                    TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+                )
+            ).scalars()
+        )
         _reset(session, tis, now)
         session.refresh(run)
         log_event(session, "dagrun_queued", now=now, owner=user, dag_id=dag_id, run_id=run_id)

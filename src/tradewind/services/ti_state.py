@@ -53,13 +53,15 @@ def cas(
     Raises Conflict when the transition table forbids every ``expected -> new`` (a bug or a
     user asking for something impossible), so callers never silently write a bad state.
     """
-    exp = [expected] if expected is None or isinstance(expected, TaskInstanceState) else list(expected)
+    exp = (
+        [expected]
+        if expected is None or isinstance(expected, TaskInstanceState)
+        else list(expected)
+    )
     if check:
         bad = [e for e in exp if not can_transition(e, new)]
         if bad:
-            raise Conflict(
-                f"task instance cannot move from {bad[0] or 'none'} to {new or 'none'}"
-            )
+            raise Conflict(f"task instance cannot move from {bad[0] or 'none'} to {new or 'none'}")
     result = session.execute(
         update(TaskInstance)
         .where(and_(TaskInstance.id == ti_id, _state_clause(exp)))
@@ -84,7 +86,11 @@ def cas_many(
     """Like :func:`cas` for many task instances at once; returns how many moved."""
     if not ti_ids:
         return 0
-    exp = [expected] if expected is None or isinstance(expected, TaskInstanceState) else list(expected)
+    exp = (
+        [expected]
+        if expected is None or isinstance(expected, TaskInstanceState)
+        else list(expected)
+    )
     for e in exp:
         if not can_transition(e, new):
             raise Conflict(f"task instance cannot move from {e or 'none'} to {new or 'none'}")

@@ -14,7 +14,13 @@ _AUDIENCE = "tradewind:execution"
 def issue_ti_token(secret: str, ti_id: int, try_number: int, ttl: float = 86400.0) -> str:
     """Return a token that lets its bearer act for task instance ``ti_id``, try ``try_number``."""
     now = int(time.time())
-    claims = {"sub": str(ti_id), "try": try_number, "aud": _AUDIENCE, "iat": now, "exp": now + int(ttl)}
+    claims = {
+        "sub": str(ti_id),
+        "try": try_number,
+        "aud": _AUDIENCE,
+        "iat": now,
+        "exp": now + int(ttl),
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

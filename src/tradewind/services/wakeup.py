@@ -67,7 +67,9 @@ class WakeListener:
             try:
                 import psycopg
 
-                dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                dsn = db.engine.url.set(drivername="postgresql").render_as_string(
+                    hide_password=False
+                )
                 self._pg = psycopg.connect(dsn, autocommit=True)
                 self._pg.execute(f"LISTEN {CHANNEL}")
             except Exception:  # noqa: BLE001 - polling still covers us

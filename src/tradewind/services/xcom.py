@@ -54,7 +54,17 @@ def set_xcom(
     text = encode(value, max_size)
     row = session.get(XCom, (dag_id, run_id, task_id, map_index, key))
     if row is None:
-        session.add(XCom(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=text, timestamp=now))
+        session.add(
+            XCom(
+                dag_id=dag_id,
+                run_id=run_id,
+                task_id=task_id,
+                map_index=map_index,
+                key=key,
+                value=text,
+                timestamp=now,
+            )
+        )
     else:
         row.value = text
         row.timestamp = now
@@ -83,6 +93,8 @@ def clear_xcoms(session: Session, dag_id: str, run_id: str, task_ids: list[str])
     for i in range(0, len(task_ids), 500):
         session.execute(
             delete(XCom).where(
-                XCom.dag_id == dag_id, XCom.run_id == run_id, XCom.task_id.in_(task_ids[i : i + 500])
+                XCom.dag_id == dag_id,
+                XCom.run_id == run_id,
+                XCom.task_id.in_(task_ids[i : i + 500]),
             )
         )

@@ -18,7 +18,9 @@ def resolve_dag(workload: Workload, dags_folder: str | None = None) -> Any:
     try:
         mtime = os.stat(path).st_mtime
     except OSError:
-        raise TradewindError(f"DAG file {path} of DAG {workload.dag_id!r} is not readable on this worker") from None
+        raise TradewindError(
+            f"DAG file {path} of DAG {workload.dag_id!r} is not readable on this worker"
+        ) from None
     cached = _cache.get(path)
     if cached is None or cached[0] != mtime:
         result = load_file(path, dags_folder)

@@ -159,19 +159,42 @@ class HttpExecutionClient:
 
     # -- extension calls (TriggerDagRunOperator, ExternalTaskSensor) ---------------------------
     def trigger_dag_run(
-        self, ti_id: int, token: str, dag_id: str, run_id: str | None, conf: dict[str, Any] | None,
-        logical_date: str | None, reset_dag_run: bool = False,
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str | None,
+        conf: dict[str, Any] | None,
+        logical_date: str | None,
+        reset_dag_run: bool = False,
     ) -> dict[str, Any]:
-        body = {"dag_id": dag_id, "run_id": run_id, "conf": conf, "logical_date": logical_date, "reset_dag_run": reset_dag_run}
+        body = {
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "conf": conf,
+            "logical_date": logical_date,
+            "reset_dag_run": reset_dag_run,
+        }
         return self.call(ti_id, "trigger_dag_run", token, body)  # type: ignore[no-any-return]
 
     def get_dag_run_state(self, ti_id: int, token: str, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.call(ti_id, "get_dag_run_state", token, {"dag_id": dag_id, "run_id": run_id})  # type: ignore[no-any-return]
 
     def get_task_states(
-        self, ti_id: int, token: str, dag_id: str, run_id: str | None, logical_date: str | None, task_ids: list[str] | None
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str | None,
+        logical_date: str | None,
+        task_ids: list[str] | None,
     ) -> dict[str, Any]:
-        body = {"dag_id": dag_id, "run_id": run_id, "logical_date": logical_date, "task_ids": task_ids}
+        body = {
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "logical_date": logical_date,
+            "task_ids": task_ids,
+        }
         return self.call(ti_id, "get_task_states", token, body)  # type: ignore[no-any-return]
 
     # -- beyond the protocol (HTTP transport only) -------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,9 @@ from tradewind.worker.masking import RedactingFilter, redact
 TASK_LOGGER = "tradewind.task"
 
 
-def log_path(base: str | Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> Path:
+def log_path(
+    base: str | Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
+) -> Path:
     """Where the log of one try lives (Airflow's layout)."""
     path = Path(base) / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
     if map_index >= 0:
@@ -124,6 +125,11 @@ def read_log_lines(path: Path) -> list[dict[str, object]]:
 def append_line(path: Path, level: str, event: str) -> None:
     """Append one structured line (used by supervisors for crashes and timeouts)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    entry = {"timestamp": datetime.now(timezone.utc).isoformat(), "level": level, "event": redact(event), "logger": "tradewind.supervisor"}
+    entry = {
+        "timestamp": datetime.now(timezone.utc).isoformat(),
+        "level": level,
+        "event": redact(event),
+        "logger": "tradewind.supervisor",
+    }
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")

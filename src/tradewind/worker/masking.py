@@ -6,7 +6,17 @@ import logging
 import re
 from collections.abc import Iterable
 
-SENSITIVE_WORDS = ("password", "secret", "passwd", "authorization", "api_key", "apikey", "access_token", "token", "private_key")
+SENSITIVE_WORDS = (
+    "password",
+    "secret",
+    "passwd",
+    "authorization",
+    "api_key",
+    "apikey",
+    "access_token",
+    "token",
+    "private_key",
+)
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 

@@ -68,7 +68,14 @@ class TaskRunner:
         echo: also print the task log to stderr (``tasks test``/``dags test``).
     """
 
-    def __init__(self, client: ExecutionAPI, resolve_dag: DagResolver, log_folder: str | Path, *, echo: bool = False):
+    def __init__(
+        self,
+        client: ExecutionAPI,
+        resolve_dag: DagResolver,
+        log_folder: str | Path,
+        *,
+        echo: bool = False,
+    ):
         self.client = client
         self.resolve_dag = resolve_dag
         self.log_folder = Path(log_folder)
@@ -83,9 +90,18 @@ class TaskRunner:
             claim = self.client.claim(workload.ti_id, workload.token, self.hostname, os.getpid())
         except (TaskInstanceMoved, AuthenticationFailed, NotFound) as exc:
             # Not ours to run: already claimed, done, unknown, or a forged/expired token.
-            logging.getLogger("tradewind.worker").warning("not running %s: %s", workload.task_id, exc)
+            logging.getLogger("tradewind.worker").warning(
+                "not running %s: %s", workload.task_id, exc
+            )
             return None
-        path = log_path(self.log_folder, workload.dag_id, workload.run_id, workload.task_id, workload.try_number, workload.map_index)
+        path = log_path(
+            self.log_folder,
+            workload.dag_id,
+            workload.run_id,
+            workload.task_id,
+            workload.try_number,
+            workload.map_index,
+        )
         with task_log(path, echo=self.echo):
             return self._run_claimed(workload, claim)
 
@@ -100,7 +116,13 @@ class TaskRunner:
             ti = RuntimeTaskInstance(self.client, token, claim, task)
             log.info("Running %s try %s on %s", ti, ti.try_number, self.hostname)
             params = dag.params.resolve(claim["dag_run"].get("conf") or {})
-            params.update({k: v for k, v in task.params.items() if k not in (claim["dag_run"].get("conf") or {})})
+            params.update(
+                {
+                    k: v
+                    for k, v in task.params.items()
+                    if k not in (claim["dag_run"].get("conf") or {})
+                }
+            )
             context = build_context(
                 task=task,
                 ti=ti,
@@ -118,7 +140,11 @@ class TaskRunner:
                 if task.on_execute_callback:
                     task.on_execute_callback(context)
                 task.pre_execute(context)
-                method = getattr(task, claim["ti"]["next_method"]) if claim["ti"].get("next_method") else None
+                method = (
+                    getattr(task, claim["ti"]["next_method"])
+                    if claim["ti"].get("next_method")
+                    else None
+                )
                 if method is not None:
                     result = method(context, (claim["ti"].get("next_kwargs") or {}).get("event"))
                 else:
@@ -166,18 +192,33 @@ class TaskRunner:
     def _defer(self, workload: Workload, exc: TaskDeferred) -> str:
         trig = exc.trigger
         classpath, kwargs = trig.serialize()  # type: ignore[attr-defined]
-        timeout = exc.timeout.total_seconds() if hasattr(exc.timeout, "total_seconds") else exc.timeout
+        timeout = (
+            exc.timeout.total_seconds() if hasattr(exc.timeout, "total_seconds") else exc.timeout
+        )
         answer = self.client.defer(
             workload.ti_id,
             workload.token,
-            {"classpath": classpath, "kwargs": kwargs, "method_name": exc.method_name, "next_kwargs": exc.kwargs, "timeout": timeout},
+            {
+                "classpath": classpath,
+                "kwargs": kwargs,
+                "method_name": exc.method_name,
+                "next_kwargs": exc.kwargs,
+                "timeout": timeout,
+            },
         )
         log.info("Deferred to %s", classpath)
         return str(answer["state"])
 
-    def _callback(self, task: Any, state: str | None, context: dict[str, Any], error: str | None) -> None:
+    def _callback(
+        self, task: Any, state: str | None, context: dict[str, Any], error: str | None
+    ) -> None:
         """Run on_success/on_failure/on_retry after the state is committed; errors only logged."""
-        fn = {"success": task.on_success_callback, "failed": task.on_failure_callback, "up_for_retry": task.on_retry_callback, "skipped": getattr(task, "on_skipped_callback", None)}.get(state or "")
+        fn = {
+            "success": task.on_success_callback,
+            "failed": task.on_failure_callback,
+            "up_for_retry": task.on_retry_callback,
+            "skipped": getattr(task, "on_skipped_callback", None),
+        }.get(state or "")
         if state in ("failed", "up_for_retry"):
             context["exception"] = error
             self._maybe_email(task, state, context, error)
@@ -189,7 +230,9 @@ class TaskRunner:
             except Exception:  # noqa: BLE001 - a broken callback must not change the outcome
                 log.error("The %s callback of %s raised", state, task.task_id, exc_info=True)
 
-    def _maybe_email(self, task: Any, state: str, context: dict[str, Any], error: str | None) -> None:
+    def _maybe_email(
+        self, task: Any, state: str, context: dict[str, Any], error: str | None
+    ) -> None:
         wanted = task.email_on_failure if state == "failed" else task.email_on_retry
         if not (task.email and wanted):
             return
@@ -206,11 +249,20 @@ class TaskRunner:
         """Run a DAG-level on_success/on_failure callback (sent by the scheduler)."""
         info = workload.callback or {}
         dag = self.resolve_dag(workload)
-        fn = dag.on_success_callback if info.get("type") == "on_success" else dag.on_failure_callback
+        fn = (
+            dag.on_success_callback if info.get("type") == "on_success" else dag.on_failure_callback
+        )
         if fn is None:
             return None
-        context = {"dag": dag, "run_id": info.get("run_id"), "reason": info.get("reason"), "dag_run": info}
-        path = self.log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
+        context = {
+            "dag": dag,
+            "run_id": info.get("run_id"),
+            "reason": info.get("reason"),
+            "dag_run": info,
+        }
+        path = (
+            self.log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
+        )
         with task_log(path, echo=self.echo):
             for f in fn if isinstance(fn, list) else [fn]:
                 try:

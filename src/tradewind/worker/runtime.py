@@ -99,7 +99,9 @@ class RuntimeTaskInstance:
         ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
         values = []
         for tid in ids:
-            answer = self._client.xcom_get(self.id, self._token, dag, run, tid, key, -1 if map_indexes is None else map_indexes)
+            answer = self._client.xcom_get(
+                self.id, self._token, dag, run, tid, key, -1 if map_indexes is None else map_indexes
+            )
             values.append(answer["value"] if answer["found"] else default)
         return values[0] if single else values
 

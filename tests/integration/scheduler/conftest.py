@@ -45,11 +45,15 @@ def _pg_database() -> Iterator[str]:
     try:
         yield PG_URL.format(db=name)
     finally:
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+        ) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+BOTH_DATABASES = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 @pytest.fixture
@@ -99,8 +103,17 @@ class Home:
     def start_scheduler(self, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.path / f"scheduler-{len(self.procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from tradewind.cli.main import main; main()", "scheduler", *args],
-            env=self.environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-c",
+                "from tradewind.cli.main import main; main()",
+                "scheduler",
+                *args,
+            ],
+            env=self.environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.procs.append(proc)
         return proc
@@ -108,16 +121,23 @@ class Home:
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         res = subprocess.run(
             [sys.executable, "-c", "from tradewind.cli.main import main; main()", *args],
-            env=self.environ, capture_output=True, text=True, timeout=120,
+            env=self.environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if check and res.returncode != 0:
             raise AssertionError(f"tradewind {' '.join(args)} failed:\n{res.stdout}\n{res.stderr}")
         return res
 
     def scheduler_log(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.path.glob("scheduler-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.path.glob("scheduler-*.log"))
+        )
 
-    def wait_for(self, predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+    def wait_for(
+        self, predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition"
+    ) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = predicate()
@@ -125,9 +145,13 @@ class Home:
                 return value
             for p in self.procs:
                 if p.poll() is not None and p.returncode not in (0, -9, -15):
-                    raise AssertionError(f"scheduler exited with {p.returncode}:\n{self.scheduler_log()[-4000:]}")
+                    raise AssertionError(
+                        f"scheduler exited with {p.returncode}:\n{self.scheduler_log()[-4000:]}"
+                    )
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}\n--- scheduler log ---\n{self.scheduler_log()[-4000:]}")
+        raise AssertionError(
+            f"timed out waiting for {what}\n--- scheduler log ---\n{self.scheduler_log()[-4000:]}"
+        )
 
     def stop_all(self) -> None:
         for p in self.procs:

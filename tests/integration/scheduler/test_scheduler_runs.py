@@ -62,23 +62,32 @@ def _dag_known(home: Home, dag_id: str) -> bool:
 
 
 def test_catchup_creates_every_missed_interval_and_runs_them(home: Home) -> None:
-    start = (datetime.now(timezone.utc) - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
-    home.write_dag("catchup.py", f"""
+    start = (datetime.now(timezone.utc) - timedelta(days=3)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    home.write_dag(
+        "catchup.py",
+        f"""
         from datetime import datetime, timezone
         from tradewind import DAG
         from tradewind.operators.empty import EmptyOperator
         for dag_id, catchup in (("with_catchup", True), ("no_catchup", False)):
             with DAG(dag_id, schedule="@daily", start_date=datetime.fromisoformat("{start.isoformat()}"), catchup=catchup):
                 EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
-    """)
+    """,
+    )
     home.start_scheduler()
     runs = home.wait_for(lambda: _finished(home, "with_catchup", 3), 60, "3 catchup runs")
     assert [r.state for r in runs[:3]] == ["success"] * 3
     starts = [r.data_interval_start for r in runs[:3]]
     assert starts == [start, start + timedelta(days=1), start + timedelta(days=2)]
     assert all(r.data_interval_end - r.data_interval_start == timedelta(days=1) for r in runs[:3])
-    assert all(r.logical_date == r.data_interval_start and r.run_type == "scheduled" for r in runs[:3])
-    only = home.wait_for(lambda: _finished(home, "no_catchup", 1), 30, "the latest run without catchup")
+    assert all(
+        r.logical_date == r.data_interval_start and r.run_type == "scheduled" for r in runs[:3]
+    )
+    only = home.wait_for(
+        lambda: _finished(home, "no_catchup", 1), 30, "the latest run without catchup"
+    )
     time.sleep(1.0)
     only = _runs(home, "no_catchup")
     assert len(only) == 1, "without catchup only the latest interval runs"
@@ -87,7 +96,9 @@ def test_catchup_creates_every_missed_interval_and_runs_them(home: Home) -> None
 
 @BOTH_DATABASES
 def test_retries_wait_with_exponential_backoff_then_succeed(home: Home) -> None:
-    home.write_dag("flaky.py", """
+    home.write_dag(
+        "flaky.py",
+        """
         import os
         from datetime import datetime, timedelta
         from tradewind import DAG
@@ -104,7 +115,8 @@ def test_retries_wait_with_exponential_backoff_then_succeed(home: Home) -> None:
         with DAG("flaky", schedule=None, start_date=datetime(2026, 1, 1)):
             PythonOperator(task_id="flaky", python_callable=flaky, retries=3,
                            retry_delay=timedelta(seconds=1), retry_exponential_backoff=True)
-    """)
+    """,
+    )
     home.start_scheduler()
     rid = _trigger(home, "flaky")
     home.wait_for(lambda: _finished(home, "flaky"), 60, "flaky run to finish")
@@ -117,13 +129,17 @@ def test_retries_wait_with_exponential_backoff_then_succeed(home: Home) -> None:
     gap2 = (history[2].start_date - history[1].end_date).total_seconds()
     assert 1.0 <= gap1 < 3.0, gap1
     assert 2.0 <= gap2 < 5.0, gap2  # the delay doubled
-    log = (home.path / "logs" / "dag_id=flaky" / f"run_id={rid}" / "task_id=flaky" / "attempt=1.log").read_text()
+    log = (
+        home.path / "logs" / "dag_id=flaky" / f"run_id={rid}" / "task_id=flaky" / "attempt=1.log"
+    ).read_text()
     assert "flaky failure number 1" in log
 
 
 @BOTH_DATABASES
 def test_trigger_rules_and_branching_end_to_end(home: Home) -> None:
-    home.write_dag("branchy.py", """
+    home.write_dag(
+        "branchy.py",
+        """
         from datetime import datetime
         from tradewind import DAG, task
         from tradewind.operators.empty import EmptyOperator
@@ -146,21 +162,31 @@ def test_trigger_rules_and_branching_end_to_end(home: Home) -> None:
             [left, right] >> join
             right >> after_right
             join >> boom >> [cleanup, on_fail, never]
-    """)
+    """,
+    )
     home.start_scheduler()
     rid = _trigger(home, "branchy")
     runs = home.wait_for(lambda: _finished(home, "branchy"), 60, "branchy run")
     assert runs[0].state == "failed"
     assert _states(home, "branchy", rid) == {
-        "choose": "success", "left": "success", "right": "skipped", "after_right": "skipped",
-        "join": "success", "boom": "failed", "cleanup": "success", "on_fail": "success", "never": "upstream_failed",
+        "choose": "success",
+        "left": "success",
+        "right": "skipped",
+        "after_right": "skipped",
+        "join": "success",
+        "boom": "failed",
+        "cleanup": "success",
+        "on_fail": "success",
+        "never": "upstream_failed",
     }
 
 
 @BOTH_DATABASES
 def test_pool_limits_concurrency(home: Home) -> None:
     home.cli("pools", "set", "two", "2", "two slots")
-    home.write_dag("pooled.py", """
+    home.write_dag(
+        "pooled.py",
+        """
         import os, time, json
         from datetime import datetime
         from tradewind import DAG
@@ -174,7 +200,8 @@ def test_pool_limits_concurrency(home: Home) -> None:
         with DAG("pooled", schedule=None, start_date=datetime(2026, 1, 1)):
             for i in range(6):
                 PythonOperator(task_id=f"w{i}", python_callable=work, op_args=[i], pool="two")
-    """)
+    """,
+    )
     home.start_scheduler()
     _trigger(home, "pooled")
     runs = home.wait_for(lambda: _finished(home, "pooled"), 60, "pooled run")
@@ -190,33 +217,64 @@ def test_pool_limits_concurrency(home: Home) -> None:
 
 
 def test_backfill_of_a_month_is_run_by_the_scheduler(home: Home) -> None:
-    home.write_dag("daily.py", """
+    home.write_dag(
+        "daily.py",
+        """
         from datetime import datetime, timezone
         from tradewind import DAG
         from tradewind.operators.bash import BashOperator
         with DAG("daily", schedule="@daily", start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False, is_paused_upon_creation=True):
             BashOperator(task_id="echo", bash_command="echo {{ ds }}")
-    """)
+    """,
+    )
     home.start_scheduler()
     home.wait_for(lambda: _dag_known(home, "daily"), 30, "DAG parsed")
-    out = home.cli("dags", "backfill", "daily", "-s", "2026-01-01", "-e", "2026-01-31", "--max-active-runs", "8")
+    out = home.cli(
+        "dags",
+        "backfill",
+        "daily",
+        "-s",
+        "2026-01-01",
+        "-e",
+        "2026-01-31",
+        "--max-active-runs",
+        "8",
+    )
     assert "31" in out.stdout + out.stderr
-    runs = home.wait_for(lambda: (lambda r: r if len(r) == 31 and all(x.state == "success" for x in r) else None)(_runs(home, "daily")), 120, "31 backfill runs")
-    assert sorted(r.logical_date.date().isoformat() for r in runs) == [f"2026-01-{d:02d}" for d in range(1, 32)]
+    runs = home.wait_for(
+        lambda: (lambda r: r if len(r) == 31 and all(x.state == "success" for x in r) else None)(
+            _runs(home, "daily")
+        ),
+        120,
+        "31 backfill runs",
+    )
+    assert sorted(r.logical_date.date().isoformat() for r in runs) == [
+        f"2026-01-{d:02d}" for d in range(1, 32)
+    ]
     assert {r.run_type for r in runs} == {"backfill"}
-    log = home.path / "logs" / "dag_id=daily" / f"run_id={runs[0].run_id}" / "task_id=echo" / "attempt=1.log"
+    log = (
+        home.path
+        / "logs"
+        / "dag_id=daily"
+        / f"run_id={runs[0].run_id}"
+        / "task_id=echo"
+        / "attempt=1.log"
+    )
     assert runs[0].logical_date.date().isoformat() in log.read_text()
 
 
 def test_manual_trigger_with_conf_reaches_the_task_and_bad_conf_is_refused(home: Home) -> None:
-    home.write_dag("conf.py", """
+    home.write_dag(
+        "conf.py",
+        """
         import os
         from datetime import datetime
         from tradewind import DAG, Param
         from tradewind.operators.bash import BashOperator
         with DAG("confd", schedule=None, start_date=datetime(2026, 1, 1), params={"x": Param(1, type="integer")}):
             BashOperator(task_id="show", bash_command="echo x={{ params.x }} > $TW_SCRATCH/x.txt")
-    """)
+    """,
+    )
     home.start_scheduler()
     home.wait_for(lambda: _dag_known(home, "confd"), 30, "DAG parsed")
     bad = home.cli("dags", "trigger", "confd", "--conf", '{"x": "not a number"}', check=False)
@@ -227,7 +285,9 @@ def test_manual_trigger_with_conf_reaches_the_task_and_bad_conf_is_refused(home:
 
 
 def test_sigterm_stops_scheduler_workers_and_running_tasks(home: Home) -> None:
-    home.write_dag("sleepy.py", """
+    home.write_dag(
+        "sleepy.py",
+        """
         import os, time
         from datetime import datetime
         from tradewind import DAG
@@ -237,7 +297,8 @@ def test_sigterm_stops_scheduler_workers_and_running_tasks(home: Home) -> None:
             time.sleep(300)
         with DAG("sleepy", schedule=None, start_date=datetime(2026, 1, 1)):
             PythonOperator(task_id="sleep", python_callable=sleepy)
-    """)
+    """,
+    )
     proc = home.start_scheduler()
     _trigger(home, "sleepy")
     pid_file = home.scratch / "pid"
@@ -277,7 +338,9 @@ def _alive(pid: int) -> bool:
 
 @BOTH_DATABASES
 def test_kill_9_of_the_scheduler_mid_run_loses_nothing(home: Home) -> None:
-    home.write_dag("long.py", """
+    home.write_dag(
+        "long.py",
+        """
         import os, time, json
         from datetime import datetime, timedelta
         from tradewind import DAG
@@ -289,10 +352,13 @@ def test_kill_9_of_the_scheduler_mid_run_loses_nothing(home: Home) -> None:
                 f.write(json.dumps([name, t0, time.time()]) + "\\n")
         with DAG("long", schedule=None, start_date=datetime(2026, 1, 1), default_args={"retries": 2, "retry_delay": timedelta(seconds=0)}):
             PythonOperator(task_id="one", python_callable=step, op_args=["one"]) >> PythonOperator(task_id="two", python_callable=step, op_args=["two"])
-    """)
+    """,
+    )
     proc = home.start_scheduler()
     rid = _trigger(home, "long")
-    home.wait_for(lambda: _states(home, "long", rid).get("one") == "running", 30, "task one running")
+    home.wait_for(
+        lambda: _states(home, "long", rid).get("one") == "running", 30, "task one running"
+    )
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     home.start_scheduler()
@@ -302,11 +368,15 @@ def test_kill_9_of_the_scheduler_mid_run_loses_nothing(home: Home) -> None:
     for name in ("one", "two"):
         mine = sorted((s, e) for n, s, e in spans if n == name)
         assert mine, f"{name} never completed"
-        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(mine, mine[1:])), f"{name} ran twice at once"
+        assert all(
+            a_end <= b_start for (_, a_end), (b_start, _) in zip(mine, mine[1:], strict=False)
+        ), f"{name} ran twice at once"
 
 
 def test_kill_9_of_a_task_process_is_retried(home: Home) -> None:
-    home.write_dag("victim.py", """
+    home.write_dag(
+        "victim.py",
+        """
         import os, time
         from datetime import datetime, timedelta
         from tradewind import DAG
@@ -319,7 +389,8 @@ def test_kill_9_of_a_task_process_is_retried(home: Home) -> None:
             return "second try"
         with DAG("victim", schedule=None, start_date=datetime(2026, 1, 1)):
             PythonOperator(task_id="victim", python_callable=victim, retries=1, retry_delay=timedelta(seconds=0))
-    """)
+    """,
+    )
     home.start_scheduler()
     rid = _trigger(home, "victim")
     pid_file = home.scratch / "pid"
@@ -329,13 +400,17 @@ def test_kill_9_of_a_task_process_is_retried(home: Home) -> None:
     assert runs[0].state == "success"
     ti = _tis(home, "victim", rid)["victim"]
     assert ti.try_number == 2
-    log1 = (home.path / "logs" / "dag_id=victim" / f"run_id={rid}" / "task_id=victim" / "attempt=1.log").read_text()
+    log1 = (
+        home.path / "logs" / "dag_id=victim" / f"run_id={rid}" / "task_id=victim" / "attempt=1.log"
+    ).read_text()
     assert "SIGKILL" in log1
 
 
 def test_high_priority_wide_task_is_not_starved_by_a_stream_of_small_ones(home: Home) -> None:
     home.cli("pools", "set", "four", "4", "four slots")
-    home.write_dag("stream.py", """
+    home.write_dag(
+        "stream.py",
+        """
         import time
         from datetime import datetime
         from tradewind import DAG
@@ -346,7 +421,8 @@ def test_high_priority_wide_task_is_not_starved_by_a_stream_of_small_ones(home: 
             gate >> big
             for i in range(24):
                 PythonOperator(task_id=f"small{i:02d}", python_callable=lambda: time.sleep(0.5), pool="four", priority_weight=1, weight_rule="absolute")
-    """)
+    """,
+    )
     home.start_scheduler()
     rid = _trigger(home, "stream")
     runs = home.wait_for(lambda: _finished(home, "stream"), 120, "stream run")

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tradewind.core.clock import FrozenClock
-from tradewind.sdk.dag import DAG
 from tradewind.operators.empty import EmptyOperator
+from tradewind.sdk.dag import DAG
 from tradewind.services import runs as run_service
 from tradewind.services import scheduling
 from tradewind.services.dags import set_paused
@@ -20,9 +20,14 @@ UTC = timezone.utc
 
 
 def _env(tmp_path: Path, clock: FrozenClock) -> Env:
-    settings = load_settings(tmp_path, environ={"TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "false"})
+    settings = load_settings(
+        tmp_path, environ={"TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "false"}
+    )
     write_config_file(settings)
-    env = Env.from_settings(load_settings(tmp_path, environ={"TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "false"}), clock=clock)
+    env = Env.from_settings(
+        load_settings(tmp_path, environ={"TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "false"}),
+        clock=clock,
+    )
     env.db.migrate()
     return env
 
@@ -46,9 +51,20 @@ def _pass(env: Env) -> list:
 def test_catchup_creates_each_missed_interval_up_to_max_active_runs(tmp_path: Path) -> None:
     clock = FrozenClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
     env = _env(tmp_path, clock)
-    store_dag_object(env, _dag("hourly", schedule="0 */6 * * *", start_date=datetime(2026, 3, 9, tzinfo=UTC), catchup=True, max_active_runs=3))
+    store_dag_object(
+        env,
+        _dag(
+            "hourly",
+            schedule="0 */6 * * *",
+            start_date=datetime(2026, 3, 9, tzinfo=UTC),
+            catchup=True,
+            max_active_runs=3,
+        ),
+    )
     runs = _pass(env)
-    assert [r.data_interval_start for r in runs] == [datetime(2026, 3, 9, h, tzinfo=UTC) for h in (0, 6, 12)]
+    assert [r.data_interval_start for r in runs] == [
+        datetime(2026, 3, 9, h, tzinfo=UTC) for h in (0, 6, 12)
+    ]
     assert all(r.data_interval_end - r.data_interval_start == timedelta(hours=6) for r in runs)
     # max_active_runs=3 holds the rest back until runs finish.
     with env.db.session() as s:
@@ -62,7 +78,15 @@ def test_catchup_creates_each_missed_interval_up_to_max_active_runs(tmp_path: Pa
 def test_without_catchup_only_the_latest_interval_then_one_per_tick(tmp_path: Path) -> None:
     clock = FrozenClock(datetime(2026, 3, 10, 11, 0, tzinfo=UTC))
     env = _env(tmp_path, clock)
-    store_dag_object(env, _dag("daily10", schedule="0 10 * * *", start_date=datetime(2026, 1, 1, tzinfo=UTC), catchup=False))
+    store_dag_object(
+        env,
+        _dag(
+            "daily10",
+            schedule="0 10 * * *",
+            start_date=datetime(2026, 1, 1, tzinfo=UTC),
+            catchup=False,
+        ),
+    )
     runs = _pass(env)
     assert [(r.data_interval_start, r.data_interval_end) for r in runs] == [
         (datetime(2026, 3, 9, 10, tzinfo=UTC), datetime(2026, 3, 10, 10, tzinfo=UTC))
@@ -77,7 +101,16 @@ def test_without_catchup_only_the_latest_interval_then_one_per_tick(tmp_path: Pa
 def test_paused_dags_get_no_runs_and_unpausing_resumes(tmp_path: Path) -> None:
     clock = FrozenClock(datetime(2026, 3, 10, 11, 0, tzinfo=UTC))
     env = _env(tmp_path, clock)
-    store_dag_object(env, _dag("p", schedule="@daily", start_date=datetime(2026, 3, 1, tzinfo=UTC), catchup=False, is_paused_upon_creation=True))
+    store_dag_object(
+        env,
+        _dag(
+            "p",
+            schedule="@daily",
+            start_date=datetime(2026, 3, 1, tzinfo=UTC),
+            catchup=False,
+            is_paused_upon_creation=True,
+        ),
+    )
     assert _pass(env) == []
     with env.db.session() as s:
         set_paused(s, "p", False, now=clock())
@@ -87,8 +120,17 @@ def test_paused_dags_get_no_runs_and_unpausing_resumes(tmp_path: Path) -> None:
 def test_end_date_stops_runs(tmp_path: Path) -> None:
     clock = FrozenClock(datetime(2026, 3, 10, 11, 0, tzinfo=UTC))
     env = _env(tmp_path, clock)
-    store_dag_object(env, _dag("ended", schedule="@daily", start_date=datetime(2026, 3, 1, tzinfo=UTC),
-                               end_date=datetime(2026, 3, 3, tzinfo=UTC), catchup=True, max_active_runs=50))
+    store_dag_object(
+        env,
+        _dag(
+            "ended",
+            schedule="@daily",
+            start_date=datetime(2026, 3, 1, tzinfo=UTC),
+            end_date=datetime(2026, 3, 3, tzinfo=UTC),
+            catchup=True,
+            max_active_runs=50,
+        ),
+    )
     runs = _pass(env)
     assert [r.logical_date.day for r in runs] == [1, 2, 3]
 
@@ -96,7 +138,10 @@ def test_end_date_stops_runs(tmp_path: Path) -> None:
 def test_unpausing_after_a_long_pause_without_catchup_runs_only_the_latest(tmp_path: Path) -> None:
     clock = FrozenClock(datetime(2026, 3, 10, 11, 0, tzinfo=UTC))
     env = _env(tmp_path, clock)
-    store_dag_object(env, _dag("q", schedule="@daily", start_date=datetime(2026, 3, 1, tzinfo=UTC), catchup=False))
+    store_dag_object(
+        env,
+        _dag("q", schedule="@daily", start_date=datetime(2026, 3, 1, tzinfo=UTC), catchup=False),
+    )
     assert len(_pass(env)) == 1
     with env.db.session() as s:
         set_paused(s, "q", True, now=clock())
