@@ -46,10 +46,6 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "",
         "Seconds one DAG file may take to import before the parser kills it and records an import error.",
     ),
-    ("core", "dag_file_processor_timeout"): (
-        "[dag_processor] dag_file_processor_timeout",
-        "Seconds one file's whole processing (import, serialization, storage) may take.",
-    ),
     ("core", "fernet_key"): (
         "",
         "Key that encrypts connection passwords and variables at rest; generated into tradewind.toml on first start.",
@@ -63,10 +59,6 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "Largest XCom value in bytes, as JSON; larger pushes fail the task.",
     ),
     ("core", "default_timezone"): ("", "Time zone of naive dates in DAG files."),
-    ("core", "internal_api_secret_key"): (
-        "",
-        "Secret of Airflow 2's internal API; kept for config compatibility.",
-    ),
     ("database", "sql_alchemy_conn"): (
         "",
         "SQLAlchemy URL of the metastore: `sqlite:///...` (one node), `postgresql+psycopg://...` or `mysql+pymysql://...`.",
@@ -106,10 +98,6 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
     ("scheduler", "poll_interval"): (
         "closest: scheduler_idle_sleep_time",
         "Longest the scheduler sleeps between passes when nothing wakes it; wake-ups (trigger, task end, parse) are immediate.",
-    ),
-    ("scheduler", "min_file_process_interval"): (
-        "[dag_processor] min_file_process_interval",
-        "Seconds before an unchanged DAG file is parsed again.",
     ),
     ("scheduler", "dag_dir_list_interval"): (
         "[dag_processor] refresh_interval",

@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 
 def get_settings() -> Settings:
     """Settings of this process (``$TRADEWIND_HOME``, the TOML file, the environment)."""
+    from tradewind.sdk import defaults
     from tradewind.settings import load_settings
 
-    return load_settings()
+    settings = load_settings()
+    defaults.configure(settings)  # DAG files loaded by this command use the configured defaults
+    return settings
 
 
 def get_env(settings: Settings | None = None) -> Env:

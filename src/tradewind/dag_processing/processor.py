@@ -85,7 +85,9 @@ class DagProcessor:
         self.on_change = on_change
         self.dags_folder = os.path.abspath(settings.dags_folder)
         from tradewind.plugins_manager import load_plugins
+        from tradewind.sdk import defaults
 
+        defaults.configure(settings)
         load_plugins(settings)  # plugin operators/macros/timetables, before forking parsers
         self.parser = FileParser(
             self.dags_folder,

@@ -26,7 +26,9 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
 
         warm_up()
         from tradewind.plugins_manager import load_plugins
+        from tradewind.sdk import defaults
 
+        defaults.configure(env.settings)
         load_plugins(env.settings)
 
         def run_child(workload: Workload, conn: Connection) -> None:

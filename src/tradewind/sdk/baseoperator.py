@@ -155,7 +155,7 @@ class BaseOperator(DependencyMixin):
         email: str | Iterable[str] | None = None,
         email_on_retry: bool = True,
         email_on_failure: bool = True,
-        retries: int | None = 0,
+        retries: int | None = None,
         retry_delay: timedelta | float = timedelta(seconds=300),
         retry_exponential_backoff: bool = False,
         max_retry_delay: timedelta | float | None = None,
@@ -223,7 +223,11 @@ class BaseOperator(DependencyMixin):
         self.email = [email] if isinstance(email, str) else (list(email) if email else [])
         self.email_on_retry = email_on_retry
         self.email_on_failure = email_on_failure
-        self.retries = int(retries or 0)
+        if retries is None:
+            from tradewind.sdk import defaults
+
+            retries = defaults.current.retries
+        self.retries = int(retries)
         self.retry_delay = _as_timedelta(retry_delay) or timedelta(0)
         self.retry_exponential_backoff = retry_exponential_backoff
         self.max_retry_delay = _as_timedelta(max_retry_delay)

@@ -35,10 +35,13 @@ _UNSET: Any = object()
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    """Give a naive date the default time zone (``[core] default_timezone``, UTC by default)."""
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        from tradewind.sdk import defaults
+
+        return value.replace(tzinfo=defaults.current.timezone)
     return value
 
 
@@ -67,8 +70,8 @@ class DAG:
         params: dict[str, Any] | None = None,
         tags: Iterable[str] | None = None,
         doc_md: str | None = None,
-        max_active_runs: int = 16,
-        max_active_tasks: int = 16,
+        max_active_runs: int | None = None,
+        max_active_tasks: int | None = None,
         max_consecutive_failed_dag_runs: int = 0,
         is_paused_upon_creation: bool | None = None,
         on_failure_callback: Callable[..., Any] | None = None,
@@ -106,12 +109,14 @@ class DAG:
             schedule = schedule_interval
         self.start_date = _utc(start_date or self.default_args.get("start_date"))
         self.end_date = _utc(end_date or self.default_args.get("end_date"))
-        self.catchup = bool(catchup) if catchup is not None else False
+        from tradewind.sdk import defaults
+
+        self.catchup = bool(catchup) if catchup is not None else defaults.current.catchup
         self.params = ParamsDict(params)
         self.tags = sorted(set(tags or []))
         self.doc_md = doc_md
-        self.max_active_runs = max_active_runs
-        self.max_active_tasks = concurrency or max_active_tasks
+        self.max_active_runs = max_active_runs or defaults.current.max_active_runs
+        self.max_active_tasks = concurrency or max_active_tasks or defaults.current.max_active_tasks
         self.max_consecutive_failed_dag_runs = max_consecutive_failed_dag_runs
         self.is_paused_upon_creation = is_paused_upon_creation
         self.on_failure_callback = on_failure_callback

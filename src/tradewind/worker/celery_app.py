@@ -106,6 +106,9 @@ def make_celery_app(settings: Settings) -> Celery:
     from tradewind.plugins_manager import load_plugins
     from tradewind.worker.runner import warm_up
 
+    from tradewind.sdk import defaults
+
+    defaults.configure(settings)
     load_plugins(settings)
     warm_up()  # Jinja and the operators, imported once before the pool forks
 
