@@ -104,9 +104,8 @@ def make_celery_app(settings: Settings) -> Celery:
     config = WorkerConfig.from_settings(settings)
     shared_ssl_context()  # loaded once here, inherited by the pool and every forked try
     from tradewind.plugins_manager import load_plugins
-    from tradewind.worker.runner import warm_up
-
     from tradewind.sdk import defaults
+    from tradewind.worker.runner import warm_up
 
     defaults.configure(settings)
     load_plugins(settings)
