@@ -433,3 +433,47 @@ def test_high_priority_wide_task_is_not_starved_by_a_stream_of_small_ones(home: 
     last_small = max(t.end_date for k, t in tis.items() if k.startswith("small"))
     assert waited < 2.0, f"the 4-slot task waited {waited:.2f}s after becoming ready"
     assert tis["big"].start_date < last_small, "the wide task must not wait for the whole stream"
+
+
+def test_task_and_dag_callbacks_run_after_the_state_is_committed(home: Home) -> None:
+    home.write_dag(
+        "callbacks.py",
+        """
+        import json, os
+        from datetime import datetime
+        from tradewind import DAG
+        from tradewind.operators.bash import BashOperator
+
+        def note(name):
+            def callback(context):
+                ti = context.get("ti")
+                line = {"cb": name, "run_id": context.get("run_id"), "task": getattr(ti, "task_id", None)}
+                with open(os.path.join(os.environ["TW_SCRATCH"], "callbacks"), "a") as f:
+                    f.write(json.dumps(line) + "\\n")
+            return callback
+
+        for dag_id, command in (("cb_ok", "true"), ("cb_fail", "exit 1")):
+            with DAG(dag_id, schedule=None, start_date=datetime(2026, 1, 1),
+                     on_success_callback=note(dag_id + ":dag_success"), on_failure_callback=note(dag_id + ":dag_failure")):
+                BashOperator(task_id="t", bash_command=command,
+                             on_success_callback=note(dag_id + ":task_success"), on_failure_callback=note(dag_id + ":task_failure"))
+    """,
+    )
+    home.start_scheduler()
+    ok_run = _trigger(home, "cb_ok")
+    fail_run = _trigger(home, "cb_fail")
+
+    def seen() -> list[dict]:
+        path = home.scratch / "callbacks"
+        lines = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+        return lines if len(lines) >= 4 else []
+
+    lines = home.wait_for(seen, 60, "four callbacks")
+    got = {(x["cb"], x["run_id"]) for x in lines}
+    assert got == {
+        ("cb_ok:task_success", ok_run),
+        ("cb_ok:dag_success", ok_run),
+        ("cb_fail:task_failure", fail_run),
+        ("cb_fail:dag_failure", fail_run),
+    }
+    assert [r.state for r in _runs(home, "cb_fail")] == ["failed"]
