@@ -22,7 +22,7 @@ from typing import Any
 from tradewind.core.execution import Outcome, Workload
 from tradewind.errors import TaskInstanceMoved
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
-from tradewind.services import queueing, scheduling
+from tradewind.services import queueing, run_creation, scheduling
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 
@@ -159,7 +159,7 @@ class Scheduler:
         if result.finished_runs:
             # A finished run frees a max_active_runs slot: start the next queued run now.
             with self.env.db.session() as s:
-                if scheduling.start_queued_runs(s, now):
+                if run_creation.start_queued_runs(s, now):
                     self._next_due = now
         return max(
             min((self._next_due - self.env.now()).total_seconds(), self.options.poll_interval), 0.0
@@ -169,14 +169,14 @@ class Scheduler:
         due = [now + timedelta(seconds=self.options.poll_interval)]
         with self.env.db.session() as s:
             if self.only_runs is None:
-                scheduling.refresh_changed_dags(s, self.cache, now)
-                scheduling.create_due_runs(s, self.cache, now)
-                nxt = scheduling.next_run_creation_time(s)
+                run_creation.refresh_changed_dags(s, self.cache, now)
+                run_creation.create_due_runs(s, self.cache, now)
+                nxt = run_creation.next_run_creation_time(s)
                 if nxt is not None:
                     due.append(nxt)
                 if _asset_runs is not None:
                     _asset_runs(s, self.cache, now)
-            scheduling.start_queued_runs(s, now)
+            run_creation.start_queued_runs(s, now)
             _, retry_at = scheduling.promote_due_retries(s, now)
             if retry_at is not None:
                 due.append(retry_at)

@@ -8,8 +8,8 @@ from pathlib import Path
 from tradewind.core.clock import FrozenClock
 from tradewind.operators.empty import EmptyOperator
 from tradewind.sdk.dag import DAG
+from tradewind.services import run_creation, scheduling
 from tradewind.services import runs as run_service
-from tradewind.services import scheduling
 from tradewind.services.dags import set_paused
 from tradewind.services.env import Env
 from tradewind.services.install import write_config_file
@@ -42,8 +42,8 @@ def _dag(dag_id: str, **kw: object) -> DAG:
 def _pass(env: Env) -> list:
     cache = scheduling.DagCache()
     with env.db.session() as s:
-        scheduling.refresh_changed_dags(s, cache, env.now())
-        scheduling.create_due_runs(s, cache, env.now())
+        run_creation.refresh_changed_dags(s, cache, env.now())
+        run_creation.create_due_runs(s, cache, env.now())
     with env.db.session(readonly=True) as s:
         return run_service.list_runs(s, None, limit=1000, newest_first=False)
 
