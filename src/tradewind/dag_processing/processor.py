@@ -155,18 +155,57 @@ class DagProcessor:
         from watchfiles._rust_notify import RustNotify
 
         os.makedirs(self.dags_folder, exist_ok=True)
+        job_id = self._register_job()
+        beat = float(self.settings.get("scheduler", "scheduler_heartbeat_sec"))
         # The watcher starts before the first scan, so no change can slip in between.
-        with RustNotify([self.dags_folder], False, False, 300, True, True) as notify:
-            self._safe_run_once()
-            last_scan = time.monotonic()
-            while not stop_event.is_set():
-                wait_ms = max(1, int((last_scan + self.rescan_interval - time.monotonic()) * 1000))
-                outcome = notify.watch(1000, 200, wait_ms, stop_event)
-                if outcome in ("stop", "signal"):
-                    break
-                if outcome == "timeout" or _relevant(outcome):
-                    self._safe_run_once()
-                    last_scan = time.monotonic()
+        try:
+            with RustNotify([self.dags_folder], False, False, 300, True, True) as notify:
+                self._safe_run_once()
+                last_scan = time.monotonic()
+                while not stop_event.is_set():
+                    until_scan = last_scan + self.rescan_interval - time.monotonic()
+                    wait_ms = max(1, int(min(until_scan, beat) * 1000))
+                    outcome = notify.watch(1000, 200, wait_ms, stop_event)
+                    if outcome in ("stop", "signal"):
+                        break
+                    self._heartbeat(job_id)
+                    rescan = outcome == "timeout" and time.monotonic() - last_scan >= self.rescan_interval
+                    if rescan or _relevant(outcome):
+                        self._safe_run_once()
+                        last_scan = time.monotonic()
+        finally:
+            self._end_job(job_id)
+
+    def _register_job(self) -> int | None:
+        """Record this processor in the job table (``monitor/health`` reports it)."""
+        from tradewind.services import queueing
+
+        try:
+            with self.db.session() as s:
+                return queueing.register_job(s, "DagProcessorJob", self.clock(), exclusive=False, dead_after=0)
+        except Exception:  # noqa: BLE001 - health reporting must not stop parsing
+            log.exception("could not register the DAG processor job")
+            return None
+
+    def _heartbeat(self, job_id: int | None) -> None:
+        from tradewind.services import queueing
+
+        if job_id is not None:
+            try:
+                with self.db.session() as s:
+                    queueing.heartbeat_job(s, job_id, self.clock())
+            except Exception:  # noqa: BLE001
+                log.warning("DAG processor heartbeat failed", exc_info=True)
+
+    def _end_job(self, job_id: int | None) -> None:
+        from tradewind.services import queueing
+
+        if job_id is not None:
+            try:
+                with self.db.session() as s:
+                    queueing.end_job(s, job_id, self.clock())
+            except Exception:  # noqa: BLE001
+                log.warning("could not record the DAG processor's end", exc_info=True)
 
     def _safe_run_once(self) -> None:
         """Run one pass; a failure (database down...) is logged and retried on the next one."""
