@@ -1,16 +1,24 @@
 """Audited edits the REST API offers beyond the other services: notes, deleting a run or a
-task instance, and hand-written XCom entries."""
+task instance, hand-written XCom entries, and asset events created by hand."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tradewind.errors import AlreadyExists, NotFound
-from tradewind.metastore.tables import DagRun, TaskInstance, TaskInstanceHistory, XCom
+from tradewind.metastore.tables import (
+    AssetEvent,
+    AssetModel,
+    DagRun,
+    TaskInstance,
+    TaskInstanceHistory,
+    XCom,
+)
+from tradewind.services.assets import record_asset_events
 from tradewind.services.event_log import log_event
 from tradewind.services.runs import get_run
 from tradewind.services.task_instances import get_task_instance
@@ -164,3 +172,33 @@ def delete_xcom(
         task_id=task_id,
         extra={"key": key},
     )
+
+
+def create_asset_event(
+    session: Session,
+    asset_id: int,
+    extra: dict[str, Any],
+    *,
+    now: datetime,
+    user: str | None,
+) -> AssetEvent:
+    """Record an update of an asset made by hand and queue the DAGs scheduled on it.
+
+    The event is recorded as a task's outlet would record it (so the consuming DAGs run),
+    then marked as coming from the REST API: no source task, ``from_rest_api`` in ``extra``.
+
+    Raises:
+        NotFound: no asset has this id.
+    """
+    asset = session.get(AssetModel, asset_id)
+    if asset is None:
+        raise NotFound(f"Asset with ID: `{asset_id}` was not found")
+    record_asset_events(session, uris=[asset.uri], dag_id="", task_id="", run_id="", now=now)
+    session.flush()
+    newest = select(func.max(AssetEvent.id)).where(AssetEvent.asset_id == asset_id)
+    event = session.get(AssetEvent, session.scalar(newest))
+    assert event is not None  # just recorded above
+    event.source_dag_id = event.source_task_id = event.source_run_id = None
+    event.extra = {**extra, "from_rest_api": True}
+    log_event(session, "asset_event_create", now=now, owner=user, extra={"uri": asset.uri})
+    return event

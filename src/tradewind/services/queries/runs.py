@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.tables import (
@@ -47,6 +47,7 @@ def run_conditions(
     run_types: Sequence[str] = (),
     run_id_pattern: str | None = None,
     ranges: dict[str, dict[str, datetime | None]] | None = None,
+    conf_contains: str | None = None,
 ) -> list[Any]:
     """WHERE terms for a list of runs; ``dag_ids`` None means every DAG."""
     out: list[Any] = []
@@ -61,6 +62,8 @@ def run_conditions(
     out.append(pattern_clause(DagRun.run_id, run_id_pattern))
     for field, bounds in (ranges or {}).items():
         out.extend(range_clauses(getattr(DagRun, field), **bounds))
+    if conf_contains:
+        out.append(cast(DagRun.conf, Text).contains(conf_contains, autoescape=True))
     return out
 
 

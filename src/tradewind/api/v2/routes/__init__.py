@@ -3,13 +3,16 @@
 from fastapi import APIRouter
 
 from tradewind.api.v2.routes import (
+    assets,
     audit,
     backfills,
+    batch,
     connections,
     dag_runs,
     dags,
     monitor,
     pools,
+    system,
     task_instances,
     ti_logs,
     variables,
@@ -21,6 +24,7 @@ router = APIRouter()
 for module in (
     monitor,
     dags,
+    batch,
     dag_runs,
     task_instances,
     ti_logs,
@@ -30,6 +34,8 @@ for module in (
     pools,
     audit,
     backfills,
+    assets,
+    system,
 ):
     router.include_router(module.router)
 router.include_router(task_instances.mapped_router)
