@@ -357,6 +357,7 @@ def list_pools(session: Session) -> list[dict[str, Any]]:
             "pool": p.pool,
             "slots": p.slots,
             "description": p.description,
+            "include_deferred": bool(p.include_deferred),
             "used": int(used.get(p.pool) or 0),
         }
         for p in pools

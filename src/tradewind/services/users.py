@@ -64,8 +64,10 @@ def create_user(
     password: str,
     roles: list[str] | tuple[str, ...],
     now: datetime,
+    *,
+    owner: str | None = None,
 ) -> User:
-    """Create a user with an argon2-hashed password.
+    """Create a user with an argon2-hashed password (``owner``: who did it, for the audit log).
 
     Raises:
         InvalidInput: empty user name or password, or an unknown role.
@@ -95,7 +97,9 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    log_event(session, "user_create", now=now, extra={"username": username, "roles": names})
+    log_event(
+        session, "user_create", now=now, owner=owner, extra={"username": username, "roles": names}
+    )
     return user
 
 
@@ -123,32 +127,50 @@ def count_users(session: Session) -> int:
     return int(session.scalar(select(func.count(User.id))) or 0)
 
 
-def delete_user(session: Session, username: str, now: datetime) -> None:
+def delete_user(
+    session: Session, username: str, now: datetime, *, owner: str | None = None
+) -> None:
     """Delete a user (NotFound if there is none)."""
     user = get_user(session, username)
     session.delete(user)
     session.execute(KeyValue.__table__.delete().where(KeyValue.key == _lock_key(username)))
-    log_event(session, "user_delete", now=now, extra={"username": username})
+    log_event(session, "user_delete", now=now, owner=owner, extra={"username": username})
 
 
-def add_role(session: Session, username: str, role: str, now: datetime) -> User:
+def add_role(
+    session: Session, username: str, role: str, now: datetime, *, owner: str | None = None
+) -> User:
     """Give ``role`` to a user (no change if it has it already)."""
     user = get_user(session, username)
     name = _role_names([role])[0]
     if name not in user.roles:
         user.roles = [*user.roles, name]
-        log_event(session, "user_add_role", now=now, extra={"username": username, "role": name})
+        log_event(
+            session,
+            "user_add_role",
+            now=now,
+            owner=owner,
+            extra={"username": username, "role": name},
+        )
     return user
 
 
-def remove_role(session: Session, username: str, role: str, now: datetime) -> User:
+def remove_role(
+    session: Session, username: str, role: str, now: datetime, *, owner: str | None = None
+) -> User:
     """Take ``role`` away from a user (InvalidInput if it does not have it)."""
     user = get_user(session, username)
     name = _role_names([role])[0]
     if name not in user.roles:
         raise InvalidInput(f"user {username!r} does not have role {name!r}")
     user.roles = [r for r in user.roles if r != name]
-    log_event(session, "user_remove_role", now=now, extra={"username": username, "role": name})
+    log_event(
+        session,
+        "user_remove_role",
+        now=now,
+        owner=owner,
+        extra={"username": username, "role": name},
+    )
     return user
 
 
@@ -208,11 +230,13 @@ def _record_failure(session: Session, user: User, now: datetime) -> None:
             row.value = until
 
 
-def set_password(session: Session, username: str, password: str, now: datetime) -> User:
+def set_password(
+    session: Session, username: str, password: str, now: datetime, *, owner: str | None = None
+) -> User:
     """Replace a user's password."""
     if not password:
         raise InvalidInput("the password must not be empty")
     user = get_user(session, username)
     user.password_hash = hash_password(password)
-    log_event(session, "user_set_password", now=now, extra={"username": username})
+    log_event(session, "user_set_password", now=now, owner=owner, extra={"username": username})
     return user
