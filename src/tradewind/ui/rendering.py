@@ -86,6 +86,17 @@ def mask_mapping(value: Any) -> Any:
     return value
 
 
+def asset_condition(expr: dict[str, Any] | None, top: bool = True) -> str:
+    """A DAG's asset schedule as text: ``s3://a & (s3://b | s3://c)``."""
+    if not expr:
+        return ""
+    if expr.get("__type") == "asset":
+        return str(expr.get("uri", ""))
+    joiner = " & " if expr.get("__type") == "asset_all" else " | "
+    text = joiner.join(asset_condition(o, False) for o in expr.get("objects", []))
+    return text if top or len(expr.get("objects", [])) < 2 else f"({text})"
+
+
 def pretty_json(value: Any) -> str:
     """Indented JSON with secrets masked (autoescaping makes it safe in the page)."""
     return json.dumps(mask_mapping(value), indent=2, sort_keys=True, default=str)
@@ -94,7 +105,11 @@ def pretty_json(value: Any) -> str:
 def _make_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True)
     env.filters.update(
-        dt=fmt_dt, duration=fmt_duration, pretty_json=pretty_json, markdown=render_markdown
+        dt=fmt_dt,
+        duration=fmt_duration,
+        pretty_json=pretty_json,
+        markdown=render_markdown,
+        asset_condition=asset_condition,
     )
     env.globals.update(STATES=STATES, Resource=Resource, Action=Action)
     return env
