@@ -173,6 +173,10 @@ class TaskInstance(Base):
         Index("ix_ti_next_retry", "state", "next_retry_at"),
         # Browse > task instances filtered by state, newest first, without sorting them all.
         Index("ix_ti_state_id", "state", "id"),
+        # The API's task-instance lists in their default order (map_index, id), all or by
+        # state, without sorting a million rows.
+        Index("ix_ti_map_index_id", "map_index", "id"),
+        Index("ix_ti_state_map_index_id", "state", "map_index", "id"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))

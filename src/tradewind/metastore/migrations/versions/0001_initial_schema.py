@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 15:20:46.842117
+Create Date: 2026-11-24 16:24:35.437010
 """
 from alembic import op
 import sqlalchemy as sa
@@ -255,8 +255,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_task_instance_trigger_id'), ['trigger_id'], unique=False)
         batch_op.create_index('ix_ti_dag_run_state', ['dag_id', 'run_id', 'state'], unique=False)
         batch_op.create_index('ix_ti_dag_task_state', ['dag_id', 'task_id', 'state'], unique=False)
+        batch_op.create_index('ix_ti_map_index_id', ['map_index', 'id'], unique=False)
         batch_op.create_index('ix_ti_next_retry', ['state', 'next_retry_at'], unique=False)
         batch_op.create_index('ix_ti_state_id', ['state', 'id'], unique=False)
+        batch_op.create_index('ix_ti_state_map_index_id', ['state', 'map_index', 'id'], unique=False)
         batch_op.create_index('ix_ti_state_pool_priority', ['state', 'pool', 'priority_weight'], unique=False)
 
     op.create_table('task_instance_history',
@@ -390,8 +392,10 @@ def downgrade() -> None:
     op.drop_table('task_instance_history')
     with op.batch_alter_table('task_instance', schema=None) as batch_op:
         batch_op.drop_index('ix_ti_state_pool_priority')
+        batch_op.drop_index('ix_ti_state_map_index_id')
         batch_op.drop_index('ix_ti_state_id')
         batch_op.drop_index('ix_ti_next_retry')
+        batch_op.drop_index('ix_ti_map_index_id')
         batch_op.drop_index('ix_ti_dag_task_state')
         batch_op.drop_index('ix_ti_dag_run_state')
         batch_op.drop_index(batch_op.f('ix_task_instance_trigger_id'))
