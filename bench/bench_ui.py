@@ -1,9 +1,11 @@
-"""UI pages with a big metastore: 1,000 DAGs and ~1,000,000 task instances in SQLite.
+"""UI pages and API lists with a big metastore: 1,000 DAGs and ~1,000,000 task instances.
 
-Bulk-inserts (executemany) 1,000 DAGs: ``dag_0000`` with 100 tasks and 25 runs, the others
-with 10 tasks and 100 runs each (every fifth DAG's latest run failed), then times the DAGs page
-and the grid of ``dag_0000`` through the ASGI app (TestClient, logged in), and prints JSON lines
+Bulk-inserts (executemany) 1,000 DAGs into SQLite: ``dag_0000`` with 100 tasks and 25 runs,
+the others with 10 tasks and 100 runs each (every fifth DAG's latest run failed), then times
+the DAGs page and the grid of ``dag_0000`` (logged in) and the REST API's list endpoints
+(bearer token) through the ASGI app (TestClient), and prints JSON lines
 ``{"metric": ..., "value": ..., "unit": "s"}`` (median of ``BENCH_UI_REPEAT`` requests).
+Targets (issue 4): pages under 0.2 s, API lists under 0.1 s.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from fastapi import FastAPI
 from tradewind import DAG
 from tradewind.operators.empty import EmptyOperator
 from tradewind.sdk.serialization import serialize_dag, version_hash
+from tradewind.services.auth_tokens import issue_api_token
 from tradewind.services.env import Env
 from tradewind.services.install import write_config_file
 from tradewind.services.users import create_user
@@ -145,15 +148,39 @@ def _app(env: Env) -> FastAPI:
         return app
 
 
-def _time(client: TestClient, path: str) -> float:
+UI_PAGES = [
+    ("ui_dags_page", "/dags"),
+    ("ui_dags_page_search", "/dags?q=dag_09&page=2"),
+    ("ui_grid_100_tasks_25_runs", "/dags/dag_0000/grid"),
+    ("ui_graph_100_tasks", "/dags/dag_0000/graph"),
+    ("ui_browse_failed_tis", "/browse/task_instances?state=failed"),
+    ("ui_browse_runs", "/browse/runs"),
+]
+TIS = "/api/v2/dags/~/dagRuns/~/taskInstances"
+API_LISTS = [
+    ("api_dags_limit_50", "/api/v2/dags?limit=50"),
+    ("api_dag_runs_limit_25", "/api/v2/dags/dag_0001/dagRuns?limit=25"),
+    ("api_dag_runs_all_dags_limit_25", "/api/v2/dags/~/dagRuns?limit=25"),
+    ("api_tis_all_limit_100", f"{TIS}?limit=100"),
+    ("api_tis_failed_limit_100", f"{TIS}?limit=100&state=failed"),
+    ("api_tis_of_one_run_limit_100", "/api/v2/dags/dag_0000/dagRuns/~/taskInstances?limit=100"),
+]
+
+
+def _time(client: TestClient, path: str, headers: dict[str, str] | None = None) -> float:
     samples = []
     for _ in range(REPEAT):
         t0 = time.perf_counter()
-        resp = client.get(path)
+        resp = client.get(path, headers=headers)
         samples.append(time.perf_counter() - t0)
         if resp.status_code != 200:
             raise SystemExit(f"{path}: HTTP {resp.status_code}: {resp.text[:300]}")
     return statistics.median(samples)
+
+
+def _report(metric: str, seconds: float) -> None:
+    print(json.dumps({"metric": metric, "value": round(seconds, 4), "unit": "s"}))
+    sys.stdout.flush()
 
 
 def main() -> None:
@@ -181,18 +208,12 @@ def main() -> None:
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         client.post("/login", data={"username": "admin", "password": "pw", "csrf_token": token})
-        for metric, path in [
-            ("ui_dags_page", "/dags"),
-            ("ui_dags_page_search", "/dags?q=dag_09&page=2"),
-            ("ui_grid_100_tasks_25_runs", "/dags/dag_0000/grid"),
-            ("ui_graph_100_tasks", "/dags/dag_0000/graph"),
-            ("ui_browse_failed_tis", "/browse/task_instances?state=failed"),
-            ("ui_browse_runs", "/browse/runs"),
-        ]:
-            print(
-                json.dumps({"metric": metric, "value": round(_time(client, path), 4), "unit": "s"})
-            )
-            sys.stdout.flush()
+        for metric, path in UI_PAGES:
+            _report(metric, _time(client, path))
+        api = TestClient(_app(env), base_url="http://127.0.0.1")  # no cookie: the token only
+        token = issue_api_token(env.secret_key, "admin", ["Admin"], datetime.now(UTC), 3600)
+        for metric, path in API_LISTS:
+            _report(metric, _time(api, path, {"Authorization": f"Bearer {token}"}))
         env.db.engine.dispose()
 
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.visitors import iterate
 
 from tradewind.errors import NotFound
 from tradewind.metastore.tables import (
@@ -69,9 +70,46 @@ def state_clause(column: Any, states: Sequence[str]) -> Any | None:
     return or_(*parts)
 
 
+_RUN_FIELDS = {"logical_date", "run_after"}
+
+
+def _uses_runs(conditions: list[Any], order_by: Sequence[str]) -> bool:
+    """Whether a filter or the ordering reads a column of ``dag_run``."""
+    if any(name.lstrip("-") in _RUN_FIELDS for name in order_by):
+        return True
+    run_table = DagRun.__table__
+    return any(
+        getattr(node, "table", None) is run_table
+        for c in conditions
+        if c is not None
+        for node in iterate(c)
+    )
+
+
 def list_task_instances(session: Session, conditions: list[Any], paging: Paging) -> Page[TiRow]:
-    """A page of task instances with their runs."""
-    return paged(session, ti_query(), conditions, paging, TI_ORDER, "map_index", scalars=False)
+    """A page of task instances with their runs.
+
+    Unless a filter or the ordering needs the run, the page and its COUNT read
+    ``task_instance`` alone through its indexes (a join would walk every run of a million-row
+    history), and the page's runs come in one more query. ``id`` breaks ties, so pages are
+    stable and ``(map_index, id)``, the default order, is served by ``ix_ti_map_index_id``.
+    """
+    order = tuple(paging.order_by) or ("map_index",)
+    if not any(n.lstrip("-") == "id" for n in order):
+        order = (*order, "id")
+    paging = Paging(paging.limit, paging.offset, order)
+    if _uses_runs(conditions, order):
+        return paged(session, ti_query(), conditions, paging, TI_ORDER, "map_index", scalars=False)
+    page = paged(session, select(TaskInstance), conditions, paging, TI_ORDER, "map_index")
+    keys = sorted({(ti.dag_id, ti.run_id) for ti in page.items})
+    runs: dict[tuple[str, str], DagRun] = {}
+    if keys:
+        query = select(DagRun).where(tuple_(DagRun.dag_id, DagRun.run_id).in_(keys))
+        runs = {(r.dag_id, r.run_id): r for r in session.scalars(query)}
+    rows = [
+        (ti, runs[(ti.dag_id, ti.run_id)]) for ti in page.items if (ti.dag_id, ti.run_id) in runs
+    ]
+    return Page(rows, page.total)
 
 
 def get_task_instance(
