@@ -19,10 +19,14 @@ client_mod = pytest.importorskip("airflow_client.client")
 
 from airflow_client.client import ApiClient, Configuration  # noqa: E402
 from airflow_client.client.api import (  # noqa: E402
+    AssetApi,
     ConnectionApi,
     DAGApi,
     DagRunApi,
+    DagVersionApi,
+    JobApi,
     MonitorApi,
+    PluginApi,
     PoolApi,
     TaskApi,
     TaskInstanceApi,
@@ -31,8 +35,10 @@ from airflow_client.client.api import (  # noqa: E402
 from airflow_client.client.models import (  # noqa: E402
     ConnectionBody,
     DAGPatchBody,
+    DAGRunsBatchBody,
     PoolBody,
     PoolPatchBody,
+    TaskInstancesBatchBody,
     TriggerDAGRunPostBody,
     VariableBody,
 )
@@ -202,6 +208,16 @@ def test_list_dags_tasks_trigger_and_read_the_log(api: ApiClient) -> None:
     assert any("hello-from-tradewind" in str(e) for e in events)
     health = MonitorApi(api).get_health()
     assert health.metadatabase.status == "healthy" and health.scheduler.status == "healthy"
+    batch = runs.get_list_dag_runs_batch("~", DAGRunsBatchBody(dag_ids=["client_e2e"]))
+    assert [r.dag_run_id for r in batch.dag_runs] == [run.dag_run_id]
+    body = TaskInstancesBatchBody(dag_ids=["client_e2e"], state=["success"])
+    ti_batch = TaskInstanceApi(api).get_task_instances_batch("~", "~", body)
+    assert ti_batch.total_entries == 2
+    versions = DagVersionApi(api).get_dag_versions("client_e2e")
+    assert versions.dag_versions[0].version_number == 1
+    assert any(j.job_type == "SchedulerJob" for j in JobApi(api).get_jobs(is_alive=True).jobs)
+    assert AssetApi(api).get_assets().total_entries == 0
+    assert PluginApi(api).get_plugins().total_entries >= 0
 
 
 def test_variables(api: ApiClient) -> None:
