@@ -20,7 +20,11 @@ def _block_saved_as(name: str) -> str:
         if block.splitlines()[0].strip().endswith(f"/dags/{name}"):
             return block
     text = README.read_text()
-    match = re.search(rf"Save this as `~/tradewind/dags/{re.escape(name)}`:\n\n```python\n(.*?)```", text, flags=re.S)
+    match = re.search(
+        rf"Save this as `~/tradewind/dags/{re.escape(name)}`:\n\n```python\n(.*?)```",
+        text,
+        flags=re.S,
+    )
     assert match, f"README has no example saved as {name}"
     return match.group(1)
 
@@ -31,9 +35,24 @@ def test_first_dag_of_the_readme_runs(tw_home: Path, cli_runner: Any) -> None:
     assert [d["dag_id"] for d in listed] == ["daily_orders"]
     cli_runner("dags", "test", "daily_orders", "2026-01-01", "-q")
     runs = json.loads(cli_runner("dags", "list-runs", "daily_orders", "-o", "json").stdout)
-    states = json.loads(cli_runner("tasks", "states-for-dag-run", "daily_orders", runs[0]["run_id"], "-o", "json").stdout)
-    assert {s["task_id"]: s["state"] for s in states} == {"download": "success", "total": "success", "store": "success"}
-    log = (tw_home / "logs" / "dag_id=daily_orders" / f"run_id={runs[0]['run_id']}" / "task_id=store" / "attempt=1.log").read_text()
+    states = json.loads(
+        cli_runner(
+            "tasks", "states-for-dag-run", "daily_orders", runs[0]["run_id"], "-o", "json"
+        ).stdout
+    )
+    assert {s["task_id"]: s["state"] for s in states} == {
+        "download": "success",
+        "total": "success",
+        "store": "success",
+    }
+    log = (
+        tw_home
+        / "logs"
+        / "dag_id=daily_orders"
+        / f"run_id={runs[0]['run_id']}"
+        / "task_id=store"
+        / "attempt=1.log"
+    ).read_text()
     assert "total for 2026-01-01: 19.5" in log
 
 
@@ -43,5 +62,12 @@ def test_custom_operator_of_the_readme_runs(tw_home: Path, cli_runner: Any) -> N
     cli_runner("dags", "test", "greet", "2026-01-02", "-q")
     runs = json.loads(cli_runner("dags", "list-runs", "greet", "-o", "json").stdout)
     assert runs[0]["state"] == "success"
-    log = (tw_home / "logs" / "dag_id=greet" / f"run_id={runs[0]['run_id']}" / "task_id=hello" / "attempt=1.log").read_text()
+    log = (
+        tw_home
+        / "logs"
+        / "dag_id=greet"
+        / f"run_id={runs[0]['run_id']}"
+        / "task_id=hello"
+        / "attempt=1.log"
+    ).read_text()
     assert "Hello world on 2026-01-02" in log
