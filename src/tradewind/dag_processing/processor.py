@@ -169,7 +169,10 @@ class DagProcessor:
                     if outcome in ("stop", "signal"):
                         break
                     self._heartbeat(job_id)
-                    rescan = outcome == "timeout" and time.monotonic() - last_scan >= self.rescan_interval
+                    rescan = (
+                        outcome == "timeout"
+                        and time.monotonic() - last_scan >= self.rescan_interval
+                    )
                     if rescan or _relevant(outcome):
                         self._safe_run_once()
                         last_scan = time.monotonic()
@@ -182,7 +185,9 @@ class DagProcessor:
 
         try:
             with self.db.session() as s:
-                return queueing.register_job(s, "DagProcessorJob", self.clock(), exclusive=False, dead_after=0)
+                return queueing.register_job(
+                    s, "DagProcessorJob", self.clock(), exclusive=False, dead_after=0
+                )
         except Exception:  # noqa: BLE001 - health reporting must not stop parsing
             log.exception("could not register the DAG processor job")
             return None
