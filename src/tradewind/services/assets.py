@@ -46,7 +46,21 @@ def record_asset_events(
             )
         ).scalars()
         for consumer in consumers:
-            if session.get(AssetDagQueue, (asset.id, consumer)) is None:
-                session.add(
-                    AssetDagQueue(asset_id=asset.id, target_dag_id=consumer, created_at=now)
-                )
+            _queue_once(session, asset.id, consumer, now)
+
+
+def _queue_once(session: Session, asset_id: int, dag_id: str, now: datetime) -> None:
+    """Queue ``dag_id`` for ``asset_id`` unless already queued, race-free between producers."""
+    table = AssetDagQueue.__table__
+    values = {"asset_id": asset_id, "target_dag_id": dag_id, "created_at": now}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+    elif session.get(AssetDagQueue, (asset_id, dag_id)) is None:
+        session.add(AssetDagQueue(**values))
