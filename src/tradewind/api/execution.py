@@ -25,7 +25,7 @@ from tradewind.errors import (
     TaskInstanceMoved,
     TradewindError,
 )
-from tradewind.services.celery_tracking import task_instance_key
+from tradewind.services.celery_tracking import TaskInstanceKey, task_instance_key
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 from tradewind.services.tokens import verify_ti_token
@@ -149,12 +149,23 @@ def _answer(fn: Callable[[], T]) -> T:
 Auth = Header(default=None)
 
 
+# Where each claimed task instance's logs go, so a log upload needs no query (an identity
+# never changes; a miss, e.g. on another webserver process, falls back to the metastore).
+_KEYS: dict[int, TaskInstanceKey] = {}
+_MAX_KEYS = 20_000
+
+
 @router.post("/task-instances/{ti_id}/claim")
 def claim(
     ti_id: int, body: ClaimBody, request: Request, authorization: str | None = Auth
 ) -> dict[str, Any]:
     token = _token(authorization)
-    return _answer(lambda: _service(request).claim(ti_id, token, body.hostname, body.pid))
+    answer = _answer(lambda: _service(request).claim(ti_id, token, body.hostname, body.pid))
+    ti = answer["ti"]
+    if len(_KEYS) >= _MAX_KEYS:
+        _KEYS.clear()
+    _KEYS[ti_id] = TaskInstanceKey(ti["dag_id"], ti["run_id"], ti["task_id"], ti["map_index"])
+    return answer
 
 
 @router.post("/task-instances/{ti_id}/heartbeat")
@@ -281,8 +292,10 @@ def upload_log(
 
     def store() -> dict[str, Any]:
         try_number = verify_ti_token(env.secret_key, token, ti_id)
-        with env.db.session(readonly=True) as s:
-            key = task_instance_key(s, ti_id)
+        key = _KEYS.get(ti_id)
+        if key is None:
+            with env.db.session(readonly=True) as s:
+                key = task_instance_key(s, ti_id)
         path = log_path(
             env.settings.log_folder, key.dag_id, key.run_id, key.task_id, try_number, key.map_index
         )

@@ -59,6 +59,9 @@ def worker(
         app = make_celery_app(settings)
     except TradewindError as exc:
         raise click.ClickException(str(exc)) from None
+    from tradewind.worker.celery_app import preload_dag_files
+
+    loaded = preload_dag_files(settings)
     queues = queues or str(settings.get("celery", "default_queue"))
     concurrency = concurrency or int(settings.get("celery", "worker_concurrency"))
     node = hostname or f"tradewind@{socket.gethostname()}-{os.getpid()}"
@@ -77,7 +80,8 @@ def worker(
         "--without-mingle",
     ]
     click.echo(
-        f"Celery worker {node}: queues {queues}, concurrency {concurrency}, reporting to {settings.get('core', 'execution_api_server_url')}",
+        f"Celery worker {node}: queues {queues}, concurrency {concurrency}, {loaded} DAG files "
+        f"preloaded, reporting to {settings.get('core', 'execution_api_server_url')}",
         err=True,
     )
     app.worker_main(argv=argv)

@@ -359,7 +359,7 @@ class ExecutionService(ExecutionExtensions):
                 values["rendered_fields"] = rendered_fields
             task = None
             if current is not TI.RESTARTING:
-                sdag = self._sdag_core(ti.dag_id, ti.dag_version)
+                sdag = self._sdag_core(c, ti.dag_id, ti.dag_version)
                 task = sdag.tasks.get(ti.task_id)
             if current is TI.RESTARTING:
                 new: TI | None = None
@@ -428,11 +428,16 @@ class ExecutionService(ExecutionExtensions):
             self.env.wake()
         return {"state": new.value if new else None}
 
-    def _sdag_core(self, dag_id: str, version: str | None) -> SerializedDag:
+    def _sdag_core(self, conn: Any, dag_id: str, version: str | None) -> SerializedDag:
+        """The serialized DAG, read on the caller's connection when not cached.
+
+        Never a second pooled connection here: many finishes at once, each holding one
+        connection and waiting for another, would exhaust the pool and stall for its timeout.
+        """
         key = (dag_id, version)
         sdag = self._dags.get(key)
         if sdag is None:
-            with self.env.db.session(readonly=True) as s:
+            with Session(bind=conn) as s:
                 sdag = self._sdag(s, dag_id, version)
         return sdag
 

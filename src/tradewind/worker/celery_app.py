@@ -10,13 +10,16 @@ so a forged or replayed message fails its claim and runs nothing.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
+import multiprocessing
 import os
 import select
 import signal
 import socket
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 from celery import Celery
@@ -28,7 +31,10 @@ from tradewind.errors import (
     ExecutionAPIError,
     NotFound,
     TaskInstanceMoved,
+    TradewindError,
 )
+from tradewind.executors import _pipe
+from tradewind.executors._pipe import PipeClient
 from tradewind.settings import Settings
 from tradewind.worker.dag_cache import resolve_dag
 from tradewind.worker.http_client import HttpExecutionClient, shared_ssl_context
@@ -40,6 +46,7 @@ TASK_NAME = "tradewind.execute_workload"
 _KILL_GRACE = 2.0
 _TIMEOUT_GRACE = 5.0
 _PR_SET_PDEATHSIG = 1
+_REPORTS = frozenset({"finish", "defer", "reschedule"})
 
 
 def _opt(settings: Settings, section: str, key: str, default: Any) -> Any:
@@ -118,6 +125,28 @@ def make_celery_app(settings: Settings) -> Celery:
     return app
 
 
+def preload_dag_files(settings: Settings, budget: float = 60.0) -> int:
+    """Import the DAG files of the worker's own DAG folder before the pool forks; return how many.
+
+    Every pool process and every forked try then starts with the DAGs in memory instead of
+    importing its file (twice: in the try and again in the pool process). Files are the
+    operator's own, as for the DAG processor; a file that fails is skipped (the try reports
+    the error). Stops after ``budget`` seconds: the rest is imported on first use.
+    """
+    from tradewind.dag_processing.finder import find_dag_files
+    from tradewind.worker.dag_cache import preload
+
+    folder = str(settings.dags_folder)
+    deadline = time.monotonic() + budget
+    count = 0
+    for path in find_dag_files(folder):
+        if time.monotonic() > deadline:
+            break
+        preload(path, folder)
+        count += 1
+    return count
+
+
 # -- the worker side --------------------------------------------------------------------------
 _clients: dict[tuple[int, str], HttpExecutionClient] = {}
 
@@ -148,12 +177,19 @@ def run_message(workload_json: Any, config: WorkerConfig) -> str:
 
 
 class TrySupervisor:
-    """Fork a child for one try, heartbeat for it, kill it when told, report what it could not."""
+    """Fork a child for one try, serve its execution-API calls, heartbeat, kill it when told.
+
+    The child reaches the API only through this process (JSON over a socket pair), so every
+    try reuses this process's keep-alive HTTP connection instead of opening its own, and
+    this process knows when the claim succeeded (start heartbeating) and when the outcome is
+    being reported (stop, or the heartbeat would see the new state and kill the child).
+    """
 
     def __init__(self, workload: Workload, config: WorkerConfig):
         self.w = workload
         self.config = config
         self.claimed = False
+        self.reporting = False
         self.stop_reason: str | None = None
 
     def run(self) -> str:
@@ -165,16 +201,20 @@ class TrySupervisor:
             self.w.try_number,
             self.w.ti_id,
         )
-        ready_r, ready_w = os.pipe()
+        ours, theirs = multiprocessing.Pipe(duplex=True)
+        # Frozen objects are skipped by the child's garbage collector, which would otherwise
+        # touch (and so copy) most pages of this process: ~20 ms of a trivial try.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
-            os.close(ready_r)
-            _child_main(self.w, self.config, ready_w)
-        os.close(ready_w)
+            ours.close()
+            _child_main(self.w, self.config, theirs)
+        gc.unfreeze()
+        theirs.close()
         try:
-            status = self._supervise(pid, ready_r)
+            status = self._supervise(pid, ours)
         finally:
-            os.close(ready_r)
+            ours.close()
         return self._after(status)
 
     def _warm_up(self) -> None:
@@ -185,31 +225,26 @@ class TrySupervisor:
             with contextlib.suppress(Exception):
                 resolve_dag(self.w, self.config.dags_folder)
 
-    def _supervise(self, pid: int, ready_r: int) -> int:
+    def _supervise(self, pid: int, conn: Connection) -> int:
         pidfd = os.pidfd_open(pid)
         hb_every = max(self.config.heartbeat_sec, 0.1)
         next_hb = float("inf")
         deadline = (
             time.monotonic() + self.w.timeout + _TIMEOUT_GRACE if self.w.timeout else float("inf")
         )
-        watch = [pidfd, ready_r]
+        watch: list[Any] = [pidfd, conn]
         try:
             while True:
                 wait = max(min(next_hb, deadline) - time.monotonic(), 0.0)
                 ready, _, _ = select.select(watch, [], [], None if wait == float("inf") else wait)
                 if pidfd in ready:
                     break
-                if ready_r in ready:
-                    news = os.read(ready_r, 16)
-                    if b"c" in news:
-                        self.claimed = True
-                        next_hb = time.monotonic() + hb_every
-                    if b"f" in news or not news:
-                        # Reporting its outcome (or exiting): a heartbeat now would see the
-                        # new state, answer "stop" and kill a child that did nothing wrong.
-                        next_hb = float("inf")
-                    if not news:
-                        watch = [pidfd]
+                if conn in ready and not self._serve(conn):
+                    watch = [pidfd]  # the child closed its end: only its exit is left
+                if self.claimed and not self.reporting and next_hb == float("inf"):
+                    next_hb = time.monotonic() + hb_every
+                if self.reporting:
+                    next_hb = float("inf")
                 now = time.monotonic()
                 if now >= deadline:
                     self.stop_reason = (
@@ -217,7 +252,7 @@ class TrySupervisor:
                     )
                     _kill(pid, pidfd)
                     break
-                if self.claimed and now >= next_hb:
+                if now >= next_hb:
                     next_hb = now + hb_every
                     if self._heartbeat(pid):
                         _kill(pid, pidfd)
@@ -226,6 +261,33 @@ class TrySupervisor:
             return status
         finally:
             os.close(pidfd)
+
+    def _serve(self, conn: Connection) -> bool:
+        """Answer one call of the child over HTTP; False when the child closed the pipe."""
+        try:
+            msg = _pipe.recv(conn)
+        except (EOFError, OSError, ValueError):
+            return False
+        method = msg.get("method")
+        args = msg.get("args") or []
+        reply: dict[str, Any]
+        if method not in _pipe.ALLOWED_METHODS or not args or args[0] != self.w.ti_id:
+            reply = _pipe.error_reply(ExecutionAPIError(f"call {method!r} refused"))
+        else:
+            if method in _REPORTS:
+                # Reporting its outcome: a heartbeat now would see the new state, answer
+                # "stop" and kill a child that did nothing wrong.
+                self.reporting = True
+            try:
+                result = getattr(_client(self.config.api_url), method)(*args)
+                reply = {"result": result}
+                self.claimed = self.claimed or method == "claim"
+            except TradewindError as exc:
+                reply = _pipe.error_reply(exc)
+        reply["id"] = msg.get("id")
+        with contextlib.suppress(OSError):
+            _pipe.send(conn, reply)
+        return True
 
     def _heartbeat(self, pid: int) -> bool:
         """Heartbeat once; return True when the child must be stopped."""
@@ -287,51 +349,18 @@ class TrySupervisor:
             log.warning("could not upload the log of %s: %s", self.w.task_id, exc)
 
 
-class _ClaimSignal:
-    """Wraps the client so the parent learns the moment the claim succeeded."""
-
-    def __init__(self, client: HttpExecutionClient, fd: int):
-        self._client = client
-        self._fd = fd
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
-        answer = self._client.claim(ti_id, token, hostname, pid)
-        os.write(self._fd, b"c")
-        return answer
-
-    def finish(
-        self,
-        ti_id: int,
-        token: str,
-        outcome: str,
-        error: str | None,
-        rendered_fields: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        os.write(self._fd, b"f")
-        return self._client.finish(ti_id, token, outcome, error, rendered_fields)
-
-    def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
-        os.write(self._fd, b"f")
-        return self._client.defer(ti_id, token, trigger)
-
-    def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
-        os.write(self._fd, b"f")
-        return self._client.reschedule(ti_id, token, reschedule_date)
-
-
-def _child_main(workload: Workload, config: WorkerConfig, ready_w: int) -> None:  # pragma: no cover
+def _child_main(
+    workload: Workload, config: WorkerConfig, conn: Connection
+) -> None:  # pragma: no cover
     """The try's own process: run it, then exit without returning into Celery's code."""
     code = 1
     try:
         _die_with_parent()
         signal.signal(signal.SIGTERM, _term_child)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        logging.getLogger("httpx").setLevel(logging.WARNING)  # keep request lines out of task logs
-        client = _ClaimSignal(HttpExecutionClient(config.api_url), ready_w)
-        runner = TaskRunner(client, lambda w: resolve_dag(w, config.dags_folder), config.log_folder)  # type: ignore[arg-type]
+        runner = TaskRunner(
+            PipeClient(conn), lambda w: resolve_dag(w, config.dags_folder), config.log_folder
+        )
         try:
             runner.run(workload)
         except (AuthenticationFailed, NotFound) as exc:

@@ -8,13 +8,14 @@ delays a task but loses nothing; the server's compare-and-set makes a replayed c
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import random
 import ssl
 import time
+import urllib.parse
 from typing import Any
-
-import httpx
 
 from tradewind import errors
 
@@ -44,55 +45,92 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 class HttpExecutionClient:
-    """Implements :class:`tradewind.core.execution.ExecutionAPI` over HTTP (httpx, keep-alive).
+    """Implements :class:`tradewind.core.execution.ExecutionAPI` over HTTP (keep-alive).
+
+    Uses the standard library's ``http.client`` on one persistent connection: a call costs a
+    fraction of a millisecond of CPU here, several times less than a general HTTP client.
 
     Args:
         base_url: the execution API root, e.g. ``http://node-a:8080/execution/``.
         timeout: seconds for one request.
         retry_for: keep retrying connection errors and 5xx answers this long (seconds).
-        transport: an httpx transport (tests may pass one; default: the network).
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout: float = 30.0,
-        retry_for: float = 300.0,
-        transport: httpx.BaseTransport | None = None,
-    ):
+    def __init__(self, base_url: str, *, timeout: float = 30.0, retry_for: float = 300.0):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.retry_for = retry_for
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=30.0),
-            transport=transport,
-            verify=shared_ssl_context(),
-        )
+        self.timeout = timeout
+        parts = urllib.parse.urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise errors.ConfigError(f"execution API URL {base_url!r} is not an http(s) URL")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._path = parts.path
+        self._conn: http.client.HTTPConnection | None = None
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self._http.close()
+        """Close the persistent connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            if self._https:
+                self._conn = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self.timeout, context=shared_ssl_context()
+                )
+            else:
+                self._conn = http.client.HTTPConnection(
+                    self._host, self._port, timeout=self.timeout
+                )
+        return self._conn
+
+    def _post(self, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+        """One request on the persistent connection (reopened once if the server closed it)."""
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Connection": "keep-alive",
+        }
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.close()  # an idle keep-alive connection the server dropped: reopen once
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self.close()
+                raise
+            if resp.will_close:
+                self.close()
+            return resp.status, data
+        raise AssertionError("unreachable")
 
     # -- transport -------------------------------------------------------------------------
     def call(self, ti_id: int, method: str, token: str, body: dict[str, Any]) -> Any:
         """POST one call; return the decoded answer or raise the mapped error."""
-        url = f"task-instances/{int(ti_id)}/{method}"
-        headers = {"Authorization": f"Bearer {token}"}
+        path = f"{self._path}task-instances/{int(ti_id)}/{method}"
+        payload = json.dumps(body, separators=(",", ":"), default=str).encode()
         deadline = time.monotonic() + self.retry_for
         delay = 0.1
         while True:
             try:
-                resp = self._http.post(url, json=body, headers=headers)
-            except httpx.TransportError as exc:
+                status, data = self._post(path, payload, token)
+            except (OSError, http.client.HTTPException) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
-                if resp.status_code < 400:
-                    return resp.json() if resp.content else None
-                if resp.status_code not in _RETRY_STATUS:
-                    raise _error_for(resp)
-                problem = f"HTTP {resp.status_code}"
+                if status < 400:
+                    return json.loads(data) if data else None
+                if status not in _RETRY_STATUS:
+                    raise _error_for(status, data)
+                problem = f"HTTP {status}"
             if time.monotonic() + delay > deadline:
                 raise errors.ExecutionAPIError(
                     f"execution API at {self.base_url} unreachable for {self.retry_for:g} s "
@@ -207,10 +245,11 @@ class HttpExecutionClient:
         self.call(callback_id, "verify", token, {})
 
 
-def _error_for(resp: httpx.Response) -> errors.TradewindError:
+def _error_for(status: int, data: bytes) -> errors.TradewindError:
+    text = data.decode("utf-8", errors="replace")
     try:
-        detail = resp.json().get("detail", resp.text)
-    except ValueError:
-        detail = resp.text
-    cls = _STATUS_ERRORS.get(resp.status_code, errors.ExecutionAPIError)
-    return cls(f"{detail} (HTTP {resp.status_code})")
+        detail = json.loads(text).get("detail", text)
+    except (ValueError, AttributeError):
+        detail = text
+    cls = _STATUS_ERRORS.get(status, errors.ExecutionAPIError)
+    return cls(f"{detail} (HTTP {status})")
