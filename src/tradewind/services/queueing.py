@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -190,8 +190,15 @@ def queue_ready(
     touched: set[tuple[str, str]] = set()
     files: dict[str, str] = {}
     timeouts: dict[tuple[str, str | None, str], float | None] = {}
+    per_task = Counter((r.dag_id, r.task_id) for r in running_rows)
     for ti_id in chosen:
         r = by_id[ti_id]
+        sdag = cache.get(session, r.dag_id, r.dag_version)
+        task = sdag.tasks.get(r.task_id)
+        limit = task.max_active_tis_per_dag if task is not None else None
+        if limit is not None and per_task[(r.dag_id, r.task_id)] >= limit:
+            continue  # max_active_tis_per_dag: this task runs at most that many at once
+        per_task[(r.dag_id, r.task_id)] += 1
         moved = session.execute(
             update(TIT)
             .where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
@@ -207,11 +214,9 @@ def queue_ready(
         if not moved:
             continue
         touched.add((r.dag_id, r.run_id))
-        sdag = cache.get(session, r.dag_id, r.dag_version)
         files[r.dag_id] = sdag.fileloc
         key = (r.dag_id, r.dag_version, r.task_id)
         if key not in timeouts:
-            task = sdag.tasks.get(r.task_id)
             timeouts[key] = task.execution_timeout if task is not None else None
         workloads.append(
             Workload(

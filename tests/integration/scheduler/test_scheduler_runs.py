@@ -477,3 +477,30 @@ def test_task_and_dag_callbacks_run_after_the_state_is_committed(home: Home) -> 
         ("cb_fail:dag_failure", fail_run),
     }
     assert [r.state for r in _runs(home, "cb_fail")] == ["failed"]
+
+
+def test_max_active_tis_per_dag_limits_one_task_across_runs(home: Home) -> None:
+    home.write_dag(
+        "limited.py",
+        """
+        import json, os, time
+        from datetime import datetime
+        from tradewind import DAG
+        from tradewind.operators.python import PythonOperator
+        def work():
+            t0 = time.time(); time.sleep(0.4)
+            with open(os.path.join(os.environ["TW_SCRATCH"], "spans"), "a") as f:
+                f.write(json.dumps([t0, time.time()]) + "\\n")
+        with DAG("limited", schedule=None, start_date=datetime(2026, 1, 1), max_active_runs=5):
+            PythonOperator(task_id="only_one", python_callable=work, max_active_tis_per_dag=1)
+    """,
+    )
+    home.start_scheduler()
+    for _ in range(3):
+        _trigger(home, "limited")
+    home.wait_for(lambda: _finished(home, "limited", 3), 60, "three runs")
+    spans = sorted(json.loads(x) for x in (home.scratch / "spans").read_text().splitlines())
+    assert len(spans) == 3
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), (
+        "two tries of the task overlapped"
+    )
