@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mn_cluster import Cluster, postgres_database, reachable  # noqa: E402
+from mn_cluster import Cluster, OwnRedis, postgres_database, reachable  # noqa: E402
 
 SERVERS = {
     "postgres": ("PostgreSQL", 5432),
@@ -47,9 +47,10 @@ def make_cluster(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
     made: list[Cluster] = []
     with postgres_database() as url:
 
-        def factory(broker: str = "redis", **kwargs: object) -> Cluster:
-            need(broker)
-            broker_url = redis_url() if broker == "redis" else rabbitmq_url()
+        def factory(broker: str = "redis", broker_url: str = "", **kwargs: object) -> Cluster:
+            if not broker_url:
+                need(broker)
+                broker_url = redis_url() if broker == "redis" else rabbitmq_url()
             prefix = f"tw_mn_{secrets.token_hex(4)}:"
             cluster = Cluster(
                 tmp_path / f"c{len(made)}", url, broker_url, key_prefix=prefix, **kwargs
@@ -62,3 +63,19 @@ def make_cluster(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
         finally:
             for c in made:
                 c.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A private Redis on a free port that the test may kill and restart."""
+    server = OwnRedis(tmp_path)
+    try:
+        server.start()
+    except FileNotFoundError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -74,6 +74,39 @@ def scheduler_argv() -> list[str]:
     return [sys.executable, str(HERE / "mn_run_scheduler.py")]
 
 
+class OwnRedis:
+    """A private ``redis-server`` on a free loopback port, without persistence, that a test may
+    stop and start again (never the machine's shared Redis on 6379)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed")
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        argv += ["--appendonly", "no", "--dir", str(self.root)]
+        with open(self.root / f"redis-{self.port}.out", "ab") as fh:
+            self.popen = subprocess.Popen(
+                argv, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + 10
+        while not reachable(self.port):
+            assert self.popen.poll() is None, f"redis-server exited with {self.popen.returncode}"
+            assert time.monotonic() < deadline, "redis-server did not start in 10 s"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGKILL (a crash: whatever the server held is gone, nothing is saved)."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(10)
+
+
 @dataclass
 class Proc:
     """A started process with its output file."""
