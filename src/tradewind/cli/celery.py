@@ -59,10 +59,12 @@ def worker(
         app = make_celery_app(settings)
     except TradewindError as exc:
         raise click.ClickException(str(exc)) from None
-    from tradewind.worker.celery_app import preload_dag_files
+    from tradewind.worker.celery_app import preload_dag_files, queue_prefix
 
     loaded = preload_dag_files(settings)
     queues = queues or str(settings.get("celery", "default_queue"))
+    prefix = queue_prefix(settings)
+    queues = ",".join(prefix + q.strip() for q in queues.split(",") if q.strip())
     concurrency = concurrency or int(settings.get("celery", "worker_concurrency"))
     node = hostname or f"tradewind@{socket.gethostname()}-{os.getpid()}"
     argv = [

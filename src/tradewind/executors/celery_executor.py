@@ -20,7 +20,7 @@ from tradewind.services.celery_tracking import still_active
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 from tradewind.services.tokens import issue_ti_token
-from tradewind.worker.celery_app import TASK_NAME, make_celery_app
+from tradewind.worker.celery_app import TASK_NAME, make_celery_app, queue_prefix
 
 log = logging.getLogger("tradewind.executor.celery")
 _SEND_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5}
@@ -47,6 +47,8 @@ class CeleryExecutor(BaseExecutor):
         self.execution = execution
         self.check_interval = check_interval
         self.app = make_celery_app(env.settings)
+        self.prefix = queue_prefix(env.settings)
+        self.default_queue = str(env.settings.get("celery", "default_queue"))
         self.unsent: deque[Workload] = deque()
         self._next_check = 0.0
         self._next_resend = 0.0
@@ -73,7 +75,7 @@ class CeleryExecutor(BaseExecutor):
             self.app.send_task(
                 TASK_NAME,
                 args=[w.to_json()],
-                queue=w.queue or None,
+                queue=self.prefix + (w.queue or self.default_queue),
                 retry=True,
                 retry_policy=_SEND_RETRY,
             )

@@ -85,6 +85,16 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def queue_prefix(settings: Settings) -> str:
+    """What to put before queue names: ``[celery] key_prefix`` on brokers that cannot prefix
+    keys themselves (AMQP), so several installs can share one RabbitMQ virtual host.
+    Redis needs none: the prefix is applied to all its keys (``global_keyprefix``)."""
+    url = str(settings.get("celery", "broker_url"))
+    if url.startswith(("redis://", "rediss://", "redis+socket://", "sentinel://")):
+        return ""
+    return str(_opt(settings, "celery", "key_prefix", ""))
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     """What a worker needs to run tries: where to report, where DAGs and logs live."""

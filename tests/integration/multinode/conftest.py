@@ -63,6 +63,21 @@ def make_cluster(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
         finally:
             for c in made:
                 c.close()
+                if c.broker_url.startswith("amqp"):
+                    _delete_rabbitmq_queues(c.broker_url, c.key_prefix, c.queues)
+
+
+def _delete_rabbitmq_queues(url: str, prefix: str, queues: set[str]) -> None:
+    """Leave no queue of a test behind on the shared RabbitMQ (names start with the prefix)."""
+    import contextlib
+
+    from kombu import Connection
+
+    with contextlib.suppress(Exception), Connection(url, connect_timeout=5) as conn:
+        channel = conn.default_channel
+        for name in {"default", *queues}:
+            channel.queue_delete(prefix + name)
+            channel.exchange_delete(prefix + name)
 
 
 @pytest.fixture

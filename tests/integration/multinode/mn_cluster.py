@@ -154,6 +154,7 @@ class Cluster:
     heartbeat_timeout: float = 30.0
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: list[Proc] = field(default_factory=list)
+    queues: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         from tradewind.services.env import Env
@@ -346,6 +347,7 @@ class Cluster:
     def start_worker(
         self, name: str = "worker", queues: str = "default", concurrency: int = 4
     ) -> Proc:
+        self.queues.update(queues.split(","))
         argv = [
             sys.executable,
             *TRADEWIND[1:],
