@@ -25,6 +25,7 @@ from tradewind.executors.base import BaseExecutor, ExecutorEvent
 from tradewind.services import queueing, run_creation, scheduling
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
+from tradewind.services.wakeup import TASK_ENDED
 
 log = logging.getLogger("tradewind.scheduler")
 
@@ -300,8 +301,12 @@ class Scheduler:
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError, OSError):
                 os.read(self._wake_r, 4096)
-        if self.listener is not None and self.listener.drain():
-            self._external = True
+        if self.listener is not None:
+            kinds = self.listener.drain()
+            # A try that ended elsewhere (Celery) needs only the partial pass; anything else
+            # (trigger, clear, unpause, new DAG) a full one.
+            if kinds - {TASK_ENDED}:
+                self._external = True
 
     def loop(self, until: Callable[[], bool] | None = None) -> None:
         """Run until :meth:`stop` (or ``until()`` is true)."""

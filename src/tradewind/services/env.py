@@ -18,7 +18,8 @@ class Env:
     settings: Settings
     db: Database
     clock: Callable[[], datetime] = utcnow
-    wake: Callable[[], None] = field(default=lambda: None)
+    #: ``wake(kind="w")``: poke the schedulers (kinds in ``services/wakeup.py``).
+    wake: Callable[..., None] = field(default=lambda *_: None)
 
     def now(self) -> datetime:
         return self.clock()

@@ -32,6 +32,7 @@ from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
 from tradewind.services.ti_state import cas, touch_runs
 from tradewind.services.tokens import verify_ti_token
+from tradewind.services.wakeup import TASK_ENDED
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = TaskInstance.__table__
@@ -425,7 +426,7 @@ class ExecutionService(ExecutionExtensions):
                     s, uris=uris, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now
                 )
         if self.wake_on_change:
-            self.env.wake()
+            self.env.wake(TASK_ENDED)
         return {"state": new.value if new else None}
 
     def _sdag_core(self, conn: Any, dag_id: str, version: str | None) -> SerializedDag:
@@ -483,7 +484,7 @@ class ExecutionService(ExecutionExtensions):
                     f"task instance {ti.dag_id}.{ti.task_id} is no longer running"
                 )
         if self.wake_on_change:
-            self.env.wake()
+            self.env.wake(TASK_ENDED)
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
@@ -518,5 +519,5 @@ class ExecutionService(ExecutionExtensions):
                     f"task instance {ti.dag_id}.{ti.task_id} is no longer running"
                 )
         if self.wake_on_change:
-            self.env.wake()
+            self.env.wake(TASK_ENDED)
         return {"state": TI.UP_FOR_RESCHEDULE.value}

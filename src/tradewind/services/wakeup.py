@@ -24,14 +24,21 @@ def _run_dir(settings: Settings) -> Path:
     return settings.home / "run"
 
 
-def wake_function(settings: Settings, db: Database) -> Callable[[], None]:
-    """Return a cheap function that wakes every scheduler it can reach."""
+#: Wake-up kinds: a task try ended (the scheduler only needs to re-evaluate runs and queue),
+#: or anything else (a trigger, clear, unpause, new DAG: a full scheduling pass).
+TASK_ENDED = "t"
+OTHER = "w"
+
+
+def wake_function(settings: Settings, db: Database) -> Callable[..., None]:
+    """Return a cheap function ``wake(kind=OTHER)`` that wakes every scheduler it can reach."""
     run_dir = _run_dir(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setblocking(False)
     is_pg = db.dialect == "postgresql"
 
-    def wake() -> None:
+    def wake(kind: str = OTHER) -> None:
+        payload = kind.encode()[:1] or b"w"
         try:
             names = os.listdir(run_dir)
         except OSError:
@@ -40,12 +47,12 @@ def wake_function(settings: Settings, db: Database) -> Callable[[], None]:
             if name.startswith("scheduler-") and name.endswith(".port"):
                 try:
                     port = int((run_dir / name).read_text().strip())
-                    sock.sendto(b"w", ("127.0.0.1", port))
+                    sock.sendto(payload, ("127.0.0.1", port))
                 except (OSError, ValueError):
                     continue
         if is_pg:
             with contextlib.suppress(Exception), db.engine.connect() as conn:
-                conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+                conn.exec_driver_sql(f"NOTIFY {CHANNEL}, '{payload.decode()}'")
                 conn.commit()
 
     return wake
@@ -81,22 +88,22 @@ class WakeListener:
             fds.append(self._pg.fileno())
         return fds
 
-    def drain(self) -> bool:
-        """Consume pending signals; return True if there were any."""
-        got = False
+    def drain(self) -> set[str]:
+        """Consume pending signals; return their kinds (empty when there were none)."""
+        kinds: set[str] = set()
         while True:
             try:
-                self._sock.recv(64)
-                got = True
+                data = self._sock.recv(64)
+                kinds.add(data[:1].decode(errors="replace") or OTHER)
             except (BlockingIOError, OSError):
                 break
         if self._pg is not None:
             try:
-                for _ in self._pg.notifies(timeout=0, stop_after=1000):
-                    got = True
+                for note in self._pg.notifies(timeout=0, stop_after=1000):
+                    kinds.add(note.payload[:1] or OTHER)
             except Exception:  # noqa: BLE001
                 pass
-        return got
+        return kinds
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
