@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -414,5 +414,3 @@ def count_by_state(session: Session) -> dict[str, int]:
         for s, n in session.execute(select(TIc.state, func.count()).group_by(TIc.state)).all()
     }
 
-
-_ = defaultdict
