@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import multiprocessing
 import os
@@ -16,20 +14,14 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("tradewind.cli")
-_PR_SET_PDEATHSIG = 1
 EXAMPLES_SUBFOLDER = "tradewind_examples"
 _EXAMPLES_MARKER = ".tradewind_examples"
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM this process when its parent dies (no orphans after kill -9)."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def _child_main(target: Callable[..., None], args: tuple[Any, ...]) -> None:
-    _die_with_parent()
+    from tradewind.worker.processes import die_with_parent
+
+    die_with_parent(signal.SIGTERM)  # stopped cleanly if the parent dies
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     target(*args)

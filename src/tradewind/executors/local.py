@@ -10,7 +10,6 @@ database session. Workers and children die with their parent (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import select
@@ -26,16 +25,10 @@ from tradewind.core.execution import ExecutionAPI, Outcome, Workload
 from tradewind.errors import TradewindError
 from tradewind.executors import _pipe
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
+from tradewind.worker.processes import die_with_parent, stop_child
 
 log = logging.getLogger("tradewind.executor")
-_PR_SET_PDEATHSIG = 1
 _GRACE = 5.0
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no orphans after kill -9)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass
@@ -129,25 +122,15 @@ def _wait_child(pid: int, control: Connection, deadline: float | None, ti_id: in
                 if msg.get("op") == "stop" or (
                     msg.get("op") == "kill" and msg.get("ti_id") == ti_id
                 ):
-                    _kill(pid, fd)
+                    stop_child(pid, fd, 2.0)
                     break
             elif deadline is not None and time.monotonic() >= deadline:
-                _kill(pid, fd)
+                stop_child(pid, fd, 2.0)
                 break
         _, status = os.waitpid(pid, 0)
         return status
     finally:
         os.close(fd)
-
-
-def _kill(pid: int, pidfd: int) -> None:
-    """SIGTERM (the task's on_kill runs), then SIGKILL if it is still there after 2 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    ready, _, _ = select.select([pidfd], [], [], 2.0)
-    if not ready:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 class LocalExecutor(BaseExecutor):

@@ -58,35 +58,38 @@ def retry_delay_for(task: Any, try_number: int) -> timedelta:
     return timedelta(seconds=min(math.ceil(base), limit))
 
 
-def record_history(
-    session: Session, ti: TaskInstance, state: str | None, error: str | None
-) -> None:
+def history_row(
+    ti: Any, state: str | None, error: str | None, *, end_date: Any = None, duration: Any = None
+) -> dict[str, Any]:
+    """The ``task_instance_history`` row of the try of ``ti`` (an ORM object or a Core row)."""
+    return {
+        "ti_id": ti.id,
+        "dag_id": ti.dag_id,
+        "run_id": ti.run_id,
+        "task_id": ti.task_id,
+        "map_index": ti.map_index,
+        "try_number": ti.try_number,
+        "max_tries": ti.max_tries,
+        "state": state,
+        "start_date": ti.start_date,
+        "end_date": end_date if end_date is not None else ti.end_date,
+        "duration": duration if duration is not None else ti.duration,
+        "queued_dttm": ti.queued_dttm,
+        "pool": ti.pool,
+        "pool_slots": ti.pool_slots,
+        "queue": ti.queue,
+        "priority_weight": ti.priority_weight,
+        "operator": ti.operator,
+        "hostname": ti.hostname,
+        "pid": ti.pid,
+        "executor": ti.executor,
+        "error": (error or "")[-20000:] or None,
+    }
+
+
+def record_history(session: Session, ti: Any, state: str | None, error: str | None) -> None:
     """Keep a row for the try that just ended (the tries' history)."""
-    session.add(
-        TaskInstanceHistory(
-            ti_id=ti.id,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            map_index=ti.map_index,
-            try_number=ti.try_number,
-            max_tries=ti.max_tries,
-            state=state,
-            start_date=ti.start_date,
-            end_date=ti.end_date,
-            duration=ti.duration,
-            queued_dttm=ti.queued_dttm,
-            pool=ti.pool,
-            pool_slots=ti.pool_slots,
-            queue=ti.queue,
-            priority_weight=ti.priority_weight,
-            operator=ti.operator,
-            hostname=ti.hostname,
-            pid=ti.pid,
-            executor=ti.executor,
-            error=(error or "")[-20000:] or None,
-        )
-    )
+    session.execute(insert(HT).values(**history_row(ti, state, error)))
 
 
 class ExecutionService(ExecutionExtensions):
@@ -385,30 +388,9 @@ class ExecutionService(ExecutionExtensions):
             ).rowcount
             if not moved:
                 raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
+            state = new.value if new else TI.RESTARTING.value
             c.execute(
-                insert(HT).values(
-                    ti_id=ti.id,
-                    dag_id=ti.dag_id,
-                    run_id=ti.run_id,
-                    task_id=ti.task_id,
-                    map_index=ti.map_index,
-                    try_number=ti.try_number,
-                    max_tries=ti.max_tries,
-                    state=new.value if new else TI.RESTARTING.value,
-                    start_date=ti.start_date,
-                    end_date=now,
-                    duration=duration,
-                    queued_dttm=ti.queued_dttm,
-                    pool=ti.pool,
-                    pool_slots=ti.pool_slots,
-                    queue=ti.queue,
-                    priority_weight=ti.priority_weight,
-                    operator=ti.operator,
-                    hostname=ti.hostname,
-                    pid=ti.pid,
-                    executor=ti.executor,
-                    error=(error or "")[-20000:] or None,
-                )
+                insert(HT).values(**history_row(ti, state, error, end_date=now, duration=duration))
             )
             c.execute(
                 update(DRT)

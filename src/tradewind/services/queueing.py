@@ -18,6 +18,7 @@ from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
 from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
+from tradewind.services.execution import record_history
 from tradewind.services.scheduling import DagCache
 from tradewind.services.ti_state import touch_runs
 from tradewind.services.tokens import issue_ti_token
@@ -256,20 +257,8 @@ def _fail_unrunnable(session: Session, bad: dict[Any, str], now: datetime) -> No
             .where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
             .values(state=TI.FAILED.value, end_date=now, updated_at=now)
         )
-        session.add(
-            TaskInstanceHistory(
-                ti_id=ti.id,
-                dag_id=ti.dag_id,
-                run_id=ti.run_id,
-                task_id=ti.task_id,
-                map_index=ti.map_index,
-                try_number=ti.try_number,
-                max_tries=ti.max_tries,
-                state=TI.FAILED.value,
-                end_date=now,
-                error=why,
-            )
-        )
+        ti.end_date = now
+        record_history(session, ti, TI.FAILED.value, why)
         touch_runs(session, [(ti.dag_id, ti.run_id)])
 
 
@@ -413,4 +402,3 @@ def count_by_state(session: Session) -> dict[str, int]:
         str(s): n
         for s, n in session.execute(select(TIc.state, func.count()).group_by(TIc.state)).all()
     }
-

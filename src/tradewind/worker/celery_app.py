@@ -39,13 +39,13 @@ from tradewind.settings import Settings
 from tradewind.worker.dag_cache import resolve_dag
 from tradewind.worker.http_client import HttpExecutionClient, shared_ssl_context
 from tradewind.worker.logs import append_line, log_path
+from tradewind.worker.processes import die_with_parent, stop_child
 from tradewind.worker.runner import TaskRunner  # imported once here, not in every forked try
 
 log = logging.getLogger("tradewind.worker.celery")
 TASK_NAME = "tradewind.execute_workload"
 _KILL_GRACE = 2.0
 _TIMEOUT_GRACE = 5.0
-_PR_SET_PDEATHSIG = 1
 _REPORTS = frozenset({"finish", "defer", "reschedule"})
 
 
@@ -260,12 +260,12 @@ class TrySupervisor:
                     self.stop_reason = (
                         f"the task exceeded its execution_timeout of {self.w.timeout:g} s"
                     )
-                    _kill(pid, pidfd)
+                    stop_child(pid, pidfd, _KILL_GRACE)
                     break
                 if now >= next_hb:
                     next_hb = now + hb_every
                     if self._heartbeat(pid):
-                        _kill(pid, pidfd)
+                        stop_child(pid, pidfd, _KILL_GRACE)
                         break
             _, status = os.waitpid(pid, 0)
             return status
@@ -365,7 +365,7 @@ def _child_main(
     """The try's own process: run it, then exit without returning into Celery's code."""
     code = 1
     try:
-        _die_with_parent()
+        die_with_parent()
         signal.signal(signal.SIGTERM, _term_child)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         runner = TaskRunner(
@@ -391,20 +391,3 @@ def _child_main(
 
 def _term_child(signum: int, frame: Any) -> None:
     raise SystemExit(f"task process received signal {signum}")
-
-
-def _die_with_parent() -> None:
-    import ctypes
-
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _kill(pid: int, pidfd: int) -> None:
-    """SIGTERM (the task's on_kill runs), then SIGKILL after a grace period."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    ready, _, _ = select.select([pidfd], [], [], _KILL_GRACE)
-    if not ready:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
