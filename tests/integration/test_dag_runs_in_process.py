@@ -523,3 +523,17 @@ def test_dag_test_method_uses_tradewind_home(env: Any, capsys: pytest.CaptureFix
     result = dag.test(DAY)
     assert (result.state, states(result)) == ("success", {"hello": "success"})
     assert xcom(env, result, "hello") == "from-dag-test"
+
+
+def test_a_task_needing_more_slots_than_its_pool_has_fails_with_the_reason(env: Any) -> None:
+    from tradewind.services.task_instances import tries
+
+    with DAG("too_wide", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        EmptyOperator(task_id="wide", pool_slots=500)
+        EmptyOperator(task_id="narrow")
+    result = run(dag, env)
+    assert states(result) == {"wide": "failed", "narrow": "success"}
+    with env.db.session(readonly=True) as s:
+        history = tries(s, "too_wide", result.run_id, "wide")
+    assert [h.state for h in history] == ["failed"]
+    assert "needs 500 slots" in history[0].error and "default_pool" in history[0].error
