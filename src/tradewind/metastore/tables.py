@@ -452,4 +452,3 @@ class KeyValue(Base):
     __tablename__ = "tradewind_meta"
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
-
