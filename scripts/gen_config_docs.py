@@ -130,6 +130,14 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "[celery_broker_transport_options] visibility_timeout",
         "Seconds before Redis redelivers a task message no worker acknowledged (acks are late).",
     ),
+    ("celery", "fork_per_try"): (
+        "none (Tradewind only)",
+        "Run every try in a freshly forked process of the worker's pool process (stronger isolation between tries, ~10 ms more CPU per try) instead of in the pool process itself, watched by a thread that heartbeats, enforces `execution_timeout` and stops the try when told to.",
+    ),
+    ("celery", "worker_max_tasks_per_child"): (
+        "[celery] worker_max_tasks_per_child",
+        "Replace a worker pool process after it ran this many tries (0: never); bounds what leaky task code can accumulate when tries run in the pool process.",
+    ),
     ("celery", "key_prefix"): (
         "none (Tradewind only)",
         "Prefix of every Redis key of the broker, so several installations can share one Redis server.",

@@ -73,6 +73,8 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "default_queue": "default",
             "visibility_timeout": 21600,
             "key_prefix": "",
+            "fork_per_try": False,
+            "worker_max_tasks_per_child": 0,
         },
         "api": {
             "host": "127.0.0.1",

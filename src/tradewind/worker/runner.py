@@ -174,6 +174,8 @@ class TaskRunner:
         except BaseException as exc:  # noqa: BLE001 - any error of user code fails the try
             if isinstance(exc, KeyboardInterrupt | SystemExit) and not isinstance(exc, SystemExit):
                 raise
+            if isinstance(exc, SystemExit) and task is not None:
+                _safe(task.on_kill)  # stopped from outside (SIGTERM): let it clean up
             outcome, error = Outcome.FAILED, _format(exc)
             log.error("Task failed with exception", exc_info=True)
         finally:
