@@ -264,6 +264,13 @@ def _upload_log(
         log.warning("could not upload the log of %s: %s", workload.task_id, exc)
 
 
+def _size(path: Any) -> int | None:
+    try:
+        return int(path.stat().st_size)
+    except OSError:
+        return None
+
+
 def _try_log_path(workload: Workload, config: WorkerConfig) -> Any:
     w = workload
     return log_path(config.log_folder, w.dag_id, w.run_id, w.task_id, w.try_number, w.map_index)
@@ -309,6 +316,7 @@ class InProcessTry:
             _WatchedClient(_client(self.config.api_url), self),
             lambda w: resolve_dag(w, self.config.dags_folder),
             self.config.log_folder,
+            ship_log=True,
         )
         state: str | None = None
         try:
@@ -330,7 +338,9 @@ class InProcessTry:
             return "refused"
         if state is None and (self.stop_reason or self.terminated):
             self._report_lost(self.stop_reason or "signal SIGTERM", _client(self.config.api_url))
-        _upload_log(self.w, self.config, _try_log_path(self.w, self.config))
+        path = _try_log_path(self.w, self.config)
+        if runner.log_shipped is None or _size(path) != runner.log_shipped:
+            _upload_log(self.w, self.config, path)  # lines after the outcome (callbacks...)
         if self.terminated:
             os.kill(os.getpid(), signal.SIGTERM)  # what the pool process was told, now
         return "ran" if state is not None else "lost"

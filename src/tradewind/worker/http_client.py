@@ -185,8 +185,19 @@ class HttpExecutionClient:
         outcome: str,
         error: str | None,
         rendered_fields: dict[str, Any] | None,
+        log: str | None = None,
     ) -> dict[str, Any]:
-        body = {"outcome": outcome, "error": error, "rendered_fields": rendered_fields}
+        """Report the outcome; ``log`` (the try's log so far) is stored with it in one call.
+
+        The answer's ``log`` (``{"path": ..., "bytes": ...}``) says the server kept it; an
+        older server ignores the field (then upload it with :meth:`upload_log`)."""
+        body: dict[str, Any] = {
+            "outcome": outcome,
+            "error": error,
+            "rendered_fields": rendered_fields,
+        }
+        if log is not None:
+            body["log"] = log
         return self.call(ti_id, "finish", token, body)  # type: ignore[no-any-return]
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:

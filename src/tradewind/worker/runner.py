@@ -36,6 +36,11 @@ from tradewind.worker.logs import log_path, task_log
 from tradewind.worker.runtime import RuntimeTaskInstance
 
 log = logging.getLogger("tradewind.task")
+_NATURAL_STATE = {
+    Outcome.SUCCESS: "success",
+    Outcome.SKIPPED: "skipped",
+    Outcome.FAIL_NO_RETRY: "failed",
+}
 DagResolver = Callable[[Workload], Any]
 
 
@@ -75,12 +80,16 @@ class TaskRunner:
         log_folder: str | Path,
         *,
         echo: bool = False,
+        ship_log: bool = False,
     ):
         self.client = client
         self.resolve_dag = resolve_dag
         self.log_folder = Path(log_folder)
         self.echo = echo
+        self.ship_log = ship_log
         self.hostname = socket.gethostname()
+        # With ship_log: how many bytes of the log the server stored with the outcome.
+        self.log_shipped: int | None = None
 
     def run(self, workload: Workload) -> str | None:
         """Run one try; return the resulting state, or None if the try was not ours to run."""
@@ -103,9 +112,41 @@ class TaskRunner:
             workload.map_index,
         )
         with task_log(path, echo=self.echo):
-            return self._run_claimed(workload, claim)
+            return self._run_claimed(workload, claim, path)
 
-    def _run_claimed(self, workload: Workload, claim: dict[str, Any]) -> str | None:
+    def _finish(
+        self,
+        workload: Workload,
+        outcome: Outcome,
+        error: str | None,
+        rendered: dict[str, Any] | None,
+        path: Path,
+    ) -> dict[str, Any]:
+        """Report the outcome; with ``ship_log``, the log so far travels with it."""
+        if not self.ship_log:
+            return self.client.finish(
+                workload.ti_id, workload.token, outcome.value, error, rendered
+            )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""
+        answer = self.client.finish(  # type: ignore[call-arg]
+            workload.ti_id,
+            workload.token,
+            outcome.value,
+            error,
+            rendered,
+            log=data.decode("utf-8", errors="replace"),
+        )
+        stored = answer.get("log") if isinstance(answer, dict) else None
+        if isinstance(stored, dict) and "path" in stored:  # an older server ignores ``log``
+            self.log_shipped = len(data)
+        return answer
+
+    def _run_claimed(self, workload: Workload, claim: dict[str, Any], path: Path) -> str | None:
         token = workload.token
         outcome, error, rendered = Outcome.FAILED, None, None
         context: dict[str, Any] | None = None
@@ -181,12 +222,13 @@ class TaskRunner:
         finally:
             execution_context.set_current_ti(None)
         try:
-            answer = self.client.finish(workload.ti_id, token, outcome.value, error, rendered)
+            answer = self._finish(workload, outcome, error, rendered, path)
         except TaskInstanceMoved as exc:
             log.warning("Outcome not recorded: %s", exc)
             return None
         state = answer["state"]
-        log.info("Marked %s as %s", workload.task_id, state or "none (cleared while running)")
+        if state != _NATURAL_STATE.get(outcome):  # e.g. failed -> up_for_retry
+            log.info("Marked %s as %s", workload.task_id, state or "none (cleared while running)")
         if task is not None and context is not None:
             self._callback(task, state, context, error)
         return state

@@ -145,3 +145,33 @@ def test_a_try_that_ignores_its_timeout_is_reported_and_the_worker_carries_on(
     suite._trigger(home, "quick")
     runs = home.wait_for(lambda: suite._finished(home, "quick"), 40, "a later run")
     assert runs[0].state == "success"
+
+
+def test_the_log_reaches_the_webserver_with_what_callbacks_wrote_after_the_outcome(
+    in_process_home: CeleryHome,
+) -> None:
+    home = in_process_home
+    home.write_dag(
+        "cb.py",
+        """
+        from datetime import datetime
+        from tradewind import DAG
+        from tradewind.operators.python import PythonOperator
+        def after(context):
+            print("the success callback ran")
+        with DAG("cb", schedule=None, start_date=datetime(2026, 1, 1)):
+            PythonOperator(task_id="plain", python_callable=lambda: print("plain work"))
+            PythonOperator(task_id="with_cb", python_callable=lambda: print("cb work"),
+                           on_success_callback=after)
+        """,
+    )
+    home.start_scheduler()
+    rid = suite._trigger(home, "cb")
+    runs = home.wait_for(lambda: suite._finished(home, "cb"), 40, "the run")
+    assert runs[0].state == "success"
+    # The log travels with the outcome; what the callback printed afterwards follows it.
+    assert "plain work" in _log(home, "cb", rid, "plain")
+    home.wait_for(
+        lambda: "the success callback ran" in _log(home, "cb", rid, "with_cb"), 10, "the log"
+    )
+    assert "cb work" in _log(home, "cb", rid, "with_cb")
