@@ -1,15 +1,17 @@
 """The scheduler's use cases on the metastore: decide which task instances of running runs
-are ready, finish runs, promote retries. Creating and starting runs is in ``run_creation``. Pure decisions live in ``core``/``scheduler.planning``;
-this module does the reading and compare-and-set writing.
+are ready, finish runs, promote retries. Creating and starting runs is in ``run_creation``. Pure
+decisions live in ``core``/``scheduler.planning``; this module does the reading and
+compare-and-set writing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import FINISHED_STATES, DagRunState
@@ -68,221 +70,292 @@ class DagCache:
         return sdag
 
 
+def _can_skip_locked(session: Session) -> bool:
+    """Whether the database has FOR UPDATE SKIP LOCKED (PostgreSQL, MySQL 8)."""
+    return session.get_bind().dialect.name in ("postgresql", "mysql")
+
+
 def _locked(q: Any, session: Session) -> Any:
     """Add FOR UPDATE SKIP LOCKED where the database has it (PostgreSQL, MySQL 8)."""
-    if session.get_bind().dialect.name in ("postgresql", "mysql"):
+    if _can_skip_locked(session):
         return q.with_for_update(skip_locked=True)
     return q
 
 
-# -- next run of each DAG -----------------------------------------------------------------
-def _past_ok(session: Session, run: DagRun, task: Any, cache: dict[tuple[str, str], bool]) -> bool:
+# -- prebuilt statements ------------------------------------------------------------------
+# Built once: constructing a statement costs several times more CPU than executing a cached
+# one, and the readiness pass runs after every finished task.
+DRT = DagRun.__table__
+DRc = DRT.c
+_NOW = bindparam("now", type_=TIc.updated_at.type)
+_IDS = bindparam("ids", expanding=True)
+
+_DIRTY_RUNS = (
+    select(
+        DRc.id,
+        DRc.dag_id,
+        DRc.run_id,
+        DRc.change_seq,
+        DRc.dag_version,
+        DRc.logical_date,
+        DRc.start_date,
+        DRc.backfill_id,
+    )
+    .where(DRc.state == DagRunState.RUNNING.value, DRc.change_seq > DRc.seen_seq)
+    .limit(1000)
+)
+_DIRTY_RUNS_LOCKED = _DIRTY_RUNS.with_for_update(skip_locked=True)
+# Every task instance of the given runs (by dag_run.id): the whole pass decides from these.
+_RUN_TIS = (
+    select(DRc.id.label("run_pk"), TIc.id.label("ti_id"), TIc.task_id, TIc.state)
+    .join_from(TIT, DRT, and_(DRc.dag_id == TIc.dag_id, DRc.run_id == TIc.run_id))
+    .where(DRc.id.in_(bindparam("run_pks", expanding=True)))
+)
+_TO_SCHEDULED = (
+    update(TIT)
+    .where(TIc.id.in_(_IDS), TIc.state.is_(None))
+    .values(
+        state=TI.SCHEDULED.value,
+        try_number=TIc.try_number + 1,
+        scheduled_dttm=_NOW,
+        updated_at=_NOW,
+        next_retry_at=None,
+    )
+)
+_TO_ENDED = (  # skipped / upstream_failed: finished without running
+    update(TIT)
+    .where(TIc.id.in_(_IDS), TIc.state.is_(None))
+    .values(
+        state=bindparam("new_state"),
+        start_date=_NOW,
+        end_date=_NOW,
+        duration=0.0,
+        updated_at=_NOW,
+    )
+)
+_TO_REMOVED = (
+    update(TIT)
+    .where(TIc.id.in_(_IDS), TIc.state.is_(None))
+    .values(state=TI.REMOVED.value, updated_at=_NOW)
+)
+# seen_seq = change_seq is what was read: the runs are locked (FOR UPDATE on PostgreSQL,
+# the write transaction's lock on SQLite), so no one bumped change_seq since.
+_SEEN = (
+    update(DRT)
+    .where(DRc.id.in_(_IDS))
+    .values(seen_seq=DRc.change_seq, last_scheduling_decision=_NOW)
+)
+_END = (
+    update(DRT).where(DRc.id == bindparam("b_id")).values(state=bindparam("b_state"), end_date=_NOW)
+)
+_IN_RUN = and_(TIc.dag_id == bindparam("b_dag_id"), TIc.run_id == bindparam("b_run_id"))
+_STOP_WAITING = (  # fail_fast, dagrun_timeout: what has not started is skipped ...
+    update(TIT)
+    .where(
+        _IN_RUN,
+        or_(
+            TIc.state.is_(None),
+            TIc.state.in_([TI.SCHEDULED.value, TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
+        ),
+    )
+    .values(state=TI.SKIPPED.value, end_date=_NOW, updated_at=_NOW)
+)
+_STOP_STARTED = (  # ... and what has started fails
+    update(TIT)
+    .where(_IN_RUN, TIc.state.in_([TI.QUEUED.value, TI.RUNNING.value, TI.DEFERRED.value]))
+    .values(state=TI.FAILED.value, end_date=_NOW, updated_at=_NOW)
+)
+_PREV_RUN = (
+    select(DRc.run_id)
+    .where(DRc.dag_id == bindparam("dag_id"), DRc.logical_date < bindparam("before"))
+    .order_by(DRc.logical_date.desc())
+    .limit(1)
+)
+_TASK_STATES = select(TIc.state).where(
+    _IN_RUN, TIc.task_id.in_(bindparam("task_ids", expanding=True))
+)
+_BACKFILL_LEFT = select(func.count()).where(
+    DRc.backfill_id == bindparam("b_backfill"), DRc.state.in_(ACTIVE_RUN_STATES)
+)
+_BACKFILL_DONE = (
+    update(Backfill.__table__)
+    .where(Backfill.__table__.c.id == bindparam("b_backfill"))
+    .values(completed_at=_NOW, updated_at=_NOW)
+)
+_CHUNK = 500
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+# -- readiness of task instances ----------------------------------------------------------
+@dataclass
+class _End:
+    """A run that ends in this pass."""
+
+    run: Any
+    sdag: SerializedDag
+    state: DagRunState
+    reason: str
+    stop_rest: bool = False
+
+
+@dataclass
+class _Decisions:
+    """What one pass decided, gathered across runs so each kind is one UPDATE."""
+
+    scheduled: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    upstream_failed: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+
+
+def _past_ok(session: Session, run: Any, task: Any, cache: dict[str, bool]) -> bool:
     """depends_on_past / wait_for_downstream: the same task (and its downstream) in the
     previous run must have succeeded or been skipped."""
     if run.logical_date is None:
         return True
-    key = (run.dag_id, task.task_id)
-    if key in cache:
-        return cache[key]
+    if task.task_id in cache:
+        return cache[task.task_id]
     prev = session.execute(
-        select(DagRun.run_id)
-        .where(DagRun.dag_id == run.dag_id, DagRun.logical_date < run.logical_date)
-        .order_by(DagRun.logical_date.desc())
-        .limit(1)
+        _PREV_RUN, {"dag_id": run.dag_id, "before": run.logical_date}
     ).scalar_one_or_none()
     ok = True
     if prev is not None:
         ids = [task.task_id] + (list(task.downstream_task_ids) if task.wait_for_downstream else [])
-        states = (
-            session.execute(
-                select(TIc.state).where(
-                    TIc.dag_id == run.dag_id, TIc.run_id == prev, TIc.task_id.in_(ids)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        states = session.execute(
+            _TASK_STATES, {"b_dag_id": run.dag_id, "b_run_id": prev, "task_ids": ids}
+        ).scalars()
         ok = all(s in (TI.SUCCESS.value, TI.SKIPPED.value) for s in states)
-    cache[key] = ok
+    cache[task.task_id] = ok
     return ok
 
 
-def evaluate_run(
-    session: Session, run: DagRun, sdag: SerializedDag, now: datetime
-) -> tuple[int, RunOutcome | None]:
-    """Decide the waiting task instances of one running run; finish the run when all are done."""
-    waiting = session.execute(
-        select(TIc.id, TIc.task_id).where(
-            TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.state.is_(None)
-        )
-    ).all()
-    changed = 0
-    if waiting:
-        wait_ids = {tid: ti_id for ti_id, tid in waiting}
-        needed: set[str] = set()
-        for tid in wait_ids:
-            task = sdag.tasks.get(tid)
-            if task is not None:
-                needed.update(task.upstream_task_ids)
-        states: dict[str, str | None] = {tid: None for tid in wait_ids}
-        outside = list(needed - set(wait_ids))
-        for i in range(0, len(outside), 500):
-            for tid, st in session.execute(
-                select(TIc.task_id, TIc.state).where(
-                    TIc.dag_id == run.dag_id,
-                    TIc.run_id == run.run_id,
-                    TIc.task_id.in_(outside[i : i + 500]),
-                )
-            ).all():
-                states[tid] = st
-        order = [t for t in sdag.topological_order() if t in wait_ids]
-        past_cache: dict[tuple[str, str], bool] = {}
-        to_schedule: list[int] = []
-        for tid in order:
-            task = sdag.tasks.get(tid)
-            if task is None:
-                session.execute(
-                    update(TIT)
-                    .where(TIc.id == wait_ids[tid])
-                    .values(state=TI.REMOVED.value, updated_at=now)
-                )
-                states[tid] = TI.REMOVED.value
-                changed += 1
+def _decide(
+    session: Session,
+    run: Any,
+    sdag: SerializedDag,
+    tis: list[tuple[int, str, str | None]],
+    out: _Decisions,
+) -> None:
+    """Decide the waiting task instances of one run (topological order lets skips and
+    upstream failures cascade in one pass); record the decisions in ``out``."""
+    states: dict[str, str | None] = {tid: st for _, tid, st in tis}
+    waiting: dict[str, list[int]] = {}
+    for ti_id, tid, st in tis:
+        if st is None:
+            waiting.setdefault(tid, []).append(ti_id)
+    if not waiting:
+        return
+    for tid in [t for t in waiting if t not in sdag.tasks]:
+        out.removed.extend(waiting.pop(tid))  # gone from this DAG version
+        states[tid] = TI.REMOVED.value
+    past_cache: dict[str, bool] = {}
+    for tid in sdag.topological_order():
+        ids = waiting.get(tid)
+        if ids is None:
+            continue
+        task = sdag.tasks[tid]
+        ups = UpstreamStates.from_states(states.get(u) for u in task.upstream_task_ids)
+        decision = evaluate(task.trigger_rule, ups)
+        if decision is Decision.WAIT:
+            continue
+        if decision is Decision.RUN:
+            if task.depends_on_past and not _past_ok(session, run, task, past_cache):
                 continue
-            ups = UpstreamStates.from_states(states.get(u) for u in task.upstream_task_ids)
-            decision = evaluate(task.trigger_rule, ups)
-            if decision is Decision.WAIT:
-                continue
-            if decision is Decision.RUN:
-                if task.depends_on_past and not _past_ok(session, run, task, past_cache):
-                    continue
-                to_schedule.append(wait_ids[tid])
-                states[tid] = TI.SCHEDULED.value
-            else:
-                new = TI.SKIPPED if decision is Decision.SKIP else TI.UPSTREAM_FAILED
-                session.execute(
-                    update(TIT)
-                    .where(TIc.id == wait_ids[tid], TIc.state.is_(None))
-                    .values(
-                        state=new.value, start_date=now, end_date=now, duration=0.0, updated_at=now
-                    )
-                )
-                states[tid] = new.value
-                changed += 1
-        for i in range(0, len(to_schedule), 500):
-            changed += session.execute(
-                update(TIT)
-                .where(TIc.id.in_(to_schedule[i : i + 500]), TIc.state.is_(None))
-                .values(
-                    state=TI.SCHEDULED.value,
-                    try_number=TIc.try_number + 1,
-                    scheduled_dttm=now,
-                    updated_at=now,
-                    next_retry_at=None,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount
-    outcome = _maybe_finish_run(session, run, sdag, now)
-    return changed, outcome
+            out.scheduled.extend(ids)
+            states[tid] = TI.SCHEDULED.value
+        elif decision is Decision.SKIP:
+            out.skipped.extend(ids)
+            states[tid] = TI.SKIPPED.value
+        else:
+            out.upstream_failed.extend(ids)
+            states[tid] = TI.UPSTREAM_FAILED.value
 
 
-def _maybe_finish_run(
-    session: Session, run: DagRun, sdag: SerializedDag, now: datetime
-) -> RunOutcome | None:
-    counts = dict(
-        session.execute(
-            select(TIc.state, func.count())
-            .where(TIc.dag_id == run.dag_id, TIc.run_id == run.run_id)
-            .group_by(TIc.state)
-        ).all()
-    )
-    unfinished = sum(n for st, n in counts.items() if st not in _FINISHED)
-    if sdag.fail_fast and counts.get(TI.FAILED.value):
-        _fail_remaining(session, run, now)
-        unfinished = 0
-    if unfinished:
+def _apply(session: Session, out: _Decisions, now: datetime) -> tuple[int, dict[int, str], bool]:
+    """Write the decisions (compare-and-set from no state); return how many moved, the new
+    state of each, and whether every write found its task instance still waiting."""
+    moved = 0
+    expected = 0
+    new: dict[int, str] = {}
+    writes = [
+        (_TO_REMOVED, out.removed, TI.REMOVED.value),
+        (_TO_ENDED, out.skipped, TI.SKIPPED.value),
+        (_TO_ENDED, out.upstream_failed, TI.UPSTREAM_FAILED.value),
+        (_TO_SCHEDULED, out.scheduled, TI.SCHEDULED.value),
+    ]
+    for stmt, ids, state in writes:
+        for chunk in _chunks(ids):
+            params = {"ids": chunk, "now": now, "new_state": state}
+            if stmt is not _TO_ENDED:
+                del params["new_state"]
+            moved += session.execute(stmt, params).rowcount
+            expected += len(chunk)
+        new.update(dict.fromkeys(ids, state))
+    return moved, new, moved == expected
+
+
+# -- ends of runs ---------------------------------------------------------------------------
+def _finish_state(
+    run: Any, sdag: SerializedDag, tis: list[tuple[int, str, str | None]], now: datetime
+) -> _End | None:
+    """How the run ends given its task instances' states, or None if not yet.
+
+    fail_fast and dagrun_timeout end it early (what is left is stopped); otherwise it fails
+    when a leaf task failed.
+    """
+    states = {st for _, _, st in tis}
+    if sdag.fail_fast and TI.FAILED.value in states:
+        return _End(run, sdag, DagRunState.FAILED, "task_failure", stop_rest=True)
+    if not states <= _FINISHED:
         if (
-            run.state == DagRunState.RUNNING.value
-            and sdag.dagrun_timeout
+            sdag.dagrun_timeout
             and run.start_date
             and (now - run.start_date).total_seconds() > sdag.dagrun_timeout
         ):
-            _fail_remaining(session, run, now)
-            return _end_run(session, run, sdag, DagRunState.FAILED, now, "timed_out")
+            return _End(run, sdag, DagRunState.FAILED, "timed_out", stop_rest=True)
         return None
-    leaves = [t for t, task in sdag.tasks.items() if not task.downstream_task_ids]
-    leaf_states = set(
-        session.execute(
-            select(TIc.state).where(
-                TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.task_id.in_(leaves[:900])
-            )
-        ).scalars()
+    tasks = sdag.tasks
+    failed = any(
+        st in (TI.FAILED.value, TI.UPSTREAM_FAILED.value)
+        for _, tid, st in tis
+        if tid in tasks and not tasks[tid].downstream_task_ids
     )
-    failed = bool(leaf_states & {TI.FAILED.value, TI.UPSTREAM_FAILED.value}) or bool(
-        counts.get(TI.FAILED.value) and sdag.fail_fast
-    )
-    state = DagRunState.FAILED if failed else DagRunState.SUCCESS
-    return _end_run(session, run, sdag, state, now, "task_failure" if failed else "success")
+    if failed:
+        return _End(run, sdag, DagRunState.FAILED, "task_failure")
+    return _End(run, sdag, DagRunState.SUCCESS, "success")
 
 
-def _fail_remaining(session: Session, run: DagRun, now: datetime) -> None:
-    """Stop what has not run yet (fail_fast, dagrun_timeout)."""
-    session.execute(
-        update(TIT)
-        .where(
-            TIc.dag_id == run.dag_id,
-            TIc.run_id == run.run_id,
-            or_(
-                TIc.state.is_(None),
-                TIc.state.in_(
-                    [TI.SCHEDULED.value, TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]
-                ),
-            ),
+def _end_runs(session: Session, ended: list[_End], now: datetime) -> list[RunOutcome]:
+    """Stop what is left of runs ended early, record the ends, complete their backfills."""
+    for e in ended:
+        if e.stop_rest:
+            params = {"b_dag_id": e.run.dag_id, "b_run_id": e.run.run_id, "now": now}
+            session.execute(_STOP_WAITING, params)
+            session.execute(_STOP_STARTED, params)
+    session.execute(_END, [{"b_id": e.run.id, "b_state": e.state.value, "now": now} for e in ended])
+    # After the ends are written, so runs of one backfill ending together all count as ended.
+    for backfill_id in sorted({e.run.backfill_id for e in ended if e.run.backfill_id is not None}):
+        if not session.execute(_BACKFILL_LEFT, {"b_backfill": backfill_id}).scalar_one():
+            session.execute(_BACKFILL_DONE, {"b_backfill": backfill_id, "now": now})
+    return [
+        RunOutcome(
+            e.run.dag_id, e.run.run_id, e.state.value, e.sdag.fileloc, e.run.dag_version, e.reason
         )
-        .values(state=TI.SKIPPED.value, end_date=now, updated_at=now)
-    )
-    session.execute(
-        update(TIT)
-        .where(
-            TIc.dag_id == run.dag_id,
-            TIc.run_id == run.run_id,
-            TIc.state.in_([TI.QUEUED.value, TI.RUNNING.value, TI.DEFERRED.value]),
-        )
-        .values(state=TI.FAILED.value, end_date=now, updated_at=now)
-    )
+        for e in ended
+    ]
 
 
-def _end_run(
-    session: Session,
-    run: DagRun,
-    sdag: SerializedDag,
-    state: DagRunState,
-    now: datetime,
-    reason: str,
-) -> RunOutcome:
-    run.state = state.value
-    run.end_date = now
-    if run.backfill_id is not None:
-        _maybe_complete_backfill(session, run.backfill_id, now, exclude=run.id)
-    return RunOutcome(run.dag_id, run.run_id, state.value, sdag.fileloc, run.dag_version, reason)
-
-
-def _maybe_complete_backfill(
-    session: Session, backfill_id: int, now: datetime, exclude: int
-) -> None:
-    left = session.execute(
-        select(func.count()).where(
-            DagRun.backfill_id == backfill_id,
-            DagRun.state.in_(ACTIVE_RUN_STATES),
-            DagRun.id != exclude,
-        )
-    ).scalar_one()
-    if not left:
-        session.execute(
-            update(Backfill)
-            .where(Backfill.id == backfill_id)
-            .values(completed_at=now, updated_at=now)
-        )
+def _load_tis(session: Session, run_pks: list[int]) -> dict[int, list[tuple[int, str, str | None]]]:
+    """(ti id, task id, state) of every task instance of the given runs, by run."""
+    tis: dict[int, list[tuple[int, str, str | None]]] = {pk: [] for pk in run_pks}
+    for chunk in _chunks(run_pks):
+        for run_pk, ti_id, task_id, state in session.execute(_RUN_TIS, {"run_pks": chunk}):
+            tis[run_pk].append((ti_id, task_id, state))
+    return tis
 
 
 def evaluate_dirty_runs(
@@ -291,70 +364,75 @@ def evaluate_dirty_runs(
     now: datetime,
     only_run_ids: set[tuple[str, str]] | None = None,
 ) -> PassResult:
-    """Re-examine every running run something happened in since the last look."""
+    """Re-examine every running run something happened in since the last look.
+
+    A fixed number of statements whatever the number of runs: one read of the runs (locked
+    on PostgreSQL, so two schedulers never decide the same run), one of their task
+    instances, one compare-and-set UPDATE per kind of decision, one to record what was seen.
+    """
     result = PassResult()
-    runs = (
-        session.execute(
-            _locked(
-                select(DagRun)
-                .where(
-                    DagRun.state == DagRunState.RUNNING.value, DagRun.change_seq > DagRun.seen_seq
-                )
-                .limit(1000),
-                session,
-            )
-        )
-        .scalars()
-        .all()
-    )
+    stmt = _DIRTY_RUNS_LOCKED if _can_skip_locked(session) else _DIRTY_RUNS
+    runs = session.execute(stmt).all()
+    if only_run_ids is not None:
+        runs = [r for r in runs if (r.dag_id, r.run_id) in only_run_ids]
+    if not runs:
+        return result
+    sdags = {r.id: cache.get(session, r.dag_id, r.dag_version) for r in runs}
+    tis = _load_tis(session, [r.id for r in runs])
+    out = _Decisions()
     for run in runs:
-        if only_run_ids is not None and (run.dag_id, run.run_id) not in only_run_ids:
-            continue
-        seen = run.change_seq
-        sdag = cache.get(session, run.dag_id, run.dag_version)
-        changed, outcome = evaluate_run(session, run, sdag, now)
-        result.tis_changed += changed
-        run.seen_seq = seen
-        run.last_scheduling_decision = now
-        if outcome is not None:
-            result.finished_runs.append(outcome)
+        _decide(session, run, sdags[run.id], tis[run.id], out)
+    moved, new, as_expected = _apply(session, out, now)
+    result.tis_changed = moved
+    if as_expected:
+        tis = {pk: [(i, t, new.get(i, st)) for i, t, st in rows] for pk, rows in tis.items()}
+    else:  # someone else moved a task instance meanwhile: decide run ends from the database
+        tis = _load_tis(session, [r.id for r in runs])
+    ended = [e for r in runs if (e := _finish_state(r, sdags[r.id], tis[r.id], now))]
+    for chunk in _chunks([r.id for r in runs]):
+        session.execute(_SEEN, {"ids": chunk, "now": now})
+    if ended:
+        result.finished_runs = _end_runs(session, ended, now)
     return result
 
 
+# -- retries ------------------------------------------------------------------------------
+_DUE_RETRIES = select(TIc.id, TIc.state, TIc.dag_id, TIc.run_id).where(
+    TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
+    TIc.next_retry_at <= _NOW,
+)
+_DUE_RETRIES_LOCKED = _DUE_RETRIES.with_for_update(skip_locked=True)
+_PROMOTE = (
+    update(TIT)
+    .where(TIc.id.in_(_IDS), TIc.state == bindparam("old_state"))
+    .values(
+        state=TI.SCHEDULED.value,
+        try_number=TIc.try_number + bindparam("bump"),
+        scheduled_dttm=_NOW,
+        updated_at=_NOW,
+    )
+)
+_NEXT_RETRY = select(func.min(TIc.next_retry_at)).where(
+    TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
+    TIc.next_retry_at > _NOW,
+)
+
+
 def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime | None]:
-    """up_for_retry / up_for_reschedule whose time came -> scheduled; return the next due time."""
-    due = session.execute(
-        _locked(
-            select(TIc.id, TIc.state, TIc.dag_id, TIc.run_id).where(
-                TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
-                TIc.next_retry_at <= now,
-            ),
-            session,
-        )
-    ).all()
+    """up_for_retry / up_for_reschedule whose time came -> scheduled; return the next due time.
+
+    A retry is a new try (try_number + 1); a reschedule continues the same one.
+    """
+    stmt = _DUE_RETRIES_LOCKED if _can_skip_locked(session) else _DUE_RETRIES
+    due = session.execute(stmt, {"now": now}).all()
     moved = 0
-    runs: set[tuple[str, str]] = set()
-    for ti_id, state, dag_id, run_id in due:
-        bump = 1 if state == TI.UP_FOR_RETRY.value else 0
-        moved += session.execute(
-            update(TIT)
-            .where(TIc.id == ti_id, TIc.state == state)
-            .values(
-                state=TI.SCHEDULED.value,
-                try_number=TIc.try_number + bump,
-                scheduled_dttm=now,
-                updated_at=now,
-            )
-        ).rowcount
-        runs.add((dag_id, run_id))
-    if runs:
+    for old, bump in ((TI.UP_FOR_RETRY.value, 1), (TI.UP_FOR_RESCHEDULE.value, 0)):
+        ids = [r.id for r in due if r.state == old]
+        for chunk in _chunks(ids):
+            params = {"ids": chunk, "old_state": old, "bump": bump, "now": now}
+            moved += session.execute(_PROMOTE, params).rowcount
+    if due:
         from tradewind.services.ti_state import touch_runs
 
-        touch_runs(session, runs)
-    nxt = session.execute(
-        select(func.min(TIc.next_retry_at)).where(
-            TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
-            TIc.next_retry_at > now,
-        )
-    ).scalar_one_or_none()
-    return moved, nxt
+        touch_runs(session, {(r.dag_id, r.run_id) for r in due})
+    return moved, session.execute(_NEXT_RETRY, {"now": now}).scalar_one_or_none()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState, can_transition
@@ -27,14 +27,21 @@ def _state_clause(states: Iterable[State]) -> Any:
     return or_(*parts) if len(parts) > 1 else parts[0]
 
 
+_DRc = DagRun.__table__.c
+_TOUCH = (
+    update(DagRun.__table__)
+    .where(_DRc.dag_id == bindparam("b_dag_id"), _DRc.run_id == bindparam("b_run_id"))
+    .values(change_seq=_DRc.change_seq + 1)
+)
+
+
 def touch_runs(session: Session, keys: Iterable[tuple[str, str]]) -> None:
     """Tell the scheduler these runs changed (bumps ``change_seq``)."""
-    for dag_id, run_id in set(keys):
-        session.execute(
-            update(DagRun)
-            .where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
-            .values(change_seq=DagRun.change_seq + 1)
-        )
+    # One prebuilt statement for all runs; sorted, so concurrent writers lock rows in the
+    # same order.
+    params = [{"b_dag_id": d, "b_run_id": r} for d, r in sorted(set(keys))]
+    if params:
+        session.execute(_TOUCH, params)
 
 
 def cas(
