@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Workload
@@ -55,8 +56,6 @@ class DurationEstimates:
         self._cache: dict[str, tuple[float, dict[str, float]]] = {}
 
     def get(self, session: Session, dag_id: str, task_id: str) -> float:
-        import time
-
         entry = self._cache.get(dag_id)
         if entry is None or time.monotonic() - entry[0] > self.ttl:
             recent = (
@@ -81,6 +80,83 @@ class DurationEstimates:
         self._cache.clear()
 
 
+# Built once: constructing a statement costs more CPU than executing a cached one, and the
+# scheduler queues after every finished task.
+_NOW = bindparam("now", type_=TIc.updated_at.type)
+_SCHEDULED_POOLS = select(TIc.pool).where(TIc.state == TI.SCHEDULED.value).group_by(TIc.pool)
+_POOLS = select(Pool.__table__.c.pool, Pool.__table__.c.slots)
+_POOLS_LOCKED = _POOLS.with_for_update()  # serialises slot counting between schedulers
+_CANDIDATES = (
+    select(
+        TIc.id,
+        TIc.dag_id,
+        TIc.run_id,
+        TIc.task_id,
+        TIc.pool,
+        TIc.pool_slots,
+        TIc.priority_weight,
+        TIc.scheduled_dttm,
+        TIc.map_index,
+        TIc.try_number,
+        TIc.queue,
+        TIc.dag_version,
+    )
+    .where(TIc.state == TI.SCHEDULED.value, TIc.pool == bindparam("b_pool"))
+    .order_by(TIc.priority_weight.desc(), TIc.scheduled_dttm, TIc.id)
+    .limit(bindparam("b_limit", type_=Integer))
+)
+_CANDIDATES_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
+_ACTIVE = select(
+    TIc.id, TIc.dag_id, TIc.task_id, TIc.pool, TIc.pool_slots, TIc.start_date, TIc.queued_dttm
+).where(TIc.state.in_(_RUNNING))
+_DMc = DagModel.__table__.c
+_MAX_TASKS = select(_DMc.dag_id, _DMc.max_active_tasks).where(
+    _DMc.dag_id.in_(bindparam("dag_ids", expanding=True))
+)
+_TO_QUEUED = (
+    update(TIT)
+    .where(TIc.id.in_(bindparam("ids", expanding=True)), TIc.state == TI.SCHEDULED.value)
+    .values(
+        state=TI.QUEUED.value,
+        queued_dttm=_NOW,
+        queued_by_job_id=bindparam("b_job", type_=Integer),
+        executor=bindparam("b_executor"),
+        updated_at=_NOW,
+    )
+)
+
+
+def _candidate_rows(
+    session: Session, per_pool_limit: int
+) -> tuple[dict[str, int], list[Any]] | None:
+    """The pools' sizes and the top scheduled task instances of each pool (pools and task
+    instances locked on PostgreSQL); None when nothing is scheduled (nothing is locked)."""
+    pool_names = session.execute(_SCHEDULED_POOLS).scalars().all()
+    if not pool_names:
+        return None
+    pg = session.get_bind().dialect.name == "postgresql"
+    pools = dict(session.execute(_POOLS_LOCKED if pg else _POOLS).all())
+    stmt = _CANDIDATES_LOCKED if pg else _CANDIDATES
+    rows: list[Any] = []
+    for pool in pool_names:
+        rows.extend(session.execute(stmt, {"b_pool": pool, "b_limit": per_pool_limit}).all())
+    return pools, rows
+
+
+def _mark_queued(
+    session: Session, ids: list[int], now: datetime, job_id: int | None, executor_name: str
+) -> set[int]:
+    """scheduled -> queued (compare-and-set) for ``ids``; return those that moved."""
+    params = {"now": now, "b_job": job_id, "b_executor": executor_name}
+    if session.get_bind().dialect.update_returning:
+        stmt = _TO_QUEUED.returning(TIc.id)
+        moved: set[int] = set()
+        for i in range(0, len(ids), 500):
+            moved.update(session.execute(stmt, {**params, "ids": ids[i : i + 500]}).scalars())
+        return moved
+    return {i for i in ids if session.execute(_TO_QUEUED, {**params, "ids": [i]}).rowcount}
+
+
 def queue_ready(
     session: Session,
     *,
@@ -95,69 +171,23 @@ def queue_ready(
     only_run_ids: set[tuple[str, str]] | None = None,
     per_pool_limit: int = 512,
 ) -> list[Workload]:
-    """Move the scheduled task instances the planner picks to queued; return their workloads."""
+    """Move the scheduled task instances the planner picks to queued; return their workloads.
+
+    Queueing changes nothing a run's readiness or end depends on (scheduled and queued are
+    both unfinished), so it does not mark runs changed.
+    """
     if free_executor_slots <= 0:
         return []
-    pools_q = select(Pool)
-    if session.get_bind().dialect.name == "postgresql":
-        pools_q = pools_q.with_for_update()  # serialises slot counting between schedulers
-    pools = {p.pool: p.slots for p in session.execute(pools_q).scalars()}
-    pool_names = (
-        session.execute(select(TIc.pool).where(TIc.state == TI.SCHEDULED.value).group_by(TIc.pool))
-        .scalars()
-        .all()
-    )
-    if not pool_names:
+    found = _candidate_rows(session, per_pool_limit)
+    if found is None:
         return []
-    rows: list[Any] = []
-    for pool in pool_names:
-        q = (
-            select(
-                TIc.id,
-                TIc.dag_id,
-                TIc.run_id,
-                TIc.task_id,
-                TIc.pool,
-                TIc.pool_slots,
-                TIc.priority_weight,
-                TIc.scheduled_dttm,
-                TIc.map_index,
-                TIc.try_number,
-                TIc.queue,
-                TIc.dag_version,
-            )
-            .where(TIc.state == TI.SCHEDULED.value, TIc.pool == pool)
-            .order_by(TIc.priority_weight.desc(), TIc.scheduled_dttm, TIc.id)
-            .limit(per_pool_limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        rows.extend(session.execute(q).all())
+    pools, rows = found
     if only_run_ids is not None:
         rows = [r for r in rows if (r.dag_id, r.run_id) in only_run_ids]
-    running_rows = session.execute(
-        select(
-            TIc.id,
-            TIc.dag_id,
-            TIc.task_id,
-            TIc.pool,
-            TIc.pool_slots,
-            TIc.start_date,
-            TIc.queued_dttm,
-        ).where(TIc.state.in_(_RUNNING))
-    ).all()
-    dag_ids = {r.dag_id for r in rows} | {r.dag_id for r in running_rows}
-    max_tasks = (
-        dict(
-            session.execute(
-                select(DagModel.dag_id, DagModel.max_active_tasks).where(
-                    DagModel.dag_id.in_(list(dag_ids))
-                )
-            ).all()
-        )
-        if dag_ids
-        else {}
-    )
+    running_rows = session.execute(_ACTIVE).all()
+    # Only DAGs with candidates need their cap: the planner reads no other.
+    dag_ids = sorted({r.dag_id for r in rows})
+    max_tasks = dict(session.execute(_MAX_TASKS, {"dag_ids": dag_ids}).all()) if dag_ids else {}
     candidates = [
         Candidate(
             key=r.id,
@@ -187,55 +217,38 @@ def queue_ready(
     chosen = plan(candidates, running, limits, now)
     _fail_unrunnable(session, unrunnable(candidates, limits), now)
     by_id = {r.id: r for r in rows}
-    workloads: list[Workload] = []
-    touched: set[tuple[str, str]] = set()
-    files: dict[str, str] = {}
-    timeouts: dict[tuple[str, str | None, str], float | None] = {}
     per_task = Counter((r.dag_id, r.task_id) for r in running_rows)
+    picked: list[Any] = []
     for ti_id in chosen:
         r = by_id[ti_id]
-        sdag = cache.get(session, r.dag_id, r.dag_version)
-        task = sdag.tasks.get(r.task_id)
+        task = cache.get(session, r.dag_id, r.dag_version).tasks.get(r.task_id)
         limit = task.max_active_tis_per_dag if task is not None else None
         if limit is not None and per_task[(r.dag_id, r.task_id)] >= limit:
             continue  # max_active_tis_per_dag: this task runs at most that many at once
         per_task[(r.dag_id, r.task_id)] += 1
-        moved = session.execute(
-            update(TIT)
-            .where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
-            .values(
-                state=TI.QUEUED.value,
-                queued_dttm=now,
-                queued_by_job_id=job_id,
-                executor=executor_name,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not moved:
-            continue
-        touched.add((r.dag_id, r.run_id))
-        files[r.dag_id] = sdag.fileloc
-        key = (r.dag_id, r.dag_version, r.task_id)
-        if key not in timeouts:
-            timeouts[key] = task.execution_timeout if task is not None else None
-        workloads.append(
-            Workload(
-                ti_id=r.id,
-                dag_id=r.dag_id,
-                run_id=r.run_id,
-                task_id=r.task_id,
-                map_index=r.map_index,
-                try_number=r.try_number,
-                fileloc=sdag.fileloc,
-                dag_version=r.dag_version,
-                token=issue_ti_token(secret, r.id, r.try_number, token_ttl),
-                queue=r.queue,
-                timeout=timeouts[key],
-            )
-        )
-    touch_runs(session, touched)
-    return workloads
+        picked.append(r)
+    if not picked:
+        return []
+    moved = _mark_queued(session, [r.id for r in picked], now, job_id, executor_name)
+    return [_workload(session, r, cache, secret, token_ttl) for r in picked if r.id in moved]
+
+
+def _workload(session: Session, r: Any, cache: DagCache, secret: str, token_ttl: float) -> Workload:
+    sdag = cache.get(session, r.dag_id, r.dag_version)
+    task = sdag.tasks.get(r.task_id)
+    return Workload(
+        ti_id=r.id,
+        dag_id=r.dag_id,
+        run_id=r.run_id,
+        task_id=r.task_id,
+        map_index=r.map_index,
+        try_number=r.try_number,
+        fileloc=sdag.fileloc,
+        dag_version=r.dag_version,
+        token=issue_ti_token(secret, r.id, r.try_number, token_ttl),
+        queue=r.queue,
+        timeout=task.execution_timeout if task is not None else None,
+    )
 
 
 def _fail_unrunnable(session: Session, bad: dict[Any, str], now: datetime) -> None:
