@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import time
 from collections import deque
+from typing import Any
 
 from tradewind.core.execution import Workload
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
@@ -60,6 +61,7 @@ class CeleryExecutor(BaseExecutor):
         log.info("Celery executor connected to %s", self.app.conf.broker_url.split("@")[-1])
 
     def queue_workloads(self, workloads: list[Workload]) -> None:
+        batch = []
         for w in workloads:
             if w.kind == "callback":
                 # The scheduler leaves callbacks unsigned; workers verify this token first.
@@ -68,9 +70,27 @@ class CeleryExecutor(BaseExecutor):
                 )
             else:
                 self.in_flight[w.ti_id] = w
-            self._send(w)
+            batch.append(w)
+        self._send_all(batch)
 
-    def _send(self, w: Workload) -> bool:
+    def _send_all(self, workloads: list[Workload]) -> None:
+        """Send through one producer (acquiring one per message costs more than sending);
+        from the first message the broker refuses, keep the rest for the next poll."""
+        if not workloads:
+            return
+        sent = 0
+        try:
+            with self.app.producer_or_acquire() as producer:
+                for w in workloads:
+                    sent += 1
+                    if not self._send(w, producer):  # it keeps w itself
+                        break
+        except Exception as exc:  # noqa: BLE001 - a broker outage must not stop the scheduler
+            log.warning("could not reach the broker (will retry): %s", exc)
+            self._next_resend = time.monotonic() + 1.0
+        self.unsent.extend(workloads[sent:])
+
+    def _send(self, w: Workload, producer: Any = None) -> bool:
         try:
             self.app.send_task(
                 TASK_NAME,
@@ -78,6 +98,11 @@ class CeleryExecutor(BaseExecutor):
                 queue=self.prefix + (w.queue or self.default_queue),
                 retry=True,
                 retry_policy=_SEND_RETRY,
+                producer=producer,
+                # What logs and monitors show instead of the whole workload (which carries
+                # the try's token); also spares a repr of it per message.
+                argsrepr=f"({w.dag_id}.{w.task_id} try {w.try_number})",
+                kwargsrepr="{}",
             )
         except Exception as exc:  # noqa: BLE001 - a broker outage must not stop the scheduler
             log.warning(
@@ -93,12 +118,8 @@ class CeleryExecutor(BaseExecutor):
         mono = time.monotonic()
         if self.unsent and mono >= self._next_resend:
             pending, self.unsent = list(self.unsent), deque()
-            for i, w in enumerate(pending):
-                if w.ti_id >= 0 and w.ti_id not in self.in_flight:
-                    continue  # ended or re-queued meanwhile
-                if not self._send(w):
-                    self.unsent.extend(pending[i + 1 :])
-                    break
+            # Skip what ended or was re-queued meanwhile.
+            self._send_all([w for w in pending if w.ti_id < 0 or w.ti_id in self.in_flight])
         if self.in_flight and mono >= self._next_check:
             self._next_check = mono + self.check_interval
             self._forget_ended()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState as TI
@@ -12,6 +12,15 @@ from tradewind.errors import NotFound
 from tradewind.metastore.tables import TaskInstance
 
 _ACTIVE = (TI.QUEUED.value, TI.RUNNING.value, TI.RESTARTING.value)
+_TIc = TaskInstance.__table__.c
+# Asked many times a second with up to ``parallelism`` ids. On PostgreSQL the ids travel as
+# one array parameter, so the SQL text never changes (the driver caches its parsing).
+_STILL_ACTIVE = select(_TIc.id, _TIc.try_number).where(
+    _TIc.id.in_(bindparam("ids", expanding=True)), _TIc.state.in_(_ACTIVE)
+)
+_STILL_ACTIVE_PG = select(_TIc.id, _TIc.try_number).where(
+    _TIc.id == any_(bindparam("ids", type_=ARRAY(BigInteger))), _TIc.state.in_(_ACTIVE)
+)
 
 
 def still_active(session: Session, keys: list[tuple[int, int]]) -> set[int]:
@@ -19,11 +28,8 @@ def still_active(session: Session, keys: list[tuple[int, int]]) -> set[int]:
     if not keys:
         return set()
     wanted = dict(keys)
-    rows = session.execute(
-        select(TaskInstance.id, TaskInstance.try_number).where(
-            TaskInstance.id.in_(list(wanted)), TaskInstance.state.in_(_ACTIVE)
-        )
-    ).all()
+    pg = session.get_bind().dialect.name == "postgresql"
+    rows = session.execute(_STILL_ACTIVE_PG if pg else _STILL_ACTIVE, {"ids": list(wanted)}).all()
     return {ti_id for ti_id, try_number in rows if wanted.get(ti_id) == try_number}
 
 
