@@ -93,13 +93,16 @@ def create_app(env: Env) -> FastAPI:
     app.add_exception_handler(errors.TradewindError, _tradewind_error)
     app.add_exception_handler(OverflowError, _out_of_range)
 
-    app.add_middleware(SecurityHeaders)
-
     app.include_router(auth_router)
     app.include_router(v2_router, prefix="/api/v2")
     execution = _optional_router("tradewind.api.execution")
     if execution is not None:
+        from tradewind.api.execution import ExecutionFastPath
+
         app.include_router(execution)
+        # Inside SecurityHeaders (added last, so outermost): its answers get the headers too.
+        app.add_middleware(ExecutionFastPath)
+    app.add_middleware(SecurityHeaders)
     ui = _optional_router("tradewind.ui.routes")
     if ui is not None:
         app.include_router(ui)

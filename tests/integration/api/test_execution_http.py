@@ -1,0 +1,252 @@
+"""The execution API over HTTP (``/execution/task-instances/{ti_id}/<method>``) on the real app:
+answers, status codes and error bodies a remote worker relies on, and ``finish`` with its log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.integration.api.conftest import NOW, Api
+
+from tradewind.core.execution import Workload
+from tradewind.services.testing import make_test_run, queue_single_task
+from tradewind.services.tokens import issue_ti_token
+from tradewind.worker.logs import log_path
+
+MISSING = "missing task token: send 'Authorization: Bearer <token>'"
+
+
+@pytest.fixture
+def queued(api: Api) -> Workload:
+    """The ``extract`` task instance of a manual ``etl`` run, queued for its first try."""
+    api.env.wake = lambda *_: None  # the shared fixture's takes no wake-up kind
+    run_id = make_test_run(api.env, "etl", NOW, None)
+    return queue_single_task(api.env, "etl", run_id, "extract")
+
+
+def call(api: Api, w: Workload, method: str, body: object, token: str | None = None):  # noqa: ANN201
+    headers = {"Authorization": f"Bearer {token or w.token}"}
+    url = f"/execution/task-instances/{w.ti_id}/{method}"
+    return api.client.post(url, json=body, headers=headers)
+
+
+def ti_state(api: Api, w: Workload) -> str | None:
+    from tradewind.services.runs import task_states
+
+    with api.env.db.session(readonly=True) as s:
+        rows = task_states(s, w.dag_id, w.run_id)
+    return next(t.state for t in rows if t.id == w.ti_id)
+
+
+def log_file(api: Api, w: Workload) -> Path:
+    folder = api.env.settings.log_folder
+    return log_path(folder, w.dag_id, w.run_id, w.task_id, w.try_number, w.map_index)
+
+
+def test_a_try_claims_heartbeats_and_finishes(api: Api, queued: Workload) -> None:
+    claim = call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    assert claim.status_code == 200, claim.text
+    assert claim.headers["content-type"] == "application/json"
+    assert claim.headers["x-content-type-options"] == "nosniff"
+    assert claim.headers["x-frame-options"] == "DENY"
+    ti = claim.json()["ti"]
+    assert (ti["dag_id"], ti["task_id"], ti["try_number"]) == ("etl", "extract", 1)
+    assert call(api, queued, "heartbeat", {"pid": 42}).json() == {"stop": False}
+    stored = call(api, queued, "xcom_set", {"key": "k", "value": [1, "two"]})
+    assert stored.status_code == 200 and stored.json() is None
+    got = call(
+        api,
+        queued,
+        "xcom_get",
+        {"dag_id": "etl", "run_id": queued.run_id, "task_id": "extract", "key": "k"},
+    )
+    assert got.json() == {"found": True, "value": [1, "two"]}
+    done = call(api, queued, "finish", {"outcome": "success", "error": None})
+    assert done.status_code == 200 and done.json() == {"state": "success"}
+    assert ti_state(api, queued) == "success"
+    assert call(api, queued, "heartbeat", {"pid": 42}).json() == {"stop": True}
+
+
+def test_finish_with_log_stores_the_log_of_the_try_then_the_outcome(
+    api: Api, queued: Workload
+) -> None:
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    text = "line one\nünïcode line two\n"
+    done = call(api, queued, "finish", {"outcome": "failed", "error": "boom", "log": text})
+    assert done.status_code == 200, done.text
+    path = log_file(api, queued)
+    assert done.json() == {
+        "state": "failed",
+        "log": {"path": str(path), "bytes": len(text.encode())},
+    }
+    assert path.read_text(encoding="utf-8") == text
+    assert ti_state(api, queued) == "failed"
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".upload-")]
+
+
+def test_finish_with_log_replaces_an_uploaded_log_like_the_logs_call(
+    api: Api, queued: Workload
+) -> None:
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    uploaded = call(api, queued, "logs", {"text": "early copy\n"})
+    path = log_file(api, queued)
+    assert uploaded.json() == {"path": str(path), "bytes": 11}
+    call(api, queued, "finish", {"outcome": "success", "log": "final copy\n"})
+    assert path.read_text() == "final copy\n"
+
+
+def test_finish_with_a_token_of_another_try_stores_no_log(api: Api, queued: Workload) -> None:
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    other = issue_ti_token(api.env.secret_key, queued.ti_id + 1, 1)
+    body = {"outcome": "success", "log": "forged\n"}
+    refused = call(api, queued, "finish", body, token=other)
+    assert refused.status_code == 401
+    assert "is not for task instance" in refused.json()["detail"]
+    assert not log_file(api, queued).exists()
+    assert ti_state(api, queued) == "running"
+
+
+def test_a_log_over_the_size_limit_is_refused_and_records_nothing(
+    api: Api, queued: Workload
+) -> None:
+    from tradewind.api.execution import MAX_LOG_BYTES
+
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    big = "x" * (MAX_LOG_BYTES + 1)
+    assert call(api, queued, "logs", {"text": big}).status_code == 422
+    refused = call(api, queued, "finish", {"outcome": "success", "log": big})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "log"]
+    assert ti_state(api, queued) == "running" and not log_file(api, queued).exists()
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({}, MISSING),
+        ({"Authorization": "Basic abc"}, MISSING),
+        ({"Authorization": "Bearer not-a-jwt"}, "invalid task token"),
+    ],
+)
+def test_a_call_without_a_valid_token_is_401(
+    api: Api, queued: Workload, headers: dict[str, str], detail: str
+) -> None:
+    url = f"/execution/task-instances/{queued.ti_id}/claim"
+    answer = api.client.post(url, json={"hostname": "h", "pid": 1}, headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["detail"].startswith(detail)
+    assert "www-authenticate" not in answer.headers
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert ti_state(api, queued) == "queued"
+
+
+def test_expired_and_foreign_tokens_are_401(api: Api, queued: Workload) -> None:
+    secret = api.env.secret_key
+    expired = issue_ti_token(secret, queued.ti_id, 1, ttl=-10)
+    answer = call(api, queued, "claim", {"hostname": "h", "pid": 1}, token=expired)
+    assert (answer.status_code, answer.json()) == (401, {"detail": "task token expired"})
+    foreign = issue_ti_token("another-key-of-at-least-32-bytes-long!", queued.ti_id, 1)
+    assert call(api, queued, "heartbeat", {"pid": 1}, token=foreign).status_code == 401
+
+
+def test_service_errors_map_to_404_409_and_422(api: Api, queued: Workload) -> None:
+    unknown = Workload(987654, "etl", "r", "t", -1, 1, "", None, "")
+    token = issue_ti_token(api.env.secret_key, 987654, 1)
+    missing = call(api, unknown, "xcom_set", {"key": "k", "value": 1}, token=token)
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "task instance 987654 not found"}
+    assert call(api, queued, "claim", {"hostname": "h", "pid": 1}).status_code == 200
+    again = call(api, queued, "claim", {"hostname": "h", "pid": 1})
+    assert again.status_code == 409 and isinstance(again.json()["detail"], str)
+    bad = call(api, queued, "finish", {"outcome": "great"})
+    assert bad.status_code == 422 and "great" in bad.json()["detail"]
+
+
+def test_invalid_bodies_get_fastapi_validation_errors(api: Api, queued: Workload) -> None:
+    wrong = call(api, queued, "claim", {"hostname": "h"})
+    assert wrong.status_code == 422
+    [error] = wrong.json()["detail"]
+    assert (error["type"], error["loc"]) == ("missing", ["body", "pid"])
+    url = f"/execution/task-instances/{queued.ti_id}/claim"
+    auth = {"Authorization": f"Bearer {queued.token}"}
+    broken = api.client.post(
+        url, content=b"{not json", headers={**auth, "Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert broken.json()["detail"][0]["type"] == "json_invalid"
+    untyped = api.client.post(url, content=b'{"hostname": "h", "pid": 1}', headers=auth)
+    assert untyped.status_code == 422
+    empty = api.client.post(url, headers=auth)
+    assert empty.status_code == 422
+    assert empty.json()["detail"][0]["loc"] == ["body"]
+    # Validation comes before the token check, as FastAPI does it.
+    assert api.client.post(url, json={"hostname": "h"}).status_code == 422
+    not_a_number = api.client.post(
+        "/execution/task-instances/abc/claim", json={"hostname": "h", "pid": 1}, headers=auth
+    )
+    assert not_a_number.status_code == 422
+    assert not_a_number.json()["detail"][0]["loc"] == ["path", "ti_id"]
+    assert ti_state(api, queued) == "queued"
+
+
+def test_unknown_methods_and_verbs(api: Api, queued: Workload) -> None:
+    assert call(api, queued, "explode", {}).status_code == 404
+    url = f"/execution/task-instances/{queued.ti_id}/claim"
+    assert api.client.get(url).status_code == 405
+
+
+def test_verify_checks_a_callback_token(api: Api) -> None:
+    token = issue_ti_token(api.env.secret_key, -7, 0)
+    url = "/execution/task-instances/-7/verify"
+    ok = api.client.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
+    assert ok.json() == {"valid": True, "try_number": 0}
+    other = api.client.post(
+        "/execution/task-instances/-8/verify", json={}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert other.status_code == 401
+
+
+def test_the_execution_routes_are_in_the_openapi_document(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for method in ("claim", "heartbeat", "finish", "logs", "verify"):
+        assert f"/execution/task-instances/{{ti_id}}/{method}" in paths
+    finish = paths["/execution/task-instances/{ti_id}/finish"]["post"]
+    schema = finish["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/FinishBody")
+
+
+def test_the_fast_path_answers_valid_calls_without_the_app(api: Api, queued: Workload) -> None:
+    import warnings
+
+    from tradewind.api.execution import ExecutionFastPath
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    left: list[str] = []
+
+    async def rest_of_the_app(scope, receive, send) -> None:  # noqa: ANN001
+        left.append(scope["path"])
+        await send({"type": "http.response.start", "status": 418, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    fast = ExecutionFastPath(rest_of_the_app)
+
+    async def app(scope, receive, send) -> None:  # noqa: ANN001
+        scope["app"] = api.client.app
+        await fast(scope, receive, send)
+
+    client = TestClient(app)
+    auth = {"Authorization": f"Bearer {queued.token}"}
+    url = f"/execution/task-instances/{queued.ti_id}/"
+    assert client.post(url + "claim", json={"hostname": "h", "pid": 1}, headers=auth).is_success
+    moved = client.post(url + "claim", json={"hostname": "h", "pid": 1}, headers=auth)
+    assert moved.status_code == 409 and "not queued" in moved.json()["detail"]
+    assert client.post(url + "finish", json={"outcome": "success"}, headers=auth).json() == {
+        "state": "success"
+    }
+    assert left == []
+    assert client.post(url + "claim", json={"pid": "x"}, headers=auth).status_code == 418
+    assert client.get("/api/v2/version").status_code == 418
+    assert left == [url + "claim", "/api/v2/version"]
