@@ -80,7 +80,8 @@ def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
     logger = logging.getLogger(TASK_LOGGER)
     old_level = root.level
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    if old_level != logging.INFO:  # setLevel clears the cache of every logger: not for free
+        root.setLevel(logging.INFO)
     echo_handler = None
     if echo:
         echo_handler = logging.StreamHandler(sys.__stderr__)
@@ -99,7 +100,8 @@ def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
         root.removeHandler(handler)
         if echo_handler is not None:
             root.removeHandler(echo_handler)
-        root.setLevel(old_level)
+        if root.level != old_level:
+            root.setLevel(old_level)
         handler.close()
 
 
