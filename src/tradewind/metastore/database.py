@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradewind.errors import ConfigError, TradewindError
@@ -47,6 +49,38 @@ def _sqlite_setup(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+PING_AFTER_IDLE = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle for ``PING_AFTER_IDLE`` s.
+
+    ``pool_pre_ping`` would cost a round trip to the server on every checkout (every session
+    of every execution-API call); a connection in steady use is proved alive by that use, and
+    the one that slept through a server restart is the one that needs the check. A dead one
+    is replaced transparently (``DisconnectionError`` makes the pool connect anew).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn: Any, record: Any) -> None:
+        record.info["tw_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("tw_idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_conn.rollback()
+        except Exception as exc:  # noqa: BLE001 - any failure means: use another connection
+            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
+
+
 class Database:
     """One metastore: an engine, a session factory, and its migrations.
 
@@ -64,7 +98,6 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_size"] = pool_size
-            kwargs["pool_pre_ping"] = True
             kwargs["max_overflow"] = 10
         try:
             self.engine = create_engine(self.url, **kwargs)
@@ -72,6 +105,8 @@ class Database:
             raise ConfigError(f"database.sql_alchemy_conn {url!r}: {exc}") from None
         if self.is_sqlite:
             _sqlite_setup(self.engine)
+        else:
+            _ping_when_idle(self.engine)
         self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._ro_factory = sessionmaker(
             bind=self.engine.execution_options(tw_readonly=True), expire_on_commit=False

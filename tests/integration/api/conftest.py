@@ -37,7 +37,7 @@ def api_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("api_template")
     settings = load_settings(home, environ={})
     write_config_file(settings)
-    env = Env.from_settings(load_settings(home, environ={}), wake=lambda: None)
+    env = Env.from_settings(load_settings(home, environ={}), wake=lambda *_: None)
     env.db.migrate()
     with env.db.session() as s:
         for role in ROLES:
@@ -123,7 +123,7 @@ def api(api_template_db: Path, tmp_path: Path) -> Iterator[Api]:
     write_config_file(settings)
     shutil.copy(api_template_db, tmp_path / "tradewind.db")
     clock = FrozenClock(NOW)
-    env = Env.from_settings(load_settings(tmp_path, environ={}), clock=clock, wake=lambda: None)
+    env = Env.from_settings(load_settings(tmp_path, environ={}), clock=clock, wake=lambda *_: None)
     for dag in make_dags(tmp_path / "dags"):
         store_dag_object(env, dag)
     with TestClient(create_app(env)) as client:

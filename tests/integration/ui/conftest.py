@@ -90,7 +90,7 @@ def _make_env(home: Path) -> Env:
     settings = load_settings(home, environ={})
     write_config_file(settings)
     settings = load_settings(home, environ={})
-    env = Env.from_settings(settings, wake=lambda: None)
+    env = Env.from_settings(settings, wake=lambda *_: None)
     env.db.migrate()
     return env
 
@@ -102,7 +102,7 @@ def env(template_home: Path, tmp_path: Path) -> Iterator[Env]:
     shutil.copytree(template_home, home)
     cfg = home / "tradewind.toml"
     cfg.write_text(cfg.read_text().replace(str(template_home), str(home)))
-    env = Env.from_settings(load_settings(home, environ={}), wake=lambda: None)
+    env = Env.from_settings(load_settings(home, environ={}), wake=lambda *_: None)
     yield env
     env.db.engine.dispose()
 
