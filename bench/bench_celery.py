@@ -74,6 +74,20 @@ def cpu_seconds(cluster: Cluster) -> dict[str, float]:
     return {k: round(v, 2) for k, v in sorted(out.items())}
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def busy_share(before: tuple[float, float]) -> float:
+    """How busy the machine's cores were since ``before`` (1.0: every core all the time)."""
+    busy, total = machine_cpu()
+    return round((busy - before[0]) / max(total - before[1], 1e-9), 2)
+
+
 def emit(metric: str, value: float, **extra: object) -> None:
     print(
         json.dumps({"metric": metric, "value": round(value, 4), "unit": "s", **extra}), flush=True
@@ -108,10 +122,12 @@ def aip15(root: Path, db_url: str, schedulers: int, workers: int, concurrency: i
             for i in range(100):
                 set_paused(s, f"aip15_{i:03d}", False, now=cluster.env.now())
         cpu_before = cpu_seconds(cluster)
+        machine_before = machine_cpu()
         cluster.env.wake()
         _wait_all_success(cluster, 100, timeout=900)
         total = time.monotonic() - started
         cpu = cpu_seconds(cluster)
+        phases = _phases(cluster)
         emit(
             "aip15_1000_tasks_total",
             total,
@@ -121,10 +137,41 @@ def aip15(root: Path, db_url: str, schedulers: int, workers: int, concurrency: i
             tasks=1000,
             tasks_per_s=round(1000 / total, 1),
             cpu_s={k: round(v - cpu_before.get(k, 0.0), 2) for k, v in cpu.items()},
+            machine_busy=busy_share(machine_before),
+            median_ms=phases,
             load=os.getloadavg()[0],
         )
     finally:
         cluster.close()
+
+
+def _phases(cluster: Cluster) -> dict[str, float]:
+    """Median milliseconds of each step of a task's life, over every task of the run.
+
+    react: the upstream task's end -> this task queued (scheduler); dispatch: queued -> started
+    (broker, waiting for a free worker slot, claim); run: started -> ended (the try itself).
+    """
+    from sqlalchemy import select
+
+    from tradewind.metastore.tables import TaskInstance as T
+
+    with cluster.env.db.session(readonly=True) as s:
+        rows = s.execute(select(T.dag_id, T.task_id, T.queued_dttm, T.start_date, T.end_date)).all()
+    by_key = {(r.dag_id, r.task_id): r for r in rows}
+    react, dispatch, run = [], [], []
+    for r in rows:
+        if r.queued_dttm and r.start_date and r.end_date:
+            dispatch.append((r.start_date - r.queued_dttm).total_seconds())
+            run.append((r.end_date - r.start_date).total_seconds())
+        n = int(r.task_id[1:])
+        up = by_key.get((r.dag_id, f"t{n - 1}")) if n > 0 else None
+        if up is not None and up.end_date and r.queued_dttm:
+            react.append((r.queued_dttm - up.end_date).total_seconds())
+    return {
+        k: round(statistics.median(v) * 1000, 1)
+        for k, v in (("react", react), ("dispatch", dispatch), ("run", run))
+        if v
+    }
 
 
 def _wait_all_success(cluster: Cluster, n: int, timeout: float) -> None:
