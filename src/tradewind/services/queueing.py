@@ -9,9 +9,9 @@ import socket
 import time
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import Integer, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Workload
@@ -25,7 +25,7 @@ from tradewind.services.ti_state import touch_runs
 from tradewind.services.tokens import issue_ti_token
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
-TIT = TaskInstance.__table__
+TIT = cast(Table, TaskInstance.__table__)
 TIc = TIT.c
 
 DEFAULT_POOL = "default_pool"

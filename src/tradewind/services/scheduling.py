@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import FINISHED_STATES, DagRunState
@@ -22,7 +22,7 @@ from tradewind.sdk.serialization import SerializedDag
 from tradewind.services.dag_store import get_serialized_dag
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
-TIT = TaskInstance.__table__
+TIT = cast(Table, TaskInstance.__table__)
 TIc = TIT.c
 
 ACTIVE_RUN_STATES = (DagRunState.QUEUED.value, DagRunState.RUNNING.value)
@@ -85,10 +85,10 @@ def _locked(q: Any, session: Session) -> Any:
 # -- prebuilt statements ------------------------------------------------------------------
 # Built once: constructing a statement costs several times more CPU than executing a cached
 # one, and the readiness pass runs after every finished task.
-DRT = DagRun.__table__
+DRT = cast(Table, DagRun.__table__)
 DRc = DRT.c
 _NOW = bindparam("now", type_=TIc.updated_at.type)
-_IDS = bindparam("ids", expanding=True)
+_IDS: Any = bindparam("ids", expanding=True)
 
 _DIRTY_RUNS = (
     select(
@@ -177,9 +177,10 @@ _TASK_STATES = select(TIc.state).where(
 _BACKFILL_LEFT = select(func.count()).where(
     DRc.backfill_id == bindparam("b_backfill"), DRc.state.in_(ACTIVE_RUN_STATES)
 )
+_BFT = cast(Table, Backfill.__table__)
 _BACKFILL_DONE = (
-    update(Backfill.__table__)
-    .where(Backfill.__table__.c.id == bindparam("b_backfill"))
+    update(_BFT)
+    .where(_BFT.c.id == bindparam("b_backfill"))
     .values(completed_at=_NOW, updated_at=_NOW)
 )
 _CHUNK = 500

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy import Table, and_, bindparam, or_, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState, can_transition
@@ -27,9 +27,10 @@ def _state_clause(states: Iterable[State]) -> Any:
     return or_(*parts) if len(parts) > 1 else parts[0]
 
 
-_DRc = DagRun.__table__.c
+_DRT = cast(Table, DagRun.__table__)
+_DRc = _DRT.c
 _TOUCH = (
-    update(DagRun.__table__)
+    update(_DRT)
     .where(_DRc.dag_id == bindparam("b_dag_id"), _DRc.run_id == bindparam("b_run_id"))
     .values(change_seq=_DRc.change_seq + 1)
 )
