@@ -99,6 +99,11 @@ def _log_to_stderr(level: str) -> None:
     logger.setLevel(level.upper())
     logger.propagate = False
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if level.upper() != "DEBUG":
+        # Celery's two lines per message ("received", "succeeded in") cost more than a
+        # trivial try; "running ..." above says what ran. --loglevel DEBUG shows them again.
+        for name in ("celery.worker.strategy", "celery.app.trace"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @celery.command(

@@ -11,7 +11,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Outcome
@@ -32,7 +32,7 @@ from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
 from tradewind.services.ti_state import cas, touch_runs
 from tradewind.services.tokens import verify_ti_token
-from tradewind.services.wakeup import TASK_ENDED
+from tradewind.services.wakeup import TASK_ENDED, notify_statement
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = TaskInstance.__table__
@@ -42,6 +42,42 @@ DRc = DRT.c
 HT = TaskInstanceHistory.__table__
 
 MAX_RETRY_DELAY = timedelta(hours=24)
+
+# The claim's statements, built once (building a statement costs more than running it here).
+_CLAIM_COLUMNS = (
+    TIc.id,
+    TIc.dag_id,
+    TIc.run_id,
+    TIc.task_id,
+    TIc.map_index,
+    TIc.try_number,
+    TIc.max_tries,
+    TIc.state,
+    TIc.next_method,
+    TIc.next_kwargs,
+    TIc.dag_version,
+)
+_CLAIM = (
+    update(TIT)
+    .where(
+        TIc.id == bindparam("ti_id"),
+        TIc.state == TI.QUEUED.value,
+        TIc.try_number == bindparam("for_try"),
+    )
+    .values(
+        state=TI.RUNNING.value,
+        start_date=bindparam("now"),
+        end_date=None,
+        duration=None,
+        hostname=bindparam("by_host"),
+        pid=bindparam("by_pid"),
+        last_heartbeat_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+)
+_CLAIM_RETURNING = _CLAIM.returning(*_CLAIM_COLUMNS)
+_TI_FOR_CLAIM = select(*_CLAIM_COLUMNS).where(TIc.id == bindparam("ti_id"))
+_RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == bindparam("run_id"))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -129,47 +165,27 @@ class ExecutionService(ExecutionExtensions):
     def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
         try_number = self._check(ti_id, token)
         now = self.env.now()
-        # Core statements on one connection: this is the hot path of every task start.
+        # Prebuilt Core statements on one connection: this is the hot path of every task start.
+        params = {
+            "ti_id": ti_id,
+            "for_try": try_number,
+            "now": now,
+            "by_host": hostname,
+            "by_pid": pid,
+        }
         with self.env.db.engine.begin() as c:
-            ok = c.execute(
-                update(TIT)
-                .where(TIc.id == ti_id, TIc.state == TI.QUEUED.value, TIc.try_number == try_number)
-                .values(
-                    state=TI.RUNNING.value,
-                    start_date=now,
-                    end_date=None,
-                    duration=None,
-                    hostname=hostname,
-                    pid=pid,
-                    last_heartbeat_at=now,
-                    updated_at=now,
-                )
-            ).rowcount
-            ti = c.execute(
-                select(
-                    TIc.id,
-                    TIc.dag_id,
-                    TIc.run_id,
-                    TIc.task_id,
-                    TIc.map_index,
-                    TIc.try_number,
-                    TIc.max_tries,
-                    TIc.state,
-                    TIc.next_method,
-                    TIc.next_kwargs,
-                    TIc.dag_version,
-                ).where(TIc.id == ti_id)
-            ).one_or_none()
-            if ti is None:
-                raise NotFound(f"task instance {ti_id} not found")
-            if not ok:
-                raise TaskInstanceMoved(
-                    f"task instance {ti.dag_id}.{ti.task_id} ({ti.run_id}) is "
-                    f"{ti.state or 'none'} at try {ti.try_number}, not queued for try {try_number}"
-                )
-            run = c.execute(
-                select(DRT).where(DRc.dag_id == ti.dag_id, DRc.run_id == ti.run_id)
-            ).one()
+            if c.dialect.update_returning:  # PostgreSQL, SQLite: one round trip
+                ti = c.execute(_CLAIM_RETURNING, params).one_or_none()
+                if ti is None:
+                    ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
+                    self._refuse_claim(ti, ti_id, try_number)
+            else:
+                ok = c.execute(_CLAIM, params).rowcount
+                ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
+                if not ok:
+                    self._refuse_claim(ti, ti_id, try_number)
+            assert ti is not None
+            run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
         return {
             "ti": {
@@ -201,6 +217,15 @@ class ExecutionService(ExecutionExtensions):
             "prev_success": prev,
             "dag_version": ti.dag_version,
         }
+
+    @staticmethod
+    def _refuse_claim(ti: Any, ti_id: int, try_number: int) -> None:
+        if ti is None:
+            raise NotFound(f"task instance {ti_id} not found")
+        raise TaskInstanceMoved(
+            f"task instance {ti.dag_id}.{ti.task_id} ({ti.run_id}) is "
+            f"{ti.state or 'none'} at try {ti.try_number}, not queued for try {try_number}"
+        )
 
     def _prev_success(self, c: Any, run: Any) -> dict[str, Any] | None:
         q = select(
@@ -399,6 +424,9 @@ class ExecutionService(ExecutionExtensions):
             )
             if new is TI.SUCCESS and task is not None and task.outlets:
                 emit = (ti, list(task.outlets))
+            notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
+            if notified:
+                c.execute(notify_statement(TASK_ENDED))  # sent at commit, on this connection
         if emit is not None:
             with self.env.db.session() as s:
                 from tradewind.services.assets import record_asset_events
@@ -407,7 +435,9 @@ class ExecutionService(ExecutionExtensions):
                 record_asset_events(
                     s, uris=uris, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now
                 )
-        if self.wake_on_change:
+        if notified:
+            self.env.wake(TASK_ENDED, True)  # local datagrams only
+        elif self.wake_on_change:
             self.env.wake(TASK_ENDED)
         return {"state": new.value if new else None}
 

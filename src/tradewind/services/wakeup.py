@@ -37,7 +37,9 @@ def wake_function(settings: Settings, db: Database) -> Callable[..., None]:
     sock.setblocking(False)
     is_pg = db.dialect == "postgresql"
 
-    def wake(kind: str = OTHER) -> None:
+    def wake(kind: str = OTHER, notified: bool = False) -> None:
+        """Wake the schedulers; ``notified``: the caller already sent the NOTIFY in its
+        transaction (:func:`notify_statement`), only the local datagrams are left."""
         payload = kind.encode()[:1] or b"w"
         try:
             names = os.listdir(run_dir)
@@ -50,12 +52,20 @@ def wake_function(settings: Settings, db: Database) -> Callable[..., None]:
                     sock.sendto(payload, ("127.0.0.1", port))
                 except (OSError, ValueError):
                     continue
-        if is_pg:
+        if is_pg and not notified:
             with contextlib.suppress(Exception), db.engine.connect() as conn:
                 conn.exec_driver_sql(f"NOTIFY {CHANNEL}, '{payload.decode()}'")
                 conn.commit()
 
     return wake
+
+
+def notify_statement(kind: str) -> Any:
+    """``NOTIFY`` for the schedulers, to run inside a PostgreSQL transaction: delivered when it
+    commits, without a connection and a commit of its own."""
+    from sqlalchemy import text
+
+    return text(f"NOTIFY {CHANNEL}, '{kind[:1] or 'w'}'")
 
 
 class WakeListener:

@@ -79,7 +79,10 @@ def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
     root = logging.getLogger()
     logger = logging.getLogger(TASK_LOGGER)
     old_level = root.level
-    root.addHandler(handler)
+    # For the try, the root logger writes only to its file (and the echo): not also to the
+    # process's own output (a Celery worker's, a scheduler's), at the cost of a second format.
+    old_handlers = root.handlers[:]
+    root.handlers = [handler]
     if old_level != logging.INFO:  # setLevel clears the cache of every logger: not for free
         root.setLevel(logging.INFO)
     echo_handler = None
@@ -97,9 +100,7 @@ def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         sys.stdout, sys.stderr = old_out, old_err
-        root.removeHandler(handler)
-        if echo_handler is not None:
-            root.removeHandler(echo_handler)
+        root.handlers = old_handlers
         if root.level != old_level:
             root.setLevel(old_level)
         handler.close()
