@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -102,7 +103,7 @@ def aip15(root: Path, db_url: str, schedulers: int, workers: int, concurrency: i
         root,
         db_url,
         "redis://127.0.0.1:6379/0",
-        key_prefix=f"bench_{root.name}:",
+        key_prefix=f"bench_{root.name}_{os.getpid()}:",
         extra_env={
             "TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "true",
             "TRADEWIND__CORE__PARALLELISM": "64",
@@ -192,7 +193,9 @@ def _wait_all_success(cluster: Cluster, n: int, timeout: float) -> None:
 
 def chain_gap(root: Path, db_url: str, concurrency: int) -> None:
     """Median gap between a task's end and the next task's start in a 20-task chain."""
-    cluster = Cluster(root, db_url, "redis://127.0.0.1:6379/0", key_prefix=f"bench_{root.name}:")
+    cluster = Cluster(
+        root, db_url, "redis://127.0.0.1:6379/0", key_prefix=f"bench_{root.name}_{os.getpid()}:"
+    )
     try:
         cluster.add_dag("chain20.py", CHAIN)
         cluster.parse()
@@ -229,6 +232,9 @@ def main() -> None:
         "--only", default="chain,aip15_1,aip15_2", help="comma-separated: chain,aip15_1,aip15_2"
     )
     args = parser.parse_args()
+    # Stopped (timeout, Ctrl-C from a wrapper): still stop the cluster's processes, which run
+    # in their own sessions and would otherwise live on and take other runs' messages.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     only = set(args.only.split(","))
     if not (reachable(5432) and reachable(6379)):
         raise SystemExit(
