@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select
+from sqlalchemy import BigInteger, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import NotFound
 from tradewind.metastore.tables import TaskInstance
+from tradewind.services.scheduling import ListStatement
 
 _ACTIVE = (TI.QUEUED.value, TI.RUNNING.value, TI.RESTARTING.value)
 _TIc = TaskInstance.__table__.c
-# Asked many times a second with up to ``parallelism`` ids. On PostgreSQL the ids travel as
-# one array parameter, so the SQL text never changes (the driver caches its parsing).
-_STILL_ACTIVE = select(_TIc.id, _TIc.try_number).where(
-    _TIc.id.in_(bindparam("ids", expanding=True)), _TIc.state.in_(_ACTIVE)
-)
-_STILL_ACTIVE_PG = select(_TIc.id, _TIc.try_number).where(
-    _TIc.id == any_(bindparam("ids", type_=ARRAY(BigInteger))), _TIc.state.in_(_ACTIVE)
+# Asked many times a second with up to ``parallelism`` ids.
+_STILL_ACTIVE = ListStatement(
+    lambda in_list: select(_TIc.id, _TIc.try_number).where(
+        in_list(_TIc.id), _TIc.state.in_(_ACTIVE)
+    ),
+    "ids",
+    BigInteger,
 )
 
 
@@ -28,8 +29,7 @@ def still_active(session: Session, keys: list[tuple[int, int]]) -> set[int]:
     if not keys:
         return set()
     wanted = dict(keys)
-    pg = session.get_bind().dialect.name == "postgresql"
-    rows = session.execute(_STILL_ACTIVE_PG if pg else _STILL_ACTIVE, {"ids": list(wanted)}).all()
+    rows = session.execute(_STILL_ACTIVE.on(session), {"ids": list(wanted)}).all()
     return {ti_id for ti_id, try_number in rows if wanted.get(ti_id) == try_number}
 
 

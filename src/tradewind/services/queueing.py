@@ -8,10 +8,11 @@ import os
 import socket
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, func, select, update
+from sqlalchemy import BigInteger, Integer, String, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Workload
@@ -20,7 +21,7 @@ from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
 from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.services.execution import record_history
-from tradewind.services.scheduling import DagCache
+from tradewind.services.scheduling import DagCache, ListStatement
 from tradewind.services.ti_state import touch_runs
 from tradewind.services.tokens import issue_ti_token
 
@@ -110,19 +111,30 @@ _ACTIVE = select(
     TIc.id, TIc.dag_id, TIc.task_id, TIc.pool, TIc.pool_slots, TIc.start_date, TIc.queued_dttm
 ).where(TIc.state.in_(_RUNNING))
 _DMc = DagModel.__table__.c
-_MAX_TASKS = select(_DMc.dag_id, _DMc.max_active_tasks).where(
-    _DMc.dag_id.in_(bindparam("dag_ids", expanding=True))
+_MAX_TASKS = ListStatement(
+    lambda in_list: select(_DMc.dag_id, _DMc.max_active_tasks).where(in_list(_DMc.dag_id)),
+    "dag_ids",
+    String,
 )
-_TO_QUEUED = (
-    update(TIT)
-    .where(TIc.id.in_(bindparam("ids", expanding=True)), TIc.state == TI.SCHEDULED.value)
-    .values(
-        state=TI.QUEUED.value,
-        queued_dttm=_NOW,
-        queued_by_job_id=bindparam("b_job", type_=Integer),
-        executor=bindparam("b_executor"),
-        updated_at=_NOW,
+
+
+def _to_queued(in_list: Callable[[Any], Any]) -> Any:
+    return (
+        update(TIT)
+        .where(in_list(TIc.id), TIc.state == TI.SCHEDULED.value)
+        .values(
+            state=TI.QUEUED.value,
+            queued_dttm=_NOW,
+            queued_by_job_id=bindparam("b_job", type_=Integer),
+            executor=bindparam("b_executor"),
+            updated_at=_NOW,
+        )
     )
+
+
+_TO_QUEUED = ListStatement(_to_queued, "ids", BigInteger)
+_TO_QUEUED_RETURNING = ListStatement(
+    lambda in_list: _to_queued(in_list).returning(TIc.id), "ids", BigInteger
 )
 
 
@@ -149,12 +161,13 @@ def _mark_queued(
     """scheduled -> queued (compare-and-set) for ``ids``; return those that moved."""
     params = {"now": now, "b_job": job_id, "b_executor": executor_name}
     if session.get_bind().dialect.update_returning:
-        stmt = _TO_QUEUED.returning(TIc.id)
+        stmt = _TO_QUEUED_RETURNING.on(session)
         moved: set[int] = set()
         for i in range(0, len(ids), 500):
             moved.update(session.execute(stmt, {**params, "ids": ids[i : i + 500]}).scalars())
         return moved
-    return {i for i in ids if session.execute(_TO_QUEUED, {**params, "ids": [i]}).rowcount}
+    stmt = _TO_QUEUED.on(session)
+    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}
 
 
 def queue_ready(
@@ -187,7 +200,9 @@ def queue_ready(
     running_rows = session.execute(_ACTIVE).all()
     # Only DAGs with candidates need their cap: the planner reads no other.
     dag_ids = sorted({r.dag_id for r in rows})
-    max_tasks = dict(session.execute(_MAX_TASKS, {"dag_ids": dag_ids}).all()) if dag_ids else {}
+    max_tasks = (
+        dict(session.execute(_MAX_TASKS.on(session), {"dag_ids": dag_ids}).all()) if dag_ids else {}
+    )
     candidates = [
         Candidate(
             key=r.id,

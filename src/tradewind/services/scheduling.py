@@ -6,12 +6,12 @@ compare-and-set writing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import ARRAY, BigInteger, Table, and_, any_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import FINISHED_STATES, DagRunState
@@ -90,6 +90,32 @@ DRc = DRT.c
 _NOW = bindparam("now", type_=TIc.updated_at.type)
 _IDS: Any = bindparam("ids", expanding=True)
 
+
+class ListStatement:
+    """A prebuilt statement with one list parameter, in two forms: ``col IN (...)`` (the list
+    expanded on each call) and, for PostgreSQL, ``col = ANY(:array)``: one parameter, so the
+    SQL text never changes and the driver keeps its parse cached (it does not for IN lists
+    longer than 50).
+
+    Args:
+        build: makes the statement from a function that turns a column into the condition.
+        name: the parameter's name.
+        item_type: the SQL type of the list's items.
+    """
+
+    def __init__(self, build: Callable[[Callable[[Any], Any]], Any], name: str, item_type: Any):
+        expanding = bindparam(name, expanding=True)
+        array = bindparam(name, type_=ARRAY(item_type))
+        self.default = build(lambda col: col.in_(expanding))
+        self.postgresql = build(lambda col: col == any_(array))
+
+    def on(self, session: Session) -> Any:
+        """The form for the session's database."""
+        if session.get_bind().dialect.name == "postgresql":
+            return self.postgresql
+        return self.default
+
+
 _DIRTY_RUNS = (
     select(
         DRc.id,
@@ -106,44 +132,64 @@ _DIRTY_RUNS = (
 )
 _DIRTY_RUNS_LOCKED = _DIRTY_RUNS.with_for_update(skip_locked=True)
 # Every task instance of the given runs (by dag_run.id): the whole pass decides from these.
-_RUN_TIS = (
-    select(DRc.id.label("run_pk"), TIc.id.label("ti_id"), TIc.task_id, TIc.state)
-    .join_from(TIT, DRT, and_(DRc.dag_id == TIc.dag_id, DRc.run_id == TIc.run_id))
-    .where(DRc.id.in_(bindparam("run_pks", expanding=True)))
+_RUN_TIS = ListStatement(
+    lambda in_list: (
+        select(DRc.id.label("run_pk"), TIc.id.label("ti_id"), TIc.task_id, TIc.state)
+        .join_from(TIT, DRT, and_(DRc.dag_id == TIc.dag_id, DRc.run_id == TIc.run_id))
+        .where(in_list(DRc.id))
+    ),
+    "run_pks",
+    BigInteger,
 )
-_TO_SCHEDULED = (
-    update(TIT)
-    .where(TIc.id.in_(_IDS), TIc.state.is_(None))
-    .values(
-        state=TI.SCHEDULED.value,
-        try_number=TIc.try_number + 1,
-        scheduled_dttm=_NOW,
-        updated_at=_NOW,
-        next_retry_at=None,
-    )
+_TO_SCHEDULED = ListStatement(
+    lambda in_list: (
+        update(TIT)
+        .where(in_list(TIc.id), TIc.state.is_(None))
+        .values(
+            state=TI.SCHEDULED.value,
+            try_number=TIc.try_number + 1,
+            scheduled_dttm=_NOW,
+            updated_at=_NOW,
+            next_retry_at=None,
+        )
+    ),
+    "ids",
+    BigInteger,
 )
-_TO_ENDED = (  # skipped / upstream_failed: finished without running
-    update(TIT)
-    .where(TIc.id.in_(_IDS), TIc.state.is_(None))
-    .values(
-        state=bindparam("new_state"),
-        start_date=_NOW,
-        end_date=_NOW,
-        duration=0.0,
-        updated_at=_NOW,
-    )
+_TO_ENDED = ListStatement(  # skipped / upstream_failed: finished without running
+    lambda in_list: (
+        update(TIT)
+        .where(in_list(TIc.id), TIc.state.is_(None))
+        .values(
+            state=bindparam("new_state"),
+            start_date=_NOW,
+            end_date=_NOW,
+            duration=0.0,
+            updated_at=_NOW,
+        )
+    ),
+    "ids",
+    BigInteger,
 )
-_TO_REMOVED = (
-    update(TIT)
-    .where(TIc.id.in_(_IDS), TIc.state.is_(None))
-    .values(state=TI.REMOVED.value, updated_at=_NOW)
+_TO_REMOVED = ListStatement(
+    lambda in_list: (
+        update(TIT)
+        .where(in_list(TIc.id), TIc.state.is_(None))
+        .values(state=TI.REMOVED.value, updated_at=_NOW)
+    ),
+    "ids",
+    BigInteger,
 )
 # seen_seq = change_seq is what was read: the runs are locked (FOR UPDATE on PostgreSQL,
 # the write transaction's lock on SQLite), so no one bumped change_seq since.
-_SEEN = (
-    update(DRT)
-    .where(DRc.id.in_(_IDS))
-    .values(seen_seq=DRc.change_seq, last_scheduling_decision=_NOW)
+_SEEN = ListStatement(
+    lambda in_list: (
+        update(DRT)
+        .where(in_list(DRc.id))
+        .values(seen_seq=DRc.change_seq, last_scheduling_decision=_NOW)
+    ),
+    "ids",
+    BigInteger,
 )
 _END = (
     update(DRT).where(DRc.id == bindparam("b_id")).values(state=bindparam("b_state"), end_date=_NOW)
@@ -293,7 +339,7 @@ def _apply(session: Session, out: _Decisions, now: datetime) -> tuple[int, dict[
             params = {"ids": chunk, "now": now, "new_state": state}
             if stmt is not _TO_ENDED:
                 del params["new_state"]
-            moved += session.execute(stmt, params).rowcount
+            moved += session.execute(stmt.on(session), params).rowcount
             expected += len(chunk)
         new.update(dict.fromkeys(ids, state))
     return moved, new, moved == expected
@@ -354,7 +400,8 @@ def _load_tis(session: Session, run_pks: list[int]) -> dict[int, list[tuple[int,
     """(ti id, task id, state) of every task instance of the given runs, by run."""
     tis: dict[int, list[tuple[int, str, str | None]]] = {pk: [] for pk in run_pks}
     for chunk in _chunks(run_pks):
-        for run_pk, ti_id, task_id, state in session.execute(_RUN_TIS, {"run_pks": chunk}):
+        rows = session.execute(_RUN_TIS.on(session), {"run_pks": chunk})
+        for run_pk, ti_id, task_id, state in rows:
             tis[run_pk].append((ti_id, task_id, state))
     return tis
 
@@ -391,7 +438,7 @@ def evaluate_dirty_runs(
         tis = _load_tis(session, [r.id for r in runs])
     ended = [e for r in runs if (e := _finish_state(r, sdags[r.id], tis[r.id], now))]
     for chunk in _chunks([r.id for r in runs]):
-        session.execute(_SEEN, {"ids": chunk, "now": now})
+        session.execute(_SEEN.on(session), {"ids": chunk, "now": now})
     if ended:
         result.finished_runs = _end_runs(session, ended, now)
     return result
