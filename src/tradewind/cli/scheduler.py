@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -66,6 +67,12 @@ def run_scheduler(
             return 0 < num_runs <= passes[0]
 
         sched.start()
+        # What exists now (imported modules, the ORM and Celery machinery) lives as long as
+        # this process: keep it out of the cyclic collector, which otherwise walks all of it
+        # on every full collection of the busy loop. Only here, in the scheduler's own
+        # process: not in a library user's (dag.test(), tests).
+        gc.collect()
+        gc.freeze()
         try:
             sched.loop(until=enough)
         finally:

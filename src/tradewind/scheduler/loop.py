@@ -8,7 +8,6 @@ nothing, and a task finishing starts its downstream task within milliseconds.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import select
@@ -117,11 +116,6 @@ class Scheduler:
                     dead_after=self.options.job_dead_after,
                 )
         self.executor.start()
-        # What exists now (imported modules, the ORM and Celery machinery) lives as long as
-        # the process: keep it out of the cyclic collector, which otherwise walks all of it
-        # on every full collection of the busy loop.
-        gc.collect()
-        gc.freeze()
         log.info("scheduler started (job %s, executor %s)", self.job_id, self.executor.name)
 
     def stop(self) -> None:
