@@ -77,6 +77,46 @@ _CLAIM = (
 )
 _CLAIM_RETURNING = _CLAIM.returning(*_CLAIM_COLUMNS)
 _TI_FOR_CLAIM = select(*_CLAIM_COLUMNS).where(TIc.id == bindparam("ti_id"))
+_PREV_SUCCESS = select(
+    DRc.data_interval_start, DRc.data_interval_end, DRc.start_date, DRc.end_date, DRc.logical_date
+).where(
+    DRc.dag_id == bindparam("dag_id"),
+    DRc.state == DagRunState.SUCCESS.value,
+    DRc.id != bindparam("not_run"),
+)
+_PREV_SUCCESS_DATED = (
+    _PREV_SUCCESS.where(DRc.logical_date < bindparam("before"))
+    .order_by(DRc.logical_date.desc())
+    .limit(1)
+)
+_PREV_SUCCESS_UNDATED = _PREV_SUCCESS.order_by(DRc.id.desc()).limit(1)
+# finish's statements (the update's SET list varies: one prebuilt statement per shape).
+_TI_ROW = select(TIT).where(TIc.id == bindparam("ti_id"))
+_HISTORY_INSERT = insert(HT)
+_TOUCH_RUN = (
+    update(DRT)
+    .where(DRc.dag_id == bindparam("of_dag"), DRc.run_id == bindparam("of_run"))
+    .values(change_seq=DRc.change_seq + 1)
+)
+_FINISH_UPDATES: dict[frozenset[str], Any] = {}
+
+
+def _finish_update(keys: frozenset[str]) -> Any:
+    """``UPDATE task_instance SET <keys> WHERE id, state, try_number`` with bound values."""
+    stmt = _FINISH_UPDATES.get(keys)
+    if stmt is None:
+        stmt = _FINISH_UPDATES[keys] = (
+            update(TIT)
+            .where(
+                TIc.id == bindparam("ti_id"),
+                TIc.state == bindparam("from_state"),
+                TIc.try_number == bindparam("for_try"),
+            )
+            .values({k: bindparam(f"v_{k}") for k in sorted(keys)})
+        )
+    return stmt
+
+
 _RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == bindparam("run_id"))
 
 
@@ -228,18 +268,9 @@ class ExecutionService(ExecutionExtensions):
         )
 
     def _prev_success(self, c: Any, run: Any) -> dict[str, Any] | None:
-        q = select(
-            DRc.data_interval_start,
-            DRc.data_interval_end,
-            DRc.start_date,
-            DRc.end_date,
-            DRc.logical_date,
-        ).where(DRc.dag_id == run.dag_id, DRc.state == DagRunState.SUCCESS.value, DRc.id != run.id)
-        if run.logical_date is not None:
-            q = q.where(DRc.logical_date < run.logical_date).order_by(DRc.logical_date.desc())
-        else:
-            q = q.order_by(DRc.id.desc())
-        prev = c.execute(q.limit(1)).first()
+        params = {"dag_id": run.dag_id, "not_run": run.id, "before": run.logical_date}
+        q = _PREV_SUCCESS_DATED if run.logical_date is not None else _PREV_SUCCESS_UNDATED
+        prev = c.execute(q, params).first()
         if prev is None:
             return None
         return {
@@ -366,7 +397,7 @@ class ExecutionService(ExecutionExtensions):
         now = self.env.now()
         emit = None
         with self.env.db.engine.begin() as c:
-            ti = c.execute(select(TIT).where(TIc.id == ti_id)).one_or_none()
+            ti = c.execute(_TI_ROW, {"ti_id": ti_id}).one_or_none()
             if ti is None:
                 raise NotFound(f"task instance {ti_id} not found")
             if ti.try_number != try_number or ti.state not in {e.value for e in expected}:
@@ -406,22 +437,23 @@ class ExecutionService(ExecutionExtensions):
                 values["next_retry_at"] = now + delay
             else:
                 new = TI.FAILED
+            values["state"] = new.value if new else None
             moved = c.execute(
-                update(TIT)
-                .where(TIc.id == ti_id, TIc.state == current.value, TIc.try_number == try_number)
-                .values(state=new.value if new else None, **values)
+                _finish_update(frozenset(values)),
+                {
+                    "ti_id": ti_id,
+                    "from_state": current.value,
+                    "for_try": try_number,
+                    **{f"v_{k}": v for k, v in values.items()},
+                },
             ).rowcount
             if not moved:
                 raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
             state = new.value if new else TI.RESTARTING.value
             c.execute(
-                insert(HT).values(**history_row(ti, state, error, end_date=now, duration=duration))
+                _HISTORY_INSERT, history_row(ti, state, error, end_date=now, duration=duration)
             )
-            c.execute(
-                update(DRT)
-                .where(DRc.dag_id == ti.dag_id, DRc.run_id == ti.run_id)
-                .values(change_seq=DRc.change_seq + 1)
-            )
+            c.execute(_TOUCH_RUN, {"of_dag": ti.dag_id, "of_run": ti.run_id})
             if new is TI.SUCCESS and task is not None and task.outlets:
                 emit = (ti, list(task.outlets))
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
