@@ -281,7 +281,7 @@ class _TryStopped(SystemExit):
 
 
 class InProcessTry:
-    """Run one try in this (pool) process, watched by a thread.
+    """Run one try in this (pool) process, watched by the process's :class:`_Watchdog`.
 
     The watchdog heartbeats once the claim succeeded (not while the outcome is being
     reported), and stops the try with SIGTERM -> :class:`_TryStopped` in the main thread when
@@ -293,9 +293,11 @@ class InProcessTry:
     def __init__(self, workload: Workload, config: WorkerConfig):
         self.w = workload
         self.config = config
-        self.claimed = threading.Event()
-        self.done = threading.Event()
+        self.started = time.monotonic()
+        self.claimed_at: float | None = None
+        self.last_heartbeat = 0.0
         self.reporting = False
+        self.finished = False  # set by the try's thread when it ends
         self.stop_reason: str | None = None
         self.terminated = False  # a SIGTERM that was not ours (Celery shutting down)
 
@@ -310,8 +312,8 @@ class InProcessTry:
         )
         main = threading.current_thread() is threading.main_thread()
         old = signal.signal(signal.SIGTERM, self._on_term) if main else None
-        watchdog = threading.Thread(target=self._watch, name="tradewind-try-watchdog", daemon=True)
-        watchdog.start()
+        watchdog = _Watchdog.of_this_process(self.config)
+        watchdog.watch(self)
         runner = TaskRunner(
             _WatchedClient(_client(self.config.api_url), self),
             lambda w: resolve_dag(w, self.config.dags_folder),
@@ -328,13 +330,12 @@ class InProcessTry:
         except _TryStopped:
             log.warning("try of %s stopped: %s", self.w.task_id, self.stop_reason)
         finally:
-            self.done.set()
+            watchdog.release(self)
             if main:
                 signal.signal(signal.SIGTERM, old)
-            watchdog.join()
         if self.w.kind == "callback":
             return "ran"
-        if not self.claimed.is_set():
+        if self.claimed_at is None:
             return "refused"
         if state is None and (self.stop_reason or self.terminated):
             self._report_lost(self.stop_reason or "signal SIGTERM", _client(self.config.api_url))
@@ -346,30 +347,28 @@ class InProcessTry:
         return "ran" if state is not None else "lost"
 
     def _on_term(self, signum: int, frame: Any) -> None:
-        if self.done.is_set():
+        if self.finished:
             return
         if self.stop_reason is None:
             self.terminated = True
         raise _TryStopped(f"task process received signal {signum}")
 
-    def _watch(self) -> None:
-        hb_every = max(self.config.heartbeat_sec, 0.1)
+    # -- what the watchdog asks -------------------------------------------------------------
+    def deadline(self) -> float:
         timeout = self.w.timeout
-        deadline = time.monotonic() + timeout + _TIMEOUT_GRACE if timeout else float("inf")
-        client = HttpExecutionClient(self.config.api_url, retry_for=self.config.heartbeat_sec)
-        try:
-            while not self.done.wait(max(min(hb_every, deadline - time.monotonic()), 0.0)):
-                if time.monotonic() >= deadline:
-                    self._stop(f"the task exceeded its execution_timeout of {timeout:g} s", client)
-                    return
-                if self.claimed.is_set() and not self.reporting and self._heartbeat(client):
-                    self._stop(self.stop_reason or "stopped", client)
-                    return
-        finally:
-            client.close()
+        return self.started + timeout + _TIMEOUT_GRACE if timeout else float("inf")
 
-    def _heartbeat(self, client: HttpExecutionClient) -> bool:
+    def next_due(self, hb_every: float) -> float:
+        """When the watchdog must look at this try again (monotonic seconds)."""
+        if self.claimed_at is None or self.reporting:
+            beat = time.monotonic() + hb_every
+        else:
+            beat = max(self.claimed_at, self.last_heartbeat) + hb_every
+        return min(beat, self.deadline())
+
+    def heartbeat(self, client: HttpExecutionClient) -> bool:
         """Heartbeat once; return True when the try must be stopped."""
+        self.last_heartbeat = time.monotonic()
         try:
             answer = client.heartbeat(self.w.ti_id, self.w.token, os.getpid())
         except (AuthenticationFailed, NotFound, TaskInstanceMoved) as exc:
@@ -383,18 +382,6 @@ class InProcessTry:
             return True
         return False
 
-    def _stop(self, reason: str, client: HttpExecutionClient) -> None:
-        """Stop the try (SIGTERM to this process); if it is stuck, report it lost and exit."""
-        self.stop_reason = reason
-        if not self.done.is_set():
-            os.kill(os.getpid(), signal.SIGTERM)
-        if self.done.wait(_KILL_GRACE):
-            return
-        self._report_lost(f"{reason}; it did not stop within {_KILL_GRACE:g} s", client)
-        _upload_log(self.w, self.config, _try_log_path(self.w, self.config), client)
-        log.error("try of %s did not stop: ending this pool process", self.w.task_id)
-        os._exit(1)
-
     def _report_lost(self, why: str, client: HttpExecutionClient) -> None:
         message = (
             f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
@@ -404,6 +391,83 @@ class InProcessTry:
             TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError
         ):
             client.finish(self.w.ti_id, self.w.token, Outcome.LOST.value, message, None)
+
+
+class _Watchdog:
+    """One thread per pool process watching the try that runs there now.
+
+    It lives as long as the process (a thread per try cost two context switches and a
+    wake-up each): starting a try wakes it only when it was idle, and a try's end does not
+    wake it at all; it finds out at its next due time (a heartbeat interval later).
+    """
+
+    _mine: tuple[int, _Watchdog] | None = None
+
+    def __init__(self, hb_every: float, api_url: str):
+        self.hb_every = hb_every
+        self.api_url = api_url
+        self.cond = threading.Condition()
+        self.current: InProcessTry | None = None
+        self.idle = False
+        threading.Thread(target=self._loop, name="tradewind-try-watchdog", daemon=True).start()
+
+    @classmethod
+    def of_this_process(cls, config: WorkerConfig | None = None) -> _Watchdog:
+        mine = cls._mine
+        if mine is None or mine[0] != os.getpid():  # none yet, or inherited through a fork
+            cfg = config or _main_config
+            assert cfg is not None, "the Celery app configures the worker first"
+            mine = cls._mine = (os.getpid(), cls(max(cfg.heartbeat_sec, 0.1), cfg.api_url))
+        return mine[1]
+
+    def watch(self, t: InProcessTry) -> None:
+        with self.cond:
+            self.current = t
+            if self.idle:
+                self.cond.notify()
+
+    def release(self, t: InProcessTry) -> None:
+        t.finished = True  # first: a stop decided from now on is dropped, by _stop or _on_term
+        with self.cond:  # and a SIGTERM sent just before is delivered before we go on
+            if self.current is t:
+                self.current = None
+
+    def _loop(self) -> None:
+        client = HttpExecutionClient(self.api_url, retry_for=self.hb_every)
+        while True:
+            with self.cond:
+                t = self.current
+                if t is None:
+                    self.idle = True
+                    self.cond.wait()
+                    self.idle = False
+                    continue
+                wait = t.next_due(self.hb_every) - time.monotonic()
+                if wait > 0:
+                    self.cond.wait(wait)
+                    continue
+            if time.monotonic() >= t.deadline():
+                timeout = t.w.timeout or 0
+                self._stop(t, f"the task exceeded its execution_timeout of {timeout:g} s", client)
+            elif t.claimed_at is not None and not t.reporting and t.heartbeat(client):
+                self._stop(t, t.stop_reason or "stopped", client)
+
+    def _stop(self, t: InProcessTry, reason: str, client: HttpExecutionClient) -> None:
+        """Stop the try (SIGTERM to this process); if it is stuck, report it lost and exit."""
+        with self.cond:
+            if t.finished:
+                return
+            t.stop_reason = reason
+            os.kill(os.getpid(), signal.SIGTERM)  # under the lock: still this try's handler
+        give_up = time.monotonic() + _KILL_GRACE
+        while time.monotonic() < give_up:
+            if t.finished:
+                return
+            time.sleep(0.05)
+        t._report_lost(f"{reason}; it did not stop within {_KILL_GRACE:g} s", client)
+        _upload_log(t.w, t.config, _try_log_path(t.w, t.config), client)
+        log.error("try of %s did not stop: ending this pool process", t.w.task_id)
+        os._exit(1)
 
 
 class _WatchedClient:
@@ -416,7 +480,7 @@ class _WatchedClient:
 
     def claim(self, *args: Any) -> Any:
         answer = self._client.claim(*args)
-        self._watched.claimed.set()
+        self._watched.claimed_at = time.monotonic()
         return answer
 
     def __getattr__(self, name: str) -> Any:
