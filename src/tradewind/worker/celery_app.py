@@ -1,4 +1,4 @@
-"""The Celery side of multi-node Tradewind: the app, its one task, and the try supervisors.
+"""The Celery side of multi-node Tradewind: the app, its one task, and what runs a message.
 
 A message carries only a :class:`~tradewind.core.execution.Workload` as JSON (never pickle).
 Celery's prefork pool processes are already separate from the worker's main process; by
@@ -8,69 +8,47 @@ enforces ``execution_timeout`` and stops the try when the answer says stop
 (:class:`InProcessTry`). With ``[celery] fork_per_try`` every try runs in a freshly forked
 child of the pool process instead (:class:`TrySupervisor`): stronger isolation, ~10 ms more
 CPU per try. The worker has no database URL: the token in the workload is its only
-credential, so a forged or replayed message fails its claim and runs nothing.
+credential, so a forged or replayed message fails its claim and runs nothing. How a try is
+run and watched is in :mod:`tradewind.worker.tries`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
-import multiprocessing
-import os
-import select
-import signal
-import socket
-import threading
 import time
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any
 
 from billiard.exceptions import WorkerLostError
 from celery import Celery
 from celery.worker.request import Request
 
-from tradewind.core.execution import Outcome, Workload
+from tradewind.core.execution import Workload
 from tradewind.errors import (
     AuthenticationFailed,
-    ConfigError,
-    ExecutionAPIError,
     NotFound,
-    TaskInstanceMoved,
-    TradewindError,
 )
-from tradewind.executors import _pipe
-from tradewind.executors._pipe import PipeClient
 from tradewind.settings import Settings
-from tradewind.worker.dag_cache import resolve_dag
-from tradewind.worker.http_client import HttpExecutionClient, shared_ssl_context
-from tradewind.worker.logs import append_line, log_path
-from tradewind.worker.processes import die_with_parent, stop_child
-from tradewind.worker.runner import TaskRunner  # imported once here, not in every forked try
+from tradewind.worker.http_client import shared_ssl_context
+from tradewind.worker.tries import (
+    InProcessTry,
+    TrySupervisor,
+    WorkerConfig,
+    _client,
+    report_worker_lost,
+    setting_or,
+)
 
 log = logging.getLogger("tradewind.worker.celery")
 TASK_NAME = "tradewind.execute_workload"
-_KILL_GRACE = 2.0
-_TIMEOUT_GRACE = 5.0
-_REPORTS = frozenset({"finish", "defer", "reschedule"})
-
-
-def _opt(settings: Settings, section: str, key: str, default: Any) -> Any:
-    """A setting that may be absent from the defaults table (set by file or env only)."""
-    try:
-        value = settings.get(section, key)
-    except ConfigError:
-        return default
-    return default if value in ("", None) else value
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery settings from ``[celery]``: JSON only, late acks, one message prefetched."""
     transport: dict[str, Any] = {
-        "visibility_timeout": int(_opt(settings, "celery", "visibility_timeout", 21600))
+        "visibility_timeout": int(setting_or(settings, "celery", "visibility_timeout", 21600))
     }
-    prefix = _opt(settings, "celery", "key_prefix", "")
+    prefix = setting_or(settings, "celery", "key_prefix", "")
     if prefix:
         transport["global_keyprefix"] = str(prefix)  # Redis: several installs on one server
     return {
@@ -89,7 +67,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "worker_concurrency": int(settings.get("celery", "worker_concurrency")),
         "worker_hijack_root_logger": False,
-        "worker_max_tasks_per_child": int(_opt(settings, "celery", "worker_max_tasks_per_child", 0))
+        "worker_max_tasks_per_child": int(
+            setting_or(settings, "celery", "worker_max_tasks_per_child", 0)
+        )
         or None,
     }
 
@@ -101,29 +81,7 @@ def queue_prefix(settings: Settings) -> str:
     url = str(settings.get("celery", "broker_url"))
     if url.startswith(("redis://", "rediss://", "redis+socket://", "sentinel://")):
         return ""
-    return str(_opt(settings, "celery", "key_prefix", ""))
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """What a worker needs to run tries: where to report, where DAGs and logs live."""
-
-    api_url: str
-    dags_folder: str
-    log_folder: str
-    heartbeat_sec: float
-    fork_per_try: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WorkerConfig:
-        return cls(
-            api_url=str(settings.get("core", "execution_api_server_url")),
-            dags_folder=str(settings.dags_folder),
-            log_folder=str(settings.log_folder),
-            heartbeat_sec=float(settings.get("scheduler", "task_instance_heartbeat_sec")),
-            fork_per_try=str(_opt(settings, "celery", "fork_per_try", False)).lower()
-            in ("1", "true", "yes", "on"),
-        )
+    return str(setting_or(settings, "celery", "key_prefix", ""))
 
 
 def make_celery_app(settings: Settings) -> Celery:
@@ -168,30 +126,13 @@ class _TryRequest(Request):
         )
         if lost and _main_config is not None:
             with contextlib.suppress(Exception):
-                _report_worker_lost(self.args, str(exc), _main_config)
+                report_worker_lost(self.args, str(exc), _main_config)
         return super().on_failure(
             exc_info, send_failed_event=send_failed_event, return_ok=return_ok
         )
 
 
 _main_config: WorkerConfig | None = None
-
-
-def _report_worker_lost(args: Any, why: str, config: WorkerConfig) -> None:
-    workload = Workload.from_json(args[0])
-    if workload.kind == "callback" or not workload.token:
-        return
-    path = _try_log_path(workload, config)
-    if not path.exists():
-        return  # never claimed here: nothing ran
-    message = (
-        f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
-    )
-    append_line(path, "error", message)
-    client = _client(config.api_url, retry_for=5.0)
-    _upload_log(workload, config, path, client)
-    with contextlib.suppress(TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError):
-        client.finish(workload.ti_id, workload.token, Outcome.LOST.value, message, None)
 
 
 def preload_dag_files(settings: Settings, budget: float = 60.0) -> int:
@@ -216,20 +157,6 @@ def preload_dag_files(settings: Settings, budget: float = 60.0) -> int:
     return count
 
 
-# -- the worker side --------------------------------------------------------------------------
-_clients: dict[tuple[int, str], HttpExecutionClient] = {}
-
-
-def _client(url: str, retry_for: float = 300.0) -> HttpExecutionClient:
-    """One keep-alive client per process (a forked child must not share its parent's sockets),
-    for its main thread: a watchdog thread uses clients of its own."""
-    key = (os.getpid(), f"{url}#{retry_for}")
-    client = _clients.get(key)
-    if client is None:
-        client = _clients[key] = HttpExecutionClient(url, retry_for=retry_for)
-    return client
-
-
 def run_message(workload_json: Any, config: WorkerConfig) -> str:
     """Run one delivered message; return what happened (``ran``, ``refused``, ``lost``...)."""
     try:
@@ -246,432 +173,3 @@ def run_message(workload_json: Any, config: WorkerConfig) -> str:
     if config.fork_per_try:
         return TrySupervisor(workload, config).run()
     return InProcessTry(workload, config).run()
-
-
-def _upload_log(
-    workload: Workload, config: WorkerConfig, path: Any, client: HttpExecutionClient | None = None
-) -> None:
-    """Send the try's log file to the webserver (the log stays here if that fails)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return
-    try:
-        (client or _client(config.api_url, retry_for=30.0)).upload_log(
-            workload.ti_id, workload.token, text
-        )
-    except Exception as exc:  # noqa: BLE001 - the log stays on this worker
-        log.warning("could not upload the log of %s: %s", workload.task_id, exc)
-
-
-def _size(path: Any) -> int | None:
-    try:
-        return int(path.stat().st_size)
-    except OSError:
-        return None
-
-
-def _try_log_path(workload: Workload, config: WorkerConfig) -> Any:
-    w = workload
-    return log_path(config.log_folder, w.dag_id, w.run_id, w.task_id, w.try_number, w.map_index)
-
-
-class _TryStopped(SystemExit):
-    """Raised in the try's thread when the watchdog stops it (SIGTERM, like a forked try)."""
-
-
-class InProcessTry:
-    """Run one try in this (pool) process, watched by the process's :class:`_Watchdog`.
-
-    The watchdog heartbeats once the claim succeeded (not while the outcome is being
-    reported), and stops the try with SIGTERM -> :class:`_TryStopped` in the main thread when
-    the answer says stop or ``execution_timeout`` plus a grace period passed; a try that does
-    not end ``_KILL_GRACE`` seconds later (stuck in C code) is reported lost and this process
-    exits, for Celery to replace it (the message is then redelivered and refused at claim).
-    """
-
-    def __init__(self, workload: Workload, config: WorkerConfig):
-        self.w = workload
-        self.config = config
-        self.started = time.monotonic()
-        self.claimed_at: float | None = None
-        self.last_heartbeat = 0.0
-        self.reporting = False
-        self.finished = False  # set by the try's thread when it ends
-        self.stop_reason: str | None = None
-        self.terminated = False  # a SIGTERM that was not ours (Celery shutting down)
-
-    def run(self) -> str:
-        log.info(
-            "running %s.%s of %s, try %s (task instance %s)",
-            self.w.dag_id,
-            self.w.task_id or self.w.kind,
-            self.w.run_id,
-            self.w.try_number,
-            self.w.ti_id,
-        )
-        main = threading.current_thread() is threading.main_thread()
-        old = signal.signal(signal.SIGTERM, self._on_term) if main else None
-        watchdog = _Watchdog.of_this_process(self.config)
-        watchdog.watch(self)
-        runner = TaskRunner(
-            _WatchedClient(_client(self.config.api_url), self),
-            lambda w: resolve_dag(w, self.config.dags_folder),
-            self.config.log_folder,
-            ship_log=True,
-        )
-        state: str | None = None
-        try:
-            state = runner.run(self.w)
-        except (AuthenticationFailed, NotFound) as exc:
-            log.error(
-                "refused workload %s (task instance %s): %s", self.w.task_id, self.w.ti_id, exc
-            )
-        except _TryStopped:
-            log.warning("try of %s stopped: %s", self.w.task_id, self.stop_reason)
-        finally:
-            watchdog.release(self)
-            if main:
-                signal.signal(signal.SIGTERM, old)
-        if self.w.kind == "callback":
-            return "ran"
-        if self.claimed_at is None:
-            return "refused"
-        if state is None and (self.stop_reason or self.terminated):
-            self._report_lost(self.stop_reason or "signal SIGTERM", _client(self.config.api_url))
-        path = _try_log_path(self.w, self.config)
-        if runner.log_shipped is None or _size(path) != runner.log_shipped:
-            _upload_log(self.w, self.config, path)  # lines after the outcome (callbacks...)
-        if self.terminated:
-            os.kill(os.getpid(), signal.SIGTERM)  # what the pool process was told, now
-        return "ran" if state is not None else "lost"
-
-    def _on_term(self, signum: int, frame: Any) -> None:
-        if self.finished:
-            return
-        if self.stop_reason is None:
-            self.terminated = True
-        raise _TryStopped(f"task process received signal {signum}")
-
-    # -- what the watchdog asks -------------------------------------------------------------
-    def deadline(self) -> float:
-        timeout = self.w.timeout
-        return self.started + timeout + _TIMEOUT_GRACE if timeout else float("inf")
-
-    def next_due(self, hb_every: float) -> float:
-        """When the watchdog must look at this try again (monotonic seconds)."""
-        if self.claimed_at is None or self.reporting:
-            beat = time.monotonic() + hb_every
-        else:
-            beat = max(self.claimed_at, self.last_heartbeat) + hb_every
-        return min(beat, self.deadline())
-
-    def heartbeat(self, client: HttpExecutionClient) -> bool:
-        """Heartbeat once; return True when the try must be stopped."""
-        self.last_heartbeat = time.monotonic()
-        try:
-            answer = client.heartbeat(self.w.ti_id, self.w.token, os.getpid())
-        except (AuthenticationFailed, NotFound, TaskInstanceMoved) as exc:
-            self.stop_reason = f"the heartbeat was refused: {exc}"
-            return True
-        except ExecutionAPIError as exc:
-            log.warning("heartbeat of %s failed, will retry: %s", self.w.task_id, exc)
-            return False
-        if answer.get("stop"):
-            self.stop_reason = "the task instance was moved away (cleared, marked or timed out)"
-            return True
-        return False
-
-    def _report_lost(self, why: str, client: HttpExecutionClient) -> None:
-        message = (
-            f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
-        )
-        append_line(_try_log_path(self.w, self.config), "error", message)
-        with contextlib.suppress(
-            TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError
-        ):
-            client.finish(self.w.ti_id, self.w.token, Outcome.LOST.value, message, None)
-
-
-class _Watchdog:
-    """One thread per pool process watching the try that runs there now.
-
-    It lives as long as the process (a thread per try cost two context switches and a
-    wake-up each): starting a try wakes it only when it was idle, and a try's end does not
-    wake it at all; it finds out at its next due time (a heartbeat interval later).
-    """
-
-    _mine: tuple[int, _Watchdog] | None = None
-
-    def __init__(self, hb_every: float, api_url: str):
-        self.hb_every = hb_every
-        self.api_url = api_url
-        self.cond = threading.Condition()
-        self.current: InProcessTry | None = None
-        self.idle = False
-        threading.Thread(target=self._loop, name="tradewind-try-watchdog", daemon=True).start()
-
-    @classmethod
-    def of_this_process(cls, config: WorkerConfig | None = None) -> _Watchdog:
-        mine = cls._mine
-        if mine is None or mine[0] != os.getpid():  # none yet, or inherited through a fork
-            cfg = config or _main_config
-            assert cfg is not None, "the Celery app configures the worker first"
-            mine = cls._mine = (os.getpid(), cls(max(cfg.heartbeat_sec, 0.1), cfg.api_url))
-        return mine[1]
-
-    def watch(self, t: InProcessTry) -> None:
-        with self.cond:
-            self.current = t
-            if self.idle:
-                self.cond.notify()
-
-    def release(self, t: InProcessTry) -> None:
-        t.finished = True  # first: a stop decided from now on is dropped, by _stop or _on_term
-        with self.cond:  # and a SIGTERM sent just before is delivered before we go on
-            if self.current is t:
-                self.current = None
-
-    def _loop(self) -> None:
-        client = HttpExecutionClient(self.api_url, retry_for=self.hb_every)
-        while True:
-            with self.cond:
-                t = self.current
-                if t is None:
-                    self.idle = True
-                    self.cond.wait()
-                    self.idle = False
-                    continue
-                wait = t.next_due(self.hb_every) - time.monotonic()
-                if wait > 0:
-                    self.cond.wait(wait)
-                    continue
-            if time.monotonic() >= t.deadline():
-                timeout = t.w.timeout or 0
-                self._stop(t, f"the task exceeded its execution_timeout of {timeout:g} s", client)
-            elif t.claimed_at is not None and not t.reporting and t.heartbeat(client):
-                self._stop(t, t.stop_reason or "stopped", client)
-
-    def _stop(self, t: InProcessTry, reason: str, client: HttpExecutionClient) -> None:
-        """Stop the try (SIGTERM to this process); if it is stuck, report it lost and exit."""
-        with self.cond:
-            if t.finished:
-                return
-            t.stop_reason = reason
-            os.kill(os.getpid(), signal.SIGTERM)  # under the lock: still this try's handler
-        give_up = time.monotonic() + _KILL_GRACE
-        while time.monotonic() < give_up:
-            if t.finished:
-                return
-            time.sleep(0.05)
-        t._report_lost(f"{reason}; it did not stop within {_KILL_GRACE:g} s", client)
-        _upload_log(t.w, t.config, _try_log_path(t.w, t.config), client)
-        log.error("try of %s did not stop: ending this pool process", t.w.task_id)
-        os._exit(1)
-
-
-class _WatchedClient:
-    """The try's HTTP client, telling its watchdog when the claim succeeded and when the
-    outcome is being reported (a heartbeat then would see the new state and stop the try)."""
-
-    def __init__(self, client: HttpExecutionClient, watched: InProcessTry):
-        self._client = client
-        self._watched = watched
-
-    def claim(self, *args: Any) -> Any:
-        answer = self._client.claim(*args)
-        self._watched.claimed_at = time.monotonic()
-        return answer
-
-    def __getattr__(self, name: str) -> Any:
-        if name in _REPORTS:
-            self._watched.reporting = True
-        return getattr(self._client, name)
-
-
-class TrySupervisor:
-    """Fork a child for one try, serve its execution-API calls, heartbeat, kill it when told.
-
-    The child reaches the API only through this process (JSON over a socket pair), so every
-    try reuses this process's keep-alive HTTP connection instead of opening its own, and
-    this process knows when the claim succeeded (start heartbeating) and when the outcome is
-    being reported (stop, or the heartbeat would see the new state and kill the child).
-    """
-
-    def __init__(self, workload: Workload, config: WorkerConfig):
-        self.w = workload
-        self.config = config
-        self.claimed = False
-        self.reporting = False
-        self.stop_reason: str | None = None
-
-    def run(self) -> str:
-        log.info(
-            "running %s.%s of %s, try %s (task instance %s)",
-            self.w.dag_id,
-            self.w.task_id or self.w.kind,
-            self.w.run_id,
-            self.w.try_number,
-            self.w.ti_id,
-        )
-        ours, theirs = multiprocessing.Pipe(duplex=True)
-        # Frozen objects are skipped by the child's garbage collector, which would otherwise
-        # touch (and so copy) most pages of this process: ~20 ms of a trivial try.
-        gc.freeze()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            ours.close()
-            _child_main(self.w, self.config, theirs)
-        gc.unfreeze()
-        theirs.close()
-        try:
-            status = self._supervise(pid, ours)
-        finally:
-            ours.close()
-        return self._after(status)
-
-    def _warm_up(self) -> None:
-        """Import the DAG file in this long-lived process after a verified try, so the next
-        forked try starts warm. Never before a claim: a forged message must import nothing."""
-        folder = os.path.realpath(self.config.dags_folder) + os.sep
-        if os.path.realpath(self.w.fileloc).startswith(folder):
-            with contextlib.suppress(Exception):
-                resolve_dag(self.w, self.config.dags_folder)
-
-    def _supervise(self, pid: int, conn: Connection) -> int:
-        pidfd = os.pidfd_open(pid)
-        hb_every = max(self.config.heartbeat_sec, 0.1)
-        next_hb = float("inf")
-        deadline = (
-            time.monotonic() + self.w.timeout + _TIMEOUT_GRACE if self.w.timeout else float("inf")
-        )
-        watch: list[Any] = [pidfd, conn]
-        try:
-            while True:
-                wait = max(min(next_hb, deadline) - time.monotonic(), 0.0)
-                ready, _, _ = select.select(watch, [], [], None if wait == float("inf") else wait)
-                if pidfd in ready:
-                    break
-                if conn in ready and not self._serve(conn):
-                    watch = [pidfd]  # the child closed its end: only its exit is left
-                if self.claimed and not self.reporting and next_hb == float("inf"):
-                    next_hb = time.monotonic() + hb_every
-                if self.reporting:
-                    next_hb = float("inf")
-                now = time.monotonic()
-                if now >= deadline:
-                    self.stop_reason = (
-                        f"the task exceeded its execution_timeout of {self.w.timeout:g} s"
-                    )
-                    stop_child(pid, pidfd, _KILL_GRACE)
-                    break
-                if now >= next_hb:
-                    next_hb = now + hb_every
-                    if self._heartbeat(pid):
-                        stop_child(pid, pidfd, _KILL_GRACE)
-                        break
-            _, status = os.waitpid(pid, 0)
-            return status
-        finally:
-            os.close(pidfd)
-
-    def _serve(self, conn: Connection) -> bool:
-        """Answer one call of the child over HTTP; False when the child closed the pipe."""
-        try:
-            msg = _pipe.recv(conn)
-        except (EOFError, OSError, ValueError):
-            return False
-        method = msg.get("method")
-        args = msg.get("args") or []
-        reply: dict[str, Any]
-        if method not in _pipe.ALLOWED_METHODS or not args or args[0] != self.w.ti_id:
-            reply = _pipe.error_reply(ExecutionAPIError(f"call {method!r} refused"))
-        else:
-            if method in _REPORTS:
-                # Reporting its outcome: a heartbeat now would see the new state, answer
-                # "stop" and kill a child that did nothing wrong.
-                self.reporting = True
-            try:
-                result = getattr(_client(self.config.api_url), method)(*args)
-                reply = {"result": result}
-                self.claimed = self.claimed or method == "claim"
-            except TradewindError as exc:
-                reply = _pipe.error_reply(exc)
-        reply["id"] = msg.get("id")
-        with contextlib.suppress(OSError):
-            _pipe.send(conn, reply)
-        return True
-
-    def _heartbeat(self, pid: int) -> bool:
-        """Heartbeat once; return True when the child must be stopped."""
-        try:
-            answer = _client(self.config.api_url, retry_for=self.config.heartbeat_sec).heartbeat(
-                self.w.ti_id, self.w.token, pid
-            )
-        except (AuthenticationFailed, NotFound, TaskInstanceMoved) as exc:
-            self.stop_reason = f"the heartbeat was refused: {exc}"
-            return True
-        except ExecutionAPIError as exc:
-            log.warning("heartbeat of %s failed, will retry: %s", self.w.task_id, exc)
-            return False
-        if answer.get("stop"):
-            self.stop_reason = "the task instance was moved away (cleared, marked or timed out)"
-            return True
-        return False
-
-    def _after(self, status: int) -> str:
-        if not self.claimed:
-            return "refused"
-        path = _try_log_path(self.w, self.config)
-        code = os.waitstatus_to_exitcode(status)
-        result = "ran"
-        if code != 0 or self.stop_reason:
-            why = self.stop_reason or (
-                f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-            )
-            message = f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
-            append_line(path, "error", message)
-            result = "lost"
-            with contextlib.suppress(
-                TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError
-            ):
-                _client(self.config.api_url).finish(
-                    self.w.ti_id, self.w.token, Outcome.LOST.value, message, None
-                )
-        _upload_log(self.w, self.config, path)
-        self._warm_up()
-        return result
-
-
-def _child_main(
-    workload: Workload, config: WorkerConfig, conn: Connection
-) -> None:  # pragma: no cover
-    """The try's own process: run it, then exit without returning into Celery's code."""
-    code = 1
-    try:
-        die_with_parent()
-        signal.signal(signal.SIGTERM, _term_child)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        runner = TaskRunner(
-            PipeClient(conn), lambda w: resolve_dag(w, config.dags_folder), config.log_folder
-        )
-        try:
-            runner.run(workload)
-        except (AuthenticationFailed, NotFound) as exc:
-            log.error(
-                "refused workload %s.%s (task instance %s try %s): %s",
-                workload.dag_id,
-                workload.task_id,
-                workload.ti_id,
-                workload.try_number,
-                exc,
-            )
-        code = 0
-    except BaseException:  # noqa: BLE001 - reported through the exit code
-        log.exception("task process failed")
-    finally:
-        os._exit(code)
-
-
-def _term_child(signum: int, frame: Any) -> None:
-    raise SystemExit(f"task process received signal {signum}")
