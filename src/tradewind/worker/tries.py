@@ -121,6 +121,20 @@ def _try_log_path(workload: Workload, config: WorkerConfig) -> Any:
     return log_path(config.log_folder, w.dag_id, w.run_id, w.task_id, w.try_number, w.map_index)
 
 
+def _heartbeat(client: HttpExecutionClient, w: Workload, pid: int) -> str | None:
+    """Heartbeat a try once; return why it must stop, or None to carry on."""
+    try:
+        answer = client.heartbeat(w.ti_id, w.token, pid)
+    except (AuthenticationFailed, NotFound, TaskInstanceMoved) as exc:
+        return f"the heartbeat was refused: {exc}"
+    except ExecutionAPIError as exc:
+        log.warning("heartbeat of %s failed, will retry: %s", w.task_id, exc)
+        return None
+    if answer.get("stop"):
+        return "the task instance was moved away (cleared, marked or timed out)"
+    return None
+
+
 class _TryStopped(SystemExit):
     """Raised in the try's thread when the watchdog stops it (SIGTERM, like a forked try)."""
 
@@ -214,18 +228,10 @@ class InProcessTry:
     def heartbeat(self, client: HttpExecutionClient) -> bool:
         """Heartbeat once; return True when the try must be stopped."""
         self.last_heartbeat = time.monotonic()
-        try:
-            answer = client.heartbeat(self.w.ti_id, self.w.token, os.getpid())
-        except (AuthenticationFailed, NotFound, TaskInstanceMoved) as exc:
-            self.stop_reason = f"the heartbeat was refused: {exc}"
-            return True
-        except ExecutionAPIError as exc:
-            log.warning("heartbeat of %s failed, will retry: %s", self.w.task_id, exc)
-            return False
-        if answer.get("stop"):
-            self.stop_reason = "the task instance was moved away (cleared, marked or timed out)"
-            return True
-        return False
+        reason = _heartbeat(client, self.w, os.getpid())
+        if reason:
+            self.stop_reason = reason
+        return reason is not None
 
     def _report_lost(self, why: str, client: HttpExecutionClient) -> None:
         message = (
@@ -450,20 +456,11 @@ class TrySupervisor:
 
     def _heartbeat(self, pid: int) -> bool:
         """Heartbeat once; return True when the child must be stopped."""
-        try:
-            answer = _client(self.config.api_url, retry_for=self.config.heartbeat_sec).heartbeat(
-                self.w.ti_id, self.w.token, pid
-            )
-        except (AuthenticationFailed, NotFound, TaskInstanceMoved) as exc:
-            self.stop_reason = f"the heartbeat was refused: {exc}"
-            return True
-        except ExecutionAPIError as exc:
-            log.warning("heartbeat of %s failed, will retry: %s", self.w.task_id, exc)
-            return False
-        if answer.get("stop"):
-            self.stop_reason = "the task instance was moved away (cleared, marked or timed out)"
-            return True
-        return False
+        client = _client(self.config.api_url, retry_for=self.config.heartbeat_sec)
+        reason = _heartbeat(client, self.w, pid)
+        if reason:
+            self.stop_reason = reason
+        return reason is not None
 
     def _after(self, status: int) -> str:
         if not self.claimed:
