@@ -54,7 +54,7 @@ def wake_function(settings: Settings, db: Database) -> Callable[..., None]:
                     continue
         if is_pg and not notified:
             with contextlib.suppress(Exception), db.engine.connect() as conn:
-                conn.exec_driver_sql(f"NOTIFY {CHANNEL}, '{payload.decode()}'")
+                conn.execute(notify_statement(kind))
                 conn.commit()
 
     return wake

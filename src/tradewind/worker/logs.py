@@ -85,7 +85,6 @@ def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
     root.handlers = [handler]
     if old_level != logging.INFO:  # setLevel clears the cache of every logger: not for free
         root.setLevel(logging.INFO)
-    echo_handler = None
     if echo:
         echo_handler = logging.StreamHandler(sys.__stderr__)
         echo_handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s - %(message)s"))

@@ -135,6 +135,26 @@ def _heartbeat(client: HttpExecutionClient, w: Workload, pid: int) -> str | None
     return None
 
 
+def _report_lost(
+    w: Workload,
+    path: Any,
+    why: str,
+    client: HttpExecutionClient,
+    upload: WorkerConfig | None = None,
+) -> None:
+    """A try ended without reporting its outcome: say why in its log, report it lost (the
+    server's compare-and-set ignores this if an outcome got there first); with ``upload``,
+    also send the log now."""
+    message = (
+        f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
+    )
+    append_line(path, "error", message)
+    if upload is not None:
+        _upload_log(w, upload, path, client)
+    with contextlib.suppress(TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError):
+        client.finish(w.ti_id, w.token, Outcome.LOST.value, message, None)
+
+
 class _TryStopped(SystemExit):
     """Raised in the try's thread when the watchdog stops it (SIGTERM, like a forked try)."""
 
@@ -197,7 +217,10 @@ class InProcessTry:
         if self.claimed_at is None:
             return "refused"
         if state is None and (self.stop_reason or self.terminated):
-            self._report_lost(self.stop_reason or "signal SIGTERM", _client(self.config.api_url))
+            why = self.stop_reason or "signal SIGTERM"
+            _report_lost(
+                self.w, _try_log_path(self.w, self.config), why, _client(self.config.api_url)
+            )
         path = _try_log_path(self.w, self.config)
         if runner.log_shipped is None or _size(path) != runner.log_shipped:
             _upload_log(self.w, self.config, path)  # lines after the outcome (callbacks...)
@@ -232,16 +255,6 @@ class InProcessTry:
         if reason:
             self.stop_reason = reason
         return reason is not None
-
-    def _report_lost(self, why: str, client: HttpExecutionClient) -> None:
-        message = (
-            f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
-        )
-        append_line(_try_log_path(self.w, self.config), "error", message)
-        with contextlib.suppress(
-            TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError
-        ):
-            client.finish(self.w.ti_id, self.w.token, Outcome.LOST.value, message, None)
 
 
 class _Watchdog:
@@ -316,8 +329,8 @@ class _Watchdog:
             if t.finished:
                 return
             time.sleep(0.05)
-        t._report_lost(f"{reason}; it did not stop within {_KILL_GRACE:g} s", client)
-        _upload_log(t.w, t.config, _try_log_path(t.w, t.config), client)
+        why = f"{reason}; it did not stop within {_KILL_GRACE:g} s"
+        _report_lost(t.w, _try_log_path(t.w, t.config), why, client, upload=t.config)
         log.error("try of %s did not stop: ending this pool process", t.w.task_id)
         os._exit(1)
 
@@ -472,15 +485,8 @@ class TrySupervisor:
             why = self.stop_reason or (
                 f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
             )
-            message = f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
-            append_line(path, "error", message)
+            _report_lost(self.w, path, why, _client(self.config.api_url))
             result = "lost"
-            with contextlib.suppress(
-                TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError
-            ):
-                _client(self.config.api_url).finish(
-                    self.w.ti_id, self.w.token, Outcome.LOST.value, message, None
-                )
         _upload_log(self.w, self.config, path)
         self._warm_up()
         return result
@@ -528,11 +534,5 @@ def report_worker_lost(args: Any, why: str, config: WorkerConfig) -> None:
     path = _try_log_path(workload, config)
     if not path.exists():
         return  # never claimed here: nothing ran
-    message = (
-        f"the task process on {socket.gethostname()} ended ({why}) before reporting its outcome"
-    )
-    append_line(path, "error", message)
     client = _client(config.api_url, retry_for=5.0)
-    _upload_log(workload, config, path, client)
-    with contextlib.suppress(TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError):
-        client.finish(workload.ti_id, workload.token, Outcome.LOST.value, message, None)
+    _report_lost(workload, path, why, client, upload=config)
