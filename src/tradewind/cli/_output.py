@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -60,10 +61,11 @@ def _cell(value: Any) -> str:
 
 
 def console(stderr: bool = False) -> Any:
-    """A rich console writing to click's current stdout (so CliRunner captures it)."""
+    """A rich console writing to the current stdout (so CliRunner captures it)."""
     from rich.console import Console
 
-    stream = click.get_text_stream("stderr" if stderr else "stdout")
+    # sys.stdout is looked up at call time: CliRunner swaps it for its capture.
+    stream = sys.stderr if stderr else sys.stdout
     width = None
     if not stream.isatty():
         # Piped or captured output is read whole, not on an 80-column screen.
