@@ -28,6 +28,7 @@ class TaskResult:
     start_date: datetime | None
     end_date: datetime | None
     duration: float | None
+    map_index: int = -1
 
 
 @dataclass
@@ -100,14 +101,28 @@ def collect_result(env: Env, dag_id: str, run_id: str) -> DagTestResult:
             run_id,
             run.state,
             [
-                TaskResult(t.task_id, t.state, t.try_number, t.start_date, t.end_date, t.duration)
+                TaskResult(
+                    t.task_id,
+                    t.state,
+                    t.try_number,
+                    t.start_date,
+                    t.end_date,
+                    t.duration,
+                    t.map_index,
+                )
                 for t in tis
             ],
         )
 
 
 def run_task_in_process(
-    dag: Any, task_id: str, logical_date: datetime, *, env: Env | None = None, echo: bool = True
+    dag: Any,
+    task_id: str,
+    logical_date: datetime,
+    *,
+    env: Env | None = None,
+    echo: bool = True,
+    map_index: int = -1,
 ) -> TaskResult:
     """Run one task of ``dag`` for ``logical_date``, ignoring its upstream (``tasks test``)."""
     env = _ensure_env(env)
@@ -116,10 +131,12 @@ def run_task_in_process(
     dag.get_task(task_id)
     store_dag_object(env, dag)
     run_id = make_test_run(env, dag.dag_id, logical_date, None, reuse=True)
-    workload: Workload = queue_single_task(env, dag.dag_id, run_id, task_id)
+    workload: Workload = queue_single_task(env, dag.dag_id, run_id, task_id, map_index)
     execution = ExecutionService(env, skip_retry_delay=True)
     InlineExecutor(
         execution, lambda w: dag, str(env.settings.log_folder), echo=echo
     ).queue_workloads([workload])
     result = collect_result(env, dag.dag_id, run_id)
-    return next(t for t in result.tasks if t.task_id == task_id)
+    return next(
+        t for t in result.tasks if t.task_id == task_id and t.map_index == workload.map_index
+    )

@@ -125,3 +125,17 @@ class TaskInstanceMoved(ExecutionAPIError):
 
 class SensorTimeoutNoRetry(TradewindSensorTimeout, TradewindFailException):
     """A sensor's ``timeout`` passed: fail at once, without retries (as Airflow does)."""
+
+
+class UnmappableXComTypePushed(TaskError):
+    """A task whose output a mapped task expands over returned something that is not a list or
+    dict (Airflow's name)."""
+
+
+class UnmappableXComLengthPushed(TaskError):
+    """A task whose output a mapped task expands over returned more items than
+    ``[core] max_map_length`` allows (Airflow's name)."""
+
+
+class XComForMappingNotPushed(TaskError):
+    """A task whose output a mapped task expands over returned nothing (Airflow's name)."""

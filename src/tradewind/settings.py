@@ -43,6 +43,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "fernet_key": "",
             "execution_api_server_url": "http://127.0.0.1:8080/execution/",
             "max_xcom_size": 49344,
+            "max_map_length": 1024,
             "default_timezone": "utc",
         },
         "database": {

@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+#: ``xcom_get`` with this map index answers the values of every instance of a mapped task, as
+#: a list in map-index order (those that pushed nothing are left out, as in Airflow).
+ALL_MAP_INDEXES = -2
+
 
 class Outcome(StrEnum):
     """What a worker reports at the end of a try; the server decides the resulting state."""

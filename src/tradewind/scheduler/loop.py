@@ -88,7 +88,7 @@ class Scheduler:
         self.only_runs = only_runs
         if executor.supervises_heartbeats or only_runs is not None:
             execution.wake_on_change = False
-        self.cache = scheduling.DagCache()
+        self.cache = scheduling.DagCache(int(env.settings.get("core", "max_map_length")))
         self.estimates = queueing.DurationEstimates()
         self.listener = wake_listener
         self.job_id: int | None = None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,19 @@ _BASE_ARGS = frozenset(
     ]
 )
 _sig_cache: dict[type, frozenset[str]] = {}
+# > 0 while a mapped task's operator is built for one map index: it joins no DAG and no edges.
+_linking_suspended = 0
+
+
+@contextlib.contextmanager
+def suspended_linking() -> Iterator[None]:
+    """Build operators that add no edges (an unmapped copy of a task already in its DAG)."""
+    global _linking_suspended
+    _linking_suspended += 1
+    try:
+        yield
+    finally:
+        _linking_suspended -= 1
 
 
 def _init_params(cls: type) -> frozenset[str]:
@@ -140,6 +154,7 @@ class BaseOperator(DependencyMixin):
     ui_color: str = "#fff"
     ui_fgcolor: str = "#000"
     is_sensor: bool = False
+    is_mapped: bool = False
     _is_decorated: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -264,6 +279,8 @@ class BaseOperator(DependencyMixin):
         self.inlets = _as_list(inlets)
         self.outlets = _as_list(outlets)
         self.max_active_tis_per_dag = max_active_tis_per_dag
+        self.max_active_tis_per_dagrun: int | None = kwargs.get("max_active_tis_per_dagrun")
+        self.map_index_template: str | None = kwargs.get("map_index_template")
         self.task_display_name = task_display_name
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
@@ -300,6 +317,8 @@ class BaseOperator(DependencyMixin):
         return [self]
 
     def _set_relative(self, other: BaseOperator, upstream: bool) -> None:
+        if _linking_suspended:
+            return
         dag = self.dag or other.dag
         if dag is None:
             raise DagDefinitionError(
@@ -340,6 +359,13 @@ class BaseOperator(DependencyMixin):
         from tradewind.sdk.xcom_arg import XComArg
 
         return XComArg(self)
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """Fix the arguments every map index shares; ``.expand(...)`` then maps the rest."""
+        from tradewind.sdk.mapping import OperatorPartial
+
+        return OperatorPartial(cls, kwargs)
 
     # -- execution --------------------------------------------------------------------------
     def execute(self, context: dict[str, Any]) -> Any:

@@ -153,6 +153,18 @@ class _TaskDecorator:
     def override(self, **kwargs: Any) -> _TaskDecorator:
         return _TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
 
+    def partial(self, **kwargs: Any) -> _PartialTaskDecorator:
+        """Fix some of the function's arguments for every map index; ``.expand(...)`` next."""
+        return _PartialTaskDecorator(self, kwargs)
+
+    def expand(self, *args: Any, **mapped: Any) -> XComArg:
+        """One task instance per element of the mapped arguments (their cross product)."""
+        return _PartialTaskDecorator(self, {}).expand(*args, **mapped)
+
+    def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
+        """One task instance per dict of keyword arguments (a list, or a task's output)."""
+        return _PartialTaskDecorator(self, {}).expand_kwargs(kwargs, strict=strict)
+
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         task_kwargs = dict(self.kwargs)
         task_id = task_kwargs.pop("task_id", None) or self.function.__name__
@@ -196,3 +208,64 @@ class _TaskNamespace:
 
 
 task = _TaskNamespace()
+
+
+class _PartialTaskDecorator:
+    """``my_task.partial(y=1)``: the function's fixed arguments, waiting for ``.expand``."""
+
+    def __init__(self, decorator: _TaskDecorator, kwargs: dict[str, Any]):
+        from tradewind.sdk import _site
+
+        self.decorator = decorator
+        self.kwargs = kwargs
+        self.site = _site.definition_site()
+
+    def _fail(self, message: str) -> Exception:
+        from tradewind.errors import DagDefinitionError
+
+        task_id = self.decorator.kwargs.get("task_id") or self.decorator.function.__name__
+        return DagDefinitionError(f"task {task_id!r}: {message}", *self.site)
+
+    def _check_keys(self, mapped: dict[str, Any]) -> None:
+        sig = inspect.signature(self.decorator.function)
+        any_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+        for key in mapped:
+            if key in self.kwargs:
+                raise self._fail(f"argument {key!r} is given to both partial() and expand()")
+            if not any_kw and key not in sig.parameters:
+                raise self._fail(
+                    f"function {self.decorator.function.__name__}() has no argument {key!r} "
+                    "to map over"
+                )
+
+    def expand(self, *args: Any, **mapped: Any) -> XComArg:
+        from tradewind.sdk.mapping import (
+            DictOfListsExpandInput,
+            _check_expand_call,
+            check_mapped_value,
+        )
+
+        _check_expand_call(args, mapped, self._fail)
+        self._check_keys(mapped)
+        for key, value in mapped.items():
+            check_mapped_value(key, value, self._fail)
+        return self._build(DictOfListsExpandInput(dict(mapped)))
+
+    def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
+        from tradewind.sdk.mapping import ListOfDictsExpandInput, _check_kwargs_input
+
+        _check_kwargs_input(kwargs, self._fail)
+        if isinstance(kwargs, list | tuple):
+            for item in kwargs:
+                if isinstance(item, dict):
+                    self._check_keys(item)
+        return self._build(
+            ListOfDictsExpandInput(list(kwargs) if isinstance(kwargs, tuple) else kwargs)
+        )
+
+    def _build(self, expand_input: Any) -> XComArg:
+        from tradewind.sdk.mapping import make_mapped_decorated
+
+        out = self.decorator(**self.kwargs)
+        make_mapped_decorated(out.operator, expand_input)
+        return XComArg(out.operator)

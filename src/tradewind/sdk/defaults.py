@@ -20,6 +20,7 @@ class AuthoringDefaults:
     max_active_runs: int = 16
     max_active_tasks: int = 16
     retries: int = 0
+    max_map_length: int = 1024
     timezone: tzinfo = timezone.utc
 
 
@@ -37,4 +38,5 @@ def configure(settings: Any) -> AuthoringDefaults:
     current.max_active_tasks = int(settings.get("core", "max_active_tasks_per_dag"))
     current.retries = int(settings.get("core", "default_task_retries"))
     current.timezone = tz
+    current.max_map_length = int(settings.get("core", "max_map_length"))
     return current

@@ -67,6 +67,10 @@ def _effective_weights(dag: DAG) -> dict[str, int]:
     return out
 
 
+def _expand_input(task: Any) -> dict[str, Any] | None:
+    return task.expand_input.serialize() if getattr(task, "is_mapped", False) else None
+
+
 def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
     """Return the JSON form of one task (no user code, only what the server side needs)."""
     return {
@@ -101,6 +105,10 @@ def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
         "has_on_success_callback": task.on_success_callback is not None,
         "has_on_retry_callback": task.on_retry_callback is not None,
         "max_active_tis_per_dag": task.max_active_tis_per_dag,
+        "max_active_tis_per_dagrun": getattr(task, "max_active_tis_per_dagrun", None),
+        "map_index_template": getattr(task, "map_index_template", None),
+        "is_mapped": bool(getattr(task, "is_mapped", False)),
+        "expand_input": _expand_input(task),
         "task_group_id": task.task_group.group_id if task.task_group else None,
         "start_date": _iso(task.start_date),
         "end_date": _iso(task.end_date),
@@ -169,6 +177,11 @@ class SerializedTask:
     @property
     def upstream_task_ids(self) -> list[str]:
         return self.data["upstream"]
+
+    @property
+    def is_mapped(self) -> bool:
+        """True for a task expanded at run time (``partial(...).expand(...)``)."""
+        return bool(self.data.get("is_mapped"))
 
     @property
     def downstream_task_ids(self) -> list[str]:

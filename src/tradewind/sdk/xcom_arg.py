@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from tradewind.sdk.dag import DAG
 
 XCOM_RETURN_KEY = "return_value"
+NOTSET: Any = type("NotSet", (), {"__repr__": lambda self: "NOTSET"})()
 
 
 class XComArg(DependencyMixin):
@@ -25,6 +26,29 @@ class XComArg(DependencyMixin):
 
     def __repr__(self) -> str:
         return f"XComArg({self.operator.task_id!r}, {self.key!r})"
+
+    def references(self) -> list[XComArg]:
+        """The plain task outputs this value is made of (itself, unless composed)."""
+        return [self]
+
+    def map(self, fn: Any) -> XComArg:
+        """Pass each item through ``fn`` (in the consuming task) before it is used."""
+        from tradewind.sdk.xcom_sequences import MapXComArg
+
+        return MapXComArg(self, fn)
+
+    def zip(self, *others: XComArg, fillvalue: Any = NOTSET) -> XComArg:
+        """Tuples of the i-th items of this and ``others`` (shortest wins, unless ``fillvalue``
+        is given: then the longest, padded with it)."""
+        from tradewind.sdk.xcom_sequences import zip_args
+
+        return zip_args(self, others, fillvalue)
+
+    def concat(self, *others: XComArg) -> XComArg:
+        """The items of this, then those of each of ``others``."""
+        from tradewind.sdk.xcom_sequences import concat_args
+
+        return concat_args(self, others)
 
     @property
     def roots(self) -> list[BaseOperator]:
@@ -70,7 +94,7 @@ def find_xcom_args(value: Any) -> list[XComArg]:
     while stack:
         item = stack.pop()
         if isinstance(item, XComArg):
-            found.append(item)
+            found.extend(item.references())
         elif isinstance(item, list | tuple | set):
             stack.extend(item)
         elif isinstance(item, dict):

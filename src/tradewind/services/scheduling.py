@@ -19,6 +19,7 @@ from tradewind.core.states import TaskInstanceState as TI
 from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
 from tradewind.metastore.tables import Backfill, DagRun, TaskInstance
 from tradewind.sdk.serialization import SerializedDag
+from tradewind.services import mapping
 from tradewind.services.dag_store import get_serialized_dag
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -54,8 +55,9 @@ class PassResult:
 class DagCache:
     """Serialized DAGs by (dag_id, version); the scheduler never imports user code."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_map_length: int = 1024) -> None:
         self._items: dict[tuple[str, str | None], SerializedDag] = {}
+        self.max_map_length = max_map_length  # [core] max_map_length, for expansions
 
     def get(self, session: Session, dag_id: str, version: str | None) -> SerializedDag:
         key = (dag_id, version)
@@ -257,6 +259,8 @@ class _Decisions:
     skipped: list[int] = field(default_factory=list)
     upstream_failed: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
+    expanded: int = 0  # task instances mapped tasks' expansion wrote itself
+    max_map_length: int = 1024
 
 
 def _past_ok(session: Session, run: Any, task: Any, cache: dict[str, bool]) -> bool:
@@ -286,40 +290,54 @@ def _decide(
     sdag: SerializedDag,
     tis: list[tuple[int, str, str | None]],
     out: _Decisions,
+    now: datetime,
 ) -> None:
     """Decide the waiting task instances of one run (topological order lets skips and
     upstream failures cascade in one pass); record the decisions in ``out``."""
-    states: dict[str, str | None] = {tid: st for _, tid, st in tis}
+    # Every instance of a task counts (a mapped task has one per map index).
+    states: dict[str, list[str | None]] = {}
     waiting: dict[str, list[int]] = {}
     for ti_id, tid, st in tis:
+        states.setdefault(tid, []).append(st)
         if st is None:
             waiting.setdefault(tid, []).append(ti_id)
     if not waiting:
         return
     for tid in [t for t in waiting if t not in sdag.tasks]:
         out.removed.extend(waiting.pop(tid))  # gone from this DAG version
-        states[tid] = TI.REMOVED.value
+        states[tid] = [TI.REMOVED.value]
     past_cache: dict[str, bool] = {}
     for tid in sdag.topological_order():
         ids = waiting.get(tid)
         if ids is None:
             continue
         task = sdag.tasks[tid]
-        ups = UpstreamStates.from_states(states.get(u) for u in task.upstream_task_ids)
+        ups = UpstreamStates.from_states(
+            st for u in task.upstream_task_ids for st in states.get(u, [None])
+        )
         decision = evaluate(task.trigger_rule, ups)
         if decision is Decision.WAIT:
             continue
         if decision is Decision.RUN:
             if task.depends_on_past and not _past_ok(session, run, task, past_cache):
                 continue
+            if task.is_mapped:
+                expansion = mapping.expand(session, run, sdag, task, now, out.max_map_length)
+                if expansion is None:
+                    continue
+                out.scheduled.extend(expansion.schedule)
+                out.expanded += expansion.moved + expansion.inserted
+                states[tid] = expansion.states
+                continue
             out.scheduled.extend(ids)
-            states[tid] = TI.SCHEDULED.value
+            new_state = TI.SCHEDULED.value
         elif decision is Decision.SKIP:
             out.skipped.extend(ids)
-            states[tid] = TI.SKIPPED.value
+            new_state = TI.SKIPPED.value
         else:
             out.upstream_failed.extend(ids)
-            states[tid] = TI.UPSTREAM_FAILED.value
+            new_state = TI.UPSTREAM_FAILED.value
+        states[tid] = [new_state if st is None else st for st in states[tid]]
 
 
 def _apply(session: Session, out: _Decisions, now: datetime) -> tuple[int, dict[int, str], bool]:
@@ -427,12 +445,12 @@ def evaluate_dirty_runs(
         return result
     sdags = {r.id: cache.get(session, r.dag_id, r.dag_version) for r in runs}
     tis = _load_tis(session, [r.id for r in runs])
-    out = _Decisions()
+    out = _Decisions(max_map_length=cache.max_map_length)
     for run in runs:
-        _decide(session, run, sdags[run.id], tis[run.id], out)
+        _decide(session, run, sdags[run.id], tis[run.id], out, now)
     moved, new, as_expected = _apply(session, out, now)
-    result.tis_changed = moved
-    if as_expected:
+    result.tis_changed = moved + out.expanded
+    if as_expected and not out.expanded:
         tis = {pk: [(i, t, new.get(i, st)) for i, t, st in rows] for pk, rows in tis.items()}
     else:  # someone else moved a task instance meanwhile: decide run ends from the database
         tis = _load_tis(session, [r.id for r in runs])

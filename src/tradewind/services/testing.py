@@ -106,18 +106,15 @@ def make_test_run(
         return run.run_id
 
 
-def queue_single_task(env: Env, dag_id: str, run_id: str, task_id: str) -> Workload:
-    """Put one task instance of a run in ``queued`` (ignoring its upstream) and return its workload."""
+def queue_single_task(
+    env: Env, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> Workload:
+    """Put one task instance of a run in ``queued`` (ignoring its upstream) and return its
+    workload. For a mapped task, ``map_index`` names the instance (made if not expanded yet)."""
     now = env.now()
     with env.db.session() as s:
         get_run(s, dag_id, run_id)
-        ti = s.execute(
-            select(TaskInstance).where(
-                TaskInstance.dag_id == dag_id,
-                TaskInstance.run_id == run_id,
-                TaskInstance.task_id == task_id,
-            )
-        ).scalar_one()
+        ti = _test_instance(s, dag_id, run_id, task_id, map_index)
         s.execute(
             update(TaskInstance)
             .where(TaskInstance.id == ti.id)
@@ -142,3 +139,32 @@ def queue_single_task(env: Env, dag_id: str, run_id: str, task_id: str) -> Workl
             dag_version=ti.dag_version,
             token=issue_ti_token(env.secret_key, ti.id, ti.try_number, 3600),
         )
+
+
+def _test_instance(s: Any, dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskInstance:
+    from tradewind.errors import InvalidInput
+
+    of_task = list(
+        s.execute(
+            select(TaskInstance).where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id == task_id,
+            )
+        ).scalars()
+    )
+    sdag = get_serialized_dag(s, dag_id, of_task[0].dag_version if of_task else None)
+    mapped = sdag.tasks[task_id].is_mapped
+    if mapped and map_index < 0:
+        raise InvalidInput(f"task {task_id!r} is mapped: give the instance with --map-index N")
+    if not mapped and map_index >= 0:
+        raise InvalidInput(f"task {task_id!r} is not mapped: --map-index does not apply")
+    for ti in of_task:
+        if ti.map_index == map_index:
+            return ti
+    placeholder = next((t for t in of_task if t.map_index == -1), None)
+    if placeholder is None:
+        raise InvalidInput(f"task {task_id!r} has no instance with map index {map_index}")
+    placeholder.map_index = map_index  # not expanded yet: test this index alone
+    s.flush()
+    return placeholder

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tradewind.core.execution import ALL_MAP_INDEXES
 from tradewind.errors import InvalidInput
 from tradewind.metastore.tables import XCom
 
@@ -73,7 +74,21 @@ def set_xcom(
 def get_xcom(
     session: Session, *, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1
 ) -> tuple[bool, Any]:
-    """Return (found, value) for one XCom."""
+    """Return (found, value) for one XCom; with ``ALL_MAP_INDEXES`` the values of every
+    instance of a mapped task, as a list in map-index order."""
+    if map_index == ALL_MAP_INDEXES:
+        rows = session.execute(
+            select(XCom.value)
+            .where(
+                XCom.dag_id == dag_id,
+                XCom.run_id == run_id,
+                XCom.task_id == task_id,
+                XCom.key == key,
+                XCom.map_index >= 0,
+            )
+            .order_by(XCom.map_index)
+        ).scalars()
+        return True, [json.loads(v) for v in rows]
     row = session.execute(
         select(XCom.value).where(
             XCom.dag_id == dag_id,

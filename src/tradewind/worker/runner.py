@@ -30,8 +30,9 @@ from tradewind.errors import (
     TradewindSkipException,
     TradewindTaskTimeout,
 )
-from tradewind.sdk import execution_context
+from tradewind.sdk import execution_context, mapping
 from tradewind.sdk.context import build_context
+from tradewind.sdk.xcom_sequences import plain
 from tradewind.worker.logs import log_path, task_log
 from tradewind.worker.runtime import RuntimeTaskInstance
 
@@ -175,6 +176,8 @@ class TaskRunner:
                 extra_macros={**_plugin_macros(), **(dag.user_defined_macros or {})},
             )
             execution_context.set_current_ti(ti)
+            if getattr(task, "is_mapped", False):
+                task = context["task"] = ti.task = mapping.unmap(task, context, ti.map_index)
             rendered = _jsonable(task.render_template_fields(context) or _rendered_of(task))
             timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
             with _timeout(timeout):
@@ -191,8 +194,9 @@ class TaskRunner:
                 else:
                     result = task.execute(context)
                 task.post_execute(context, result)
+            mapping.check_output_for_mapping(task, result, ti.pushed)
             if result is not None and task.do_xcom_push:
-                ti.xcom_push("return_value", result)
+                ti.xcom_push("return_value", plain(result))
             outcome = Outcome.SUCCESS
             log.info("Task %s succeeded", task.task_id)
         except TradewindSkipException as exc:
@@ -221,6 +225,9 @@ class TaskRunner:
             log.error("Task failed with exception", exc_info=True)
         finally:
             execution_context.set_current_ti(None)
+        if context is not None and getattr(task, "map_index_template", None):
+            name = mapping.render_map_index(task, context)
+            rendered = {**(rendered or {}), mapping.RENDERED_MAP_INDEX: name}
         try:
             answer = self._finish(workload, outcome, error, rendered, path)
         except TaskInstanceMoved as exc:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tradewind.core.execution import ExecutionAPI
+from tradewind.core.execution import ALL_MAP_INDEXES, ExecutionAPI
 from tradewind.sdk.xcom_arg import XCOM_RETURN_KEY
+from tradewind.sdk.xcom_sequences import LazyXComSequence, plain
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -68,9 +69,11 @@ class RuntimeTaskInstance:
         self.start_date = _dt(ti.get("start_date"))
         self.task = task
         self.dag_run = RuntimeDagRun.from_claim(claim["dag_run"])
+        self.pushed: dict[str, Any] = {}  # the values this try pushed, by key
 
     def __repr__(self) -> str:
-        return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [running]>"
+        index = f" map_index={self.map_index}" if self.map_index >= 0 else ""
+        return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id}{index} [running]>"
 
     @property
     def logical_date(self) -> datetime | None:
@@ -78,7 +81,9 @@ class RuntimeTaskInstance:
 
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` (JSON) under ``key`` for this task instance."""
+        value = plain(value)
         self._client.xcom_set(self.id, self._token, key, value)
+        self.pushed[key] = value
 
     def xcom_pull(
         self,
@@ -99,11 +104,30 @@ class RuntimeTaskInstance:
         ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
         values = []
         for tid in ids:
+            if map_indexes is None and dag == self.dag_id and self._is_mapped(tid):
+                values.append(self._all_of(dag, run, tid, key))
+                continue
             answer = self._client.xcom_get(
                 self.id, self._token, dag, run, tid, key, -1 if map_indexes is None else map_indexes
             )
             values.append(answer["value"] if answer["found"] else default)
         return values[0] if single else values
+
+    def _is_mapped(self, task_id: str) -> bool:
+        dag = getattr(self.task, "dag", None)
+        other = dag.task_dict.get(task_id) if dag is not None else None
+        return bool(getattr(other, "is_mapped", False))
+
+    def _all_of(self, dag_id: str, run_id: str, task_id: str, key: str) -> LazyXComSequence:
+        """The values of every instance of a mapped task, read when first used."""
+
+        def fetch() -> list[Any]:
+            answer = self._client.xcom_get(
+                self.id, self._token, dag_id, run_id, task_id, key, ALL_MAP_INDEXES
+            )
+            return list(answer["value"] or []) if answer["found"] else []
+
+        return LazyXComSequence(fetch, f"{task_id}.{key}")
 
     def skip_tasks(self, task_ids: list[str]) -> None:
         """Mark tasks of this run skipped (used by branching operators)."""
