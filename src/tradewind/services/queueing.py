@@ -109,7 +109,14 @@ _CANDIDATES = (
 )
 _CANDIDATES_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
 _ACTIVE = select(
-    TIc.id, TIc.dag_id, TIc.task_id, TIc.pool, TIc.pool_slots, TIc.start_date, TIc.queued_dttm
+    TIc.id,
+    TIc.dag_id,
+    TIc.task_id,
+    TIc.pool,
+    TIc.pool_slots,
+    TIc.start_date,
+    TIc.queued_dttm,
+    TIc.run_id,
 ).where(TIc.state.in_(_RUNNING))
 _DMc = DagModel.__table__.c
 _MAX_TASKS = ListStatement(
@@ -234,6 +241,7 @@ def queue_ready(
     _fail_unrunnable(session, unrunnable(candidates, limits), now)
     by_id = {r.id: r for r in rows}
     per_task = Counter((r.dag_id, r.task_id) for r in running_rows)
+    per_run = Counter((r.dag_id, r.run_id, r.task_id) for r in running_rows)
     picked: list[Any] = []
     for ti_id in chosen:
         r = by_id[ti_id]
@@ -241,7 +249,11 @@ def queue_ready(
         limit = task.max_active_tis_per_dag if task is not None else None
         if limit is not None and per_task[(r.dag_id, r.task_id)] >= limit:
             continue  # max_active_tis_per_dag: this task runs at most that many at once
+        run_limit = task.data.get("max_active_tis_per_dagrun") if task is not None else None
+        if run_limit is not None and per_run[(r.dag_id, r.run_id, r.task_id)] >= run_limit:
+            continue  # max_active_tis_per_dagrun: at most that many instances per run
         per_task[(r.dag_id, r.task_id)] += 1
+        per_run[(r.dag_id, r.run_id, r.task_id)] += 1
         picked.append(r)
     picked = keep_ready(session, picked, cache, now)
     if not picked:

@@ -35,7 +35,10 @@ def get_task_instance(
         )
     ).scalar_one_or_none()
     if ti is None:
-        raise NotFound(f"task instance {task_id!r} of run {run_id!r} of DAG {dag_id!r} not found")
+        index = f" (map index {map_index})" if map_index >= 0 else ""
+        raise NotFound(
+            f"task instance {task_id!r}{index} of run {run_id!r} of DAG {dag_id!r} not found"
+        )
     return ti
 
 
@@ -160,10 +163,13 @@ def clear_task_instances(
     upstream: bool = False,
     dry_run: bool = False,
     user: str | None = None,
+    map_indexes: list[int] | None = None,
 ) -> list[TaskInstance]:
     """Make task instances run again; running ones are stopped first (state restarting).
 
-    Returns the task instances cleared (or that would be, with ``dry_run``).
+    ``map_indexes`` limits the selected tasks (not their upstream/downstream) to those
+    instances of a mapped task. Returns the task instances cleared (or that would be, with
+    ``dry_run``).
     """
     get_serialized_dag(session, dag_id)
     selected = _matching(
@@ -177,6 +183,9 @@ def clear_task_instances(
         only_failed=only_failed,
         only_running=only_running,
     )
+    if map_indexes is not None:
+        wanted = set(map_indexes)
+        selected = [t for t in selected if t.map_index in wanted]
     if downstream or upstream:
         by_run: dict[tuple[str, str | None], set[str]] = {}
         for ti in selected:
@@ -274,11 +283,13 @@ def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:
                 updated_at=now,
             )
         )
-    by_run: dict[tuple[str, str], list[str]] = {}
+    by_run: dict[tuple[str, str], dict[str, list[int]]] = {}
     for ti in tis:
-        by_run.setdefault((ti.dag_id, ti.run_id), []).append(ti.task_id)
-    for (dag_id, run_id), ids in by_run.items():
-        clear_xcoms(session, dag_id, run_id, ids)
+        by_run.setdefault((ti.dag_id, ti.run_id), {}).setdefault(ti.task_id, []).append(
+            ti.map_index
+        )
+    for (dag_id, run_id), tasks in by_run.items():
+        clear_xcoms(session, dag_id, run_id, list(tasks), map_indexes=tasks)
         session.execute(
             update(DagRun)
             .where(
@@ -325,22 +336,35 @@ def set_ti_state(
     """Mark task instances success/failed/skipped by hand (allowed from any state, audited)."""
     if state not in (TI.SUCCESS.value, TI.FAILED.value, TI.SKIPPED.value):
         raise InvalidInput(f"state must be success, failed or skipped, not {state!r}")
-    ti = get_task_instance(session, dag_id, run_id, task_id, map_index)
+    if map_index >= 0:
+        ti = get_task_instance(session, dag_id, run_id, task_id, map_index)
+    else:  # a plain task, or every instance of a mapped one
+        ti = session.execute(
+            select(TaskInstance)
+            .where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id == task_id,
+            )
+            .limit(1)
+        ).scalar_one_or_none() or get_task_instance(session, dag_id, run_id, task_id, map_index)
     ids = {task_id}
     sdag = get_serialized_dag(session, dag_id, ti.dag_version)
     if downstream:
         ids |= sdag.descendants([task_id])
     if upstream:
         ids |= sdag.ancestors([task_id])
-    tis = list(
-        session.execute(
+    tis = [
+        t
+        for t in session.execute(
             select(TaskInstance).where(
                 TaskInstance.dag_id == dag_id,
                 TaskInstance.run_id == run_id,
                 TaskInstance.task_id.in_(sorted(ids)),
             )
         ).scalars()
-    )
+        if map_index < 0 or t.task_id != task_id or t.map_index == map_index
+    ]
     if dry_run:
         return tis
     for t in tis:

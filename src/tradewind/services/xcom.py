@@ -103,8 +103,28 @@ def get_xcom(
     return True, json.loads(row)
 
 
-def clear_xcoms(session: Session, dag_id: str, run_id: str, task_ids: list[str]) -> None:
-    """Delete the XComs of those tasks in that run (before they run again)."""
+def clear_xcoms(
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_ids: list[str],
+    map_indexes: dict[str, list[int]] | None = None,
+) -> None:
+    """Delete the XComs of those tasks in that run (before they run again); with
+    ``map_indexes``, only those instances' of each task."""
+    if map_indexes is not None:
+        for task_id in task_ids:
+            indexes = sorted(set(map_indexes.get(task_id, [])))
+            for i in range(0, len(indexes), 500):
+                session.execute(
+                    delete(XCom).where(
+                        XCom.dag_id == dag_id,
+                        XCom.run_id == run_id,
+                        XCom.task_id == task_id,
+                        XCom.map_index.in_(indexes[i : i + 500]),
+                    )
+                )
+        return
     for i in range(0, len(task_ids), 500):
         session.execute(
             delete(XCom).where(
