@@ -74,6 +74,7 @@ def test(
     rows = [
         {
             "task_id": t.task_id,
+            "map_index": t.map_index,
             "state": t.state,
             "try_number": t.try_number,
             "duration": round(t.duration, 3) if t.duration is not None else None,
@@ -83,7 +84,10 @@ def test(
         for t in sorted(result.tasks, key=_started_first)
     ]
     if output == "table":
-        emit(rows, output, ["task_id", "state", "try_number", "duration"], title=result.run_id)
+        columns = ["task_id", "state", "try_number", "duration"]
+        if any(t.map_index >= 0 for t in result.tasks):  # a mapped task: show which instance
+            columns.insert(1, "map_index")
+        emit(rows, output, columns, title=result.run_id)
         color = "green" if result.state == "success" else "red"
         console().print(f"DAG run [bold]{result.run_id}[/] ended [{color}]{result.state}[/]")
     else:

@@ -11,6 +11,7 @@ from tradewind.cli._output import console, emit, output_option
 from tradewind.cli._runtime import DATE, cli_user, get_env, load_dag_object, refresh_dags
 from tradewind.cli.dags_run import prepared_env
 from tradewind.cli.main import CONTEXT_SETTINGS
+from tradewind.errors import InvalidInput
 
 TI_COLUMNS = [
     "dag_id",
@@ -69,6 +70,7 @@ def list_(dag_id: str, tree: bool, output: str) -> None:
         {
             "task_id": tid,
             "operator": sdag.tasks[tid].operator,
+            "mapped": sdag.tasks[tid].is_mapped,
             "upstream": sdag.tasks[tid].upstream_task_ids,
             "trigger_rule": sdag.tasks[tid].trigger_rule,
             "retries": sdag.tasks[tid].retries,
@@ -87,7 +89,10 @@ def list_(dag_id: str, tree: bool, output: str) -> None:
 @click.argument("dag_id")
 @click.argument("task_id")
 @click.argument("logical_date", required=False, type=DATE)
-def test(dag_id: str, task_id: str, logical_date: datetime | None) -> None:
+@click.option(
+    "--map-index", type=int, default=-1, show_default=True, help="The instance of a mapped task."
+)
+def test(dag_id: str, task_id: str, logical_date: datetime | None, map_index: int) -> None:
     """Run one task in this process, ignoring its upstream and recording nothing (as Airflow).
 
     Logs go to the terminal; the metastore is left as it was (the try runs against a scratch
@@ -98,11 +103,15 @@ def test(dag_id: str, task_id: str, logical_date: datetime | None) -> None:
     env = prepared_env()
     dag = load_dag_object(env, dag_id)
     when = logical_date or datetime.now(UTC)
-    result = run_task_in_process(dag, task_id, when, env=env, echo=True)
+    try:
+        result = run_task_in_process(dag, task_id, when, env=env, echo=True, map_index=map_index)
+    except InvalidInput as exc:
+        raise click.ClickException(str(exc)) from None
     color = "green" if result.state == "success" else "red"
     duration = f" in {result.duration:.3f} s" if result.duration is not None else ""
+    index = f"[{result.map_index}]" if result.map_index >= 0 else ""
     console().print(
-        f"Task [bold]{dag_id}.{task_id}[/] (try {result.try_number}) "
+        f"Task [bold]{dag_id}.{task_id}{index}[/] (try {result.try_number}) "
         f"ended [{color}]{result.state}[/]{duration}"
     )
     if result.state not in ("success", "skipped"):
@@ -148,6 +157,13 @@ def state(dag_id: str, task_id: str, run_id: str, map_index: int) -> None:
 @click.option("-u", "--upstream", is_flag=True, help="Also the tasks upstream.")
 @click.option("-f", "--only-failed", is_flag=True, help="Only failed task instances.")
 @click.option("--only-running", is_flag=True, help="Only running task instances.")
+@click.option(
+    "--map-index",
+    "map_indexes",
+    type=int,
+    multiple=True,
+    help="Only these instances of mapped tasks (repeat for several).",
+)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def clear(
     dag_id: str,
@@ -159,6 +175,7 @@ def clear(
     upstream: bool,
     only_failed: bool,
     only_running: bool,
+    map_indexes: tuple[int, ...],
     yes: bool,
 ) -> None:
     """Reset task instances so the scheduler runs them again (running ones are stopped first)."""
@@ -174,6 +191,7 @@ def clear(
         "upstream": upstream,
         "only_failed": only_failed,
         "only_running": only_running,
+        "map_indexes": list(map_indexes) if map_indexes else None,
     }
     with env.db.session(readonly=True) as s:
         chosen = [
