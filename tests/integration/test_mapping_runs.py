@@ -81,11 +81,11 @@ def test_classic_operator_cross_product_and_named_instances(env: Any) -> None:
 
     with env.db.session(readonly=True) as s:
         fields = s.execute(
-            select(TaskInstance.map_index, TaskInstance.rendered_fields)
+            select(TaskInstance.map_index, TaskInstance.rendered_map_index)
             .where(TaskInstance.task_id == "greet")
             .order_by(TaskInstance.map_index)
         ).all()
-    assert [f["_rendered_map_index"] for _, f in fields] == ["echo hello", "echo bye"]
+    assert [name for _, name in fields] == ["echo hello", "echo bye"]
 
 
 def test_zero_length_skips_the_mapped_task_and_what_needs_it(env: Any) -> None:

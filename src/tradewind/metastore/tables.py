@@ -203,6 +203,8 @@ class TaskInstance(Base):
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     next_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     rendered_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: The name ``map_index_template`` gave this instance of a mapped task.
+    rendered_map_index: Mapped[str | None] = mapped_column(String(250), nullable=True)
     next_method: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     next_kwargs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     trigger_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)

@@ -30,6 +30,7 @@ from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
+from tradewind.services.mapping import split_rendered
 from tradewind.services.ti_state import cas, touch_runs
 from tradewind.services.tokens import verify_ti_token
 from tradewind.services.wakeup import TASK_ENDED, notify_statement
@@ -416,7 +417,7 @@ class ExecutionService(ExecutionExtensions):
                 "next_kwargs": None,
             }
             if rendered_fields is not None:
-                values["rendered_fields"] = rendered_fields
+                values.update(split_rendered(rendered_fields))
             task = None
             if current is not TI.RESTARTING:
                 sdag = self._sdag_core(c, ti.dag_id, ti.dag_version)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tradewind.core.states import FINISHED_STATES
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.metastore.tables import TaskInstance, XCom
+from tradewind.sdk.mapping import RENDERED_MAP_INDEX
 from tradewind.sdk.serialization import SerializedDag, SerializedTask
 
 TIT = cast(Table, TaskInstance.__table__)
@@ -226,4 +227,18 @@ def _apply(
             if r.id in set(to_removed):
                 final[r.map_index if r is not placeholder else -1] = TI.REMOVED.value
     out.states = list(final.values())
+    return out
+
+
+def split_rendered(rendered_fields: dict[str, Any]) -> dict[str, Any]:
+    """The columns a finished try writes from what the worker rendered: the fields, and the
+    instance's name (``map_index_template``) when it has one."""
+    out: dict[str, Any] = {"rendered_fields": rendered_fields}
+    if RENDERED_MAP_INDEX in rendered_fields:
+        fields = dict(rendered_fields)
+        name = fields.pop(RENDERED_MAP_INDEX)
+        out = {
+            "rendered_fields": fields,
+            "rendered_map_index": None if name is None else str(name)[:250],
+        }
     return out

@@ -164,11 +164,13 @@ def clear_task_instances(
     dry_run: bool = False,
     user: str | None = None,
     map_indexes: list[int] | None = None,
+    instances: tuple[set[tuple[str, int]], set[str]] | None = None,
 ) -> list[TaskInstance]:
     """Make task instances run again; running ones are stopped first (state restarting).
 
     ``map_indexes`` limits the selected tasks (not their upstream/downstream) to those
-    instances of a mapped task. Returns the task instances cleared (or that would be, with
+    instances of a mapped task; ``instances`` (``{(task_id, map_index)}``, ``{task_id}``)
+    selects some instances of some tasks and all of others (the API's ``task_ids``). Returns the task instances cleared (or that would be, with
     ``dry_run``).
     """
     get_serialized_dag(session, dag_id)
@@ -186,6 +188,9 @@ def clear_task_instances(
     if map_indexes is not None:
         wanted = set(map_indexes)
         selected = [t for t in selected if t.map_index in wanted]
+    if instances is not None:
+        pairs, whole = instances
+        selected = [t for t in selected if t.task_id in whole or (t.task_id, t.map_index) in pairs]
     if downstream or upstream:
         by_run: dict[tuple[str, str | None], set[str]] = {}
         for ti in selected:

@@ -85,9 +85,7 @@ def test_mapped_run_retries_one_instance_and_reduces(home: Home) -> None:
     assert {i: t.state for i, t in work.items()} == dict.fromkeys(range(5), "success")
     assert {i: t.try_number for i, t in work.items()} == {0: 1, 1: 2, 2: 1, 3: 1, 4: 1}
     assert ("work", -1) not in tis
-    assert [work[i].rendered_fields["_rendered_map_index"] for i in range(5)] == [
-        f"item {i}" for i in range(5)
-    ]
+    assert [work[i].rendered_map_index for i in range(5)] == [f"item {i}" for i in range(5)]
     assert _total(home, run_id) == (True, 100)
     spans = [json.loads(x) for x in (home.scratch / "spans").read_text().splitlines()]
     assert len(spans) == 5

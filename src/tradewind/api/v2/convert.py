@@ -262,7 +262,7 @@ def ti_response(
         logical_date=aware(run.logical_date),
         run_after=aware(run.run_after),
         note=ti.note,
-        rendered_map_index=None,
+        rendered_map_index=getattr(ti, "rendered_map_index", None),
         rendered_fields=ti.rendered_fields or {},
         trigger=None,
         triggerer_job=None,

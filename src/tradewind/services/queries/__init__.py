@@ -8,6 +8,7 @@ same filter (``total_entries``), never a load of a whole table. Ordering follows
 from tradewind.services.queries.admin import *  # noqa: F403
 from tradewind.services.queries.audit import *  # noqa: F403
 from tradewind.services.queries.dags import *  # noqa: F403
+from tradewind.services.queries.mapped import *  # noqa: F403
 from tradewind.services.queries.paging import *  # noqa: F403
 from tradewind.services.queries.runs import *  # noqa: F403
 from tradewind.services.queries.task_instances import *  # noqa: F403

@@ -31,6 +31,7 @@ from tradewind.services.queries.paging import (
 TI_ORDER = {
     "id": TaskInstance.id,
     "map_index": TaskInstance.map_index,
+    "rendered_map_index": TaskInstance.rendered_map_index,
     "task_id": TaskInstance.task_id,
     "dag_id": TaskInstance.dag_id,
     "run_id": TaskInstance.run_id,

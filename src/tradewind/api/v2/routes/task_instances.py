@@ -210,8 +210,13 @@ def post_clear_task_instances(
 ) -> s.TaskInstanceCollectionResponse:
     """Clear task instances so they run again; ``dry_run`` (default) only lists them."""
     task_ids = None
+    pairs: set[tuple[str, int]] | None = None
     if body.task_ids is not None:
         task_ids = sorted({t if isinstance(t, str) else t[0] for t in body.task_ids})
+        # ``[task_id, map_index]`` items clear only those instances of a mapped task.
+        if any(not isinstance(t, str) for t in body.task_ids):
+            pairs = {(t[0], int(t[1])) for t in body.task_ids if not isinstance(t, str)}
+            whole = {t for t in body.task_ids if isinstance(t, str)}
     with env.db.session() as session:
         dag_service.get_dag(session, dag_id)
         if body.dag_run_id is not None:
@@ -230,6 +235,7 @@ def post_clear_task_instances(
             upstream=body.include_upstream,
             dry_run=body.dry_run,
             user=user.username,
+            instances=None if pairs is None else (pairs, whole),
         )
         session.flush()
         for t in cleared:
