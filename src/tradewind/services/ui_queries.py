@@ -158,6 +158,8 @@ class Grid:
     #: because a grid holds thousands of cells.
     cells: dict[tuple[str, str], str]
     has_older: bool
+    #: {(run_id, task_id): {state: count}} for mapped tasks' instances
+    mapped: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
 
 def grid(
@@ -171,15 +173,24 @@ def grid(
     has_older = len(runs) > limit
     runs = list(reversed(runs[:limit]))
     cells: dict[tuple[str, str], str] = {}
+    mapped: dict[tuple[str, str], dict[str, int]] = {}
     if runs:
         rows = session.execute(
-            select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state).where(
+            select(
+                TaskInstance.run_id,
+                TaskInstance.task_id,
+                TaskInstance.state,
+                TaskInstance.map_index,
+            ).where(
                 TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_([r.run_id for r in runs])
             )
         )
-        for run_id, task_id, state in rows:
+        for run_id, task_id, state, map_index in rows:
             cells[(run_id, task_id)] = state or "none"
-    return Grid(runs=runs, cells=cells, has_older=has_older)
+            if map_index >= 0:  # an instance of a mapped task: the cell counts them by state
+                counts = mapped.setdefault((run_id, task_id), {})
+                counts[state or "none"] = counts.get(state or "none", 0) + 1
+    return Grid(runs=runs, cells=cells, has_older=has_older, mapped=mapped)
 
 
 def run_states(session: Session, dag_id: str, run_ids: list[str]) -> dict[str, Any]:
@@ -193,13 +204,67 @@ def run_states(session: Session, dag_id: str, run_ids: list[str]) -> dict[str, A
         )
     ):
         out[run_id] = {"state": state, "tasks": {}}
-    for run_id, task_id, state, tries in session.execute(
+    for run_id, task_id, state, tries, map_index in session.execute(
         select(
-            TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state, TaskInstance.try_number
+            TaskInstance.run_id,
+            TaskInstance.task_id,
+            TaskInstance.state,
+            TaskInstance.try_number,
+            TaskInstance.map_index,
         ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(list(out)))
     ):
-        out[run_id]["tasks"][task_id] = {"state": state, "try_number": tries}
+        if map_index < 0:
+            out[run_id]["tasks"][task_id] = {"state": state, "try_number": tries}
+            continue
+        entry = out[run_id]["tasks"].setdefault(task_id, {"state": None, "counts": {}})
+        counts = entry.setdefault("counts", {})
+        counts[state or "none"] = counts.get(state or "none", 0) + 1
+        entry["state"] = mapped_state(counts)
     return out
+
+
+# Which state a mapped task's cell shows for its instances: the most alarming one wins.
+_MAPPED_PRIORITY = (
+    "failed",
+    "upstream_failed",
+    "up_for_retry",
+    "restarting",
+    "running",
+    "deferred",
+    "up_for_reschedule",
+    "queued",
+    "scheduled",
+    "none",
+    "success",
+    "skipped",
+    "removed",
+)
+
+
+def mapped_state(counts: dict[str, int]) -> str:
+    """The one state shown for a mapped task's instances, from their counts by state."""
+    for state in _MAPPED_PRIORITY:
+        if counts.get(state):
+            return state
+    return "none"
+
+
+def mapped_instances(
+    session: Session, dag_id: str, run_id: str, task_id: str, limit: int = 1000
+) -> list[TaskInstance]:
+    """The instances of a mapped task in one run, by map index (the details panel's list)."""
+    query = (
+        select(TaskInstance)
+        .where(
+            TaskInstance.dag_id == dag_id,
+            TaskInstance.run_id == run_id,
+            TaskInstance.task_id == task_id,
+            TaskInstance.map_index >= 0,
+        )
+        .order_by(TaskInstance.map_index)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def run_tis(session: Session, dag_id: str, run_id: str) -> list[TaskInstance]:

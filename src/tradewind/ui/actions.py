@@ -53,6 +53,14 @@ def _flag(form: Any, name: str) -> bool:
     return str(form.get(name, "")).lower() in ("1", "true", "on", "yes")
 
 
+def _map_index(form: Any) -> int:
+    """The form's map index (an instance of a mapped task), -1 when none or not a number."""
+    try:
+        return int(str(form.get("map_index", "-1")))
+    except ValueError:
+        return -1
+
+
 def _back(form: Any, default: str) -> RedirectResponse:
     return RedirectResponse(safe_next(str(form.get("next") or default)), status_code=303)
 
@@ -169,6 +177,7 @@ async def clear(request: Request, dag_id: str) -> RedirectResponse:
     user = require(request, Resource.TASK_INSTANCE, Action.EDIT)
     form = await request.form()
     run_id, task_id = str(form.get("run_id", "")), str(form.get("task_id", ""))
+    map_index = _map_index(form)
     with as_http(), env.db.session() as session:
         clear_task_instances(
             session,
@@ -176,6 +185,7 @@ async def clear(request: Request, dag_id: str) -> RedirectResponse:
             now=env.now(),
             run_id=run_id,
             task_ids=[task_id] if task_id else None,
+            map_indexes=[map_index] if map_index >= 0 else None,
             downstream=_flag(form, "downstream"),
             upstream=_flag(form, "upstream"),
             only_failed=_flag(form, "only_failed"),
@@ -210,6 +220,7 @@ async def mark(request: Request, dag_id: str) -> RedirectResponse:
             user=user.username,
             downstream=_flag(form, "downstream"),
             upstream=_flag(form, "upstream"),
+            map_index=_map_index(form),
         )
     env.wake()
     return _back(form, _grid_url(dag_id, run_id, task_id))

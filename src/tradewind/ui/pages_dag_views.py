@@ -40,11 +40,8 @@ def dag_graph(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
     with env.db.session(readonly=True) as session:
         dag, sdag = load_dag(session, dag_id)
         run = _run_or_latest(session, dag_id, run_id)
-        states = (
-            {ti.task_id: ti.state for ti in ui_queries.run_tis(session, dag_id, run.run_id)}
-            if run
-            else {}
-        )
+        tis = ui_queries.run_tis(session, dag_id, run.run_id) if run else []
+        states, mapped = graph_states(tis)
         recent = ui_queries.grid(session, dag_id, limit=25).runs
     upstream = {tid: t.upstream_task_ids for tid, t in sdag.tasks.items()}
     drawing = layout(sdag.topological_order(), upstream)
@@ -57,6 +54,7 @@ def dag_graph(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
         run=run,
         recent=list(reversed(recent)),
         states=states,
+        mapped=mapped,
         drawing=drawing,
         node_w=NODE_W,
         node_h=NODE_H,
@@ -64,6 +62,22 @@ def dag_graph(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
         tab="graph",
         title=f"{dag_id} - graph",
     )
+
+
+def graph_states(tis: list[Any]) -> tuple[dict[str, str | None], dict[str, int]]:
+    """Each task's state in a run (a mapped task's most alarming one) and, for mapped tasks,
+    how many instances they have."""
+    states: dict[str, str | None] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for ti in tis:
+        if ti.map_index < 0:
+            states[ti.task_id] = ti.state
+            continue
+        by_state = counts.setdefault(ti.task_id, {})
+        by_state[ti.state or "none"] = by_state.get(ti.state or "none", 0) + 1
+    for task_id, by_state in counts.items():
+        states[task_id] = ui_queries.mapped_state(by_state)
+    return states, {t: sum(c.values()) for t, c in counts.items()}
 
 
 @router.get("/dags/{dag_id}/run", response_class=HTMLResponse)

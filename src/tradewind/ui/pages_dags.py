@@ -19,6 +19,7 @@ from tradewind.services.dag_store import get_serialized_dag, list_import_errors
 from tradewind.services.dags import get_dag
 from tradewind.services.task_instances import ti_log_path
 from tradewind.ui.auth import env_of, require
+from tradewind.ui.mapped_views import mapped_cell, mapped_list_context
 from tradewind.ui.rendering import render
 from tradewind.worker.logs import read_log_lines
 
@@ -138,6 +139,7 @@ def dag_grid(
     run_id: str = "",
     task_id: str = "",
     try_number: int | None = None,
+    map_index: int = -1,
 ) -> HTMLResponse:
     """Runs as columns, tasks as rows; a selected cell's details below."""
     user = require(request, Resource.DAG)
@@ -146,10 +148,12 @@ def dag_grid(
         dag, sdag = load_dag(session, dag_id)
         g = ui_queries.grid(session, dag_id, limit=runs, before_id=before)
         detail = (
-            ti_context(env, session, dag_id, run_id, task_id, try_number)
+            panel_context(env, session, sdag, run_id, task_id, try_number, map_index)
             if run_id and task_id
             else None
         )
+    for key, counts in g.mapped.items():
+        g.cells[key] = ui_queries.mapped_state(counts)
     rows = group_rows(sdag.data.get("task_group") or {"children": list(sdag.tasks)})
     known = {r["id"] for r in rows if r["kind"] == "task"}
     rows += [
@@ -160,7 +164,9 @@ def dag_grid(
     rows += [{"kind": "task", "id": t, "depth": 0, "parents": (), "removed": True} for t in extra]
     run_keys = [(r.run_id, html.escape(r.run_id), quote(r.run_id, safe="")) for r in g.runs]
     for row in rows:
-        row["cells"] = row_cells(row, g.cells, run_keys)
+        task = sdag.tasks.get(row["id"]) if row["kind"] == "task" else None
+        row["mapped"] = task is not None and task.is_mapped
+        row["cells"] = row_cells(row, g.cells, run_keys, g.mapped)
     active = any(r.state in ACTIVE_STATES for r in g.runs)
     return render(
         request,
@@ -178,7 +184,10 @@ def dag_grid(
 
 
 def row_cells(
-    row: dict[str, Any], cells: dict[tuple[str, str], str], run_keys: list[tuple[str, str, str]]
+    row: dict[str, Any],
+    cells: dict[tuple[str, str], str],
+    run_keys: list[tuple[str, str, str]],
+    mapped: dict[tuple[str, str], dict[str, int]] | None = None,
 ) -> Markup:
     """The ``<td>`` cells of one grid row, built here rather than in Jinja for speed.
 
@@ -200,6 +209,10 @@ def row_cells(
         state = cells.get((run_id, task))
         if state is None:
             parts.append("<td></td>")
+            continue
+        counts = mapped.get((run_id, task)) if mapped else None
+        if counts:
+            parts.append(mapped_cell(esc_task, q_task, esc_run, q_run, counts))
             continue
         parts.append(
             f'<td><a class="cell state-{html.escape(state)}" data-run-id="{esc_run}" data-task-id="{esc_task}"'
@@ -241,6 +254,24 @@ def ti_context(
     }
 
 
+def panel_context(
+    env: Any,
+    session: Any,
+    sdag: SerializedDag,
+    run_id: str,
+    task_id: str,
+    try_number: int | None,
+    map_index: int,
+) -> dict[str, Any] | None:
+    """A mapped task's list of instances (no map index given), else one task instance."""
+    task = sdag.tasks.get(task_id)
+    if task is not None and task.is_mapped and map_index < 0:
+        found = mapped_list_context(session, sdag.dag_id, run_id, task_id)
+        if found["total"]:
+            return {"mapped": found}
+    return ti_context(env, session, sdag.dag_id, run_id, task_id, try_number, map_index)
+
+
 def xcom_value(xcom: Any) -> Any:
     """An XCom's decoded value (its raw text if it is not JSON)."""
     try:
@@ -262,8 +293,8 @@ def ti_panel(
     user = require(request, Resource.TASK_INSTANCE)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, _ = load_dag(session, dag_id)
-        detail = ti_context(env, session, dag_id, run_id, task_id, try_number, map_index)
+        dag, sdag = load_dag(session, dag_id)
+        detail = panel_context(env, session, sdag, run_id, task_id, try_number, map_index)
     if detail is None:
         raise HTTPException(
             404, f"task instance {task_id!r} of run {run_id!r} of DAG {dag_id!r} not found"

@@ -58,7 +58,8 @@
         }
       }
       const open = panel.querySelector(".ti-detail");
-      if (open) {
+      // One instance of a mapped task: its row shows all instances; mapping.js owns that panel.
+      if (open && !(Number(open.dataset.mapIndex) >= 0)) {
         const ti = (data.runs[open.dataset.runId] || { tasks: {} }).tasks[open.dataset.taskId];
         const label = document.getElementById("ti-state");
         if (ti && label && label.textContent !== (ti.state || "no state")) {
