@@ -60,7 +60,12 @@ def fanout() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="twbench-map-"))
     proc = None
     try:
-        env_vars = make_home(tmp, core__parallelism=PARALLELISM, core__max_map_length=max(N, 1024))
+        env_vars = make_home(
+            tmp,
+            core__parallelism=PARALLELISM,
+            core__max_map_length=max(N, 1024),
+            core__dags_are_paused_at_creation="false",
+        )
         (tmp / "dags" / "mapped.py").write_text(textwrap.dedent(MAPPED))
         (tmp / "dags" / "static.py").write_text(textwrap.dedent(STATIC))
         parse_dags(env_vars)

@@ -216,3 +216,67 @@ def test_max_map_length_is_enforced_on_the_upstream(env: Any) -> None:
         defaults.configure(env.settings)
     assert by_index(result, "make") == {-1: "failed"}
     assert by_index(result, "each") == {-1: "upstream_failed"}
+
+
+def test_a_mapped_task_group_runs_each_index_on_its_own(env: Any) -> None:
+    from tradewind.decorators import task_group
+
+    with DAG(dag_id="grouped", start_date=DAY, schedule=None) as dag:
+
+        @task
+        def files() -> list[str]:
+            return ["a", "b", "c"]
+
+        @task
+        def convert(name: str, suffix: str) -> str:
+            if name == "b":
+                raise ValueError("b is broken")
+            return name + suffix
+
+        @task
+        def upload(converted: str) -> str:
+            return converted.upper()
+
+        @task_group
+        def per_file(name: str, suffix: str) -> Any:
+            return upload(convert(name, suffix))
+
+        @task(trigger_rule="all_done")
+        def summary(values: Any) -> list[str]:
+            return list(values)
+
+        summary(per_file.partial(suffix=".yaml").expand(name=files()))
+    result = run(dag, env)
+    assert by_index(result, "per_file.convert") == {0: "success", 1: "failed", 2: "success"}
+    # instance 1 of upload waits for instance 1 of convert only
+    assert by_index(result, "per_file.upload") == {0: "success", 1: "upstream_failed", 2: "success"}
+    assert [xcom(env, result, "per_file.upload", i) for i in (0, 2)] == ["A.YAML", "C.YAML"]
+    assert xcom(env, result, "summary") == ["A.YAML", "C.YAML"]
+
+
+def test_a_mapped_task_group_over_nothing_is_skipped(env: Any) -> None:
+    from tradewind.decorators import task_group
+
+    with DAG(dag_id="grouped_empty", start_date=DAY, schedule=None) as dag:
+
+        @task
+        def nothing() -> list[int]:
+            return []
+
+        @task
+        def first(x: int) -> int:
+            return x
+
+        @task
+        def second(x: int) -> int:
+            return x
+
+        @task_group
+        def each(x: int) -> Any:
+            return second(first(x))
+
+        each.expand(x=nothing())
+    result = run(dag, env)
+    assert by_index(result, "each.first") == {-1: "skipped"}
+    assert by_index(result, "each.second") == {-1: "skipped"}
+    assert result.state == "success"

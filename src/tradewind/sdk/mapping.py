@@ -377,7 +377,11 @@ def unmap(task: Any, context: dict[str, Any], map_index: int) -> Any:
     """The real operator for one map index, with its mapped arguments' values."""
     values = task.expand_input.resolve(context, map_index, task.task_id)
     cls = task._tw_operator_class
-    if task.partial_kwargs is None:  # TaskFlow: the values are the function's arguments
+    if getattr(task, "mapped_group_id", None):  # in a mapped group: its arguments' values
+        from tradewind.sdk.mapped_group import unmap_in_group
+
+        op = unmap_in_group(task, values)
+    elif task.partial_kwargs is None:  # TaskFlow: the values are the function's arguments
         op = copy.copy(task)
         op.__class__ = cls
         op.op_kwargs = {**task.op_kwargs, **values}

@@ -109,6 +109,7 @@ def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
         "map_index_template": getattr(task, "map_index_template", None),
         "is_mapped": bool(getattr(task, "is_mapped", False)),
         "expand_input": _expand_input(task),
+        "mapped_group": getattr(task, "mapped_group_id", None),
         "task_group_id": task.task_group.group_id if task.task_group else None,
         "start_date": _iso(task.start_date),
         "end_date": _iso(task.end_date),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -139,7 +138,9 @@ class TaskGroup(DependencyMixin):
 
     def dump(self) -> dict[str, Any]:
         """Return the group tree as JSON: ids of child tasks and nested groups."""
+        extra = {"is_mapped": True} if getattr(self, "is_mapped", False) else {}
         return {
+            **extra,
             "group_id": self._group_id,
             "tooltip": self.tooltip,
             "ui_color": self.ui_color,
@@ -168,19 +169,13 @@ def task_group(python_callable: Callable[..., Any] | None = None, **group_kwargs
 
     As Airflow's ``@task_group``: the call returns what the function returns (an XComArg, a
     task...) so dependencies bind to it, or the group itself when the function returns None.
+    ``.expand(...)`` / ``.partial(...).expand(...)`` map the whole group (``sdk.mapped_group``).
     """
 
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def factory(*args: Any, **kwargs: Any) -> Any:
-            kw = dict(group_kwargs)
-            gid = _unique_group_id(kw.pop("group_id", None) or fn.__name__)
-            kw.setdefault("tooltip", (fn.__doc__ or "").strip())
-            with TaskGroup(gid, **kw) as group:
-                result = fn(*args, **kwargs)
-            return group if result is None else result
+    def wrap(fn: Callable[..., Any]) -> Any:
+        from tradewind.sdk.mapped_group import MappedTaskGroupFactory
 
-        return factory
+        return MappedTaskGroupFactory(fn, group_kwargs)
 
     if python_callable is not None:
         return wrap(python_callable)

@@ -149,6 +149,8 @@ def expand(
     task: SerializedTask,
     now: datetime,
     max_map_length: int,
+    *,
+    leave_waiting: bool = False,
 ) -> Expansion | None:
     """Expand (or re-expand) the mapped ``task`` in ``run``; None while an upstream it maps
     over is still running. Only task instances with no state are touched (plus ``removed``
@@ -171,7 +173,7 @@ def expand(
         return None
     except Unmappable as exc:
         return _fail(session, rows, exc, now)
-    return _apply(session, run, task, rows, n, now)
+    return _apply(session, run, task, rows, n, now, leave_waiting)
 
 
 def _fail(session: Session, rows: list[Any], exc: Unmappable, now: datetime) -> Expansion:
@@ -185,7 +187,13 @@ def _fail(session: Session, rows: list[Any], exc: Unmappable, now: datetime) -> 
 
 
 def _apply(
-    session: Session, run: Any, task: SerializedTask, rows: list[Any], n: int, now: datetime
+    session: Session,
+    run: Any,
+    task: SerializedTask,
+    rows: list[Any],
+    n: int,
+    now: datetime,
+    leave_waiting: bool = False,
 ) -> Expansion:
     out = Expansion()
     by_index = {r.map_index: r for r in rows}
@@ -217,8 +225,10 @@ def _apply(
         if by_index.get(i) is not None and final.get(i) in (None, TI.REMOVED.value):
             final[i] = TI.SCHEDULED.value
     missing = [i for i in range(n) if i not in by_index]
+    waiting = {"state": None, "try_number": 0, "scheduled_dttm": None} if leave_waiting else {}
     for i in range(0, len(missing), 1000):
-        session.execute(insert(TIT), [_row(run, task, m, now) for m in missing[i : i + 1000]])
+        chunk = missing[i : i + 1000]
+        session.execute(insert(TIT), [_row(run, task, m, now) | waiting for m in chunk])
     out.inserted += len(missing)
     final.update(dict.fromkeys(missing, TI.SCHEDULED.value))
     if to_removed:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 _TIT = cast(Table, TaskInstance.__table__)
 _TIc = _TIT.c
-_RUN_STATES = select(_TIc.task_id, _TIc.state).where(
+_RUN_STATES = select(_TIc.task_id, _TIc.state, _TIc.map_index).where(
     _TIc.dag_id == bindparam("b_dag_id"), _TIc.run_id == bindparam("b_run_id")
 )
 assert can_transition(TI.SCHEDULED, None)  # the table allows "scheduled -> no state"
@@ -59,14 +59,15 @@ def keep_ready(session: Session, rows: Sequence[Any], cache: DagCache, now: date
     held_back: set[tuple[str, str]] = set()
     for (dag_id, run_id), pairs in with_upstream.items():
         states: dict[str, list[str | None]] = defaultdict(list)
-        for task_id, state in session.execute(
+        by_index: dict[tuple[str, int], str | None] = {}
+        for task_id, state, map_index in session.execute(
             _RUN_STATES, {"b_dag_id": dag_id, "b_run_id": run_id}
         ):
             states[task_id].append(state)
+            by_index[(task_id, map_index)] = state
         for r, task in pairs:
-            ups = UpstreamStates.from_states(
-                s for u in task.upstream_task_ids for s in states.get(u, [None])
-            )
+            sdag = cache.get(session, r.dag_id, r.dag_version)
+            ups = UpstreamStates.from_states(_upstream_states(task, r, states, by_index, sdag))
             if evaluate(task.trigger_rule, ups) is Decision.RUN:
                 continue
             not_ready.add(r.id)
@@ -83,3 +84,24 @@ def keep_ready(session: Session, rows: Sequence[Any], cache: DagCache, now: date
                 held_back.add((dag_id, run_id))
     touch_runs(session, held_back)
     return [r for r in rows if r.id not in not_ready]
+
+
+def _upstream_states(
+    task: Any,
+    r: Any,
+    states: dict[str, list[str | None]],
+    by_index: dict[tuple[str, int], str | None],
+    sdag: Any,
+) -> list[str | None]:
+    """The upstream states a task instance's rule sees: every instance of each upstream, but
+    only the same map index of an upstream in the same mapped task group."""
+    group = task.data.get("mapped_group")
+    out: list[str | None] = []
+    for u in task.upstream_task_ids:
+        up = sdag.tasks.get(u) if group else None
+        if up is not None and up.data.get("mapped_group") == group:
+            key = (u, r.map_index) if (u, r.map_index) in by_index else (u, -1)
+            out.append(by_index.get(key))
+        else:
+            out.extend(states.get(u, [None]))
+    return out

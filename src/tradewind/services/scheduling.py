@@ -19,7 +19,7 @@ from tradewind.core.states import TaskInstanceState as TI
 from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
 from tradewind.metastore.tables import Backfill, DagRun, TaskInstance
 from tradewind.sdk.serialization import SerializedDag
-from tradewind.services import mapping
+from tradewind.services import mapping, mapping_groups
 from tradewind.services.dag_store import get_serialized_dag
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -312,6 +312,9 @@ def _decide(
         if ids is None:
             continue
         task = sdag.tasks[tid]
+        if task.data.get("mapped_group"):  # per map index (services/mapping_groups.py)
+            mapping_groups.decide(session, run, sdag, task, states, out, now)
+            continue
         ups = UpstreamStates.from_states(
             st for u in task.upstream_task_ids for st in states.get(u, [None])
         )

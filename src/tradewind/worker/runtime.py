@@ -104,11 +104,14 @@ class RuntimeTaskInstance:
         ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
         values = []
         for tid in ids:
-            if map_indexes is None and dag == self.dag_id and self._is_mapped(tid):
-                values.append(self._all_of(dag, run, tid, key))
-                continue
+            index = map_indexes
+            if index is None and dag == self.dag_id and self._is_mapped(tid):
+                if not self._same_mapped_group(tid):
+                    values.append(self._all_of(dag, run, tid, key))
+                    continue
+                index = self.map_index  # inside a mapped group: the same instance's value
             answer = self._client.xcom_get(
-                self.id, self._token, dag, run, tid, key, -1 if map_indexes is None else map_indexes
+                self.id, self._token, dag, run, tid, key, -1 if index is None else index
             )
             values.append(answer["value"] if answer["found"] else default)
         return values[0] if single else values
@@ -117,6 +120,13 @@ class RuntimeTaskInstance:
         dag = getattr(self.task, "dag", None)
         other = dag.task_dict.get(task_id) if dag is not None else None
         return bool(getattr(other, "is_mapped", False))
+
+    def _same_mapped_group(self, task_id: str) -> bool:
+        """Whether ``task_id`` is in the same mapped task group as this task."""
+        mine = getattr(self.task, "mapped_group_id", None)
+        dag = getattr(self.task, "dag", None)
+        other = dag.task_dict.get(task_id) if dag is not None else None
+        return mine is not None and getattr(other, "mapped_group_id", None) == mine
 
     def _all_of(self, dag_id: str, run_id: str, task_id: str, key: str) -> LazyXComSequence:
         """The values of every instance of a mapped task, read when first used."""

@@ -302,3 +302,65 @@ def test_an_upstream_returning_an_unmappable_value_fails_with_a_clear_error() ->
     finally:
         defaults.current.max_map_length = old
     check_output_for_mapping(src.operator, [1, 2], {})  # a list is fine
+
+
+def test_mapped_task_group_maps_every_task_with_its_arguments() -> None:
+    from tradewind.decorators import task_group
+
+    with DAG(dag_id="groups", start_date=START) as dag:
+
+        @task
+        def make() -> list[str]:
+            return ["a.json", "b.json"]
+
+        @task
+        def convert(name: str, fmt: str) -> str:
+            return name.replace(".json", fmt)
+
+        @task
+        def upload(path: str) -> None:
+            print(path)
+
+        @task_group
+        def transform(name: str, fmt: str) -> None:
+            upload(convert(name, fmt))
+
+        transform.partial(fmt=".yaml").expand(name=make())
+    sdag = _serialized(dag)
+    convert_t, upload_t = sdag.tasks["transform.convert"], sdag.tasks["transform.upload"]
+    assert convert_t.is_mapped and upload_t.is_mapped
+    assert convert_t.mapped_group == upload_t.mapped_group == "transform"
+    assert convert_t.expand_input["value"]["name"] == {
+        "kind": "xcom",
+        "task_id": "make",
+        "key": "return_value",
+    }
+    assert sdag.data["task_group"]["children"][1]["is_mapped"] is True
+    op = unmap(dag.task_dict["transform.convert"], {"ti": _Ti({"make": ["a.json", "b.json"]})}, 1)
+    assert op.op_args == ["b.json", ".yaml"] and not op.is_mapped
+
+
+def test_mapped_task_group_errors() -> None:
+    from tradewind.decorators import task_group
+
+    with DAG(dag_id="bad_groups", start_date=START):
+
+        @task
+        def one(x: int) -> int:
+            return x
+
+        @task_group
+        def grp(x: int) -> None:
+            one(x)
+
+        with pytest.raises(DagDefinitionError, match="task group 'grp': .*no argument 'y'"):
+            grp.expand(y=[1])
+        with pytest.raises(DagDefinitionError, match="only keyword arguments"):
+            grp.expand([1])
+
+        @task_group
+        def nested(x: int) -> None:
+            one.expand(x=[x])
+
+        with pytest.raises(DagDefinitionError, match="inside a mapped task group is not"):
+            nested.expand(x=[1, 2])

@@ -1,0 +1,181 @@
+"""Mapped task groups: ``@task_group`` functions called with ``.expand(...)``.
+
+Every task the function creates is mapped over the group's input: instance ``i`` of each gets
+element ``i`` wherever the function used its argument (a :class:`MappedArgument`), and inside
+the group each instance depends only on the same map index of its upstream (Airflow's
+semantics). Outside the group, a downstream task sees all instances, as for any mapped task.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from tradewind.errors import DagDefinitionError
+from tradewind.sdk import _site
+from tradewind.sdk.mapping import (
+    DictOfListsExpandInput,
+    ExpandInput,
+    ListOfDictsExpandInput,
+    _check_expand_call,
+    _check_kwargs_input,
+    _make_mapped,
+    check_mapped_value,
+)
+from tradewind.sdk.xcom_arg import XComArg
+
+
+class MappedArgument:
+    """A ``@task_group`` function's argument in a mapped group: element ``i`` in instance ``i``."""
+
+    def __init__(self, group_id: str, name: str):
+        self.group_id = group_id
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"MappedArgument({self.group_id!r}, {self.name!r})"
+
+
+class GroupExpandInput(ExpandInput):
+    """The expand input of a task inside a mapped group: the group's, seen as its arguments."""
+
+    def __init__(self, group_input: ExpandInput, group_id: str):
+        self.group_input = group_input
+        self.group_id = group_id
+        self.kind = group_input.kind
+
+    def references(self) -> list[XComArg]:
+        return self.group_input.references()
+
+    def serialize(self) -> dict[str, Any]:
+        return self.group_input.serialize()
+
+    def resolve(self, context: dict[str, Any], map_index: int, task_id: str) -> dict[str, Any]:
+        return self.group_input.resolve(context, map_index, task_id)
+
+
+def _replace(value: Any, values: dict[str, Any]) -> Any:
+    if isinstance(value, MappedArgument):
+        return values[value.name]
+    if isinstance(value, list):
+        return [_replace(v, values) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_replace(v, values) for v in value)
+    if isinstance(value, dict):
+        return {k: _replace(v, values) for k, v in value.items()}
+    return value
+
+
+def _holds_argument(value: Any) -> bool:
+    if isinstance(value, MappedArgument):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_holds_argument(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_argument(v) for v in value.values())
+    return False
+
+
+def unmap_in_group(task: Any, values: dict[str, Any]) -> Any:
+    """The task of one map index of its group: the group's arguments replaced by their values."""
+    op = copy.copy(task)
+    op.__class__ = task._tw_operator_class
+    for name, value in list(vars(op).items()):
+        if _holds_argument(value):
+            setattr(op, name, _replace(value, values))
+    return op
+
+
+class MappedTaskGroupFactory:
+    """A ``@task_group`` function: call it for one group, ``.expand(...)`` for a mapped one."""
+
+    def __init__(self, fn: Callable[..., Any], group_kwargs: dict[str, Any]):
+        self.function = fn
+        self.group_kwargs = group_kwargs
+        self.__wrapped__ = fn
+        self.__name__ = getattr(fn, "__name__", "task_group")
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from tradewind.sdk.taskgroup import TaskGroup, _unique_group_id
+
+        kw = dict(self.group_kwargs)
+        gid = _unique_group_id(kw.pop("group_id", None) or self.function.__name__)
+        kw.setdefault("tooltip", (self.function.__doc__ or "").strip())
+        with TaskGroup(gid, **kw) as group:
+            result = self.function(*args, **kwargs)
+        return group if result is None else result
+
+    def partial(self, **kwargs: Any) -> _PartialGroup:
+        """Fix some of the function's arguments for every map index; ``.expand`` next."""
+        return _PartialGroup(self, kwargs)
+
+    def expand(self, *args: Any, **mapped: Any) -> Any:
+        """One instance of every task of the group per element (the cross product of several)."""
+        return _PartialGroup(self, {}).expand(*args, **mapped)
+
+    def expand_kwargs(self, kwargs: Any) -> Any:
+        """One instance of every task of the group per dict of arguments."""
+        return _PartialGroup(self, {}).expand_kwargs(kwargs)
+
+
+class _PartialGroup:
+    def __init__(self, factory: MappedTaskGroupFactory, kwargs: dict[str, Any]):
+        self.factory = factory
+        self.kwargs = kwargs
+        self.site = _site.definition_site()
+        self.name = factory.group_kwargs.get("group_id") or factory.function.__name__
+
+    def _fail(self, message: str) -> DagDefinitionError:
+        return DagDefinitionError(f"task group {self.name!r}: {message}", *self.site)
+
+    def _names(self) -> list[str]:
+        params = inspect.signature(self.factory.function).parameters.values()
+        return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+    def expand(self, *args: Any, **mapped: Any) -> Any:
+        _check_expand_call(args, mapped, self._fail)
+        names = self._names()
+        for key, value in mapped.items():
+            if key not in names:
+                raise self._fail(f"function {self.factory.__name__}() has no argument {key!r}")
+            if key in self.kwargs:
+                raise self._fail(f"argument {key!r} is given to both partial() and expand()")
+            check_mapped_value(key, value, self._fail)
+        return self._build(DictOfListsExpandInput(dict(mapped)), list(mapped))
+
+    def expand_kwargs(self, kwargs: Any) -> Any:
+        _check_kwargs_input(kwargs, self._fail)
+        value = list(kwargs) if isinstance(kwargs, tuple) else kwargs
+        mapped = [n for n in self._names() if n not in self.kwargs]
+        return self._build(ListOfDictsExpandInput(value), mapped)
+
+    def _build(self, expand_input: ExpandInput, mapped: list[str]) -> Any:
+        from tradewind.sdk.taskgroup import TaskGroup, _unique_group_id
+
+        kw = dict(self.factory.group_kwargs)
+        gid = _unique_group_id(kw.pop("group_id", None) or self.factory.function.__name__)
+        kw.setdefault("tooltip", (self.factory.function.__doc__ or "").strip())
+        with TaskGroup(gid, **kw) as group:
+            full_id = str(group.group_id)
+            arguments = {name: MappedArgument(full_id, name) for name in mapped}
+            result = self.factory.function(**self.kwargs, **arguments)
+        group.expand_input = expand_input  # type: ignore[attr-defined]
+        group.is_mapped = True  # type: ignore[attr-defined]
+        tasks = group.iter_tasks()
+        if not tasks:
+            raise self._fail("a mapped task group needs at least one task")
+        for t in tasks:
+            if getattr(t, "is_mapped", False):
+                raise DagDefinitionError(
+                    f"task {t.task_id!r}: a mapped task inside a mapped task group is not "
+                    "supported; map the group or the task, not both",
+                    t.filename,
+                    t.lineno,
+                )
+        for t in tasks:
+            _make_mapped(t, GroupExpandInput(expand_input, full_id), partial_kwargs=None)
+            t.mapped_group_id = full_id
+        return group if result is None else result

@@ -1,0 +1,112 @@
+"""Scheduling the tasks of a mapped task group: instance ``i`` of a task waits only for
+instance ``i`` of its upstream inside the group (its upstream outside the group counts whole).
+
+The task expands as soon as its in-group upstream has expanded (or, for the group's first
+tasks, when the upstream outside the group allows it); its instances are then decided one by
+one in the same pass.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
+from tradewind.sdk.serialization import SerializedDag, SerializedTask
+from tradewind.services import mapping
+from tradewind.services.mapping import TIc
+
+
+def _rows(session: Session, run: Any, task_ids: list[str]) -> dict[str, dict[int, Any]]:
+    out: dict[str, dict[int, Any]] = {t: {} for t in task_ids}
+    for row in session.execute(
+        select(TIc.id, TIc.task_id, TIc.map_index, TIc.state).where(
+            TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.task_id.in_(task_ids)
+        )
+    ):
+        out[row.task_id][row.map_index] = row
+    return out
+
+
+def decide(
+    session: Session,
+    run: Any,
+    sdag: SerializedDag,
+    task: SerializedTask,
+    states: dict[str, list[str | None]],
+    out: Any,
+    now: datetime,
+) -> None:
+    """Decide the waiting instances of ``task`` (in a mapped group); record them in ``out``."""
+    group = task.data["mapped_group"]
+    inside = [u for u in task.upstream_task_ids if sdag.tasks[u].data.get("mapped_group") == group]
+    outside = [u for u in task.upstream_task_ids if u not in inside]
+    rows = _rows(session, run, [task.task_id, *inside])
+    mine = rows[task.task_id]
+    if set(mine) == {-1}:  # not expanded yet
+        if not _expand(session, run, sdag, task, states, out, now, inside, outside, rows):
+            return
+        rows = _rows(session, run, [task.task_id, *inside])
+        mine = rows[task.task_id]
+    whole = [st for u in outside for st in states.get(u, [None])]
+    for index, row in sorted(mine.items()):
+        if row.state is not None or index < 0:
+            continue
+        ups = whole + [_state_at(rows[u], index) for u in inside]
+        decision = evaluate(task.trigger_rule, UpstreamStates.from_states(ups))
+        if decision is Decision.RUN:
+            out.scheduled.append(row.id)
+        elif decision is Decision.SKIP:
+            out.skipped.append(row.id)
+        elif decision is Decision.UPSTREAM_FAILED:
+            out.upstream_failed.append(row.id)
+    states[task.task_id] = [r.state for r in mine.values()]
+
+
+def _state_at(rows: dict[int, Any], index: int) -> str | None:
+    """An in-group upstream's state for one map index (its placeholder's when not expanded)."""
+    row = rows.get(index) or rows.get(-1)
+    return row.state if row is not None else None
+
+
+def _expand(
+    session: Session,
+    run: Any,
+    sdag: SerializedDag,
+    task: SerializedTask,
+    states: dict[str, list[str | None]],
+    out: Any,
+    now: datetime,
+    inside: list[str],
+    outside: list[str],
+    rows: dict[str, dict[int, Any]],
+) -> bool:
+    """Expand the placeholder when it may; True when instances now exist to decide."""
+    placeholder = rows[task.task_id][-1]
+    if placeholder.state is not None:
+        return False
+    ups: list[str | None] = [st for u in outside for st in states.get(u, [None])]
+    for u in inside:
+        if set(rows[u]) == {-1}:
+            if rows[u][-1].state is None:
+                return False  # the in-group upstream has not expanded yet
+            ups.append(rows[u][-1].state)  # it ended whole (skipped, upstream_failed...)
+    decision = evaluate(task.trigger_rule, UpstreamStates.from_states(ups))
+    if decision is Decision.WAIT:
+        return False
+    if decision is Decision.SKIP:
+        out.skipped.append(placeholder.id)
+        return False
+    if decision is Decision.UPSTREAM_FAILED:
+        out.upstream_failed.append(placeholder.id)
+        return False
+    expansion = mapping.expand(
+        session, run, sdag, task, now, out.max_map_length, leave_waiting=True
+    )
+    if expansion is None:
+        return False
+    out.expanded += expansion.moved + expansion.inserted
+    return True
