@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tradewind.core.states import FINISHED_STATES
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.metastore.tables import TaskInstance, XCom
-from tradewind.sdk.mapping import RENDERED_MAP_INDEX
+from tradewind.sdk.mapping_runtime import RENDERED_MAP_INDEX
 from tradewind.sdk.serialization import SerializedDag, SerializedTask
 
 TIT = cast(Table, TaskInstance.__table__)

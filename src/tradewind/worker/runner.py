@@ -30,7 +30,8 @@ from tradewind.errors import (
     TradewindSkipException,
     TradewindTaskTimeout,
 )
-from tradewind.sdk import execution_context, mapping
+from tradewind.sdk import execution_context
+from tradewind.sdk import mapping_runtime as mapping
 from tradewind.sdk.context import build_context
 from tradewind.sdk.xcom_sequences import plain
 from tradewind.worker.logs import log_path, task_log

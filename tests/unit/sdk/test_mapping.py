@@ -12,7 +12,8 @@ from tradewind import DAG, task
 from tradewind.errors import DagDefinitionError
 from tradewind.operators.bash import BashOperator
 from tradewind.operators.python import PythonOperator
-from tradewind.sdk.mapping import literal_length, unmap
+from tradewind.sdk.mapping import literal_length
+from tradewind.sdk.mapping_runtime import unmap
 from tradewind.sdk.serialization import SerializedDag, serialize_dag
 
 START = datetime(2022, 3, 4, tzinfo=timezone.utc)
@@ -278,7 +279,7 @@ def test_a_mapped_value_that_is_not_a_list_fails_on_the_instance_at_run_time() -
 def test_an_upstream_returning_an_unmappable_value_fails_with_a_clear_error() -> None:
     from tradewind.errors import UnmappableXComLengthPushed, UnmappableXComTypePushed
     from tradewind.sdk import defaults
-    from tradewind.sdk.mapping import check_output_for_mapping
+    from tradewind.sdk.mapping_runtime import check_output_for_mapping
 
     with DAG(dag_id="push", start_date=START):
 
