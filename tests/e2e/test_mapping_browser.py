@@ -90,6 +90,7 @@ def test_open_a_mapped_task_then_one_instance_and_go_back(
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors: list[str] = []
         page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
         _login(page, url, "admin")
         page.goto(url + "/dags/fan_browser/grid")
         cell = page.locator('a.cell.mapped[data-task-id="load"]')
@@ -97,6 +98,14 @@ def test_open_a_mapped_task_then_one_instance_and_go_back(
         expect(cell).to_have_class("cell mapped state-failed")
         expect(cell).to_have_text("4")
         expect(cell).to_have_attribute("data-counts", "3 success, 1 failed")
+        # what the live refresh does with a running run's counts (app.js -> mapping.js)
+        page.evaluate(
+            "() => window.tradewindMapped.recount(document.querySelector('a.cell.mapped'),"
+            " {success: 2, running: 1, queued: 2})"
+        )
+        expect(cell).to_have_text("5")
+        expect(cell).to_have_attribute("title", "load · 5 mapped: 2 queued, 2 success, 1 running")
+        page.reload()
         cell.click()
         rows = page.locator("table.mapped-instances tr")
         expect(rows).to_have_count(5)  # header + 4 instances

@@ -49,15 +49,21 @@ def test_simple_mapping_then_reduce_in_map_index_order(env: Any) -> None:
             return x + 1
 
         @task
-        def collect(values: Any) -> dict[str, Any]:
-            return {"kind": type(values).__name__, "values": list(values)}
+        def collect(values: Any, ti: Any = None) -> dict[str, Any]:
+            some = ti.xcom_pull(task_ids="add_one", map_indexes=[2, 0])
+            one = ti.xcom_pull(task_ids="add_one", map_indexes=1)
+            return {"kind": type(values).__name__, "values": list(values), "picked": [some, one]}
 
         collect(add_one.expand(x=make()))
     result = run(dag, env)
     assert result.state == "success"
     assert by_index(result, "add_one") == {0: "success", 1: "success", 2: "success"}
     assert [xcom(env, result, "add_one", i) for i in range(3)] == [4, 2, 3]
-    assert xcom(env, result, "collect") == {"kind": "LazyXComSequence", "values": [4, 2, 3]}
+    assert xcom(env, result, "collect") == {
+        "kind": "LazyXComSequence",
+        "values": [4, 2, 3],
+        "picked": [[3, 4], 2],
+    }
 
 
 def test_classic_operator_cross_product_and_named_instances(env: Any) -> None:

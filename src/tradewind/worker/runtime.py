@@ -91,13 +91,22 @@ class RuntimeTaskInstance:
         dag_id: str | None = None,
         key: str = XCOM_RETURN_KEY,
         include_prior_dates: bool = False,
-        map_indexes: int | None = None,
+        map_indexes: int | Iterable[int] | None = None,
         default: Any = None,
         run_id: str | None = None,
     ) -> Any:
-        """Return the value(s) pushed by ``task_ids`` under ``key`` in this run (Airflow's API)."""
+        """Return the value(s) pushed by ``task_ids`` under ``key`` in this run (Airflow's API).
+
+        A mapped task's value is the lazy sequence of all its instances' values, unless
+        ``map_indexes`` picks one (an int) or some (a list: their values, in that order).
+        """
         dag = dag_id or self.dag_id
         run = run_id or self.run_id
+        if map_indexes is not None and not isinstance(map_indexes, int):
+            return [
+                self.xcom_pull(task_ids, dag, key, include_prior_dates, i, default, run)
+                for i in map_indexes
+            ]
         if task_ids is None:
             task_ids = [self.task_id]
         single = isinstance(task_ids, str)

@@ -54,7 +54,10 @@
         grid.querySelectorAll('a.run-cell[data-run-id="' + CSS.escape(runId) + '"]').forEach((el) => recolour(el, run.state));
         for (const [taskId, ti] of Object.entries(run.tasks)) {
           const sel = 'a.cell[data-run-id="' + CSS.escape(runId) + '"][data-task-id="' + CSS.escape(taskId) + '"]';
-          grid.querySelectorAll(sel).forEach((el) => recolour(el, ti.state));
+          grid.querySelectorAll(sel).forEach((el) => {
+            recolour(el, ti.state);
+            if (ti.counts && window.tradewindMapped) window.tradewindMapped.recount(el, ti.counts);
+          });
         }
       }
       const open = panel.querySelector(".ti-detail");

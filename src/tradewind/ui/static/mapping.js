@@ -3,6 +3,19 @@
 // "all mapped instances" goes back to the list. No build step, no inline script.
 (function () {
   "use strict";
+  // Live refresh (app.js) hands a mapped cell its instances' counts by state.
+  window.tradewindMapped = {
+    recount(cell, counts) {
+      const items = Object.entries(counts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      const summary = items.map(([state, n]) => n + " " + state).join(", ");
+      const total = items.reduce((sum, [, n]) => sum + n, 0);
+      cell.dataset.counts = summary;
+      cell.title = cell.dataset.taskId + " · " + total + " mapped: " + summary;
+      const label = cell.querySelector(".map-count");
+      if (label) label.textContent = String(total);
+    },
+  };
+
   const grid = document.getElementById("grid");
   const panel = document.getElementById("details");
   if (!grid || !panel) return;
