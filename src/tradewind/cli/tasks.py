@@ -201,7 +201,7 @@ def logs(
 ) -> None:
     """Print the log of one try of a task instance."""
     from tradewind.services.task_instances import get_task_instance, ti_log_path
-    from tradewind.worker.logs import read_log_lines
+    from tradewind.worker.logs import log_as_text, read_log_lines
 
     env = get_env()
     with env.db.session(readonly=True) as s:
@@ -216,10 +216,4 @@ def logs(
     if output != "table":
         emit(lines, output)
         return
-    for line in lines:
-        stamp = str(line.get("timestamp") or "")
-        level = str(line.get("level") or "").upper()
-        prefix = f"[{stamp}] {level} - " if stamp else ""
-        click.echo(f"{prefix}{line.get('event', '')}")
-        if line.get("error_detail"):
-            click.echo(str(line["error_detail"]))
+    click.echo(log_as_text(lines), nl=False)

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from markupsafe import Markup
 
 from tradewind.core.permissions import Resource
@@ -20,7 +20,7 @@ from tradewind.services.dags import get_dag
 from tradewind.services.task_instances import ti_log_path
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.rendering import render
-from tradewind.worker.logs import read_log_lines
+from tradewind.worker.logs import log_as_text, read_log_lines
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -269,6 +269,30 @@ def ti_panel(
             404, f"task instance {task_id!r} of run {run_id!r} of DAG {dag_id!r} not found"
         )
     return render(request, "ti_panel.html", user, dag=dag, detail=detail)
+
+
+@router.get("/dags/{dag_id}/log", response_class=PlainTextResponse)
+def ti_log_download(
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int | None = None,
+    map_index: int = -1,
+) -> PlainTextResponse:
+    """One try's log as a plain-text file (secrets masked, tracebacks included)."""
+    require(request, Resource.TASK_INSTANCE)
+    env = env_of(request)
+    with env.db.session(readonly=True) as session:
+        detail = ti_context(env, session, dag_id, run_id, task_id, try_number, map_index)
+    if detail is None or detail["try_shown"] is None:
+        raise HTTPException(404, f"no log for task {task_id!r} of run {run_id!r} of DAG {dag_id!r}")
+    name = f"{dag_id}__{run_id}__{task_id}__attempt_{detail['try_shown']}.log"
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return PlainTextResponse(
+        log_as_text(detail["log"]),
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
 
 
 @router.get("/dags/{dag_id}/states.json")

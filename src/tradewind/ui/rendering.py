@@ -75,6 +75,12 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
+def exception_line(traceback_text: str | None) -> str:
+    """The line of a traceback that names the exception (its last non-blank line)."""
+    lines = [line for line in (traceback_text or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def mask_mapping(value: Any) -> Any:
     """A copy of a JSON value with values under secret-looking keys replaced by ``***``."""
     if isinstance(value, dict):
@@ -110,6 +116,7 @@ def _make_env() -> Environment:
         pretty_json=pretty_json,
         markdown=render_markdown,
         asset_condition=asset_condition,
+        exception_line=exception_line,
     )
     env.globals.update(STATES=STATES, Resource=Resource, Action=Action)
     return env

@@ -8,6 +8,19 @@
     if (msg && !window.confirm(msg)) ev.preventDefault();
   });
 
+  // Log view: show only lines at or above the chosen level (the panel is loaded late: delegate).
+  const LEVELS = ["debug", "info", "warning", "error", "critical"];
+  document.addEventListener("change", (ev) => {
+    const select = ev.target.closest && ev.target.closest("select.log-level");
+    if (!select) return;
+    const lowest = LEVELS.indexOf(select.value);
+    const log = select.closest(".ti-detail").querySelector("#log");
+    log.querySelectorAll(".line").forEach((line) => {
+      const rank = LEVELS.indexOf(line.dataset.level || "info");
+      line.classList.toggle("hidden", rank >= 0 && rank < lowest);
+    });
+  });
+
   // Task groups: hide or show every row whose ancestors include the group.
   document.querySelectorAll(".group-toggle").forEach((btn) => {
     btn.addEventListener("click", () => {

@@ -1,0 +1,173 @@
+"""Dashboard pages in real Chromium against uvicorn over a metastore whose DAGs already ran.
+
+No scheduler: the runs are made in process before the server starts, so each page shows data
+at once. Screenshots go to ``$TRADEWIND_SCREENSHOTS_DIR`` (``docs/screenshots`` to refresh).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.ui.conftest import BROKEN_DAG, NOW, PASSWORD, _make_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ORDERED_DAG = """
+import datetime
+from tradewind import DAG
+from tradewind.operators.empty import EmptyOperator
+from tradewind.utils.task_group import TaskGroup
+
+with DAG("ordered_dag", schedule="@daily", start_date=datetime.datetime(2026, 2, 26, tzinfo=datetime.timezone.utc),
+         catchup=True, tags=["demo"]):
+    # Defined out of order on purpose: the grid must list them upstream first.
+    end = EmptyOperator(task_id="z_end")
+    with TaskGroup("load") as load:
+        b = EmptyOperator(task_id="b")
+        a = EmptyOperator(task_id="a")
+        a >> b
+    start = EmptyOperator(task_id="y_start")
+    start >> load >> end
+"""
+
+
+def _skip_or_fail(message: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A home with a failed and a succeeded DAG, users, and uvicorn serving it on loopback."""
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: F401
+    except ImportError:
+        _skip_or_fail("playwright is not installed")
+    if not os.path.exists(CHROMIUM):
+        _skip_or_fail(f"Chromium not found at {CHROMIUM}")
+    import uvicorn
+    from tests.integration.ui.conftest import build_app
+
+    from tradewind.dag_processing.processor import DagProcessor
+    from tradewind.dag_test import run_dag_in_process
+    from tradewind.sdk.loader import load_file
+    from tradewind.services.users import create_user
+
+    home = tmp_path_factory.mktemp("dashboard")
+    env = _make_env(home)
+    with env.db.session() as s:
+        create_user(s, "admin", "admin@example.com", "Ada", "Admin", PASSWORD, ["Admin"], NOW)
+    folder = env.settings.dags_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "broken_dag.py").write_text(BROKEN_DAG)
+    (folder / "ordered_dag.py").write_text(ORDERED_DAG)
+    DagProcessor(env.settings, env.db).run_once(force=True)
+    for name in ("broken_dag", "ordered_dag"):
+        (dag,) = load_file(str(folder / f"{name}.py"), str(folder)).dags
+        run_dag_in_process(dag, NOW, env=env, echo=False)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(env), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "env": env}
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        env.db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(site: dict[str, Any]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
+    """A logged-in admin page; console errors (CSP violations among them) are collected."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.on(
+        "console",
+        lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None,  # type: ignore[attr-defined]
+    )
+    page.goto(site["url"] + "/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*:[0-9]+/(dags)?$"))
+    yield page
+    context.close()
+
+
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("TRADEWIND_SCREENSHOTS_DIR") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_log_shows_the_exception_folds_the_traceback_filters_and_downloads(
+    page: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(site["url"] + "/dags/broken_dag/grid")
+    page.locator('a.cell.state-failed[data-task-id="boom"]').click()
+    log = page.locator("#log")
+    summary = log.locator("details.traceback summary")
+    expect(summary).to_have_text(
+        "tradewind.errors.TradewindError: bash command failed: exit code 3"
+    )
+    traceback = log.locator("details.traceback pre")
+    expect(traceback).to_be_hidden()  # folded ...
+    summary.click()
+    expect(traceback).to_be_visible()  # ... and one click away
+    expect(traceback).to_contain_text("Traceback (most recent call last):")
+    page.screenshot(path=str(shots(tmp_path) / "log_traceback.png"), full_page=True)
+
+    info = log.locator(".line", has_text="about-to-fail")
+    expect(info).to_be_visible()
+    page.select_option("select.log-level", "error")
+    expect(info).to_be_hidden()
+    expect(log.locator(".line", has_text="Task failed with exception")).to_be_visible()
+
+    with page.expect_download() as download_info:
+        page.click("a.log-download")
+    download = download_info.value
+    assert download.suggested_filename.endswith("__boom__attempt_1.log")
+    text = Path(download.path()).read_text()
+    assert "about-to-fail" in text and "Traceback (most recent call last):" in text
