@@ -54,7 +54,7 @@ def test_tasks_test_runs_one_task_and_writes_its_log(cli_runner, tw_home: Path) 
     assert "ended success" in result.stdout
     assert _states(cli_runner, "simple", RUN)["extract"] == ("success", 1)
     assert _states(cli_runner, "simple", RUN)["load"][0] is None
-    log = cli_runner("tasks", "logs", "simple", RUN, "extract").stdout
+    log = cli_runner("tasks", "logs", "simple", "extract", RUN).stdout
     assert "extracting rows" in log
     assert cli_runner("tasks", "state", "simple", "extract", RUN).stdout.strip() == "success"
 
@@ -62,12 +62,12 @@ def test_tasks_test_runs_one_task_and_writes_its_log(cli_runner, tw_home: Path) 
 def test_tasks_logs_per_try(cli_runner, tw_home: Path) -> None:
     write_dag(tw_home / "dags", "branchy.py", BRANCHY)
     cli_runner("dags", "test", "branchy", "2026-01-05", "--no-retry-delay", "-q", expect=1)
-    first = cli_runner("tasks", "logs", "branchy", RUN, "flaky", "--try", "1").stdout
-    second = cli_runner("tasks", "logs", "branchy", RUN, "flaky").stdout
+    first = cli_runner("tasks", "logs", "branchy", "flaky", RUN, "--try", "1").stdout
+    second = cli_runner("tasks", "logs", "branchy", "flaky", RUN).stdout
     assert "recovered" not in first and "recovered" in second
-    lines = json.loads(cli_runner("tasks", "logs", "branchy", RUN, "flaky", "-o", "json").stdout)
+    lines = json.loads(cli_runner("tasks", "logs", "branchy", "flaky", RUN, "-o", "json").stdout)
     assert any("recovered" in line["event"] for line in lines)
-    missing = cli_runner("tasks", "logs", "branchy", RUN, "flaky", "--try", "9", expect=1)
+    missing = cli_runner("tasks", "logs", "branchy", "flaky", RUN, "--try-number", "9", expect=2)
     assert "try 9 does not exist" in missing.stderr
 
 
