@@ -15,7 +15,7 @@ from tradewind.services.runs import get_run
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.graph_layout import NODE_H, NODE_W, layout
 from tradewind.ui.pages_dags import ACTIVE_STATES, load_dag
-from tradewind.ui.rendering import code_css, highlight_python, render
+from tradewind.ui.rendering import highlight_python, render
 
 router = APIRouter(include_in_schema=False)
 CHART_W, ROW_H, LABEL_W = 760, 22, 200
@@ -204,7 +204,6 @@ def dag_code(request: Request, dag_id: str) -> HTMLResponse:
         dag=dag,
         sdag=sdag,
         code=code,
-        css=code_css(),
         tab="code",
         title=f"{dag_id} - code",
     )

@@ -25,7 +25,7 @@ from tradewind.ui.auth import (
     set_session,
     user_from_request,
 )
-from tradewind.ui.rendering import STATIC_DIR, render
+from tradewind.ui.rendering import STATIC_DIR, code_css, render
 
 router = APIRouter(include_in_schema=False)
 _STATIC_TYPES = {
@@ -34,6 +34,12 @@ _STATIC_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
 }
+
+
+@router.get("/static/code.css")
+def code_stylesheet() -> Response:
+    """The Pygments styles of highlighted code (a file, so no inline <style> is needed)."""
+    return Response(code_css(), media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/static/{name}")

@@ -8,6 +8,11 @@
     if (msg && !window.confirm(msg)) ev.preventDefault();
   });
 
+  // A <select class="autosubmit"> submits its form when changed (no inline handlers: CSP).
+  document.addEventListener("change", (ev) => {
+    if (ev.target.matches && ev.target.matches("select.autosubmit") && ev.target.form) ev.target.form.submit();
+  });
+
   // Log view: show only lines at or above the chosen level (the panel is loaded late: delegate).
   const LEVELS = ["debug", "info", "warning", "error", "critical"];
   document.addEventListener("change", (ev) => {
