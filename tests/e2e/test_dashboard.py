@@ -232,3 +232,60 @@ def test_delete_asks_for_confirmation_without_inline_handlers(
     row.locator("button.danger").click()
     expect(page.locator("tr", has_text="to_delete")).to_have_count(0)
     assert page.console_errors == []
+
+
+def _set_state(env: Any, dag_id: str, task_id: str, state: str) -> str:
+    """Put one task instance of the DAG's newest run in ``state``; return the run id."""
+    from sqlalchemy import text
+
+    with env.db.session() as s:
+        run_id = s.execute(
+            text("SELECT run_id FROM dag_run WHERE dag_id = :d ORDER BY id DESC LIMIT 1"),
+            {"d": dag_id},
+        ).scalar_one()
+        s.execute(
+            text(
+                "UPDATE task_instance SET state = :s WHERE dag_id = :d AND run_id = :r AND task_id = :t"
+            ),
+            {"s": state, "d": dag_id, "r": run_id, "t": task_id},
+        )
+    return str(run_id)
+
+
+def test_grid_is_in_dependency_order_with_axis_bars_legend_and_linkable_cells(
+    page: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    run_id = _set_state(site["env"], "ordered_dag", "load.b", "running")
+    try:
+        page.goto(site["url"] + "/dags/ordered_dag/grid")
+        names = page.locator("tbody th.task-col").all_inner_texts()
+        # Defined z_end, load(b, a), y_start; shown upstream first, the group's tasks together.
+        assert [n.strip() for n in names] == ["y_start", "▾ load", "a", "b", "z_end"]
+        expect(page.locator("tr.date-axis th.run-date span").first).to_have_text(
+            re.compile(r"\d\d-\d\d")
+        )
+        bars = page.locator("a.run-bar rect.run-cell")
+        assert bars.count() >= 1
+        assert int(bars.first.get_attribute("height") or 0) >= 2
+        legend = page.locator(".state-legend li").all_inner_texts()
+        assert "running" in legend and "success" in legend and "no status" in legend
+
+        running = page.locator('a.cell[data-task-id="load.b"]').last
+        success = page.locator('a.cell[data-task-id="load.a"]').last
+        colour = "el => getComputedStyle(el).backgroundColor"
+        assert running.evaluate(colour) != success.evaluate(colour)
+        page.screenshot(path=str(shots(tmp_path) / "grid_order_legend.png"), full_page=True)
+
+        success.click()
+        expect(page.locator("#ti-state")).to_have_text("success")
+        assert "task_id=load.a" in page.url and "run_id=" in page.url
+        linked = page.url
+        other = page.context.new_page()
+        other.goto(linked)  # the address is a link to this task instance
+        expect(other.locator(".ti-detail h2")).to_contain_text("load.a")
+        other.close()
+    finally:
+        _set_state(site["env"], "ordered_dag", "load.b", "success")
+    assert run_id

@@ -38,7 +38,7 @@ def dag_graph(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
     user = require(request, Resource.DAG)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         run = _run_or_latest(session, dag_id, run_id)
         states = (
             {ti.task_id: ti.state for ti in ui_queries.run_tis(session, dag_id, run.run_id)}
@@ -72,7 +72,7 @@ def run_details(request: Request, dag_id: str, run_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         run = _run_or_latest(session, dag_id, run_id)
         tis = ui_queries.run_tis(session, dag_id, run_id)
     return render(
@@ -118,7 +118,7 @@ def dag_gantt(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         run = _run_or_latest(session, dag_id, run_id)
         tis = ui_queries.run_tis(session, dag_id, run.run_id) if run else []
         recent = ui_queries.grid(session, dag_id, limit=25).runs
@@ -147,7 +147,7 @@ def dag_duration(request: Request, dag_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         runs, tis = ui_queries.task_durations(session, dag_id)
     column = {r.run_id: i for i, r in enumerate(runs)}
     longest = max((d for _, _, d in tis), default=0.0) or 1.0
@@ -194,7 +194,7 @@ def dag_code(request: Request, dag_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_CODE)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         source = ui_queries.dag_source(session, dag.fileloc)
     code = highlight_python(source) if source is not None else None
     return render(
@@ -244,7 +244,7 @@ def trigger_form(request: Request, dag_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_RUN, Action.CREATE)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
     return render(
         request,
         "trigger.html",

@@ -17,6 +17,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from tradewind.core.permissions import Action, Resource
+from tradewind.core.states import DagRunState
 from tradewind.ui.auth import can, csrf_token, env_of
 from tradewind.worker.masking import is_sensitive_key, redact
 
@@ -38,6 +39,9 @@ STATES = [
     "removed",
     "none",
 ]
+
+#: A DAG run's states, for run filters: not the task-instance ones.
+RUN_STATES = [s.value for s in DagRunState]
 
 # Raw HTML off: a doc_md containing <script> comes out as text, never as markup.
 _markdown = MarkdownIt("commonmark", {"html": False})
@@ -118,7 +122,7 @@ def _make_env() -> Environment:
         asset_condition=asset_condition,
         exception_line=exception_line,
     )
-    env.globals.update(STATES=STATES, Resource=Resource, Action=Action)
+    env.globals.update(STATES=STATES, RUN_STATES=RUN_STATES, Resource=Resource, Action=Action)
     return env
 
 

@@ -36,6 +36,12 @@ _STATIC_TYPES = {
 }
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico before reading the page's <link rel=icon>."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/static/code.css")
 def code_stylesheet() -> Response:
     """The Pygments styles of highlighted code (a file, so no inline <style> is needed)."""

@@ -56,10 +56,11 @@
     });
 
     // Live refresh: while a run is queued or running, poll its states and recolour cells.
-    const runIds = Array.from(grid.querySelectorAll("a.run-cell")).map((a) => a.dataset.runId);
+    const runIds = Array.from(grid.querySelectorAll("a.run-bar")).map((a) => a.dataset.runId);
     let active = grid.dataset.active === "true";
+    // setAttribute, not className: the run bars are SVG elements.
     const recolour = (el, state) => {
-      el.className = el.className.replace(/state-\S+/, "state-" + (state || "none"));
+      el.setAttribute("class", (el.getAttribute("class") || "").replace(/state-\S+/, "state-" + (state || "none")));
     };
     async function poll() {
       if (!active || document.hidden) return;
@@ -69,7 +70,7 @@
       if (!resp.ok) return;
       const data = await resp.json();
       for (const [runId, run] of Object.entries(data.runs)) {
-        grid.querySelectorAll('a.run-cell[data-run-id="' + CSS.escape(runId) + '"]').forEach((el) => recolour(el, run.state));
+        grid.querySelectorAll('rect.run-cell[data-run-id="' + CSS.escape(runId) + '"]').forEach((el) => recolour(el, run.state));
         for (const [taskId, ti] of Object.entries(run.tasks)) {
           const sel = 'a.cell[data-run-id="' + CSS.escape(runId) + '"][data-task-id="' + CSS.escape(taskId) + '"]';
           grid.querySelectorAll(sel).forEach((el) => recolour(el, ti.state));
