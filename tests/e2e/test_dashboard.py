@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,15 @@ with DAG("ordered_dag", schedule="@daily", start_date=datetime.datetime(2026, 2,
         a >> b
     start = EmptyOperator(task_id="y_start")
     start >> load >> end
+"""
+
+RETRY_DAG = """
+import datetime
+from tradewind import DAG
+from tradewind.operators.bash import BashOperator
+
+with DAG("retry_dag", schedule="@daily", start_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)):
+    BashOperator(task_id="flaky", retries=1, bash_command='[ "{{ ti.try_number }}" -ge 2 ] || exit 1; sleep 0.3')
 """
 
 
@@ -84,10 +94,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "broken_dag.py").write_text(BROKEN_DAG)
     (folder / "ordered_dag.py").write_text(ORDERED_DAG)
+    (folder / "retry_dag.py").write_text(RETRY_DAG)
     DagProcessor(env.settings, env.db).run_once(force=True)
-    for name in ("broken_dag", "ordered_dag"):
+    for name in ("broken_dag", "ordered_dag", "retry_dag"):
         (dag,) = load_file(str(folder / f"{name}.py"), str(folder)).dags
-        run_dag_in_process(dag, NOW, env=env, echo=False)
+        for day in range(3 if name == "retry_dag" else 1):
+            when = NOW - timedelta(days=day)
+            run_dag_in_process(dag, when, env=env, echo=False, no_retry_delay=True)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(build_app(env), host="127.0.0.1", port=port, log_level="warning")
@@ -260,7 +273,7 @@ def test_grid_is_in_dependency_order_with_axis_bars_legend_and_linkable_cells(
     run_id = _set_state(site["env"], "ordered_dag", "load.b", "running")
     try:
         page.goto(site["url"] + "/dags/ordered_dag/grid")
-        names = page.locator("tbody th.task-col").all_inner_texts()
+        names = page.locator("tbody th.task-col").all_text_contents()
         # Defined z_end, load(b, a), y_start; shown upstream first, the group's tasks together.
         assert [n.strip() for n in names] == ["y_start", "▾ load", "a", "b", "z_end"]
         expect(page.locator("tr.date-axis th.run-date span").first).to_have_text(
@@ -269,7 +282,7 @@ def test_grid_is_in_dependency_order_with_axis_bars_legend_and_linkable_cells(
         bars = page.locator("a.run-bar rect.run-cell")
         assert bars.count() >= 1
         assert int(bars.first.get_attribute("height") or 0) >= 2
-        legend = page.locator(".state-legend li").all_inner_texts()
+        legend = page.locator(".state-legend li").all_text_contents()
         assert "running" in legend and "success" in legend and "no status" in legend
 
         running = page.locator('a.cell[data-task-id="load.b"]').last
@@ -289,3 +302,66 @@ def test_grid_is_in_dependency_order_with_axis_bars_legend_and_linkable_cells(
     finally:
         _set_state(site["env"], "ordered_dag", "load.b", "success")
     assert run_id
+
+
+def test_gantt_has_queued_and_running_segments_and_a_time_axis(
+    page: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(site["url"] + "/dags/ordered_dag/gantt")
+    gantt = page.locator("#gantt")
+    expect(gantt.locator("rect.running-segment")).to_have_count(4)
+    assert gantt.locator("rect.segment.queued").count() >= 1
+    ticks = gantt.locator("text.tick").all_text_contents()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", ticks[0]) and all(t.startswith("+") for t in ticks[1:])
+    assert len(ticks) >= 3
+    expect(gantt.locator("text.axis-title")).to_contain_text("Time (UTC)")
+    page.screenshot(path=str(shots(tmp_path) / "gantt.png"), full_page=True)
+
+
+def test_task_duration_has_axes_and_one_point_per_task_instance(
+    page: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    page.goto(site["url"] + "/dags/retry_dag/duration")
+    chart = page.locator("#duration")
+    points = chart.locator("circle.point")
+    # Three runs of one task, each took two tries: three points, not six.
+    assert points.count() == 3
+    assert len({points.nth(i).get_attribute("data-run-id") for i in range(3)}) == 3
+    y_labels = chart.locator("text.tick[text-anchor=end]").all_text_contents()
+    assert y_labels[0] in ("0ms", "0s") and len(y_labels) >= 3
+    x_labels = chart.locator("text.tick[text-anchor=middle]").all_text_contents()
+    assert x_labels and all(re.fullmatch(r"\d\d-\d\d \d\d:\d\d", t) for t in x_labels)
+    titles = chart.locator("text.axis-title").all_text_contents()
+    assert any("Duration" in t for t in titles) and any("Run" in t for t in titles)
+    page.screenshot(path=str(shots(tmp_path) / "duration.png"), full_page=True)
+
+
+def test_views_airflow_users_look_for(page: Any, site: dict[str, Any], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    folder = shots(tmp_path)
+    page.goto(site["url"] + "/dags/retry_dag/grid")
+    page.click("nav.tabs >> text=Calendar")
+    expect(page.locator("#calendar rect.day.state-success")).to_have_count(3)
+    page.screenshot(path=str(folder / "calendar.png"), full_page=True)
+    page.click("nav.tabs >> text=Details")
+    expect(page.locator("#dag-details")).to_contain_text("max_active_runs")
+    page.screenshot(path=str(folder / "dag_details.png"), full_page=True)
+    page.click("nav.tabs >> text=Audit log")
+    expect(page.locator("#audit-log")).to_be_visible()
+    page.click("nav.tabs >> text=XComs")
+    expect(page).to_have_url(re.compile(r"/browse/xcoms\?dag_id=retry_dag"))
+    page.screenshot(path=str(folder / "xcoms.png"), full_page=True)
+    page.click("nav.top >> text=Configuration")
+    expect(page.locator("#config-hidden")).to_contain_text("expose_config")
+    page.click("nav.top >> text=Plugins")
+    expect(page.locator("#providers")).to_contain_text("tradewind.operators.bash")
+    page.screenshot(path=str(folder / "plugins.png"), full_page=True)
+    page.goto(site["url"] + "/dags")
+    expect(page.locator('tr[data-dag-id="retry_dag"] .next-run.paused .run-after')).to_contain_text(
+        "UTC"
+    )
+    page.screenshot(path=str(folder / "dags_next_run.png"), full_page=True)
+    assert page.console_errors == []
