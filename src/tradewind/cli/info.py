@@ -65,13 +65,16 @@ def cheat_sheet(ctx: click.Context) -> None:
     assert isinstance(root.command, click.Group)
     rows = _leaf_commands(root.command, root, [])
     width = max(len(line) for line, _ in rows)
-    current = None
+    sections: dict[str, list[tuple[str, str]]] = {}
     for line, help_text in rows:
-        section = line.split()[1]
-        if section != current:
-            click.echo(f"\n{section}" if current is not None else section)
-            current = section
-        click.echo(f"  {line.ljust(width)}  {help_text}")
+        words = line.split()
+        sections.setdefault(words[1] if len(words) > 2 else "Miscellaneous", []).append(
+            (line, help_text)
+        )
+    for i, (section, lines) in enumerate(sections.items()):
+        click.echo(("\n" if i else "") + section)
+        for line, help_text in lines:
+            click.echo(f"  {line.ljust(width)}  {help_text}")
 
 
 @click.command("plugins", context_settings=CONTEXT_SETTINGS)
