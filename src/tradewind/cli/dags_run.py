@@ -162,7 +162,13 @@ def backfill(
     env = get_env()
     conf_dict = parse_conf(conf)
     refresh_dags(env)
-    if not (dry_run or local) and not _scheduler_alive(env):
+    alive = dry_run or _scheduler_alive(env)
+    if local and alive and not dry_run:
+        click.echo(
+            "A scheduler is running: it runs the backfill (--local is not needed).", err=True
+        )
+        local = False
+    elif not (alive or local):
         _no_scheduler(env, no_wait)
     with env.db.session() as s:
         bf, plan = create_backfill(

@@ -39,8 +39,8 @@ def gantt(tis: list[Any], now: datetime) -> dict[str, Any]:
     shown = [t for t in tis if t.start_date is not None or t.queued_dttm is not None]
     if not shown:
         return {"bars": [], "ticks": [], "span": 0.0}
-    t0 = min(t.queued_dttm or t.start_date for t in shown)
-    t1 = max((t.end_date or now) for t in shown)
+    t0: datetime = min(t.queued_dttm or t.start_date for t in shown)
+    t1: datetime = max((t.end_date or now) for t in shown)
     span = max((t1 - t0).total_seconds(), 0.001)
 
     def x(when: datetime) -> float:
@@ -120,5 +120,5 @@ def duration_chart(runs: list[Any], tis: list[tuple[str, str, float]]) -> dict[s
 
 
 def _run_label(run: Any) -> str:
-    when = run.logical_date or run.run_after
-    return when.strftime("%m-%d %H:%M") if when else run.run_id[:12]
+    when: datetime | None = run.logical_date or run.run_after
+    return when.strftime("%m-%d %H:%M") if when else str(run.run_id)[:12]

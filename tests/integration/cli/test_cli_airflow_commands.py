@@ -43,8 +43,8 @@ def _subprocess_env(home: Path) -> dict[str, str]:
     return {**clean, "TRADEWIND_HOME": str(home)}
 
 
-def _live_scheduler_row(env, pid: int) -> None:
-    """A SchedulerJob with a fresh heartbeat for process ``pid`` (alive on this host)."""
+def _live_scheduler_row(env) -> None:
+    """A SchedulerJob of this (live) test process with a fresh heartbeat."""
     from tradewind.services.queueing import register_job
 
     with env.db.session() as s:
@@ -115,7 +115,7 @@ def test_plugins_lists_a_plugin_of_the_plugins_folder(cli_runner, tw_home: Path)
 def test_jobs_check_fails_without_a_scheduler_and_passes_with_one(cli_runner, env) -> None:
     missing = cli_runner("jobs", "check", expect=1)
     assert "No alive SchedulerJob found" in missing.stderr
-    _live_scheduler_row(env, os.getpid())
+    _live_scheduler_row(env)
     assert "Found alive SchedulerJob" in cli_runner("jobs", "check").stdout
     assert "Found alive SchedulerJob" in cli_runner("jobs", "check", "--local").stdout
     elsewhere = cli_runner("jobs", "check", "--hostname", "other-host", expect=1)
@@ -237,7 +237,7 @@ def test_backfill_without_a_scheduler_says_so_and_local_runs_it(cli_runner, tw_h
 
 
 def test_a_second_scheduler_on_sqlite_is_refused_before_it_starts(env, tw_home: Path) -> None:
-    _live_scheduler_row(env, os.getpid())
+    _live_scheduler_row(env)
     result = subprocess.run(
         [*TRADEWIND, "scheduler"],
         env=_subprocess_env(tw_home),
@@ -270,3 +270,16 @@ def test_webserver_on_a_busy_port_reports_the_bind_error_before_its_banner(tw_ho
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
     assert "web server on" not in result.stdout
+
+
+def test_backfill_local_leaves_the_backfill_to_a_running_scheduler(
+    cli_runner, env, tw_home: Path
+) -> None:
+    write_dag(tw_home / "dags", "simple.py", SIMPLE)
+    _live_scheduler_row(env)
+    result = cli_runner(
+        "dags", "backfill", "simple", "-s", "2026-01-01", "-e", "2026-01-02", "--local", "--no-wait"
+    )
+    assert "A scheduler is running: it runs the backfill" in result.stderr
+    runs = json.loads(cli_runner("dags", "list-runs", "simple", "-o", "json").stdout)
+    assert sorted((r["run_type"], r["state"]) for r in runs) == [("backfill", "queued")] * 2
