@@ -238,15 +238,17 @@ def test_backfill_without_a_scheduler_says_so_and_local_runs_it(cli_runner, tw_h
 
 def test_a_second_scheduler_on_sqlite_is_refused_before_it_starts(env, tw_home: Path) -> None:
     _live_scheduler_row(env)
-    result = subprocess.run(
-        [*TRADEWIND, "scheduler"],
-        env=_subprocess_env(tw_home),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert "another scheduler (pid" in result.stderr and "SQLite supports one" in result.stderr
+    for command in ("scheduler", "standalone"):
+        result = subprocess.run(
+            [*TRADEWIND, command],
+            env={**_subprocess_env(tw_home), "TRADEWIND__CORE__LOAD_EXAMPLES": "false"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1, command
+        assert "another scheduler (pid" in result.stderr and "SQLite supports one" in result.stderr
+        assert "Tradewind is starting" not in result.stdout
     from sqlalchemy import text
 
     with env.db.session(readonly=True) as s:
