@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -116,7 +117,14 @@ def test_configuration_view_respects_expose_config(
     assert client_for("viewer").get("/admin/config").status_code == 403
 
 
-def test_plugins_and_providers_page(client_for: Callable[[str], TestClient]) -> None:
+def test_plugins_and_providers_page(
+    client_for: Callable[[str], TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tradewind import plugins_manager
+
+    # Plugins load once per process: scan this home's (empty) plugins folder afresh, whatever
+    # an earlier test in this process loaded.
+    monkeypatch.setattr(plugins_manager, "_loaded", None)
     page = client_for("admin").get("/admin/plugins").text
     assert "No plugins loaded." in page
     providers = page.split('id="providers"', 1)[1].split("</table>", 1)[0]
