@@ -73,5 +73,5 @@ def test_mapped_tasks_in_list_states_test_and_clear(cli_runner, tw_home: Path) -
     states = _states(cli_runner)
     assert ("shout", 2, None, 1) in states and ("shout", 1, "success", 1) in states
 
-    log = cli_runner("tasks", "logs", "fan", RUN, "shout", "--map-index", "1").stdout
+    log = cli_runner("tasks", "logs", "fan", "shout", RUN, "--map-index", "1").stdout
     assert "item is b" in log
