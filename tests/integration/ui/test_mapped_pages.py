@@ -76,7 +76,9 @@ def test_grid_row_panel_instance_and_graph(
     assert "painting red" in page
 
     run_page = client.get("/dags/fan_ui/run", params={"run_id": run_id}).text
-    assert "paint [0]" in run_page and "paint [2]" in run_page and "&map_index=1#details" in run_page
+    assert (
+        "paint [0]" in run_page and "paint [2]" in run_page and "&map_index=1#details" in run_page
+    )
 
     graph = client.get("/dags/fan_ui/graph", params={"run_id": run_id}).text
     assert re.search(r'<tspan class="map-count" data-count="3">\[3\]</tspan>', graph)
