@@ -74,6 +74,7 @@ class ExecutionExtensions:
                     logical_date_given=logical_date is not None,
                     user=_who(caller),
                     triggered_by="operator",
+                    run_id_pattern=self.env.settings.get("scheduler", "allowed_run_id_pattern"),
                 )
                 answer = self._run_answer(run, created=True)
         self.env.wake()

@@ -32,7 +32,7 @@ from tradewind.errors import (
 )
 from tradewind.sdk import execution_context
 from tradewind.sdk.context import build_context
-from tradewind.worker.logs import log_path, task_log
+from tradewind.worker.logs import callback_log_path, log_path, task_log
 from tradewind.worker.runtime import RuntimeTaskInstance
 
 log = logging.getLogger("tradewind.task")
@@ -304,9 +304,7 @@ class TaskRunner:
             "reason": info.get("reason"),
             "dag_run": info,
         }
-        path = (
-            self.log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
-        )
+        path = callback_log_path(self.log_folder, dag.dag_id, str(info.get("run_id")))
         with task_log(path, echo=self.echo):
             for f in fn if isinstance(fn, list) else [fn]:
                 try:
