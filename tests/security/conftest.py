@@ -7,6 +7,7 @@ import re
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from tradewind.dag_processing.processor import DagProcessor
+from tradewind.errors import NotFound
 from tradewind.services.env import Env
 from tradewind.services.install import write_config_file
 from tradewind.services.users import create_user
@@ -144,3 +146,26 @@ def cli(home: Path) -> Callable[..., Any]:
         return CliRunner().invoke(main, list(args), input=input, env={"TRADEWIND_HOME": str(home)})
 
     return run
+
+
+@contextmanager
+def site_client(env: Env) -> Iterator[tuple[TestClient, Callable[[str], dict[str, str]]]]:
+    """A TestClient on the real app of ``env`` (a home made elsewhere), and bearer headers of
+    users created on demand with the role of the same name (``viewer`` -> Viewer)."""
+    from tradewind.api.app import create_app
+    from tradewind.services.users import get_user
+
+    def headers(name: str) -> dict[str, str]:
+        with env.db.session() as s:
+            try:
+                get_user(s, name)
+            except NotFound:
+                create_user(
+                    s, name, f"{name}@example.com", name, "T", PASSWORD, [name.title()], NOW
+                )
+        resp = client.post("/auth/token", json={"username": name, "password": PASSWORD})
+        assert resp.status_code in (200, 201), resp.text
+        return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+    with TestClient(create_app(env), base_url="http://127.0.0.1") as client:
+        yield client, headers

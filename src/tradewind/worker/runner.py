@@ -342,13 +342,13 @@ def _rendered_of(task: Any) -> dict[str, Any]:
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    from tradewind.worker.masking import redact
+    from tradewind.worker.masking import redact, redact_value
 
     out: dict[str, Any] = {}
     for k, v in values.items():
         try:
             json.dumps(v)
-            out[k] = redact(v) if isinstance(v, str) else v
+            out[k] = redact_value(v, k)
         except (TypeError, ValueError):
             out[k] = redact(repr(v))
     return out
