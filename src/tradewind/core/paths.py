@@ -51,7 +51,12 @@ def is_contained(
     ``follow_symlinks=False`` keeps a symlink placed inside ``base`` inside (a DAGs folder
     that links to DAG files kept elsewhere).
     """
-    norm = os.path.realpath if follow_symlinks else (lambda p: os.path.normpath(os.path.abspath(p)))
-    root = norm(base)
-    real = norm(path)
+    root = _normal(base, follow_symlinks)
+    real = _normal(path, follow_symlinks)
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _normal(path: str | os.PathLike[str], follow_symlinks: bool) -> str:
+    if follow_symlinks:
+        return os.path.realpath(path)
+    return os.path.normpath(os.path.abspath(path))
