@@ -20,6 +20,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from tradewind.core.clock import FrozenClock
 from tradewind.dag_processing.processor import DagProcessor
 from tradewind.errors import NotFound
 from tradewind.services.env import Env
@@ -78,7 +79,8 @@ def home(sec_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def env(home: Path) -> Iterator[Env]:
-    environment = make_env(home)
+    """The Env of ``home`` on a frozen clock (``env.clock.advance(seconds=...)`` moves it)."""
+    environment = make_env(home, clock=FrozenClock(NOW))
     yield environment
     environment.db.engine.dispose()
 
@@ -98,9 +100,11 @@ class Site:
     def headers(self, username: str = "admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(username)}"}
 
-    def browser(self, username: str | None = None, password: str = PASSWORD) -> TestClient:
-        """A fresh client with its own cookies, logged in as ``username`` when given."""
-        client = TestClient(self.client.app, base_url="http://127.0.0.1")
+    def browser(
+        self, username: str | None = None, password: str = PASSWORD, address: str = "testclient"
+    ) -> TestClient:
+        """A fresh client (own cookies, from ``address``), logged in as ``username`` if given."""
+        client = TestClient(self.client.app, base_url="http://127.0.0.1", client=(address, 50000))
         if username is not None:
             resp = login(client, username, password)
             assert resp.status_code == 303, resp.text
