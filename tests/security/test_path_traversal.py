@@ -125,8 +125,10 @@ def test_cli_task_logs_does_not_read_outside(cli: Any, evil_run: str) -> None:
 
 
 def test_execution_api_log_upload_does_not_write_outside(site: Any, evil_run: str) -> None:
+    from tradewind.api import execution
     from tradewind.services.tokens import issue_ti_token
 
+    execution._KEYS.clear()  # its cache of task-instance keys outlives each test's metastore
     with site.env.db.session(readonly=True) as s:
         ti_id = s.execute(text("SELECT id FROM task_instance")).scalar_one()
     token = issue_ti_token(site.env.secret_key, ti_id, 1)

@@ -230,6 +230,10 @@ class TaskRunner:
         if state != _NATURAL_STATE.get(outcome):  # e.g. failed -> up_for_retry
             log.info("Marked %s as %s", workload.task_id, state or "none (cleared while running)")
         if task is not None and context is not None:
+            callback_token = answer.get("callback_token")
+            if callback_token and isinstance(context.get("ti"), RuntimeTaskInstance):
+                # The task token ended with the try: callbacks read with the token for them.
+                context["ti"]._token = callback_token
             self._callback(task, state, context, error)
         return state
 
