@@ -201,12 +201,12 @@ def _verify(state: Any, ti_id: int, token: str, body: None) -> dict[str, Any]:
 def _store_log(env: Env, ti_id: int, token: str, text: str) -> dict[str, Any]:
     """Store the log of the token's try in this node's log folder (replacing an older copy).
 
-    Allowed after the outcome (callbacks' lines come later), but only while the token's try
-    is still the task instance's latest one.
+    Allowed after the outcome (callbacks' lines come later, a lost try's log is sent once
+    its process died): the token writes nothing but its own try's log file.
     """
     try_number = verify_ti_token(env.secret_key, token, ti_id, callback_ok=True)
     with env.db.engine.connect() as c:
-        check_current_try(c, ti_id, try_number, running=False)
+        check_current_try(c, ti_id, try_number, running=False, past=True)
     key = _KEYS.get(ti_id)
     if key is None:
         with env.db.session(readonly=True) as s:

@@ -72,9 +72,15 @@ def is_callback_token(token: str) -> bool:
     return claims.get("scope") == CALLBACK_SCOPE
 
 
-def check_current_try(session: Any, ti_id: int, try_number: int, *, running: bool) -> None:
+def check_current_try(
+    session: Any, ti_id: int, try_number: int, *, running: bool, past: bool = False
+) -> None:
     """Refuse (AuthenticationFailed) a token whose try is no longer the task instance's
-    current one, or, with ``running``, no longer running (finished, deferred, cleared)."""
+    current one, or, with ``running``, no longer running (finished, deferred, cleared).
+
+    ``past`` accepts a try that a later one replaced (the log upload of a lost try, which
+    the worker's main process sends once the pool process died: it writes only that try's
+    own log file)."""
     if ti_id <= 0:  # DAG callbacks carry a token for a negative id: no try to check
         return
     row = session.execute(
@@ -82,7 +88,8 @@ def check_current_try(session: Any, ti_id: int, try_number: int, *, running: boo
     ).one_or_none()
     if row is None:
         raise NotFound(f"task instance {ti_id} not found")
-    if row.try_number != try_number or (running and row.state not in RUNNING_STATES):
+    superseded = row.try_number != try_number and not (past and try_number <= row.try_number)
+    if superseded or (running and row.state not in RUNNING_STATES):
         raise AuthenticationFailed(
             f"task token of try {try_number} is no longer valid: the task instance is "
             f"{row.state or 'none'} at try {row.try_number}"
