@@ -116,6 +116,10 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "Seconds the scheduler lets running tasks finish on SIGTERM before it kills them.",
     ),
     ("scheduler", "catchup_by_default"): ("", "Catchup of DAGs that do not set `catchup`."),
+    ("scheduler", "allowed_run_id_pattern"): (
+        "",
+        "Run ids a user may give (API, UI, CLI, TriggerDagRunOperator); `/`, `\\` and `..` are refused whatever the pattern.",
+    ),
     ("celery", "broker_url"): (
         "",
         "Celery broker: `redis://127.0.0.1:6379/0` or `amqp://guest:guest@127.0.0.1:5672//`.",

@@ -65,6 +65,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "standalone_dag_processor": False,
             "catchup_by_default": False,
             "shutdown_grace_seconds": 5.0,
+            "allowed_run_id_pattern": r"^[A-Za-z0-9_.~:+-]+$",
         },
         "celery": {
             "broker_url": "redis://127.0.0.1:6379/0",

@@ -342,6 +342,24 @@ class User(Base):
     last_login: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     login_count: Mapped[int] = mapped_column(Integer, default=0)
     fail_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped on logout, password change and role change: a session cookie or API token
+    # carrying an older version is refused (services/users.py: revoke_sessions).
+    credential_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginFailure(Base):
+    """One failed login, kept for the sliding window of login throttling."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("idx_login_failure_user_client", "username", "client"),
+        Index("idx_login_failure_client", "client"),
+        Index("idx_login_failure_at", "at"),
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(512))
+    client: Mapped[str] = mapped_column(String(256), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Backfill(Base):

@@ -16,7 +16,7 @@ from typing import Any
 
 from tradewind.services import triggers as trigger_service
 from tradewind.services.env import Env
-from tradewind.triggerer.triggers import BaseTrigger, load_trigger
+from tradewind.triggerer.triggers import BaseTrigger, TriggerPolicy, load_trigger
 
 log = logging.getLogger("tradewind.triggerer")
 
@@ -52,6 +52,7 @@ class Triggerer:
         self._nudge: asyncio.Event | None = None
         self.started = threading.Event()
         self.fired = 0
+        self.policy = TriggerPolicy.from_settings(env.settings)
 
     # -- lifecycle ----------------------------------------------------------------------
     def run(self, *, install_signals: bool = False) -> None:
@@ -160,7 +161,7 @@ class Triggerer:
     def _start(self, row: dict[str, Any]) -> None:
         trigger_id = row["id"]
         try:
-            trigger = load_trigger(row["classpath"], row["kwargs"])
+            trigger = load_trigger(row["classpath"], row["kwargs"], self.policy)
         except Exception as exc:  # noqa: BLE001
             log.error("cannot load trigger %s (%s): %s", trigger_id, row["classpath"], exc)
             self._failures[trigger_id] = f"cannot load {row['classpath']}: {exc}"

@@ -32,7 +32,7 @@ from tradewind.errors import (
 )
 from tradewind.sdk import execution_context
 from tradewind.sdk.context import build_context
-from tradewind.worker.logs import log_path, task_log
+from tradewind.worker.logs import callback_log_path, log_path, task_log
 from tradewind.worker.runtime import RuntimeTaskInstance
 
 log = logging.getLogger("tradewind.task")
@@ -230,6 +230,10 @@ class TaskRunner:
         if state != _NATURAL_STATE.get(outcome):  # e.g. failed -> up_for_retry
             log.info("Marked %s as %s", workload.task_id, state or "none (cleared while running)")
         if task is not None and context is not None:
+            callback_token = answer.get("callback_token")
+            if callback_token and isinstance(context.get("ti"), RuntimeTaskInstance):
+                # The task token ended with the try: callbacks read with the token for them.
+                context["ti"]._token = callback_token
             self._callback(task, state, context, error)
         return state
 
@@ -304,9 +308,7 @@ class TaskRunner:
             "reason": info.get("reason"),
             "dag_run": info,
         }
-        path = (
-            self.log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
-        )
+        path = callback_log_path(self.log_folder, dag.dag_id, str(info.get("run_id")))
         with task_log(path, echo=self.echo):
             for f in fn if isinstance(fn, list) else [fn]:
                 try:
@@ -344,13 +346,13 @@ def _rendered_of(task: Any) -> dict[str, Any]:
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    from tradewind.worker.masking import redact
+    from tradewind.worker.masking import redact, redact_value
 
     out: dict[str, Any] = {}
     for k, v in values.items():
         try:
             json.dumps(v)
-            out[k] = redact(v) if isinstance(v, str) else v
+            out[k] = redact_value(v, k)
         except (TypeError, ValueError):
             out[k] = redact(repr(v))
     return out

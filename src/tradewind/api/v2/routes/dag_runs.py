@@ -135,6 +135,7 @@ def trigger_dag_run(
             logical_date_given=True,
             user=user.username,
             triggered_by="rest_api",
+            run_id_pattern=env.settings.get("scheduler", "allowed_run_id_pattern"),
             note=body.note,
         )
         session.flush()
