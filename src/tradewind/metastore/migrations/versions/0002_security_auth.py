@@ -1,6 +1,6 @@
 """revocable sessions and login throttling: ab_user.credential_version, login_failure
 
-Revision ID: security_auth
+Revision ID: 0002
 Revises: 0001
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 
 import tradewind.metastore.tables
 
-revision = "security_auth"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
