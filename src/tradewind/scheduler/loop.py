@@ -23,7 +23,7 @@ from tradewind.core import metrics
 from tradewind.core.execution import Outcome, Workload
 from tradewind.errors import TaskInstanceMoved
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
-from tradewind.services import queueing, run_creation, scheduling, telemetry
+from tradewind.services import deadlines, queueing, run_creation, scheduling, telemetry
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 from tradewind.services.latency import LatencyTracker
@@ -279,6 +279,9 @@ class Scheduler:
                 queueing.requeue_stuck(
                     s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
                 )
+                late = [] if self.only_runs else deadlines.missed_callbacks(s, now, self.cache)
+            if late:  # sent after the commit that marked them missed: never twice
+                self.executor.queue_workloads(late)
             alive = set(self.executor.alive_ti_ids())
             for ti_id, try_number in stale:
                 if ti_id in alive:

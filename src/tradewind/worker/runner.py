@@ -293,6 +293,8 @@ class TaskRunner:
         """Run a DAG-level on_success/on_failure callback (sent by the scheduler)."""
         info = workload.callback or {}
         dag = self.resolve_dag(workload)
+        if info.get("type") == "deadline":
+            return run_deadline_callback(dag, info, self.log_folder, self.echo)
         fn = (
             dag.on_success_callback if info.get("type") == "on_success" else dag.on_failure_callback
         )
@@ -314,6 +316,29 @@ class TaskRunner:
                 except Exception:  # noqa: BLE001
                     log.error("DAG %s callback raised", info.get("type"), exc_info=True)
         return "callback_done"
+
+
+def run_deadline_callback(dag: Any, info: dict[str, Any], log_folder: Path, echo: bool) -> str:
+    """Call the callback of the deadline alert a run missed (sent once by the scheduler)."""
+    index = int(info.get("alert_index", 0))
+    alerts = getattr(dag, "deadline", [])
+    path = log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
+    with task_log(path, echo=echo):
+        if index >= len(alerts):
+            log.error("DAG %s has no deadline alert %s any more", dag.dag_id, index)
+            return "callback_done"
+        context = {
+            "dag": dag,
+            "run_id": info.get("run_id"),
+            "dag_run": info,
+            "deadline": {**info, "deadline_time": _dt(info.get("deadline_time"))},
+            "reason": "deadline_missed",
+        }
+        try:
+            alerts[index].as_callback.run(context)
+        except Exception:  # noqa: BLE001 - a broken callback must not kill the worker
+            log.error("The deadline callback of %s raised", dag.dag_id, exc_info=True)
+    return "callback_done"
 
 
 def _plugin_macros() -> dict[str, Any]:
