@@ -230,7 +230,12 @@ class TaskRunner:
         if state != _NATURAL_STATE.get(outcome):  # e.g. failed -> up_for_retry
             log.info("Marked %s as %s", workload.task_id, state or "none (cleared while running)")
         if task is not None and context is not None:
-            self._callback(task, state, context, error)
+            # Callbacks (notifiers) may read connections and variables as the task did.
+            execution_context.set_current_ti(context.get("ti"))
+            try:
+                self._callback(task, state, context, error)
+            finally:
+                execution_context.set_current_ti(None)
         return state
 
     def _defer(self, workload: Workload, exc: TaskDeferred) -> str:
