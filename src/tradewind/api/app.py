@@ -153,9 +153,9 @@ def _mount_ui_static(app: FastAPI) -> None:
 
 def app_from_settings() -> FastAPI:
     """Factory for uvicorn (``factory=True``): settings from ``TRADEWIND_HOME``, then the app."""
-    from tradewind.observability.setup import setup_metrics
+    from tradewind.observability.setup import setup_observability
     from tradewind.settings import load_settings
 
     settings = load_settings()
-    setup_metrics(settings)
+    setup_observability(settings)
     return create_app(Env.from_settings(settings))

@@ -252,9 +252,9 @@ def run_dag_processor(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    from tradewind.observability.setup import setup_metrics
+    from tradewind.observability.setup import setup_observability
 
-    setup_metrics(settings)
+    setup_observability(settings)
     db = Database(settings.sql_alchemy_conn)
     db.check()
     try:

@@ -1,5 +1,5 @@
 """Choose the metrics back ends from ``[metrics]`` settings (names as Airflow's) and install
-them in this process; each component calls :func:`setup_metrics` once at start."""
+them in this process; each component calls :func:`setup_observability` once at start."""
 
 from __future__ import annotations
 
@@ -70,8 +70,9 @@ def prometheus_dir(settings: Settings) -> Path:
 _installed_by: list[int] = []  # the pid that built the installed back end
 
 
-def setup_metrics(settings: Settings) -> MetricsBackend:
-    """Install the configured back ends in this process (replacing any earlier ones).
+def setup_observability(settings: Settings) -> MetricsBackend:
+    """Install the configured metrics back ends in this process (replacing any earlier ones)
+    and turn traces on if ``[traces] otel_on``.
 
     A forked child (the DAG processor under the scheduler) builds its own: it does not close
     what it inherited, which belongs to the parent (exporter threads do not survive a fork).
@@ -81,4 +82,7 @@ def setup_metrics(settings: Settings) -> MetricsBackend:
     if old.enabled and _installed_by == [os.getpid()]:
         old.close()
     _installed_by[:] = [os.getpid()]
+    from tradewind.observability.tracing import setup_tracing
+
+    setup_tracing(settings)
     return metrics.backend()

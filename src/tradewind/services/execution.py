@@ -461,7 +461,7 @@ class ExecutionService(ExecutionExtensions):
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
             if notified:
                 c.execute(notify_statement(TASK_ENDED))  # sent at commit, on this connection
-        telemetry.try_finished(ti.dag_id, ti.task_id, state, duration, outcome is Outcome.LOST)
+        telemetry.try_finished(ti, state, duration, outcome is Outcome.LOST, now)
         if emit is not None:
             with self.env.db.session() as s:
                 from tradewind.services.assets import record_asset_events

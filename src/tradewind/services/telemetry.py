@@ -16,10 +16,14 @@ from sqlalchemy.orm import Session
 from tradewind.core import metrics
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.metastore.tables import DagModel, ImportError_, TaskInstance
+from tradewind.observability import tracing
 
 
 def runs_ended(ended: Iterable[Any], now: datetime) -> None:
-    """``dagrun.duration.success|failed`` for runs that ended (``_End`` of scheduling)."""
+    """``dagrun.duration.success|failed`` and the run's span, for runs that ended."""
+    if tracing.ON:
+        for e in ended:
+            tracing.run_ended(e.run.dag_id, e.run.run_id, e.state.value, e.run.start_date, now)
     if not metrics.enabled():
         return
     for e in ended:
@@ -48,12 +52,15 @@ def try_started(dag_id: str, task_id: str) -> None:
 
 
 def try_finished(
-    dag_id: str, task_id: str, state: str | None, duration: float | None, lost: bool
+    ti: Any, state: str | None, duration: float | None, lost: bool, now: datetime
 ) -> None:
-    """``ti.finish``, ``ti_successes`` / ``ti_failures``, ``zombies_killed``, ``task.duration``."""
+    """``ti.finish``, ``ti_successes`` / ``ti_failures``, ``zombies_killed``, ``task.duration``,
+    and the try's span."""
+    if tracing.ON:
+        tracing.try_ended(ti, state, now)
     if not metrics.enabled():
         return
-    tags = {"dag_id": dag_id, "task_id": task_id}
+    tags = {"dag_id": ti.dag_id, "task_id": ti.task_id}
     metrics.incr("ti.finish", tags={**tags, "state": state or "none"})
     if state == TI.SUCCESS.value:
         metrics.incr("ti_successes", tags=tags)

@@ -195,7 +195,7 @@ class Triggerer:
 
 def run_triggerer(env: Env, *, capacity: int | None = None, install_signals: bool = True) -> None:
     """Entry point for ``tradewind triggerer`` and ``standalone`` (blocks until stopped)."""
-    from tradewind.observability.setup import setup_metrics
+    from tradewind.observability.setup import setup_observability
 
-    setup_metrics(env.settings)
+    setup_observability(env.settings)
     Triggerer(env, capacity=capacity).run(install_signals=install_signals)

@@ -30,6 +30,7 @@ from tradewind.errors import (
     TradewindSkipException,
     TradewindTaskTimeout,
 )
+from tradewind.observability import tracing
 from tradewind.sdk import execution_context
 from tradewind.sdk.context import build_context
 from tradewind.worker.logs import log_path, task_log
@@ -177,7 +178,8 @@ class TaskRunner:
             execution_context.set_current_ti(ti)
             rendered = _jsonable(task.render_template_fields(context) or _rendered_of(task))
             timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
-            with _timeout(timeout):
+            trace_key = (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+            with _timeout(timeout), tracing.task_context(*trace_key):
                 if task.on_execute_callback:
                     task.on_execute_callback(context)
                 task.pre_execute(context)

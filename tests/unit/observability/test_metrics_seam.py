@@ -12,7 +12,7 @@ import pytest
 from tests.statsd_listener import StatsdListener
 
 from tradewind.core import metrics
-from tradewind.observability.setup import build_backend, setup_metrics
+from tradewind.observability.setup import build_backend, setup_observability
 from tradewind.observability.statsd import StatsdBackend, legacy_name
 from tradewind.settings import load_settings
 
@@ -37,7 +37,7 @@ def _settings(tmp_path: Path, **metrics_keys: object):  # noqa: ANN202
 
 def test_metrics_are_off_by_default_and_cost_nothing_to_call(tmp_path: Path) -> None:
     assert build_backend(load_settings(tmp_path, environ={})) is None
-    setup_metrics(load_settings(tmp_path, environ={}))
+    setup_observability(load_settings(tmp_path, environ={}))
     assert not metrics.enabled()
     metrics.incr("ti_successes", tags={"dag_id": "d"})  # no back end: nothing happens
     with metrics.timer("scheduler.scheduler_loop_duration"):
@@ -45,7 +45,7 @@ def test_metrics_are_off_by_default_and_cost_nothing_to_call(tmp_path: Path) -> 
 
 
 def test_statsd_lines_use_airflow_legacy_names(tmp_path: Path, listener: StatsdListener) -> None:
-    setup_metrics(
+    setup_observability(
         _settings(tmp_path, statsd_on="true", statsd_port=listener.port, statsd_host="127.0.0.1")
     )
     metrics.incr("scheduler_heartbeat")
@@ -73,14 +73,14 @@ def test_dogstatsd_sends_base_names_with_tags(tmp_path: Path, listener: StatsdLi
         statsd_prefix="af",
         statsd_datadog_enabled="true",
     )
-    setup_metrics(settings)
+    setup_observability(settings)
     metrics.incr("ti_failures", tags={"dag_id": "sales", "task_id": "load x"})
     line = listener.wait_for("af.ti_failures", 10)[0]
     assert line.tags == {"dag_id": "sales", "task_id": "load_x"}  # spaces cannot travel
 
 
 def test_allow_and_block_lists_filter_by_prefix(tmp_path: Path, listener: StatsdListener) -> None:
-    setup_metrics(
+    setup_observability(
         _settings(
             tmp_path,
             statsd_on="true",
