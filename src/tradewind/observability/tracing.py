@@ -157,21 +157,27 @@ def try_ended(ti: Any, state: str | None, end: datetime) -> None:
     _record(name, (trace_id, span_id), parent, ti.start_date, end, attrs, state == "failed")
 
 
-@contextlib.contextmanager
+_OFF = contextlib.nullcontext()
+
+
 def task_context(
     dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int
-) -> Iterator[str]:
-    """On the worker: make the try's span current while the task runs; yield ``traceparent``."""
-    trace_id = tc.run_trace_id(dag_id, run_id)
-    span_id = tc.try_span_id(dag_id, run_id, task_id, map_index, try_number)
-    header = tc.traceparent(trace_id, span_id)
+) -> contextlib.AbstractContextManager[Any]:
+    """On the worker: make the try's span current while the task runs (nothing when off)."""
     if not ON:
-        yield header
-        return
+        return _OFF
+    return _attached(
+        tc.run_trace_id(dag_id, run_id),
+        tc.try_span_id(dag_id, run_id, task_id, map_index, try_number),
+    )
+
+
+@contextlib.contextmanager
+def _attached(trace_id: int, span_id: int) -> Iterator[str]:
     from opentelemetry import context
 
     token = context.attach(_parent(trace_id, span_id))
     try:
-        yield header
+        yield tc.traceparent(trace_id, span_id)
     finally:
         context.detach(token)

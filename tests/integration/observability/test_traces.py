@@ -61,10 +61,15 @@ def test_run_try_and_task_spans_form_one_trace(env: Any) -> None:
     assert run.start_time <= first_try.start_time <= first_try.end_time <= run.end_time
 
 
-def test_traces_are_off_by_default_and_the_context_still_names_the_try(env: Any) -> None:
+def test_traces_are_off_by_default(env: Any) -> None:
     assert not tracing.setup_tracing(env.settings)
     with tracing.task_context("d", "r", "t", -1, 1) as header:
+        assert header is None  # nothing computed, nothing attached
         assert trace.get_current_span().get_span_context().is_valid is False
+
+
+def test_traceparent_is_w3c() -> None:
     trace_id = tracecontext.run_trace_id("d", "r")
     span_id = tracecontext.try_span_id("d", "r", "t", -1, 1)
-    assert header == f"00-{trace_id:032x}-{span_id:016x}-01"
+    assert trace_id != tracecontext.run_trace_id("d", "r2")
+    assert tracecontext.traceparent(trace_id, span_id) == f"00-{trace_id:032x}-{span_id:016x}-01"
