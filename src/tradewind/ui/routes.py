@@ -15,7 +15,15 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from tradewind.errors import AuthenticationFailed
 from tradewind.services.event_log import log_event
 from tradewind.services.users import authenticate
-from tradewind.ui import actions, admin, pages_assets, pages_browse, pages_dag_views, pages_dags
+from tradewind.ui import (
+    actions,
+    admin,
+    pages_assets,
+    pages_browse,
+    pages_dag_views,
+    pages_dags,
+    pages_monitor,
+)
 from tradewind.ui.auth import (
     LOGIN_CSRF_COOKIE,
     clear_session,
@@ -132,3 +140,4 @@ router.include_router(actions.router)
 router.include_router(pages_browse.router)
 router.include_router(admin.router)
 router.include_router(pages_assets.router)
+router.include_router(pages_monitor.router)
