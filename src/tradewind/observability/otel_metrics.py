@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from typing import Any
 
@@ -18,6 +20,17 @@ def _require_otel() -> None:
         raise ConfigError(
             "[metrics] otel_on / [traces] otel_on need OpenTelemetry: pip install 'tradewind[otel]'"
         ) from None
+
+
+def instance_id() -> str:
+    """``host-pid``: each process's values are a series of their own."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _stop_exporting(reader: Any) -> None:
+    event = getattr(reader, "_shutdown_event", None)
+    if event is not None:
+        event.set()
 
 
 def otlp_endpoint(host: str, port: int, ssl: bool, path: str) -> str:
@@ -57,8 +70,14 @@ class OtelMetricsBackend(MetricsBackend):
             )
         self.provider = MeterProvider(
             metric_readers=[reader],
-            resource=Resource.create({"service.name": service_name}),
+            resource=Resource.create(
+                {"service.name": service_name, "service.instance.id": instance_id()}
+            ),
         )
+        if hasattr(os, "register_at_fork"):
+            # A forked child (a worker, the DAG processor) must not export copies of this
+            # process's values: the SDK restarts the exporting thread in it; stop it again.
+            os.register_at_fork(after_in_child=lambda: _stop_exporting(reader))
         self.meter = self.provider.get_meter("tradewind")
         self.prefix = f"{prefix}." if prefix else ""
         self._instruments: dict[str, Any] = {}

@@ -181,3 +181,9 @@ def _attached(trace_id: int, span_id: int) -> Iterator[str]:
         yield tc.traceparent(trace_id, span_id)
     finally:
         context.detach(token)
+        from opentelemetry import trace
+
+        # A try may run in a short-lived fork: send its spans before it exits.
+        flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+        if flush is not None:
+            flush(5000)

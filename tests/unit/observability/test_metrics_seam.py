@@ -135,3 +135,25 @@ def test_otel_metrics_reach_the_reader_with_their_attributes(tmp_path: Path) -> 
     assert points["tradewind.task.duration"].sum == 0.5
     assert points["tradewind.dagbag_size"].value == 3
     backend.close()
+
+
+def test_a_forked_child_does_not_export_the_parents_otel_metrics() -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    import os
+
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from tradewind.observability.otel_metrics import OtelMetricsBackend
+
+    reader = InMemoryMetricReader()
+    reader._shutdown_event = __import__("threading").Event()  # as the periodic reader has
+    backend = OtelMetricsBackend(reader=reader)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports whether its copy was told to stop
+        os.write(w, b"1" if reader._shutdown_event.is_set() else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(r, 1) == b"1"
+    assert not reader._shutdown_event.is_set()  # the parent still exports
+    backend.close()
