@@ -110,3 +110,40 @@ def test_nothing_is_recorded_when_metrics_are_off(env: Any) -> None:
     tracker = LatencyTracker()
     tracker.queued([1, 2, 3])
     assert not tracker.pending  # off: the scheduler keeps nothing for metrics
+
+
+def test_a_scheduled_run_reports_how_late_it_started(env: Any, recorder: metrics.Recorder) -> None:
+    from datetime import timedelta
+
+    from tradewind.core.states import DagRunType
+    from tradewind.sdk.timetables import DataInterval
+    from tradewind.services import run_creation
+    from tradewind.services.dag_store import get_serialized_dag
+    from tradewind.services.runs import create_run
+    from tradewind.services.testing import store_dag_object
+
+    store_dag_object(env, _dag(False))
+    end = DAY + timedelta(days=1)
+    with env.db.session() as s:
+        sdag = get_serialized_dag(s, "obs_points")
+        for run_type, run_id in ((DagRunType.SCHEDULED, "sched"), (DagRunType.MANUAL, "manual")):
+            create_run(
+                s,
+                sdag,
+                run_id=run_id,
+                run_type=run_type,
+                logical_date=DAY if run_id == "sched" else end,
+                data_interval=DataInterval(DAY, end),
+                run_after=end,
+                conf=None,
+                now=end,
+            )
+        s.execute(
+            __import__("sqlalchemy")
+            .update(__import__("tradewind.metastore.tables", fromlist=["DagModel"]).DagModel)
+            .values(is_paused=False)
+        )
+    with env.db.session() as s:
+        assert run_creation.start_queued_runs(s, end + timedelta(seconds=90)) == 2
+    (delay,) = recorder.named("dagrun.schedule_delay")  # manual runs have no due time
+    assert delay[2] == 90.0 and delay[3] == {"dag_id": "obs_points"}
