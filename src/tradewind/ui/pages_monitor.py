@@ -1,9 +1,7 @@
 """A DAG's Monitor tab: run duration over time, each task's scheduling latency, missed
-deadlines; and the components' health shown on the home page."""
+deadlines."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -18,12 +16,6 @@ from tradewind.ui.rendering import render
 
 router = APIRouter(include_in_schema=False)
 CHART_W, CHART_H = 720, 200
-
-
-def health(env: Any, session: Any) -> list[monitoring.ComponentHealth]:
-    """The home page's health strip."""
-    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
-    return monitoring.component_health(session, env.now(), threshold)
 
 
 @router.get("/dags/{dag_id}/monitor", response_class=HTMLResponse)
