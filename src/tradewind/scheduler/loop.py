@@ -261,8 +261,6 @@ class Scheduler:
             with self.env.db.session() as s:
                 if self.job_id is not None:
                     queueing.heartbeat_job(s, self.job_id, now)
-                telemetry.scheduler_beat(s, self.executor.free_slots())
-                self.latency.flush(s, self.cache)
                 restarting = (
                     queueing.heartbeat_alive(s, self.executor.alive_ti_ids(), now)
                     if self.executor.supervises_heartbeats
@@ -270,6 +268,10 @@ class Scheduler:
                 )
             if restarting:
                 self.executor.stop_tasks(restarting)
+            if metrics.enabled():  # reads only: outside the write transaction above
+                with self.env.db.session(readonly=True) as s:
+                    telemetry.scheduler_beat(s, self.executor.free_slots())
+                    self.latency.flush(s, self.cache)
         if mono >= self._next_sweep:
             self._next_sweep = mono + min(
                 self.options.heartbeat_sec, self.options.ti_heartbeat_timeout / 3
