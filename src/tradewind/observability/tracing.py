@@ -109,6 +109,7 @@ def _record(
     end: datetime,
     attrs: dict[str, Any],
     error: bool,
+    events: tuple[tuple[str, datetime | None], ...] = (),
 ) -> None:
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -119,6 +120,9 @@ def _record(
         )
     finally:
         _preset.trace_id = _preset.span_id = None
+    for event, when in events:
+        if when is not None:
+            span.add_event(event, timestamp=_ns(when))
     if error:
         span.set_status(Status(StatusCode.ERROR))
     span.end(end_time=_ns(end))
@@ -154,7 +158,8 @@ def try_ended(ti: Any, state: str | None, end: datetime) -> None:
     if ti.queued_dttm is not None:
         attrs["airflow.queued_at"] = ti.queued_dttm.isoformat()
     name = f"ti {ti.task_id}"
-    _record(name, (trace_id, span_id), parent, ti.start_date, end, attrs, state == "failed")
+    events = (("queued", ti.queued_dttm), ("running", ti.start_date), (state or "none", end))
+    _record(name, (trace_id, span_id), parent, ti.start_date, end, attrs, state == "failed", events)
 
 
 _OFF = contextlib.nullcontext()

@@ -56,6 +56,7 @@ def test_run_try_and_task_spans_form_one_trace(env: Any) -> None:
     assert second_try.parent.span_id == run.context.span_id
     assert user.parent.span_id == first_try.context.span_id  # across the worker boundary
     assert first_try.attributes["airflow.state"] == "success"
+    assert [e.name for e in first_try.events] == ["queued", "running", "success"]
     assert second_try.attributes["airflow.state"] == "failed"
     assert not second_try.status.is_ok and not run.status.is_ok
     assert run.start_time <= first_try.start_time <= first_try.end_time <= run.end_time
