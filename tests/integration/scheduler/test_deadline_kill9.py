@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tradewind.metastore.tables import EventLog
 from tradewind.services import runs as run_service
 
-from .conftest import Home
+from .conftest import BOTH_DATABASES, Home
 
 pytestmark = pytest.mark.slow
 
@@ -49,8 +49,9 @@ def _alerts(home: Home) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_deadline_alert_fires_exactly_once_across_kill_9(tmp_path: Path) -> None:
-    home = Home(tmp_path / "home", f"sqlite:///{tmp_path / 'home' / 'tradewind.db'}", {})
+@BOTH_DATABASES
+def test_deadline_alert_fires_exactly_once_across_kill_9(tmp_path: Path, db_url: str) -> None:
+    home = Home(tmp_path / "home", db_url, {})
     try:
         home.write_dag("slow_one.py", DAG_FILE)
         home.start_scheduler()
