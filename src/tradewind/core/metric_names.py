@@ -77,6 +77,11 @@ CATALOG: dict[str, MetricSpec] = {
             "pool.starving_tasks.{pool_name}",
             "Scheduled task instances the pool has no free slot for",
         ),
+        # triggerer
+        _m("triggerer_heartbeat", "counter", "", "", "Triggerer syncs with the metastore"),
+        _m("triggers.running", "gauge", "", "", "Triggers this triggerer runs"),
+        _m("triggers.succeeded", "counter", "", "", "Triggers that fired"),
+        _m("triggers.failed", "counter", "", "", "Triggers that failed"),
         # runs
         _m(
             "dagrun.duration.success",

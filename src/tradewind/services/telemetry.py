@@ -115,3 +115,15 @@ def parse_pass(session: Session, parsed: Iterable[Any], total_seconds: float) ->
     errors = session.execute(select(func.count()).select_from(ImportError_)).scalar_one()
     metrics.gauge("dagbag_size", active)
     metrics.gauge("dag_processing.import_errors", errors)
+
+
+def triggerer_beat(running: int, fired: int, failed: int) -> None:
+    """Each triggerer sync: ``triggerer_heartbeat``, ``triggers.running`` and outcomes."""
+    if not metrics.enabled():
+        return
+    metrics.incr("triggerer_heartbeat")
+    metrics.gauge("triggers.running", running)
+    if fired:
+        metrics.incr("triggers.succeeded", fired)
+    if failed:
+        metrics.incr("triggers.failed", failed)

@@ -14,6 +14,7 @@ import signal
 import threading
 from typing import Any
 
+from tradewind.services import telemetry
 from tradewind.services import triggers as trigger_service
 from tradewind.services.env import Env
 from tradewind.triggerer.triggers import BaseTrigger, load_trigger
@@ -155,6 +156,7 @@ class Triggerer:
         for row in claimed:
             if row["id"] not in self.tasks:
                 self._start(row)
+        telemetry.triggerer_beat(len(self.tasks), len(events), len(failures))
 
     # -- the triggers ---------------------------------------------------------------------
     def _start(self, row: dict[str, Any]) -> None:
