@@ -9,6 +9,7 @@ agrees on them. Off (the default), each hook is one check of a module flag.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -182,9 +183,16 @@ def _attached(trace_id: int, span_id: int) -> Iterator[str]:
     from opentelemetry import context
 
     token = context.attach(_parent(trace_id, span_id))
+    header = tc.traceparent(trace_id, span_id)
+    before = os.environ.get("TRACEPARENT")
+    os.environ["TRACEPARENT"] = header  # programs the task starts (BashOperator) join too
     try:
-        yield tc.traceparent(trace_id, span_id)
+        yield header
     finally:
+        if before is None:
+            os.environ.pop("TRACEPARENT", None)
+        else:
+            os.environ["TRACEPARENT"] = before
         context.detach(token)
         from opentelemetry import trace
 

@@ -22,7 +22,13 @@ from tradewind.operators.python import PythonOperator  # noqa: E402
 DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+SEEN: list[str] = []
+
+
 def _work() -> int:
+    import os
+
+    SEEN.append(os.environ.get("TRACEPARENT", ""))
     with trace.get_tracer("user.code").start_as_current_span("load rows"):
         return 7
 
@@ -55,6 +61,8 @@ def test_run_try_and_task_spans_form_one_trace(env: Any) -> None:
     assert first_try.parent.span_id == run.context.span_id
     assert second_try.parent.span_id == run.context.span_id
     assert user.parent.span_id == first_try.context.span_id  # across the worker boundary
+    expected = f"00-{trace_id:032x}-{first_try.context.span_id:016x}-01"
+    assert [expected] == SEEN  # what programs the task starts see
     assert first_try.attributes["airflow.state"] == "success"
     assert [e.name for e in first_try.events] == ["queued", "running", "success"]
     assert second_try.attributes["airflow.state"] == "failed"
