@@ -102,6 +102,32 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "smtp_timeout": 30,
         },
         "triggerer": {"capacity": 1000},
+        "metrics": {
+            "statsd_on": False,
+            "statsd_host": "localhost",
+            "statsd_port": 8125,
+            "statsd_prefix": "tradewind",
+            "statsd_datadog_enabled": False,
+            "metrics_allow_list": "",
+            "metrics_block_list": "",
+            "otel_on": False,
+            "otel_host": "localhost",
+            "otel_port": 4318,
+            "otel_prefix": "tradewind",
+            "otel_interval_milliseconds": 60000,
+            "otel_ssl_active": False,
+            "prometheus_on": False,
+            "prometheus_prefix": "tradewind",
+            "prometheus_multiproc_dir": str(home / "prometheus"),
+            "prometheus_public": False,
+        },
+        "traces": {
+            "otel_on": False,
+            "otel_host": "localhost",
+            "otel_port": 4318,
+            "otel_ssl_active": False,
+            "otel_service": "tradewind",
+        },
     }
 
 

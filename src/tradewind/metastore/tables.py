@@ -470,3 +470,28 @@ class KeyValue(Base):
     __tablename__ = "tradewind_meta"
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Deadline(Base):
+    """A DAG run's deadline (Airflow 3.1's ``deadline``): missed once, alerted once.
+
+    ``missed_at`` is set by a compare-and-set from NULL when a scheduler sees the run
+    unfinished past ``deadline_time``; only that scheduler sends the callback.
+    """
+
+    __tablename__ = "deadline"
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", "alert_index", name="uq_deadline_run_alert"),
+        Index("ix_deadline_pending", "missed", "deadline_time"),
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    dag_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    alert_index: Mapped[int] = mapped_column(Integer, default=0)
+    reference: Mapped[str] = mapped_column(String(50))
+    interval: Mapped[float] = mapped_column(Float)
+    callback: Mapped[str] = mapped_column(String(1000), default="")
+    deadline_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    missed: Mapped[bool] = mapped_column(Boolean, default=False)
+    missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -86,6 +86,7 @@ class DAG:
         access_control: Any = None,
         dag_display_name: str | None = None,
         fail_fast: bool = False,
+        deadline: Any = None,
         schedule_interval: Any = _UNSET,
         concurrency: int | None = None,
     ) -> None:
@@ -132,6 +133,9 @@ class DAG:
         self.owner_links = owner_links or {}
         self.dag_display_name = dag_display_name or dag_id
         self.fail_fast = fail_fast
+        from tradewind.sdk.deadline import as_alerts
+
+        self.deadline = as_alerts(deadline)
         self.task_dict: dict[str, BaseOperator] = {}
         #: (upstream id, downstream id) -> (file, line) where the edge was set, in order set
         self.edge_sites: dict[tuple[str, str], tuple[str | None, int | None]] = {}

@@ -143,6 +143,8 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "has_on_success_callback": dag.on_success_callback is not None,
         "render_template_as_native_obj": dag.render_template_as_native_obj,
         "fail_fast": dag.fail_fast,
+        # Only when set: a new key for every DAG would give each a new version.
+        **({"deadline": [a.serialize() for a in dag.deadline]} if dag.deadline else {}),
         "task_group": dag.task_group.dump(),
         "tasks": [serialize_task(t, weights[t.task_id]) for t in dag.tasks],
     }

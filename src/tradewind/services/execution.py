@@ -26,6 +26,7 @@ from tradewind.metastore.tables import (
     Trigger,
 )
 from tradewind.sdk.serialization import SerializedDag
+from tradewind.services import telemetry
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
@@ -242,6 +243,7 @@ class ExecutionService(ExecutionExtensions):
             assert ti is not None
             run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
+        telemetry.try_started(ti.dag_id, ti.task_id)
         return {
             "ti": {
                 "id": ti.id,
@@ -479,6 +481,7 @@ class ExecutionService(ExecutionExtensions):
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
             if notified:
                 c.execute(notify_statement(TASK_ENDED))  # sent at commit, on this connection
+        telemetry.try_finished(ti, state, duration, outcome is Outcome.LOST, now)
         if emit is not None:
             with self.env.db.session() as s:
                 from tradewind.services.assets import record_asset_events

@@ -16,6 +16,7 @@ from tradewind.metastore.tables import DagModel, DagRun, TaskInstance
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.sdk.timetables import DataInterval, as_utc
 from tradewind.services.dag_store import get_serialized_dag
+from tradewind.services.deadlines import record_deadlines
 from tradewind.services.event_log import log_event
 
 
@@ -94,6 +95,7 @@ def create_run(
     ]
     for i in range(0, len(rows), 500):
         session.execute(insert(TaskInstance), rows[i : i + 500])
+    record_deadlines(session, sdag, run, now)
     return run
 
 

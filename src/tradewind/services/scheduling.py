@@ -19,6 +19,7 @@ from tradewind.core.states import TaskInstanceState as TI
 from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
 from tradewind.metastore.tables import Backfill, DagRun, TaskInstance
 from tradewind.sdk.serialization import SerializedDag
+from tradewind.services import telemetry
 from tradewind.services.dag_store import get_serialized_dag
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -384,6 +385,7 @@ def _end_runs(session: Session, ended: list[_End], now: datetime) -> list[RunOut
             session.execute(_STOP_WAITING, params)
             session.execute(_STOP_STARTED, params)
     session.execute(_END, [{"b_id": e.run.id, "b_state": e.state.value, "now": now} for e in ended])
+    telemetry.runs_ended(ended, now)
     # After the ends are written, so runs of one backfill ending together all count as ended.
     for backfill_id in sorted({e.run.backfill_id for e in ended if e.run.backfill_id is not None}):
         if not session.execute(_BACKFILL_LEFT, {"b_backfill": backfill_id}).scalar_one():

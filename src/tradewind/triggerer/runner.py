@@ -14,6 +14,7 @@ import signal
 import threading
 from typing import Any
 
+from tradewind.services import telemetry
 from tradewind.services import triggers as trigger_service
 from tradewind.services.env import Env
 from tradewind.triggerer.triggers import BaseTrigger, TriggerPolicy, load_trigger
@@ -156,6 +157,7 @@ class Triggerer:
         for row in claimed:
             if row["id"] not in self.tasks:
                 self._start(row)
+        telemetry.triggerer_beat(len(self.tasks), len(events), len(failures))
 
     # -- the triggers ---------------------------------------------------------------------
     def _start(self, row: dict[str, Any]) -> None:
@@ -196,4 +198,7 @@ class Triggerer:
 
 def run_triggerer(env: Env, *, capacity: int | None = None, install_signals: bool = True) -> None:
     """Entry point for ``tradewind triggerer`` and ``standalone`` (blocks until stopped)."""
+    from tradewind.observability.setup import setup_observability
+
+    setup_observability(env.settings)
     Triggerer(env, capacity=capacity).run(install_signals=install_signals)

@@ -23,6 +23,7 @@ from tradewind.ui import (
     pages_dag_more,
     pages_dag_views,
     pages_dags,
+    pages_monitor,
     pages_system,
 )
 from tradewind.ui.auth import (
@@ -165,3 +166,4 @@ router.include_router(admin.router)
 router.include_router(pages_assets.router)
 router.include_router(pages_dag_more.router)
 router.include_router(pages_system.router)
+router.include_router(pages_monitor.router)
