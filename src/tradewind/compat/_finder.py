@@ -69,7 +69,8 @@ def _resolve(module: str, attr: str) -> Any:
     target = _names.NAMES.get(module, {}).get(attr)
     if target is not None:
         mod_name, _, attr_name = target.partition(":")
-        return getattr(importlib.import_module(mod_name), attr_name or attr)
+        target_module = importlib.import_module(mod_name)
+        return getattr(target_module, attr_name) if attr_name else target_module
     if not attr.startswith("_"):
         for source in _names.sources(module):
             try:

@@ -20,6 +20,11 @@ _STANDARD = {
     "operators.python": (f"{_OPS}.python",),
     "operators.trigger_dagrun": (f"{_OPS}.trigger_dagrun",),
     "operators.generic_transfer": (f"{_OPS}.generic_transfer",),
+    "operators.latest_only": (f"{_OPS}.latest_only",),
+    "operators.datetime": (f"{_OPS}.datetime",),
+    "operators.weekday": (f"{_OPS}.weekday",),
+    "operators.branch": (f"{_OPS}.branch",),
+    "sensors.weekday": (f"{_SENSORS}.weekday",),
     "sensors.bash": (f"{_SENSORS}.bash",),
     "sensors.date_time": (f"{_SENSORS}.date_time",),
     "sensors.external_task": (f"{_SENSORS}.external_task",),
@@ -43,6 +48,13 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.state": ("tradewind.utils.state",),
     "airflow.utils.task_group": ("tradewind.utils.task_group",),
     "airflow.utils.helpers": ("tradewind.models.baseoperator",),
+    "airflow.utils.edgemodifier": ("tradewind.sdk.edges",),
+    "airflow.utils.weekday": ("tradewind.utils.weekday",),
+    "airflow.utils.dates": ("tradewind.utils.dates",),
+    "airflow.utils.timezone": ("tradewind.utils.timezone",),
+    "airflow.utils.context": (),
+    "airflow.models.variable": ("tradewind.sdk.variable",),
+    "airflow.models.connection": ("tradewind.hooks.base",),
     "airflow.datasets": ("tradewind.sdk.assets",),
     "airflow.timetables.base": ("tradewind.sdk.timetables",),
     "airflow.timetables.interval": ("tradewind.sdk.timetables",),
@@ -60,6 +72,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sdk.bases.hook": ("tradewind.hooks.base",),
     "airflow.sdk.exceptions": ("tradewind.exceptions",),
     "airflow.sdk.definitions.asset": ("tradewind.sdk.assets",),
+    "airflow.sdk.definitions.edges": ("tradewind.sdk.edges",),
+    "airflow.sdk.timezone": ("tradewind.utils.timezone",),
     "airflow.providers.common.compat.sdk": (),
     "airflow.providers.common.sql.operators.sql": (f"{_OPS}.sql",),
     "airflow.providers.common.sql.hooks.sql": ("tradewind.hooks.sql",),
@@ -98,6 +112,12 @@ _SDK_NAMES = {
     "CronDataIntervalTimetable": "tradewind.sdk.timetables:CronDataIntervalTimetable",
     "CronTriggerTimetable": "tradewind.sdk.timetables:CronTriggerTimetable",
     "DeltaDataIntervalTimetable": "tradewind.sdk.timetables:DeltaDataIntervalTimetable",
+    "Label": "tradewind.sdk.edges:Label",
+    "EdgeModifier": "tradewind.sdk.edges:EdgeModifier",
+    "get_current_context": "tradewind.sdk.execution_context:get_current_context",
+    "Context": "tradewind.sdk.context:Context",
+    "Variable": "tradewind.sdk.variable:Variable",
+    "timezone": "tradewind.utils.timezone",
     "AirflowSkipException": "tradewind.exceptions:AirflowSkipException",
     "AirflowFailException": "tradewind.exceptions:AirflowFailException",
     "AirflowException": "tradewind.exceptions:AirflowException",
@@ -115,7 +135,18 @@ NAMES: dict[str, dict[str, str]] = {
     },
     "airflow.sdk.definitions.asset": {"Dataset": "tradewind.sdk.assets:Asset"},
     "airflow.operators.dummy": {"DummyOperator": "tradewind.operators.empty:EmptyOperator"},
+    "airflow.models": {
+        "Variable": "tradewind.sdk.variable:Variable",
+        "Connection": "tradewind.hooks.base:Connection",
+        "XComArg": "tradewind.sdk.xcom_arg:XComArg",
+    },
+    "airflow.utils.context": {
+        "Context": "tradewind.sdk.context:Context",
+        "get_current_context": "tradewind.sdk.execution_context:get_current_context",
+    },
 }
+for _module in ("airflow.operators.python", "airflow.providers.standard.operators.python"):
+    NAMES[_module] = {"get_current_context": _SDK_NAMES["get_current_context"]}
 
 #: why a known Airflow module or name is not served (for the ImportError)
 UNSUPPORTED: dict[str, str] = {

@@ -363,6 +363,13 @@ class BaseOperator(DependencyMixin):
 
         return render_fields(self, context, jinja_env)
 
+    def render_template(self, content: Any, context: dict[str, Any], jinja_env: Any = None) -> Any:
+        """Render ``content`` (a string, or strings inside lists and dicts) with ``context``."""
+        from tradewind.sdk.templating import render_value
+
+        env = jinja_env or self.get_template_env()
+        return render_value(content, context, env, tuple(self.template_ext))
+
     def get_template_env(self) -> Any:
         from tradewind.sdk.templating import environment_for
 

@@ -133,6 +133,7 @@ class DAG:
         self.dag_display_name = dag_display_name or dag_id
         self.fail_fast = fail_fast
         self.task_dict: dict[str, BaseOperator] = {}
+        self.edge_info: dict[str, dict[str, dict[str, Any]]] = {}
         self._schedule_arg = schedule
         self.asset_condition: BaseAsset | None = None
         self.timetable = self._make_timetable(schedule)
@@ -224,6 +225,16 @@ class DAG:
 
     def has_task(self, task_id: str) -> bool:
         return task_id in self.task_dict
+
+    def set_edge_info(
+        self, upstream_task_id: str, downstream_task_id: str, info: dict[str, Any]
+    ) -> None:
+        """Attach information (``{"label": ...}``) to an edge, as ``Label`` does."""
+        self.edge_info.setdefault(upstream_task_id, {})[downstream_task_id] = dict(info)
+
+    def get_edge_info(self, upstream_task_id: str, downstream_task_id: str) -> dict[str, Any]:
+        """The information attached to an edge (``{}`` when none)."""
+        return self.edge_info.get(upstream_task_id, {}).get(downstream_task_id, {})
 
     @property
     def roots(self) -> list[BaseOperator]:

@@ -145,13 +145,27 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "fail_fast": dag.fail_fast,
         "task_group": dag.task_group.dump(),
         "tasks": [serialize_task(t, weights[t.task_id]) for t in dag.tasks],
+        **({"edge_info": dag.edge_info} if dag.edge_info else {}),
     }
 
 
 def version_hash(data: dict[str, Any]) -> str:
     """Return a stable hash of a serialized DAG (same DAG, same hash)."""
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    try:
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    except (
+        TypeError
+    ):  # keys of mixed types ({1: .., "a": ..}) cannot be sorted: as JSON stores them
+        blob = json.dumps(_str_keys(data), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _str_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _str_keys(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_str_keys(v) for v in value]
+    return value
 
 
 @dataclass
