@@ -112,6 +112,8 @@ _SDK_NAMES = {
     "CronDataIntervalTimetable": "tradewind.sdk.timetables:CronDataIntervalTimetable",
     "CronTriggerTimetable": "tradewind.sdk.timetables:CronTriggerTimetable",
     "DeltaDataIntervalTimetable": "tradewind.sdk.timetables:DeltaDataIntervalTimetable",
+    "setup": "tradewind.sdk.decorators:setup",
+    "teardown": "tradewind.sdk.decorators:teardown",
     "Label": "tradewind.sdk.edges:Label",
     "EdgeModifier": "tradewind.sdk.edges:EdgeModifier",
     "get_current_context": "tradewind.sdk.execution_context:get_current_context",

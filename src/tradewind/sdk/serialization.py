@@ -76,6 +76,7 @@ def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
         "upstream": sorted(task.upstream_task_ids),
         "downstream": sorted(task.downstream_task_ids),
         "trigger_rule": task.trigger_rule,
+        **_setup_teardown(task),
         "retries": task.retries,
         "retry_delay": _secs(task.retry_delay),
         "retry_exponential_backoff": task.retry_exponential_backoff,
@@ -111,6 +112,13 @@ def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
         "params": _jsonable(task.params),
         "extra_links": [],
     }
+
+
+def _setup_teardown(task: BaseOperator) -> dict[str, Any]:
+    """Only for setup/teardown tasks, so other DAGs keep their JSON (and version hash)."""
+    if task.is_teardown:
+        return {"is_teardown": True, "on_failure_fail_dagrun": task.on_failure_fail_dagrun}
+    return {"is_setup": True} if task.is_setup else {}
 
 
 def serialize_dag(dag: DAG) -> dict[str, Any]:
