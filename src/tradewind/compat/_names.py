@@ -17,7 +17,7 @@ _SENSORS = "tradewind.sensors"
 _STANDARD = {
     "operators.bash": (f"{_OPS}.bash",),
     "operators.empty": (f"{_OPS}.empty",),
-    "operators.python": (f"{_OPS}.python",),
+    "operators.python": (f"{_OPS}.python", f"{_OPS}.python_venv"),
     "operators.trigger_dagrun": (f"{_OPS}.trigger_dagrun",),
     "operators.generic_transfer": (f"{_OPS}.generic_transfer",),
     "operators.latest_only": (f"{_OPS}.latest_only",),

@@ -88,7 +88,14 @@ class DAG:
         fail_fast: bool = False,
         schedule_interval: Any = _UNSET,
         concurrency: int | None = None,
+        sla_miss_callback: Any = None,
+        default_view: str | None = None,
+        orientation: str | None = None,
+        jinja_environment_kwargs: dict[str, Any] | None = None,
+        auto_register: bool = True,
     ) -> None:
+        # sla_miss_callback (Airflow 2 SLAs, gone in 3), default_view and orientation (UI
+        # hints) are accepted from Airflow files and not used.
         self.filename, self.lineno = _site.definition_site()
         self.fileloc = self.filename or ""
         if (

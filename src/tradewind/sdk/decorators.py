@@ -33,6 +33,8 @@ class _DecoratedMixin:
         ctx_kwargs = determine_kwargs(op.python_callable, args, context)
         for k, v in ctx_kwargs.items():
             kwargs.setdefault(k, v)
+        if getattr(op, "templates_dict", None) is not None:
+            kwargs.setdefault("templates_dict", op.templates_dict)
         sig = inspect.signature(op.python_callable)
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
@@ -192,6 +194,10 @@ class _TaskNamespace:
             from tradewind.sensors.python import sensor_task
 
             return sensor_task
+        if name in ("virtualenv", "external_python", "branch_virtualenv", "branch_external_python"):
+            from tradewind.operators.python_venv import DECORATORS
+
+            return DECORATORS[name]
         raise AttributeError(f"task.{name} is not a TaskFlow decorator Tradewind provides")
 
 
