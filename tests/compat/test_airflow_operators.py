@@ -128,3 +128,24 @@ def test_version_hash_accepts_params_with_mixed_key_types(tmp_path: Path) -> Non
     dag = load_dags(tmp_path, "context_keys.py", CONTEXT)["context_keys"]
     data = serialize_dag(dag)
     assert version_hash(data) == version_hash(serialize_dag(dag))
+
+
+DEFERRED = """
+import datetime
+import pendulum
+from airflow.models.dag import DAG
+from airflow.operators.empty import EmptyOperator
+from airflow.sensors.time_delta import TimeDeltaSensorAsync
+
+with DAG("deferred", schedule=None, start_date=pendulum.datetime(2021, 1, 1, tz="UTC")):
+    wait = TimeDeltaSensorAsync(task_id="wait", delta=datetime.timedelta(seconds=1))
+    wait >> EmptyOperator(task_id="finish")
+"""
+
+
+def test_dags_test_runs_deferred_triggers_inline(env: Any, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    dag = load_dags(tmp_path, "deferred.py", DEFERRED)["deferred"]
+    result = run(dag, env, logical_date=datetime.now(UTC))  # no triggerer process runs
+    assert states(result) == {"wait": "success", "finish": "success"}
