@@ -149,3 +149,33 @@ def test_dags_test_runs_deferred_triggers_inline(env: Any, tmp_path: Path) -> No
     dag = load_dags(tmp_path, "deferred.py", DEFERRED)["deferred"]
     result = run(dag, env, logical_date=datetime.now(UTC))  # no triggerer process runs
     assert states(result) == {"wait": "success", "finish": "success"}
+
+
+CROSS = """
+import pendulum
+from airflow.models.dag import DAG
+from airflow.operators.empty import EmptyOperator
+from airflow.sensors.external_task import ExternalTaskSensor
+from airflow.utils.task_group import TaskGroup
+
+start = pendulum.datetime(2026, 1, 1, tz="UTC")
+with DAG("parent", schedule=None, start_date=start):
+    with TaskGroup("load"):
+        EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
+
+with DAG("child", schedule=None, start_date=start):
+    ExternalTaskSensor(
+        task_id="wait_for_load",
+        external_dag_id="parent",
+        external_task_group_id="load",
+        poke_interval=0.1,
+        timeout=10,
+        mode="reschedule",
+    )
+"""
+
+
+def test_external_task_sensor_waits_for_a_task_group(env: Any, tmp_path: Path) -> None:
+    dags = load_dags(tmp_path, "cross.py", CROSS)
+    assert run(dags["parent"], env).state == "success"
+    assert states(run(dags["child"], env)) == {"wait_for_load": "success"}
