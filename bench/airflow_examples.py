@@ -40,6 +40,7 @@ EXCLUDED = {
     "example_kubernetes_executor": "needs Kubernetes",
     "example_local_kubernetes_executor": "needs Kubernetes",
     "tutorial_objectstorage": "needs the internet (an HTTP API) and S3",
+    "example_dag_decorator": "needs the internet (GET http://httpbin.org/get)",
 }
 
 #: (version, dag_id) -> why its run does not end ``success`` on Airflow either
@@ -48,6 +49,9 @@ EXPECTED_NOT_SUCCESS = {
     ("2.10.5", "tutorial_taskflow_templates"): "its sql/test.sql is not in the wheel",
     ("2.10.5", "example_params_ui_tutorial"): "a required param without default: needs --conf",
     ("3.3.2", "example_params_ui_tutorial"): "a required param without default: needs --conf",
+    ("2.10.5", "example_passing_params_via_test_command"): "renders params.foo: needs -c foo=...",
+    ("3.3.2", "example_passing_params_via_test_command"): "renders params.foo: needs -c foo=...",
+    ("2.10.5", "example_external_task_marker_child"): "waits for a task group the parent lacks",
 }
 
 

@@ -56,10 +56,13 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.models.variable": ("tradewind.sdk.variable",),
     "airflow.models.connection": ("tradewind.hooks.base",),
     "airflow.datasets": ("tradewind.sdk.assets",),
+    "airflow.datasets.metadata": (),
     "airflow.timetables.base": ("tradewind.sdk.timetables",),
     "airflow.timetables.interval": ("tradewind.sdk.timetables",),
     "airflow.timetables.trigger": ("tradewind.sdk.timetables",),
     "airflow.timetables.simple": ("tradewind.sdk.timetables",),
+    "airflow.timetables.datasets": ("tradewind.sdk.asset_timetables",),
+    "airflow.timetables.assets": ("tradewind.sdk.asset_timetables",),
     "airflow.hooks.base": ("tradewind.hooks.base",),
     "airflow.hooks.filesystem": ("tradewind.hooks.filesystem",),
     "airflow.sensors.base": (f"{_SENSORS}.base",),
@@ -109,6 +112,7 @@ _SDK_NAMES = {
     "AssetAny": "tradewind.sdk.assets:AssetAny",
     "chain": "tradewind.sdk.baseoperator:chain",
     "cross_downstream": "tradewind.sdk.baseoperator:cross_downstream",
+    "AssetOrTimeSchedule": "tradewind.sdk.asset_timetables:AssetOrTimeSchedule",
     "CronDataIntervalTimetable": "tradewind.sdk.timetables:CronDataIntervalTimetable",
     "CronTriggerTimetable": "tradewind.sdk.timetables:CronTriggerTimetable",
     "DeltaDataIntervalTimetable": "tradewind.sdk.timetables:DeltaDataIntervalTimetable",
@@ -159,6 +163,15 @@ UNSUPPORTED: dict[str, str] = {
     "airflow.models.dagrun": "DAG runs live in the metastore; use the `dag_run` context key",
     "airflow.settings": "Tradewind's settings are not read by DAG files",
     "airflow.www": "Tradewind's web UI is not Flask-AppBuilder",
+    "airflow.example_dags": "it is Airflow's own example package; copy its helper modules next "
+    "to your DAG files and import them by their own name",
+    "airflow.datasets.metadata": "asset event extras (Metadata, outlet_events) are not recorded yet",
+    "airflow.sdk.Metadata": "asset event extras (Metadata, outlet_events) are not recorded yet",
+    "airflow.datasets.DatasetAlias": "asset aliases are not supported yet",
+    "airflow.sdk.AssetAlias": "asset aliases are not supported yet",
+    "airflow.sdk.asset": "the @asset decorator is not supported yet",
+    "airflow.sdk.execution_time": "Airflow 3's task runtime internals are not Tradewind's",
+    "airflow.task.priority_strategy": "custom priority weight strategies are not supported",
 }
 
 

@@ -152,8 +152,12 @@ class DAG:
 
     def _make_timetable(self, schedule: Any) -> Timetable:
         from tradewind.sdk import timetables
+        from tradewind.sdk.asset_timetables import AssetOrTimeSchedule
 
-        if isinstance(schedule, BaseAsset) or (
+        if isinstance(schedule, AssetOrTimeSchedule):
+            self.asset_condition = schedule.asset_condition
+            schedule = schedule.timetable
+        elif isinstance(schedule, BaseAsset) or (
             isinstance(schedule, list | tuple)
             and schedule
             and all(isinstance(s, BaseAsset) for s in schedule)
