@@ -123,6 +123,8 @@ def _setup_teardown(task: BaseOperator) -> dict[str, Any]:
 
 def serialize_dag(dag: DAG) -> dict[str, Any]:
     """Return the JSON form of ``dag``; validates it (cycles) first."""
+    from tradewind.sdk.timetable_json import serialize_timetable
+
     weights = _effective_weights(dag)
     return {
         "__version": FORMAT_VERSION,
@@ -132,7 +134,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "lineno": dag.lineno,
         "description": dag.description,
         "doc_md": dag.doc_md,
-        "timetable": dag.timetable.serialize(),
+        "timetable": serialize_timetable(dag.timetable),
         "schedule": dag.timetable.summary,
         "asset_condition": dag.asset_condition.dump() if dag.asset_condition else None,
         "start_date": _iso(dag.start_date),
