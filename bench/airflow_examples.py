@@ -52,6 +52,7 @@ EXPECTED_NOT_SUCCESS = {
     ("2.10.5", "example_passing_params_via_test_command"): "renders params.foo: needs -c foo=...",
     ("3.3.2", "example_passing_params_via_test_command"): "renders params.foo: needs -c foo=...",
     ("2.10.5", "example_external_task_marker_child"): "waits for a task group the parent lacks",
+    ("2.10.5", "example_sensors"): "a TimeSensorAsync waits until an hour from parse time",
 }
 
 
