@@ -134,6 +134,24 @@ def build_context(
     return ctx
 
 
+class _NotYet:
+    """``inlet_events`` / ``outlet_events``: asset events in task code, not supported yet."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __getitem__(self, asset: Any) -> Any:
+        from tradewind.errors import TradewindError
+
+        raise TradewindError(
+            f"{self._key}[...] (asset events in task code) is not supported by Tradewind yet "
+            "(see docs/porting.md)"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self._key}: not supported yet>"
+
+
 def _airflow_2_keys(task: BaseOperator, dag_run: Any, ref: datetime) -> dict[str, Any]:
     """Keys of Airflow 2's context that Airflow 3 dropped, still used by many DAG files."""
     start, end = dag_run.data_interval_start, dag_run.data_interval_end
@@ -155,4 +173,6 @@ def _airflow_2_keys(task: BaseOperator, dag_run: Any, ref: datetime) -> dict[str
         "prev_execution_date": previous,
         "prev_ds": day(previous, "%Y-%m-%d"),
         "prev_ds_nodash": day(previous, "%Y%m%d"),
+        "inlet_events": _NotYet("inlet_events"),
+        "outlet_events": _NotYet("outlet_events"),
     }
