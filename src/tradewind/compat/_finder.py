@@ -12,12 +12,13 @@ from here (the finder only answers below a root module it created itself).
 
 from __future__ import annotations
 
+import dis
 import importlib
 import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Sequence
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from tradewind.compat import _names
@@ -54,12 +55,30 @@ class AirflowModule(ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
-        value = _resolve(self.__name__, attr)
+        try:
+            value = _resolve(self.__name__, attr)
+        except AirflowNameNotSupported as exc:
+            if _in_from_import(sys._getframe(1)):
+                raise  # ``from airflow.x import Name``: the clear ImportError
+            raise AttributeError(str(exc)) from None  # hasattr() / getattr(m, n, default)
         setattr(self, attr, value)
         return value
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(_names.public_names(self.__name__)))
+
+
+_IMPORT_FROM = dis.opmap["IMPORT_FROM"]
+
+
+def _in_from_import(frame: FrameType) -> bool:
+    """Whether the attribute is looked up by a ``from module import name`` statement.
+
+    Python turns an AttributeError there into a generic "cannot import name" and would drop
+    our message, while ``hasattr`` needs an AttributeError: so the caller's opcode decides.
+    """
+    code = frame.f_code.co_code
+    return 0 <= frame.f_lasti < len(code) and code[frame.f_lasti] == _IMPORT_FROM
 
 
 def _resolve(module: str, attr: str) -> Any:

@@ -129,3 +129,13 @@ def test_nothing_named_airflow_is_installed() -> None:
     import importlib.machinery
 
     assert importlib.machinery.PathFinder.find_spec("airflow") is None
+
+
+def test_hasattr_and_getattr_with_default_still_work(hook: None) -> None:
+    import airflow.sdk
+
+    assert hasattr(airflow.sdk, "DAG")
+    assert not hasattr(airflow.sdk, "NoSuchThing")
+    assert getattr(airflow.sdk, "NoSuchThing", None) is None
+    with pytest.raises(AttributeError, match=r"airflow\.sdk\.NoSuchThing is an Airflow name"):
+        airflow.sdk.NoSuchThing  # noqa: B018
