@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.compat.conftest import load_dags, run, states, xcom
 
 BRANCHES = """
@@ -208,3 +209,49 @@ def test_inlet_events_fail_with_a_clear_message(env: Any, tmp_path: Path) -> Non
         (Path(env.settings.log_folder) / "dag_id=reads_inlets").rglob("attempt=1.log")
     ).read_text()
     assert "inlet_events[...] (asset events in task code) is not supported by Tradewind yet" in log
+
+
+@pytest.mark.parametrize(
+    ("uri", "fields"),
+    [
+        (  # Airflow's documented generic form
+            "my-conn-type://login:password@host:5432/schema?param1=val1&param2=val2",
+            ("my_conn_type", "host", "schema", "login", "password", 5432),
+        ),
+        (
+            "postgresql://u:p%40ss@db.example.com:5432/orders",
+            ("postgres", "db.example.com", "orders", "u", "p@ss", 5432),
+        ),
+        (
+            "my-conn-type://login@%2Ftmp%2Fsocket/db",
+            ("my_conn_type", "/tmp/socket", "db", "login", None, None),
+        ),
+        (
+            "http://https%3A%2F%2Fexample.com:443/api",
+            ("http", "https://example.com", "api", None, None, 443),
+        ),
+        (
+            "sqlite://%2Ftmp%2Fdata.db",
+            ("sqlite", "/tmp/data.db", None, None, None, None),
+        ),  # Airflow's
+        ("sqlite:////tmp/data.db", ("sqlite", "/tmp/data.db", None, None, None, None)),
+    ],
+)
+def test_connection_uris_parse_as_airflow_documents(uri: str, fields: tuple) -> None:
+    from airflow.models import Connection
+
+    c = Connection.from_uri("x", uri)
+    assert (c.conn_type, c.host, c.schema, c.login, c.password, c.port) == fields
+
+
+def test_connection_uri_extras_as_airflow() -> None:
+    from airflow.models import Connection
+
+    q = Connection.from_uri(
+        "x", "mysql://me:pw@myhost.com?this_param=some+val&that_param=other+val%2A"
+    )
+    assert q.extra_dejson == {"this_param": "some val", "that_param": "other val*"}
+    j = Connection.from_uri(
+        "x", "google-cloud-platform://?__extra__=%7B%22project%22%3A+%22p%22%7D"
+    )
+    assert j.extra_dejson == {"project": "p"}
