@@ -59,6 +59,10 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "Largest XCom value in bytes, as JSON; larger pushes fail the task.",
     ),
     ("core", "default_timezone"): ("", "Time zone of naive dates in DAG files."),
+    ("core", "airflow_imports"): (
+        "none (Tradewind only)",
+        "Serve `import airflow...` in unmodified Airflow DAG files from Tradewind (an import hook in Tradewind's own processes; a real Airflow in the same environment wins). See docs/porting.md.",
+    ),
     ("database", "sql_alchemy_conn"): (
         "",
         "SQLAlchemy URL of the metastore: `sqlite:///...` (one node), `postgresql+psycopg://...` or `mysql+pymysql://...`.",

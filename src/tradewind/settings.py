@@ -44,6 +44,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "execution_api_server_url": "http://127.0.0.1:8080/execution/",
             "max_xcom_size": 49344,
             "default_timezone": "utc",
+            "airflow_imports": True,
         },
         "database": {
             "sql_alchemy_conn": f"sqlite:///{home / 'tradewind.db'}",

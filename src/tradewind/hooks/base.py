@@ -56,7 +56,11 @@ class Connection:
             return cls(
                 conn_id,
                 "sqlite",
-                host=unquote(parts.netloc + parts.path)[1:] or None,
+                # Airflow's own form puts the (percent-encoded) path in the host part:
+                # sqlite://%2Fabs%2Ffile.db -> "/abs/file.db".
+                host=(unquote(parts.netloc + parts.path) if parts.netloc else None)
+                or unquote(parts.path)[1:]
+                or None,
                 extra=json.dumps(extra) if extra else None,
             )
         host = unquote(parts.hostname) if parts.hostname else None

@@ -175,7 +175,7 @@ class TaskRunner:
                 prev_success={k: _dt(v) for k, v in (claim.get("prev_success") or {}).items()},
                 extra_macros={**_plugin_macros(), **(dag.user_defined_macros or {})},
             )
-            execution_context.set_current_ti(ti)
+            execution_context.set_current_ti(ti, context)
             rendered = _jsonable(task.render_template_fields(context) or _rendered_of(task))
             timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
             trace_key = (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
