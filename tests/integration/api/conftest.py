@@ -129,3 +129,38 @@ def api(api_template_db: Path, tmp_path: Path) -> Iterator[Api]:
     with TestClient(create_app(env)) as client:
         yield Api(env, client, clock)
     env.db.engine.dispose()
+
+
+@pytest.fixture
+def served(api: Api) -> Iterator[str]:
+    """The app of ``api`` behind a real HTTP server (uvicorn, in a thread) on a free port."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = uvicorn.Config(api.client.app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test web server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def airflow_client(api: Api, served: str) -> Iterator[object]:
+    """The official ``apache-airflow-client`` talking to ``served`` as the admin user."""
+    client = pytest.importorskip("airflow_client.client")
+    config = client.Configuration(host=served, access_token=api.token("admin"))
+    with client.ApiClient(config) as api_client:
+        yield api_client

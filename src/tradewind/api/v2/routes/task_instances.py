@@ -240,11 +240,12 @@ def post_clear_task_instances(
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=len(items))
 
 
-# Registered last: ``{map_index}`` would otherwise swallow ``tries``, ``logs``... paths.
+# Registered last, and ``{map_index:int}`` matches digits only: a literal segment such as
+# ``listMapped``, ``tries`` or ``links`` is never read as a map index (Airflow answers 404).
 mapped_router = APIRouter(tags=["Task Instance"])
 
 
-@mapped_router.get(TI_PATH + "/{task_id}/{map_index}", response_model=s.TaskInstanceResponse)
+@mapped_router.get(TI_PATH + "/{task_id}/{map_index:int}", response_model=s.TaskInstanceResponse)
 def get_mapped_task_instance(
     dag_id: str, dag_run_id: str, task_id: str, map_index: int, env: EnvDep, _user: ReadTi
 ) -> s.TaskInstanceResponse:
@@ -253,7 +254,7 @@ def get_mapped_task_instance(
 
 
 @mapped_router.patch(
-    TI_PATH + "/{task_id}/{map_index}", response_model=s.TaskInstanceCollectionResponse
+    TI_PATH + "/{task_id}/{map_index:int}", response_model=s.TaskInstanceCollectionResponse
 )
 def patch_task_instance_by_map_index(
     dag_id: str,
