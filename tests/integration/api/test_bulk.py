@@ -138,7 +138,9 @@ def test_bulk_needs_the_permission_of_each_action(api: Api) -> None:
 def test_a_bad_bulk_body_is_a_422(api: Api) -> None:
     body = {"actions": [{"action": "merge", "entities": []}]}
     assert api.patch("/api/v2/variables", json=body).status_code == 422
-    body = {"actions": [{"action": "create", "entities": [{"key": "k"}], "action_on_existence": "x"}]}
+    body = {
+        "actions": [{"action": "create", "entities": [{"key": "k"}], "action_on_existence": "x"}]
+    }
     assert api.patch("/api/v2/variables", json=body).status_code == 422
 
 
@@ -146,7 +148,9 @@ def test_create_default_connections_adds_only_missing_ones(
     api: Api, airflow_client: object
 ) -> None:
     conns = ConnectionApi(airflow_client)
-    conns.post_connection(ConnectionBody(connection_id="http_default", conn_type="http", host="mine"))
+    conns.post_connection(
+        ConnectionBody(connection_id="http_default", conn_type="http", host="mine")
+    )
     assert conns.create_default_connections() is None  # 204
     ids = {c.connection_id for c in conns.get_connections(limit=100).connections}
     assert {"fs_default", "postgres_default", "sqlite_default", "http_default"} <= ids

@@ -8,9 +8,9 @@ from tests.integration.api.conftest import Api
 
 client = pytest.importorskip("airflow_client.client")
 from airflow_client.client.api import (  # noqa: E402
+    DAGApi,
     DagStatsApi,
     DagWarningApi,
-    DAGApi,
     ExtraLinksApi,
     PluginApi,
     ProviderApi,
@@ -64,7 +64,10 @@ def test_providers_and_plugin_import_errors(api: Api, airflow_client: object) ->
     providers = ProviderApi(airflow_client).get_providers()
     names = [p.package_name for p in providers.providers]
     assert "tradewind-providers-http" in names and providers.total_entries == len(names)
-    assert ProviderApi(airflow_client).get_providers(limit=1, offset=1).providers[0].package_name == names[1]
+    assert (
+        ProviderApi(airflow_client).get_providers(limit=1, offset=1).providers[0].package_name
+        == names[1]
+    )
     assert api.get("/api/v2/providers", user="user").status_code == 403
 
     from tradewind.plugins_manager import load_plugins

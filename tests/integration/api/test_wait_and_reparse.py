@@ -15,7 +15,9 @@ from airflow_client.client.api import DAGApi, DAGParsingApi, DagRunApi  # noqa: 
 
 
 def _run(api: Api, run_id: str = "r") -> None:
-    answer = api.post("/api/v2/dags/report/dagRuns", json={"logical_date": None, "dag_run_id": run_id})
+    answer = api.post(
+        "/api/v2/dags/report/dagRuns", json={"logical_date": None, "dag_run_id": run_id}
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -64,7 +66,9 @@ def test_ndjson_stream_has_a_line_per_check(api: Api, served: str) -> None:
 
 
 def test_wait_for_an_unknown_run_is_404_and_interval_is_required(api: Api) -> None:
-    assert api.get("/api/v2/dags/report/dagRuns/nope/wait", params={"interval": 1}).status_code == 404
+    assert (
+        api.get("/api/v2/dags/report/dagRuns/nope/wait", params={"interval": 1}).status_code == 404
+    )
     assert api.get("/api/v2/dags/report/dagRuns/nope/wait").status_code == 422
     _run(api)
     assert api.get("/api/v2/dags/report/dagRuns/r/wait", params={"interval": 0}).status_code == 422
