@@ -72,7 +72,7 @@ def served_route(api: Api, method: str, path: str) -> str | None:
     recorder = _RouteRecorder(api.client.app)
     client = TestClient(recorder)
     concrete = re.sub(r"\{[^}]+\}", "x1", path)
-    answer = client.request(method, concrete)
+    answer = client.request(method, concrete, follow_redirects=False)
     route = recorder.route
     if route is None or answer.status_code == 405 or not hasattr(route, "path"):
         return None

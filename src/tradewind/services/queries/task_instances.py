@@ -18,6 +18,7 @@ from tradewind.metastore.tables import (
     TaskInstanceHistory,
     XCom,
 )
+from tradewind.services.queries.cursor import CursorPage, cursor_page
 from tradewind.services.queries.paging import (
     WILDCARD,
     Page,
@@ -282,3 +283,15 @@ def get_xcom_row(
     if row is None:
         raise NotFound(f"XCom entry with key: `{key}` not found")
     return row[0], row[1]
+
+
+def list_task_instances_after(
+    session: Session, conditions: list[Any], order_by: Sequence[str], limit: int, cursor: str
+) -> CursorPage:
+    """A page of task instances with their runs by cursor (keyset paging; ``id`` breaks ties)."""
+    order = tuple(n for n in order_by if n) or ("map_index",)
+    if not any(n.lstrip("-") == "id" for n in order):
+        order = (*order, "id")
+    return cursor_page(
+        session, ti_query(), conditions, order, TI_ORDER, limit, cursor, scalars=False
+    )

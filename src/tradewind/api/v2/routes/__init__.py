@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from tradewind.api.v2.routes import (
+    absent,
     asset_queue,
     assets,
     audit,
@@ -48,6 +49,7 @@ for module in (
     system,
     catalog,
     parsing,
+    absent,
 ):
     router.include_router(module.router)
 router.include_router(task_instances.mapped_router)

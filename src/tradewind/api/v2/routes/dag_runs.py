@@ -55,6 +55,10 @@ def date_ranges(
     return out
 
 
+CURSOR_DOC = (
+    "Cursor for keyset-based pagination. Pass an empty string for the first page, then use "
+    "``next_cursor`` from the response. When ``cursor`` is provided, ``offset`` is ignored."
+)
 Ranges = Annotated[dict[str, dict[str, Date]], Depends(date_ranges)]
 States = Annotated[list[s.DagRunState] | None, Query()]
 RunTypes = Annotated[list[s.DagRunType] | None, Query()]
@@ -87,8 +91,9 @@ def get_dag_runs(
     run_type: RunTypes = None,
     run_id_pattern: str | None = None,
     order_by: OrderBy = None,
+    cursor: Annotated[str | None, Query(description=CURSOR_DOC)] = None,
 ) -> s.DAGRunCollectionResponse:
-    """Runs of a DAG (``~``: of every DAG), filtered and paged."""
+    """Runs of a DAG (``~``: of every DAG), filtered and paged by offset or by cursor."""
     with env.db.session(readonly=True) as session:
         if dag_id != q.WILDCARD:
             dag_service.get_dag(session, dag_id)
@@ -99,6 +104,13 @@ def get_dag_runs(
             run_id_pattern=run_id_pattern,
             ranges=ranges,
         )
+        if cursor is not None:
+            keyset = q.list_runs_after(session, where, order_by or ("id",), limit, cursor)
+            answer = page_response(session, q.Page(keyset.items, keyset.total))
+            answer.total_entries_limit = q.TOTAL_ENTRIES_LIMIT
+            answer.next_cursor = keyset.next_cursor
+            answer.previous_cursor = keyset.previous_cursor
+            return answer
         page = q.list_runs(session, where, q.Paging(limit, offset, tuple(order_by or ("id",))))
         return page_response(session, page)
 

@@ -10,7 +10,7 @@ from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
-from tradewind.api.v2.routes.dag_runs import Ranges, _get_run
+from tradewind.api.v2.routes.dag_runs import CURSOR_DOC, Ranges, _get_run
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
 from tradewind.services import dags as dag_service
@@ -71,8 +71,10 @@ def get_task_instances(
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
+    cursor: Annotated[str | None, Query(description=CURSOR_DOC)] = None,
 ) -> s.TaskInstanceCollectionResponse:
-    """Task instances of a run (``~`` for every DAG or run), filtered and paged."""
+    """Task instances of a run (``~`` for every DAG or run), filtered, paged by offset or
+    by cursor."""
     flt = q.TiFilter(
         dag_id=dag_id,
         run_id=dag_run_id,
@@ -94,6 +96,17 @@ def get_task_instances(
             dag_service.get_dag(session, dag_id)
             if dag_run_id != q.WILDCARD:
                 _get_run(session, dag_id, dag_run_id)
+        if cursor is not None:
+            keyset = q.list_task_instances_after(
+                session, flt.conditions(), order_by or ("map_index",), limit, cursor
+            )
+            return s.TaskInstanceCollectionResponse(
+                task_instances=ti_page_items(session, keyset.items),
+                total_entries=keyset.total,
+                total_entries_limit=q.TOTAL_ENTRIES_LIMIT,
+                next_cursor=keyset.next_cursor,
+                previous_cursor=keyset.previous_cursor,
+            )
         paging = q.Paging(limit, offset, tuple(order_by or ("map_index",)))
         page = q.list_task_instances(session, flt.conditions(), paging)
         items = ti_page_items(session, page.items)
