@@ -37,6 +37,8 @@ class BulkTarget:
     update: Callable[[Session, Any, set[str] | None], None]
     delete: Callable[[Session, str], None]
     check_mask: Callable[[list[str] | None], set[str] | None] = lambda mask: None
+    #: The key of an entity given as a string in a delete action (default: the string).
+    key_of_str: Callable[[str], str] = lambda key: key
 
 
 class _ActionFailed(Exception):
@@ -72,11 +74,15 @@ def run_bulk(session: Session, body: b.BulkBody[Any], target: BulkTarget) -> b.B
             result.errors.append({"error": str(exc), "status_code": status_of(exc)})
         except IntegrityError as exc:
             result.errors.append({"error": f"Conflict: {exc.orig}", "status_code": 409})
+        except ValueError as exc:
+            result.errors.append({"error": f"Invalid entity: {exc}", "status_code": 400})
     return response
 
 
 def _keys(action: Any, target: BulkTarget) -> list[str]:
-    return [e if isinstance(e, str) else target.key_of(e) for e in action.entities]
+    return [
+        target.key_of_str(e) if isinstance(e, str) else target.key_of(e) for e in action.entities
+    ]
 
 
 def _apply(session: Session, action: Any, target: BulkTarget) -> list[str]:

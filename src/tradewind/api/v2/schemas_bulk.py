@@ -12,9 +12,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from tradewind.api.v2.schemas import BaseSchema, StrictBaseSchema
+from tradewind.api.v2.schemas import (
+    BaseSchema,
+    DagRunMutableStates,
+    StrictBaseSchema,
+    TaskInstanceState,
+)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -87,3 +92,60 @@ class BulkResponse(BaseSchema):
     create: BulkActionResponse | None = None
     update: BulkActionResponse | None = None
     delete: BulkActionResponse | None = None
+
+
+class BulkDAGRunBody(StrictBaseSchema):
+    """A DAG run in a bulk body (``dag_id`` when the path's DAG is ``~``)."""
+
+    dag_run_id: str
+    dag_id: str | None = None
+    state: DagRunMutableStates | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class BulkTaskInstanceBody(StrictBaseSchema):
+    """A task instance in a bulk body: which one, and the state and/or note to set."""
+
+    new_state: TaskInstanceState | None = None
+    note: str | None = Field(default=None, max_length=1000)
+    include_upstream: bool = False
+    include_downstream: bool = False
+    include_future: bool = False
+    include_past: bool = False
+    task_id: str
+    map_index: int | None = None
+    dag_id: str | None = None
+    dag_run_id: str | None = None
+
+
+class BulkDAGRunClearBody(StrictBaseSchema):
+    """Which runs of a DAG to clear: listed in ``dag_runs``, or by partition."""
+
+    partition_key: str | None = None
+    partition_date_start: AwareDatetime | None = None
+    partition_date_end: AwareDatetime | None = None
+    dry_run: bool = True
+    only_failed: bool = False
+    only_new: bool = False
+    run_on_latest_version: bool | None = None
+    note: str | None = Field(default=None, max_length=1000)
+    dag_runs: list[BulkDAGRunBody] = Field(default_factory=list)
+
+
+class ClearPartitionsBody(StrictBaseSchema):
+    """Which runs' partition fields to reset."""
+
+    partition_key: str | None = None
+    partition_date_start: AwareDatetime | None = None
+    partition_date_end: AwareDatetime | None = None
+    run_id: str | None = None
+    clear_task_instances: bool = False
+    dry_run: bool = True
+
+
+class ClearPartitionsResponse(BaseSchema):
+    """How many runs (and task instances) were, or would be, reset."""
+
+    dag_runs_cleared: int
+    task_instances_cleared: int
+    dry_run: bool
