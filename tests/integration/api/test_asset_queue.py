@@ -55,3 +55,36 @@ def test_queued_events_per_asset_and_per_dag(
     assets.delete_asset_queued_events(aid)
     with pytest.raises(NotFoundException):
         assets.delete_asset_queued_events(aid)
+
+
+def test_materialize_triggers_the_producing_dag(
+    assets_api: Api,  # noqa: F811
+    airflow_client: object,
+) -> None:
+    from airflow_client.client.models import MaterializeAssetBody
+
+    from tradewind.services.testing import store_dag_object
+
+    assets = AssetApi(airflow_client)
+    aid = asset_id(assets_api)
+    run = assets.materialize_asset(aid, MaterializeAssetBody(dag_run_id="m1", note="fresh"))
+    assert run.dag_id == "produce" and run.dag_run_id == "m1" and run.note == "fresh"
+    assert run.logical_date is None and run.triggering_user_name == "admin"
+    with pytest.raises(NotFoundException):
+        assets.materialize_asset(9999)
+    assert assets_api.post(f"/api/v2/assets/{aid}/materialize", user="viewer").status_code == 403
+
+    from datetime import UTC, datetime
+
+    from tests.integration.api.test_assets import ORDERS
+
+    from tradewind import DAG
+    from tradewind.operators.empty import EmptyOperator
+    from tradewind.sdk.assets import Asset
+
+    with DAG("produce_too", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC)) as dag:
+        EmptyOperator(task_id="w", outlets=[Asset(ORDERS)])
+    dag.fileloc = "/tmp/produce_too.py"
+    store_dag_object(assets_api.env, dag)
+    conflict = assets_api.post(f"/api/v2/assets/{aid}/materialize")
+    assert conflict.status_code == 409 and "produce_too" in conflict.json()["detail"]

@@ -10,6 +10,7 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.tables import (
+    DagFavorite,
     DagModel,
     DagRun,
     SerializedDagModel,
@@ -50,6 +51,9 @@ class DagFilter:
     paused: bool | None = None
     has_import_errors: bool | None = None
     last_dag_run_state: str | None = None
+    #: With ``favorite_user``: only (True) or none of (False) that user's favorite DAGs.
+    is_favorite: bool | None = None
+    favorite_user: str | None = None
 
     def conditions(self) -> list[Any]:
         """The WHERE terms of this filter."""
@@ -62,6 +66,11 @@ class DagFilter:
         ]
         if self.exclude_stale:
             out.append(DagModel.is_active.is_(True))
+        if self.is_favorite is not None and self.favorite_user is not None:
+            mine = select(DagFavorite.dag_id).where(DagFavorite.username == self.favorite_user)
+            out.append(
+                DagModel.dag_id.in_(mine) if self.is_favorite else DagModel.dag_id.not_in(mine)
+            )
         if self.paused is not None:
             out.append(DagModel.is_paused.is_(self.paused))
         if self.has_import_errors is not None:

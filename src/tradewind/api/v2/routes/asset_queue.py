@@ -1,4 +1,4 @@
-"""Asset aliases, and the queued asset events a consuming DAG has not run for yet
+"""Asset aliases, materializing an asset, and the queued asset events a consuming DAG has not run for yet
 (per asset, per DAG, per DAG and asset; read and delete).
 
 Registered before ``/assets/{asset_id}``, so ``/assets/aliases`` is never an asset id.
@@ -7,17 +7,20 @@ Registered before ``/assets/{asset_id}``, so ``/assets/aliases`` is never an ass
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
+from pydantic import AwareDatetime
 from sqlalchemy import delete, select
 
 from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_catalog as sc
 from tradewind.api.v2.convert import aware
 from tradewind.api.v2.params import Limit, Offset, OrderBy
+from tradewind.api.v2.schemas import StrictBaseSchema
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import InvalidInput, NotFound
+from tradewind.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tradewind.metastore.tables import AssetDagQueue
 from tradewind.services import queries as q
 
@@ -26,6 +29,7 @@ router = APIRouter(tags=["Asset"])
 ReadAlias = allowed(Resource.ASSET_ALIAS, Action.READ)
 ReadAsset = allowed(Resource.ASSET, Action.READ)
 DeleteAsset = allowed(Resource.ASSET, Action.DELETE)
+CreateAsset = allowed(Resource.ASSET, Action.CREATE)
 
 
 @router.get("/assets/aliases", response_model=sc.AssetAliasCollectionResponse)
@@ -165,3 +169,51 @@ def delete_dag_asset_queued_event(
             f"Queued event with dag_id: `{dag_id}` and asset_id: `{asset_id}` was not found"
         )
     return Response(status_code=204)
+
+
+class MaterializeAssetBody(StrictBaseSchema):
+    """Options of the run that materializes an asset (all optional)."""
+
+    dag_run_id: str | None = None
+    data_interval_start: AwareDatetime | None = None
+    data_interval_end: AwareDatetime | None = None
+    logical_date: AwareDatetime | None = None
+    run_after: AwareDatetime | None = None
+    conf: dict[str, Any] | None = None
+    note: str | None = None
+    partition_key: str | None = None
+
+
+@router.post("/assets/{asset_id}/materialize", response_model=s.DAGRunResponse)
+def materialize_asset(
+    asset_id: int,
+    env: EnvDep,
+    user: CreateAsset,
+    body: Annotated[MaterializeAssetBody | None, Body()] = None,
+) -> s.DAGRunResponse:
+    """Trigger a run of the one DAG whose task produces the asset (404 none, 409 several)."""
+    from tradewind.api.v2.routes.dag_runs import one_run
+    from tradewind.services import runs
+    from tradewind.services.queries import assets as aq
+
+    body = body or MaterializeAssetBody()
+    if not user.can(Resource.DAG_RUN, Action.CREATE):
+        raise PermissionDenied("Forbidden: materializing an asset triggers a DAG run")
+    with env.db.session() as session:
+        uri = aq.get_asset(session, asset_id).uri
+        producers = sorted({ref.dag_id for ref in aq.asset_links(session).producers.get(uri, [])})
+        if not producers:
+            raise NotFound(f"No DAG materializes asset with ID: {asset_id}")
+        if len(producers) > 1:
+            raise Conflict(
+                f"More than one DAG materializes asset with ID: {asset_id}: {', '.join(producers)}"
+            )
+        run = runs.trigger_run(
+            session, producers[0], now=env.now(), conf=body.conf, run_id=body.dag_run_id,
+            logical_date=body.logical_date, logical_date_given=True, user=user.username,
+            triggered_by="rest_api", note=body.note,
+        )  # fmt: skip
+        session.flush()
+        out = one_run(session, run)
+    env.wake()
+    return out

@@ -68,6 +68,7 @@ def get_dags(
     has_import_errors: bool | None = None,
     last_dag_run_state: s.DagRunState | None = None,
     order_by: OrderBy = None,
+    is_favorite: bool | None = None,
 ) -> s.DAGCollectionResponse:
     """List DAGs, with Airflow's filters; ``total_entries`` counts every match."""
     flt = _filter(
@@ -81,6 +82,8 @@ def get_dags(
         dag_display_name_pattern=dag_display_name_pattern,
         has_import_errors=has_import_errors,
         last_dag_run_state=last_dag_run_state.value if last_dag_run_state else None,
+        is_favorite=is_favorite,
+        favorite_user=_user.username,
     )
     paging = q.Paging(limit, offset, tuple(order_by or ("dag_id",)))
     with env.db.session(readonly=True) as session:
