@@ -103,3 +103,18 @@ def test_task_instance_pages_cover_every_row_once_with_nulls_in_the_order(
     assert len(seen) == 12 and set(seen) == expected
     assert [s.value for s in states[:2]] == ["success", "success"]  # NULLs sort last going up
     assert all(s is None for s in states[2:])
+
+
+def test_default_order_pages_by_row_value_and_back(db_api: Api, db_client: object) -> None:
+    for day in range(1, 4):
+        _trigger(db_api, day)
+    tis = TaskInstanceApi(db_client)
+    seen, cursor, pages = [], "", []
+    while cursor is not None:
+        page = tis.get_task_instances("~", "~", cursor=cursor, limit=4)
+        pages.append(page)
+        seen += [(t.dag_run_id, t.task_id) for t in page.task_instances]
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen)) == 9 and len(pages) == 3
+    back = tis.get_task_instances("~", "~", cursor=pages[2].previous_cursor, limit=4)
+    assert [t.id for t in back.task_instances] == [t.id for t in pages[1].task_instances]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -69,13 +69,21 @@ def _order_by(columns: list[tuple[Any, bool]], reverse: bool) -> list[Any]:
     terms = []
     for column, desc in columns:
         down = desc != reverse
-        is_null = case((column.is_(None), 1), else_=0)
-        terms += [is_null.desc() if down else is_null.asc(), column.desc() if down else column]
+        if getattr(column, "nullable", True):  # NOT NULL columns keep their index usable
+            is_null = case((column.is_(None), 1), else_=0)
+            terms.append(is_null.desc() if down else is_null.asc())
+        terms.append(column.desc() if down else column)
     return terms
 
 
 def _after(columns: list[tuple[Any, bool]], values: list[Any], reverse: bool) -> Any:
     """Rows strictly after ``values`` in the order (before it when ``reverse``)."""
+    directions = {desc != reverse for _, desc in columns}
+    plain = all(not getattr(c, "nullable", True) for c, _ in columns) and None not in values
+    if plain and len(directions) == 1:
+        # One row-value comparison, which an index on these columns serves directly.
+        row, edge = tuple_(*(c for c, _ in columns)), tuple_(*values)
+        return row < edge if directions.pop() else row > edge
     alternatives = []
     equal: list[Any] = []
     for (column, desc), value in zip(columns, values, strict=True):

@@ -288,10 +288,25 @@ def get_xcom_row(
 def list_task_instances_after(
     session: Session, conditions: list[Any], order_by: Sequence[str], limit: int, cursor: str
 ) -> CursorPage:
-    """A page of task instances with their runs by cursor (keyset paging; ``id`` breaks ties)."""
+    """A page of task instances with their runs by cursor (keyset paging; ``id`` breaks ties).
+
+    As ``list_task_instances``: ``task_instance`` alone unless a filter or the order needs
+    the run, then the page's runs in one more query.
+    """
     order = tuple(n for n in order_by if n) or ("map_index",)
     if not any(n.lstrip("-") == "id" for n in order):
         order = (*order, "id")
-    return cursor_page(
-        session, ti_query(), conditions, order, TI_ORDER, limit, cursor, scalars=False
-    )
+    if _uses_runs(conditions, order):
+        return cursor_page(
+            session, ti_query(), conditions, order, TI_ORDER, limit, cursor, scalars=False
+        )
+    page = cursor_page(session, select(TaskInstance), conditions, order, TI_ORDER, limit, cursor)
+    keys = sorted({(ti.dag_id, ti.run_id) for ti in page.items})
+    runs: dict[tuple[str, str], DagRun] = {}
+    if keys:
+        query = select(DagRun).where(tuple_(DagRun.dag_id, DagRun.run_id).in_(keys))
+        runs = {(r.dag_id, r.run_id): r for r in session.scalars(query)}
+    page.items = [
+        (ti, runs[(ti.dag_id, ti.run_id)]) for ti in page.items if (ti.dag_id, ti.run_id) in runs
+    ]
+    return page
