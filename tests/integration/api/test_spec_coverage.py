@@ -122,3 +122,10 @@ def test_the_doc_tables_do_not_list_an_operation_not_served() -> None:
             in_tables |= set(re.findall(r"\w+", first_cell)) & known
     contradictions = in_tables & not_served_in_doc()
     assert not contradictions, f"listed in a table and as not served: {sorted(contradictions)}"
+
+
+def test_list_mapped_is_a_404_not_a_422_whoever_serves_it(api: Api) -> None:
+    api.post("/api/v2/dags/report/dagRuns", json={"logical_date": None, "dag_run_id": "r"})
+    answer = api.get("/api/v2/dags/report/dagRuns/r/taskInstances/only/listMapped")
+    assert answer.status_code in (200, 404), answer.text  # 200 once dynamic task mapping lands
+    assert api.get("/api/v2/dags/report/dagRuns/r/taskInstances/only/0").status_code == 404
