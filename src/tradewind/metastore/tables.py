@@ -133,6 +133,7 @@ class DagRun(Base):
         Index("ix_dag_run_dag_logical", "dag_id", "logical_date"),
         # Newest runs of one DAG (DAGs page, grid) without sorting all of its runs.
         Index("ix_dag_run_dag_id_id", "dag_id", "id"),
+        Index("ix_dag_run_dag_state", "dag_id", "state"),  # dagStats
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))

@@ -25,25 +25,46 @@ class DagWarning:
     timestamp: datetime
 
 
+#: Pools the tasks of a DAG version use, by version hash (a hash is its content: immutable).
+_POOLS_USED: dict[str, frozenset[str]] = {}
+_CACHE_LIMIT = 50_000
+
+
+def _pools_used(session: Session, hashes: set[str]) -> dict[str, frozenset[str]]:
+    missing = sorted(h for h in hashes if h not in _POOLS_USED)
+    if len(_POOLS_USED) + len(missing) > _CACHE_LIMIT:
+        _POOLS_USED.clear()
+        missing = sorted(hashes)
+    for i in range(0, len(missing), 500):
+        rows = session.execute(
+            select(SerializedDagModel.version_hash, SerializedDagModel.data).where(
+                SerializedDagModel.version_hash.in_(missing[i : i + 500])
+            )
+        )
+        for version, data in rows:
+            tasks = data.get("tasks", [])
+            _POOLS_USED[version] = frozenset(str(t.get("pool") or "default_pool") for t in tasks)
+    return {h: _POOLS_USED.get(h, frozenset()) for h in hashes}
+
+
 def dag_warnings(session: Session, dag_id: str | None = None) -> list[DagWarning]:
-    """The warnings of the active DAGs (or of ``dag_id``), by DAG id."""
+    """The warnings of the active DAGs (or of ``dag_id``), by DAG id.
+
+    Each DAG version's pools are read from its JSON once per process, then come from memory.
+    """
     pools = set(session.scalars(select(Pool.pool)))
     query = (
-        select(DagModel, SerializedDagModel.data)
-        .join(
-            SerializedDagModel,
-            (SerializedDagModel.dag_id == DagModel.dag_id)
-            & (SerializedDagModel.version_hash == DagModel.latest_version),
-        )
-        .where(DagModel.is_active.is_(True))
+        select(DagModel)
+        .where(DagModel.is_active.is_(True), DagModel.latest_version.is_not(None))
         .order_by(DagModel.dag_id)
     )
     if dag_id is not None:
         query = query.where(DagModel.dag_id == dag_id)
+    dags = list(session.scalars(query))
+    used = _pools_used(session, {str(d.latest_version) for d in dags})
     found = []
-    for dag, data in session.execute(query):
-        used = {str(t.get("pool") or "default_pool") for t in data.get("tasks", [])}
-        missing = sorted(used - pools)
+    for dag in dags:
+        missing = sorted(used[str(dag.latest_version)] - pools)
         if missing:
             found.append(
                 DagWarning(

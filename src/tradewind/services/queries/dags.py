@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from tradewind.metastore.tables import (
     DagFavorite,
@@ -130,15 +130,19 @@ def display_names(session: Session, dag_ids: Iterable[str]) -> dict[str, str]:
 def dag_versions(
     session: Session, keys: Iterable[tuple[str, str | None]]
 ) -> dict[tuple[str, str], SerializedDagModel]:
-    """The stored versions ``(dag_id, version_hash)`` of a page of runs or task instances."""
+    """The stored versions ``(dag_id, version_hash)`` of a page of runs or task instances.
+
+    The DAG JSON (``data``) is deferred: a page names its versions, it never needs their
+    tasks, and parsing a big DAG's JSON per row costs more than the whole query.
+    """
     wanted = {(d, v) for d, v in keys if v}
     out: dict[tuple[str, str], SerializedDagModel] = {}
     hashes = sorted({v for _, v in wanted})
     for i in range(0, len(hashes), 500):
         rows = session.scalars(
-            select(SerializedDagModel).where(
-                SerializedDagModel.version_hash.in_(hashes[i : i + 500])
-            )
+            select(SerializedDagModel)
+            .options(defer(SerializedDagModel.data))
+            .where(SerializedDagModel.version_hash.in_(hashes[i : i + 500]))
         )
         for row in rows:
             if (row.dag_id, row.version_hash) in wanted:

@@ -1,4 +1,4 @@
-"""DAG favorites and the state store (REST API of Airflow 3.3)
+"""DAG favorites, the state store (REST API of Airflow 3.3), an index for dagStats
 
 Revision ID: api_favorites_state_store
 Revises: 0001
@@ -45,8 +45,10 @@ def upgrade() -> None:
             name="uq_state_store_owner_key",
         ),
     )  # fmt: skip
+    op.create_index("ix_dag_run_dag_state", "dag_run", ["dag_id", "state"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dag_run_dag_state", table_name="dag_run")
     op.drop_table("state_store")
     op.drop_table("dag_favorite")
