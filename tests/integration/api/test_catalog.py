@@ -111,3 +111,19 @@ def test_extra_links_of_a_task_instance(api: Api, airflow_client: object) -> Non
     assert links.extra_links == {} and links.total_entries == 0
     assert api.get("/api/v2/dags/report/dagRuns/r/taskInstances/x/links").status_code == 404
     assert DAGApi(airflow_client).get_dag("report").dag_id == "report"
+
+
+def test_tries_through_the_client(api: Api, airflow_client: object) -> None:
+    from airflow_client.client.exceptions import NotFoundException
+
+    from tradewind.services.testing import queue_single_task
+
+    _trigger(api, "report", "r")
+    queue_single_task(api.env, "report", "r", "only")
+    tis = TaskInstanceApi(airflow_client)
+    tries = tis.get_task_instance_tries("report", "r", "only")
+    assert tries.total_entries == 1 and tries.task_instances[0].try_number == 1
+    one = tis.get_task_instance_try_details("report", "r", "only", 1)
+    assert one.try_number == 1 and one.task_id == "only"
+    with pytest.raises(NotFoundException):
+        tis.get_task_instance_try_details("report", "r", "only", 5)
