@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
-from pydantic import Field
 
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2.params import Limit, Offset, OrderBy
@@ -31,8 +30,8 @@ _HITL = TI_PATH + "/{task_id}/{map_index}/hitlDetails"
 class HITLDetailCollection(BaseSchema):
     """Human-in-the-loop details of a run: Tradewind has no HITL operator, so none."""
 
-    hitl_details: list[dict[str, Any]] = Field(default_factory=list)
-    total_entries: int = 0
+    hitl_details: list[dict[str, Any]]
+    total_entries: int
 
 
 def _no_hitl(dag_id: str, run_id: str, task_id: str, map_index: int) -> NotFound:
@@ -56,7 +55,7 @@ def get_hitl_details(
     order_by: OrderBy = None,
 ) -> HITLDetailCollection:
     """Human-in-the-loop details: always an empty list."""
-    return HITLDetailCollection()
+    return HITLDetailCollection(hitl_details=[], total_entries=0)
 
 
 @router.get(_HITL, tags=["Task Instance"])

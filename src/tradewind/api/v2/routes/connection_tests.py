@@ -61,7 +61,7 @@ class AsyncConnectionTestResponse(BaseSchema):
     token: str
     connection_id: str
     state: str
-    result_message: str | None
+    result_message: str | None = None
     created_at: AwareDatetime
 
 
