@@ -54,6 +54,8 @@ class DagFilter:
     #: With ``favorite_user``: only (True) or none of (False) that user's favorite DAGs.
     is_favorite: bool | None = None
     favorite_user: str | None = None
+    #: More WHERE terms, built by the caller (the API's declared filters).
+    extra: Sequence[Any] = ()
 
     def conditions(self) -> list[Any]:
         """The WHERE terms of this filter."""
@@ -64,6 +66,7 @@ class DagFilter:
                 func.coalesce(DagModel.display_name, DagModel.dag_id), self.dag_display_name_pattern
             ),
         ]
+        out.extend(self.extra)
         if self.exclude_stale:
             out.append(DagModel.is_active.is_(True))
         if self.is_favorite is not None and self.favorite_user is not None:
@@ -99,7 +102,9 @@ def list_dags(session: Session, flt: DagFilter, paging: Paging) -> Page[DagModel
     return paged(session, select(DagModel), flt.conditions(), paging, DAG_ORDER, "dag_id")
 
 
-def dag_tags(session: Session, pattern: str | None, paging: Paging) -> Page[str]:
+def dag_tags(
+    session: Session, pattern: str | None, paging: Paging, prefix: str | None = None
+) -> Page[str]:
     """Distinct tags of active DAGs (the tag column is small: one short list per DAG)."""
     tags: set[str] = set()
     for row in session.scalars(select(DagModel.tags).where(DagModel.is_active.is_(True))):
@@ -108,6 +113,8 @@ def dag_tags(session: Session, pattern: str | None, paging: Paging) -> Page[str]
     if pattern and pattern != WILDCARD:
         parts = [p.lower() for p in pattern.split("|") if p]
         names = [n for n in names if any(p in n.lower() for p in parts)]
+    if prefix and prefix != WILDCARD:
+        names = [n for n in names if n.startswith(tuple(p for p in prefix.split("|") if p))]
     start = max(paging.offset, 0)
     return Page(names[start : start + max(paging.limit, 0)], len(names))
 

@@ -267,10 +267,10 @@ _GROUP = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskGroupInstances/{group_id}"
 )
 def patch_task_group_instances_dry_run(
     dag_id: str, dag_run_id: str, group_id: str, body: s.PatchTaskInstanceBody,
-    env: EnvDep, user: EditTi, update_mask: UpdateMask = None,
+    env: EnvDep, user: EditTi,
 ) -> s.TaskInstanceCollectionResponse:  # fmt: skip
     """What marking every task instance of a task group would change, changing nothing."""
-    return _patch_group(env, user, dag_id, dag_run_id, group_id, body, update_mask, True)
+    return _patch_group(env, user, dag_id, dag_run_id, group_id, body, None, True)
 
 
 @router.patch(_GROUP, response_model=s.TaskInstanceCollectionResponse, tags=["Task Instance"])

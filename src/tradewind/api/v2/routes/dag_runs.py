@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.list_filters import RunFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
@@ -92,6 +93,8 @@ def get_dag_runs(
     run_id_pattern: str | None = None,
     order_by: OrderBy = None,
     cursor: Annotated[str | None, Query(description=CURSOR_DOC)] = None,
+    conf_contains: str | None = None,
+    extra: RunFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.DAGRunCollectionResponse:
     """Runs of a DAG (``~``: of every DAG), filtered and paged by offset or by cursor."""
     with env.db.session(readonly=True) as session:
@@ -103,7 +106,8 @@ def get_dag_runs(
             run_types=[x.value for x in run_type or ()],
             run_id_pattern=run_id_pattern,
             ranges=ranges,
-        )
+            conf_contains=conf_contains,
+        ) + list(extra)
         if cursor is not None:
             keyset = q.list_runs_after(session, where, order_by or ("id",), limit, cursor)
             answer = page_response(session, q.Page(keyset.items, keyset.total))

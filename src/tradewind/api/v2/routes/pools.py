@@ -71,10 +71,14 @@ def get_pools(
     offset: Offset = 0,
     order_by: OrderBy = None,
     pool_name_pattern: str | None = None,
+    pool_name_prefix_pattern: str | None = None,
 ) -> s.PoolCollectionResponse:
     """Pools with their slot usage."""
     with env.db.session(readonly=True) as session:
         infos = pool_service.list_pools(session)
+    if pool_name_prefix_pattern and pool_name_prefix_pattern != "~":
+        prefixes = tuple(p for p in pool_name_prefix_pattern.split("|") if p)
+        infos = [i for i in infos if i.name.startswith(prefixes)]
     items, total = _page(
         infos, pool_name_pattern, Paging(limit, offset, tuple(order_by or ("id",)))
     )

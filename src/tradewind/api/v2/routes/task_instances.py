@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.list_filters import TiFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.api.v2.routes.dag_runs import CURSOR_DOC, Ranges, _get_run
 from tradewind.core.permissions import Action, Resource
@@ -72,6 +73,7 @@ def get_task_instances(
     offset: Offset = 0,
     order_by: OrderBy = None,
     cursor: Annotated[str | None, Query(description=CURSOR_DOC)] = None,
+    extra: TiFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.TaskInstanceCollectionResponse:
     """Task instances of a run (``~`` for every DAG or run), filtered, paged by offset or
     by cursor."""
@@ -98,7 +100,7 @@ def get_task_instances(
                 _get_run(session, dag_id, dag_run_id)
         if cursor is not None:
             keyset = q.list_task_instances_after(
-                session, flt.conditions(), order_by or ("map_index",), limit, cursor
+                session, flt.conditions() + list(extra), order_by or ("map_index",), limit, cursor
             )
             return s.TaskInstanceCollectionResponse(
                 task_instances=ti_page_items(session, keyset.items),
@@ -108,7 +110,7 @@ def get_task_instances(
                 previous_cursor=keyset.previous_cursor,
             )
         paging = q.Paging(limit, offset, tuple(order_by or ("map_index",)))
-        page = q.list_task_instances(session, flt.conditions(), paging)
+        page = q.list_task_instances(session, flt.conditions() + list(extra), paging)
         items = ti_page_items(session, page.items)
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=page.total)
 
