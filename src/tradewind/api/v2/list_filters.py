@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, cast, func, not_, or_, select
 
 from tradewind.api.v2.filters import Filter, filters, ranges, seconds_between
 from tradewind.metastore.tables import (
@@ -51,6 +51,10 @@ def _scheduled_on(pattern: str) -> Any:
         .join(AssetModel, AssetModel.id == DagScheduleAssetReference.asset_id)
         .where(match)
     )
+
+
+# A DAG without an asset schedule stores JSON ``null`` (or SQL NULL) as its expression.
+_NO_ASSET_SCHEDULE = func.coalesce(cast(DagModel.asset_expression, Text), "null") == "null"
 
 
 def _one_bundle(name: str, column: Any) -> Any:
@@ -137,11 +141,7 @@ DagFilters = Annotated[
             ),
             has_asset_schedule=Filter(
                 "pattern",
-                build=lambda v: (
-                    DagModel.asset_expression.is_not(None)
-                    if v.lower() == "true"
-                    else DagModel.asset_expression.is_(None)
-                ),
+                build=lambda v: not_(_NO_ASSET_SCHEDULE) if v.lower() == "true" else _NO_ASSET_SCHEDULE,
             ),
             bundle_name=Filter("pattern", build=lambda v: _one_bundle(v, DagModel.dag_id)),
             bundle_version=Filter("none"),
