@@ -54,13 +54,14 @@ def dag_warnings(session: Session, dag_id: str | None = None) -> list[DagWarning
     """
     pools = set(session.scalars(select(Pool.pool)))
     query = (
-        select(DagModel)
+        select(DagModel.dag_id, DagModel.display_name, DagModel.latest_version,
+               DagModel.last_parsed_time)
         .where(DagModel.is_active.is_(True), DagModel.latest_version.is_not(None))
         .order_by(DagModel.dag_id)
-    )
+    )  # fmt: skip
     if dag_id is not None:
         query = query.where(DagModel.dag_id == dag_id)
-    dags = list(session.scalars(query))
+    dags = list(session.execute(query))
     used = _pools_used(session, {str(d.latest_version) for d in dags})
     found = []
     for dag in dags:
