@@ -26,7 +26,7 @@ _OPS = {"gte": "__ge__", "gt": "__gt__", "lte": "__le__", "lt": "__lt__"}
 
 @dataclass(frozen=True)
 class Filter:
-    """One query parameter: ``kind`` is pattern, prefix, number, date, none, ints or strs."""
+    """One query parameter: ``kind`` is pattern, prefix, number, bool, date, none, ints or strs."""
 
     kind: str
     column: Any = None
@@ -39,6 +39,8 @@ def _annotation(kind: str) -> Any:
         return Annotated[str | None, Query()]
     if kind == "number":
         return Annotated[float | None, Query()]
+    if kind == "bool":
+        return Annotated[bool | None, Query()]
     if kind == "date":
         return Annotated[datetime | None, Query()]
     if kind == "strs":

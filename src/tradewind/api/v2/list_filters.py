@@ -140,8 +140,7 @@ DagFilters = Annotated[
                 "prefix", func.coalesce(DagModel.display_name, DagModel.dag_id)
             ),
             has_asset_schedule=Filter(
-                "pattern",
-                build=lambda v: not_(_NO_ASSET_SCHEDULE) if v.lower() == "true" else _NO_ASSET_SCHEDULE,
+                "bool", build=lambda v: not_(_NO_ASSET_SCHEDULE) if v else _NO_ASSET_SCHEDULE
             ),
             bundle_name=Filter("pattern", build=lambda v: _one_bundle(v, DagModel.dag_id)),
             bundle_version=Filter("none"),
