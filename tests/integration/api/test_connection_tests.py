@@ -41,3 +41,16 @@ def test_enabled_runs_the_test_and_keeps_the_outcome(
         conns.get_connection("bad")
     with pytest.raises(NotFoundException):
         conns.get_connection_test("not-a-token")
+    import json
+    from datetime import timedelta
+
+    from tradewind.metastore.tables import KeyValue
+
+    old = {"connection_id": "x", "state": "success", "result_message": "",
+           "created_at": (api.env.now() - timedelta(days=2)).isoformat()}  # fmt: skip
+    with api.env.db.session() as session:
+        session.add(KeyValue(key="connection_test:old", value=json.dumps(old)))
+    conns.enqueue_connection_test(_sqlite_body(f"{tmp_path}/ok.db", False))
+    with pytest.raises(NotFoundException):  # outcomes are kept for a day
+        conns.get_connection_test("old")
+    assert conns.get_connection_test(queued.token).state == "success"

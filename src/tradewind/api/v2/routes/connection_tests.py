@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from pydantic import AwareDatetime, Field
+from sqlalchemy import select
 
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2.schemas import BaseSchema, StrictBaseSchema
@@ -27,6 +29,7 @@ router = APIRouter(tags=["Connection"])
 ReadConn = allowed(Resource.CONNECTION, Action.READ)
 CreateConn = allowed(Resource.CONNECTION, Action.CREATE)
 _PREFIX = "connection_test:"
+KEEP = timedelta(days=1)
 
 
 class ConnectionTestRequestBody(StrictBaseSchema):
@@ -74,6 +77,15 @@ def _check_enabled(env: Any) -> None:
         )
 
 
+def _forget_old_outcomes(session: Any, now: datetime) -> None:
+    """Outcomes are kept for a day: enough to poll, and the table stays small."""
+    rows = session.scalars(select(KeyValue).where(KeyValue.key.startswith(_PREFIX)))
+    for row in rows:
+        created = datetime.fromisoformat(json.loads(row.value)["created_at"])
+        if now - created > KEEP:
+            session.delete(row)
+
+
 @router.post(
     "/connections/enqueue-test", status_code=202, response_model=ConnectionTestQueuedResponse
 )
@@ -95,6 +107,7 @@ def enqueue_connection_test(
             conn_service.add_connection(env, session, data, overwrite=True)
         outcome = {"connection_id": body.connection_id, "state": state, "result_message": message,
                    "created_at": env.now().isoformat()}  # fmt: skip
+        _forget_old_outcomes(session, env.now())
         session.add(KeyValue(key=_PREFIX + token, value=json.dumps(outcome)))
     return ConnectionTestQueuedResponse(token=token, connection_id=body.connection_id, state=state)
 
