@@ -94,3 +94,16 @@ def list_runs_after(
 def _with_id(order: Sequence[str]) -> tuple[str, ...]:
     names = tuple(n for n in order if n)
     return names if any(n.lstrip("-") == "id" for n in names) else (*names, "id")
+
+
+def run_state_counts(session: Session, dag_ids: Sequence[str] | None) -> dict[str, dict[str, int]]:
+    """``dag_id -> state -> number of runs``, for the DAGs with runs (of ``dag_ids``)."""
+    from sqlalchemy import func
+
+    query = select(DagRun.dag_id, DagRun.state, func.count()).group_by(DagRun.dag_id, DagRun.state)
+    if dag_ids:
+        query = query.where(DagRun.dag_id.in_(list(dag_ids)))
+    counts: dict[str, dict[str, int]] = {}
+    for dag_id, state, count in session.execute(query):
+        counts.setdefault(dag_id, {})[state] = int(count)
+    return counts

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from pydantic import AwareDatetime
-from sqlalchemy import delete, select
 
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import schemas as s
@@ -21,8 +20,8 @@ from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.schemas import StrictBaseSchema
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tradewind.metastore.tables import AssetDagQueue
 from tradewind.services import queries as q
+from tradewind.services.asset_queue import delete_queued_events, queued_events
 
 router = APIRouter(tags=["Asset"])
 
@@ -68,25 +67,9 @@ def _before(before: str | None) -> datetime | None:
         ) from None
 
 
-def _where(asset_id: int | None, dag_id: str | None, before: str | None) -> list[Any]:
-    where: list[Any] = []
-    if asset_id is not None:
-        where.append(AssetDagQueue.asset_id == asset_id)
-    if dag_id is not None:
-        where.append(AssetDagQueue.target_dag_id == dag_id)
-    limit = _before(before)
-    if limit is not None:
-        where.append(AssetDagQueue.created_at < limit)
-    return where
-
-
-def _queued(env: Any, where: list[Any]) -> list[sc.QueuedEventResponse]:
+def _queued(env: Any, asset_id: int | None, dag_id: str | None, before: str | None) -> list[Any]:
     with env.db.session(readonly=True) as session:
-        rows = session.scalars(
-            select(AssetDagQueue)
-            .where(*where)
-            .order_by(AssetDagQueue.target_dag_id, AssetDagQueue.asset_id)
-        ).all()
+        rows = queued_events(session, asset_id, dag_id, _before(before))
         names = q.display_names(session, [r.target_dag_id for r in rows])
     return [
         sc.QueuedEventResponse(
@@ -99,9 +82,9 @@ def _queued(env: Any, where: list[Any]) -> list[sc.QueuedEventResponse]:
     ]
 
 
-def _delete(env: Any, where: list[Any]) -> int:
+def _delete(env: Any, asset_id: int | None, dag_id: str | None, before: str | None) -> int:
     with env.db.session() as session:
-        return int(session.execute(delete(AssetDagQueue).where(*where)).rowcount or 0)
+        return delete_queued_events(session, asset_id, dag_id, _before(before))
 
 
 def _collection(items: list[sc.QueuedEventResponse], what: str) -> sc.QueuedEventCollectionResponse:
@@ -115,7 +98,7 @@ def get_asset_queued_events(
     asset_id: int, env: EnvDep, _user: ReadAsset, before: str | None = None
 ) -> sc.QueuedEventCollectionResponse:
     """The DAGs waiting to run for an update of this asset (404 when none)."""
-    return _collection(_queued(env, _where(asset_id, None, before)), f"asset_id: `{asset_id}`")
+    return _collection(_queued(env, asset_id, None, before), f"asset_id: `{asset_id}`")
 
 
 @router.delete("/assets/{asset_id}/queuedEvents", status_code=204)
@@ -123,7 +106,7 @@ def delete_asset_queued_events(
     asset_id: int, env: EnvDep, _user: DeleteAsset, before: str | None = None
 ) -> Response:
     """Forget this asset's queued updates for every DAG (404 when there were none)."""
-    if not _delete(env, _where(asset_id, None, before)):
+    if not _delete(env, asset_id, None, before):
         raise NotFound(f"Queue event with asset_id: `{asset_id}` was not found")
     return Response(status_code=204)
 
@@ -133,7 +116,7 @@ def get_dag_asset_queued_events(
     dag_id: str, env: EnvDep, _user: ReadAsset, before: str | None = None
 ) -> sc.QueuedEventCollectionResponse:
     """The asset updates this DAG has not run for yet (404 when none)."""
-    return _collection(_queued(env, _where(None, dag_id, before)), f"dag_id: `{dag_id}`")
+    return _collection(_queued(env, None, dag_id, before), f"dag_id: `{dag_id}`")
 
 
 @router.delete("/dags/{dag_id}/assets/queuedEvents", status_code=204)
@@ -141,7 +124,7 @@ def delete_dag_asset_queued_events(
     dag_id: str, env: EnvDep, _user: DeleteAsset, before: str | None = None
 ) -> Response:
     """Forget every asset update queued for this DAG (404 when there were none)."""
-    if not _delete(env, _where(None, dag_id, before)):
+    if not _delete(env, None, dag_id, before):
         raise NotFound(f"Queue event with dag_id: `{dag_id}` was not found")
     return Response(status_code=204)
 
@@ -151,7 +134,7 @@ def get_dag_asset_queued_event(
     dag_id: str, asset_id: int, env: EnvDep, _user: ReadAsset, before: str | None = None
 ) -> sc.QueuedEventResponse:
     """The queued update of one asset for one DAG."""
-    found = _queued(env, _where(asset_id, dag_id, before))
+    found = _queued(env, asset_id, dag_id, before)
     if not found:
         raise NotFound(
             f"Queued event with dag_id: `{dag_id}` and asset_id: `{asset_id}` was not found"
@@ -164,7 +147,7 @@ def delete_dag_asset_queued_event(
     dag_id: str, asset_id: int, env: EnvDep, _user: DeleteAsset, before: str | None = None
 ) -> Response:
     """Forget the queued update of one asset for one DAG."""
-    if not _delete(env, _where(asset_id, dag_id, before)):
+    if not _delete(env, asset_id, dag_id, before):
         raise NotFound(
             f"Queued event with dag_id: `{dag_id}` and asset_id: `{asset_id}` was not found"
         )

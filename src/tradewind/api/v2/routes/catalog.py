@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
 
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
@@ -14,7 +13,6 @@ from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.schemas import DagRunState
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
-from tradewind.metastore.tables import DagRun
 from tradewind.services import queries as q
 from tradewind.services.dag_warnings import dag_warnings
 
@@ -42,13 +40,8 @@ def get_dag_stats(
     env: EnvDep, _user: ReadRun, dag_ids: Annotated[list[str] | None, Query()] = None
 ) -> sc.DagStatsCollectionResponse:
     """Per DAG with runs (or per DAG of ``dag_ids``), how many runs are in each state."""
-    query = select(DagRun.dag_id, DagRun.state, func.count()).group_by(DagRun.dag_id, DagRun.state)
-    if dag_ids:
-        query = query.where(DagRun.dag_id.in_(dag_ids))
-    counts: dict[str, dict[str, int]] = {}
     with env.db.session(readonly=True) as session:
-        for dag_id, state, count in session.execute(query):
-            counts.setdefault(dag_id, {})[state] = int(count)
+        counts = q.run_state_counts(session, dag_ids)
         names = q.display_names(session, counts)
     dags = [
         sc.DagStatsResponse(

@@ -8,28 +8,23 @@ outcome under the token for the poll. Both answer 403 unless ``[core] test_conne
 
 from __future__ import annotations
 
-import json
 import secrets
-from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from pydantic import AwareDatetime, Field
-from sqlalchemy import select
 
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2.schemas import BaseSchema, StrictBaseSchema
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound, PermissionDenied
-from tradewind.metastore.tables import KeyValue
 from tradewind.services import connections as conn_service
+from tradewind.services.connection_tests import load_outcome, save_outcome
 
 router = APIRouter(tags=["Connection"])
 
 ReadConn = allowed(Resource.CONNECTION, Action.READ)
 CreateConn = allowed(Resource.CONNECTION, Action.CREATE)
-_PREFIX = "connection_test:"
-KEEP = timedelta(days=1)
 
 
 class ConnectionTestRequestBody(StrictBaseSchema):
@@ -77,15 +72,6 @@ def _check_enabled(env: Any) -> None:
         )
 
 
-def _forget_old_outcomes(session: Any, now: datetime) -> None:
-    """Outcomes are kept for a day: enough to poll, and the table stays small."""
-    rows = session.scalars(select(KeyValue).where(KeyValue.key.startswith(_PREFIX)))
-    for row in rows:
-        created = datetime.fromisoformat(json.loads(row.value)["created_at"])
-        if now - created > KEEP:
-            session.delete(row)
-
-
 @router.post(
     "/connections/enqueue-test", status_code=202, response_model=ConnectionTestQueuedResponse
 )
@@ -107,8 +93,7 @@ def enqueue_connection_test(
             conn_service.add_connection(env, session, data, overwrite=True)
         outcome = {"connection_id": body.connection_id, "state": state, "result_message": message,
                    "created_at": env.now().isoformat()}  # fmt: skip
-        _forget_old_outcomes(session, env.now())
-        session.add(KeyValue(key=_PREFIX + token, value=json.dumps(outcome)))
+        save_outcome(session, token, outcome, env.now())
     return ConnectionTestQueuedResponse(token=token, connection_id=body.connection_id, state=state)
 
 
@@ -121,8 +106,7 @@ def get_connection_test(
     """The outcome of the test of that token (404 unknown token)."""
     _check_enabled(env)
     with env.db.session(readonly=True) as session:
-        row = session.get(KeyValue, _PREFIX + airflow_connection_test_token)
-        if row is None:
-            raise NotFound("No connection test with this token was found")
-        outcome = json.loads(row.value)
+        outcome = load_outcome(session, airflow_connection_test_token)
+    if outcome is None:
+        raise NotFound("No connection test with this token was found")
     return AsyncConnectionTestResponse(token=airflow_connection_test_token, **outcome)

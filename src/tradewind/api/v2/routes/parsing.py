@@ -5,13 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
-from tradewind.metastore.tables import DagFile, DagModel
 from tradewind.services.event_log import log_event
+from tradewind.services.reparse import request_reparse
 
 router = APIRouter(tags=["DAG Parsing"])
 
@@ -27,13 +26,7 @@ def reparse_dag_file(file_token: str, env: EnvDep, user: EditDag) -> JSONRespons
     except BadSignature:
         raise NotFound("The file token is not valid for this installation") from None
     with env.db.session() as session:
-        known = session.scalar(select(DagModel.dag_id).where(DagModel.fileloc == fileloc).limit(1))
-        if known is None:
-            raise NotFound(f"No DAG found with fileloc `{fileloc}`")
-        row = session.get(DagFile, fileloc)
-        if row is not None:
-            row.mtime = 0.0
-            row.content_hash = ""
+        request_reparse(session, fileloc)
         log_event(
             session, "reparse_dag_file", now=env.now(), owner=user.username,
             extra={"fileloc": fileloc},
