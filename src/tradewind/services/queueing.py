@@ -403,6 +403,11 @@ def register_job(
     return job.id
 
 
+def process_alive(pid: int | None) -> bool:
+    """True if process ``pid`` of this host exists and is not a zombie."""
+    return _pid_alive(pid)
+
+
 def _pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
