@@ -133,6 +133,7 @@ class DagRun(Base):
         Index("ix_dag_run_dag_logical", "dag_id", "logical_date"),
         # Newest runs of one DAG (DAGs page, grid) without sorting all of its runs.
         Index("ix_dag_run_dag_id_id", "dag_id", "id"),
+        Index("ix_dag_run_dag_state", "dag_id", "state"),  # dagStats
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))
@@ -495,3 +496,36 @@ class Deadline(Base):
     missed: Mapped[bool] = mapped_column(Boolean, default=False)
     missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DagFavorite(Base):
+    """A DAG a user marked as favorite (``POST /dags/{dag_id}/favorite``)."""
+
+    __tablename__ = "dag_favorite"
+    dag_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    username: Mapped[str] = mapped_column(String(512), primary_key=True)
+
+
+class StateStoreEntry(Base):
+    """A key/value of Airflow 3.3's state store, owned by an asset (``kind="asset"``) or by a
+    task instance (``kind="task"``); the owner columns of the other kind stay at defaults."""
+
+    __tablename__ = "state_store"
+    __table_args__ = (
+        UniqueConstraint(
+            "kind", "asset_id", "dag_id", "run_id", "task_id", "map_index", "key",
+            name="uq_state_store_owner_key",
+        ),
+    )  # fmt: skip
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    asset_id: Mapped[int] = mapped_column(ID, default=0)
+    dag_id: Mapped[str] = mapped_column(String(250), default="")
+    run_id: Mapped[str] = mapped_column(String(250), default="")
+    task_id: Mapped[str] = mapped_column(String(250), default="")
+    map_index: Mapped[int] = mapped_column(Integer, default=-1)
+    key: Mapped[str] = mapped_column(String(512))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(10), default="api")
