@@ -139,3 +139,10 @@ class UnmappableXComLengthPushed(TaskError):
 
 class XComForMappingNotPushed(TaskError):
     """A task whose output a mapped task expands over returned nothing (Airflow's name)."""
+
+
+class AirflowNameNotSupported(TradewindError, ModuleNotFoundError):
+    """A DAG file imports an Airflow module or name that Tradewind does not provide (yet).
+
+    An :class:`ImportError`, so ``try: import airflow.x`` / ``except ImportError`` keeps working.
+    """

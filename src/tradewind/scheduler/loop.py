@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tradewind.core import metrics
 from tradewind.core.execution import Outcome, Workload
 from tradewind.errors import TaskInstanceMoved
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
-from tradewind.services import queueing, run_creation, scheduling
+from tradewind.services import deadlines, queueing, run_creation, scheduling, telemetry
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
+from tradewind.services.latency import LatencyTracker
 from tradewind.services.wakeup import TASK_ENDED
 
 log = logging.getLogger("tradewind.scheduler")
@@ -90,6 +92,7 @@ class Scheduler:
             execution.wake_on_change = False
         self.cache = scheduling.DagCache(int(env.settings.get("core", "max_map_length")))
         self.estimates = queueing.DurationEstimates()
+        self.latency = LatencyTracker()
         self.listener = wake_listener
         self.job_id: int | None = None
         self._stop = threading.Event()
@@ -154,6 +157,7 @@ class Scheduler:
             result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
             workloads = self._queue(s, now)
         if workloads:
+            self.latency.queued(w.ti_id for w in workloads)
             self.executor.queue_workloads(workloads)
         for outcome in result.finished_runs:
             self._run_finished(outcome)
@@ -264,6 +268,10 @@ class Scheduler:
                 )
             if restarting:
                 self.executor.stop_tasks(restarting)
+            if metrics.enabled():  # reads only: outside the write transaction above
+                with self.env.db.session(readonly=True) as s:
+                    telemetry.scheduler_beat(s, self.executor.free_slots())
+                    self.latency.flush(s, self.cache)
         if mono >= self._next_sweep:
             self._next_sweep = mono + min(
                 self.options.heartbeat_sec, self.options.ti_heartbeat_timeout / 3
@@ -273,6 +281,9 @@ class Scheduler:
                 queueing.requeue_stuck(
                     s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
                 )
+                late = [] if self.only_runs else deadlines.missed_callbacks(s, now, self.cache)
+            if late:  # sent after the commit that marked them missed: never twice
+                self.executor.queue_workloads(late)
             alive = set(self.executor.alive_ti_ids())
             for ti_id, try_number in stale:
                 if ti_id in alive:
@@ -313,7 +324,8 @@ class Scheduler:
         while not self._stop.is_set():
             self.handle_executor_events(self.executor.poll())
             self.periodic()
-            wait = self.run_once(full=self._external)
+            with metrics.timer("scheduler.scheduler_loop_duration"):
+                wait = self.run_once(full=self._external)
             self._external = False
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():

@@ -39,4 +39,7 @@ def configure(settings: Any) -> AuthoringDefaults:
     current.retries = int(settings.get("core", "default_task_retries"))
     current.timezone = tz
     current.max_map_length = int(settings.get("core", "max_map_length"))
+    from tradewind.compat import install_airflow_imports
+
+    install_airflow_imports(settings)  # unmodified Airflow DAG files: ``import airflow...``
     return current

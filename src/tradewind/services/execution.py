@@ -26,13 +26,21 @@ from tradewind.metastore.tables import (
     Trigger,
 )
 from tradewind.sdk.serialization import SerializedDag
+from tradewind.services import telemetry
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
 from tradewind.services.mapping import split_rendered
 from tradewind.services.ti_state import cas, touch_runs
-from tradewind.services.tokens import verify_ti_token
+from tradewind.services.tokens import (
+    CALLBACK_SCOPE,
+    CALLBACK_TOKEN_TTL,
+    check_current_try,
+    is_callback_token,
+    issue_ti_token,
+    verify_ti_token,
+)
 from tradewind.services.wakeup import TASK_ENDED, notify_statement
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -199,12 +207,20 @@ class ExecutionService(ExecutionExtensions):
             raise NotFound(f"task instance {ti_id} not found")
         return ti
 
-    def _check(self, ti_id: int, token: str) -> int:
-        return verify_ti_token(self._secret, token, ti_id)
+    def _check(self, ti_id: int, token: str, *, read: bool = False, cas: bool = False) -> int:
+        """Verify the token; return its try. Unless the call's own compare-and-set checks the
+        try (``cas``), the try must be the current one and running; a callback token (from
+        ``finish``) may only ``read``, while its try is still the current one."""
+        try_number = verify_ti_token(self._secret, token, ti_id, callback_ok=read)
+        if not cas:
+            with self.env.db.engine.connect() as c:
+                running = not (read and is_callback_token(token))
+                check_current_try(c, ti_id, try_number, running=running)
+        return try_number
 
     # -- the API ---------------------------------------------------------------------------
     def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
         # Prebuilt Core statements on one connection: this is the hot path of every task start.
         params = {
@@ -228,6 +244,7 @@ class ExecutionService(ExecutionExtensions):
             assert ti is not None
             run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
+        telemetry.try_started(ti.dag_id, ti.task_id)
         return {
             "ti": {
                 "id": ti.id,
@@ -283,7 +300,7 @@ class ExecutionService(ExecutionExtensions):
         }
 
     def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
         with self.env.db.session() as s:
             ok = s.execute(
@@ -308,7 +325,7 @@ class ExecutionService(ExecutionExtensions):
         key: str,
         map_index: int,
     ) -> dict[str, Any]:
-        self._check(ti_id, token)
+        self._check(ti_id, token, read=True)
         with self.env.db.session(readonly=True) as s:
             found, value = xcom_store.get_xcom(
                 s, dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index
@@ -332,7 +349,7 @@ class ExecutionService(ExecutionExtensions):
             )
 
     def get_variable(self, ti_id: int, token: str, key: str) -> dict[str, Any]:
-        self._check(ti_id, token)
+        self._check(ti_id, token, read=True)
         from tradewind.services.variables import get_variable_value
 
         with self.env.db.session(readonly=True) as s:
@@ -340,7 +357,7 @@ class ExecutionService(ExecutionExtensions):
         return {"found": value is not None, "value": value}
 
     def get_connection(self, ti_id: int, token: str, conn_id: str) -> dict[str, Any]:
-        self._check(ti_id, token)
+        self._check(ti_id, token, read=True)
         from tradewind.services.connections import get_connection_dict
 
         with self.env.db.session(readonly=True) as s:
@@ -381,8 +398,13 @@ class ExecutionService(ExecutionExtensions):
         error: str | None,
         rendered_fields: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
-        return self.finish_try(ti_id, try_number, Outcome(outcome), error, rendered_fields)
+        try_number = self._check(ti_id, token, cas=True)
+        answer = self.finish_try(ti_id, try_number, Outcome(outcome), error, rendered_fields)
+        # The task token ends with the try; the callbacks that run next read with this one.
+        callback = issue_ti_token(
+            self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE
+        )
+        return {**answer, "callback_token": callback}
 
     def finish_try(
         self,
@@ -460,6 +482,7 @@ class ExecutionService(ExecutionExtensions):
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
             if notified:
                 c.execute(notify_statement(TASK_ENDED))  # sent at commit, on this connection
+        telemetry.try_finished(ti, state, duration, outcome is Outcome.LOST, now)
         if emit is not None:
             with self.env.db.session() as s:
                 from tradewind.services.assets import record_asset_events
@@ -499,7 +522,7 @@ class ExecutionService(ExecutionExtensions):
         )
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
         with self.env.db.session() as s:
             ti = self._ti(s, ti_id)
@@ -533,7 +556,7 @@ class ExecutionService(ExecutionExtensions):
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
         when = datetime.fromisoformat(reschedule_date)
         with self.env.db.session() as s:

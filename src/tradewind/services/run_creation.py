@@ -14,6 +14,7 @@ from tradewind.core.states import DagRunState, DagRunType
 from tradewind.metastore.tables import Backfill, DagModel, DagRun
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.sdk.timetables import DataInterval, TimeRestriction
+from tradewind.services import telemetry
 from tradewind.services.runs import create_run, run_id_for
 from tradewind.services.scheduling import ACTIVE_RUN_STATES, DagCache, _locked
 
@@ -251,6 +252,7 @@ def start_queued_runs(session: Session, now: datetime) -> int:
             continue  # a paused DAG's runs wait in the queue, as in Airflow
         run.state = DagRunState.RUNNING.value
         run.start_date = run.start_date or now
+        telemetry.run_started(run, now)
         run.change_seq = (run.change_seq or 0) + 1
         running[run.dag_id] += 1
         started += 1
