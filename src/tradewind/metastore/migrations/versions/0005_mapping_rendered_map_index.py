@@ -1,14 +1,14 @@
 """task_instance.rendered_map_index: the name map_index_template gave a mapped instance
 
 Revision ID: mapping_rendered_map_index
-Revises: 0001
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "mapping_rendered_map_index"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
