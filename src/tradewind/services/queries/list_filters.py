@@ -155,8 +155,8 @@ TI_FILTERS: dict[str, Filter] = dict(
         "pattern", build=lambda group: _Ti.task_id.startswith(f"{group}.", autoescape=True)
     ),
     version_number=Filter("ints", build=_versions(_Ti)),
-    rendered_map_index_pattern=Filter("none"),
-    rendered_map_index_prefix_pattern=Filter("none"),
+    rendered_map_index_pattern=Filter("pattern", _Ti.rendered_map_index),
+    rendered_map_index_prefix_pattern=Filter("prefix", _Ti.rendered_map_index),
     **ranges("duration", "number", _Ti.duration),
     **ranges("updated_at", "date", _Ti.updated_at),
 )

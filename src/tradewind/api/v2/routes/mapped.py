@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from tradewind.api.deps import EnvDep
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.list_filters import TiFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.routes.dag_runs import Ranges
 from tradewind.api.v2.routes.task_instances import (
@@ -44,11 +45,10 @@ def get_mapped_task_instances(
     try_number: IntList = None,
     map_index: IntList = None,
     operator: StrList = None,
-    rendered_map_index_pattern: str | None = None,
-    rendered_map_index_prefix_pattern: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
+    extra: TiFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.TaskInstanceCollectionResponse:
     """The instances of a mapped task in one run (map index 0 and up), filtered and paged;
     404 when the task is not mapped."""
@@ -69,13 +69,7 @@ def get_mapped_task_instances(
         dag_service.get_dag(session, dag_id)
         q.check_mapped_task(session, dag_id, dag_run_id, task_id)
         paging = q.Paging(limit, offset, tuple(order_by or ("map_index",)))
-        page = q.list_mapped(
-            session,
-            flt.conditions(),
-            paging,
-            rendered_map_index_pattern,
-            rendered_map_index_prefix_pattern,
-        )
+        page = q.list_mapped(session, flt.conditions() + list(extra), paging)
         items = ti_page_items(session, page.items)
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=page.total)
 

@@ -1,13 +1,13 @@
 """task_instance.rendered_map_index: the name map_index_template gave a mapped instance
 
-Revision ID: mapping_rendered_map_index
+Revision ID: 0005
 Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "mapping_rendered_map_index"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
