@@ -118,7 +118,7 @@ def test_ui_task_panel_does_not_read_outside(site: Any, evil_run: str) -> None:
 
 
 def test_cli_task_logs_does_not_read_outside(cli: Any, evil_run: str) -> None:
-    result = cli("tasks", "logs", "sec_dag", evil_run, "echo")
+    result = cli("tasks", "logs", "sec_dag", "echo", evil_run)
     assert "PLANTED-SECRET" not in result.output
     assert result.exit_code != 0
     assert "leaves its folder" in result.output
@@ -175,9 +175,11 @@ CALL_SITES = {
     ("api/v2/routes/ti_logs.py", "get_log"): test_api_refuses_a_run_id_outside_the_pattern,
     ("services/task_instances.py", "ti_log_path"): test_cli_task_logs_does_not_read_outside,
     ("ui/pages_dags.py", "ti_context"): test_ui_task_panel_does_not_read_outside,
-    ("cli/tasks.py", "logs"): test_cli_task_logs_does_not_read_outside,
+    ("cli/tasks_run.py", "logs"): test_cli_task_logs_does_not_read_outside,
     ("worker/runner.py", "run"): test_task_runner_does_not_write_outside,
     ("worker/runner.py", "_run_dag_callback"): test_task_runner_does_not_write_outside,
+    # the same helper (callback_log_path) as the DAG callbacks' log above
+    ("worker/runner.py", "run_deadline_callback"): test_task_runner_does_not_write_outside,
     ("worker/tries.py", "_try_log_path"): test_task_runner_does_not_write_outside,
     ("executors/factory.py", "make_executor"): test_task_runner_does_not_write_outside,
     ("executors/factory.py", "lost"): test_task_runner_does_not_write_outside,

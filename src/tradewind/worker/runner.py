@@ -339,7 +339,7 @@ def run_deadline_callback(dag: Any, info: dict[str, Any], log_folder: Path, echo
     """Call the callback of the deadline alert a run missed (sent once by the scheduler)."""
     index = int(info.get("alert_index", 0))
     alerts = getattr(dag, "deadline", [])
-    path = log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
+    path = callback_log_path(str(log_folder), dag.dag_id, str(info.get("run_id")))
     with task_log(path, echo=echo):
         if index >= len(alerts):
             log.error("DAG %s has no deadline alert %s any more", dag.dag_id, index)
