@@ -22,7 +22,6 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
 from tradewind.core.execution import ExecutionAPI, Outcome, Workload
-from tradewind.errors import TradewindError
 from tradewind.executors import _pipe
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
 from tradewind.worker.processes import die_with_parent, stop_child
@@ -231,25 +230,7 @@ class LocalExecutor(BaseExecutor):
             msg = _pipe.recv(worker.api)
         except (EOFError, OSError):
             return
-        method = msg.get("method")
-        if method not in _pipe.ALLOWED_METHODS:
-            _pipe.send(
-                worker.api,
-                {
-                    "id": msg.get("id"),
-                    "error": {"type": "ExecutionAPIError", "message": f"unknown call {method!r}"},
-                },
-            )
-            return
-        try:
-            result = getattr(self.api, method)(*msg.get("args", []))
-            reply: dict[str, Any] = {"result": result}
-        except TradewindError as exc:
-            reply = _pipe.error_reply(exc)
-        except Exception as exc:  # noqa: BLE001 - never let a task's call kill the scheduler
-            log.exception("execution API call %s failed", method)
-            reply = _pipe.error_reply(exc)
-        reply["id"] = msg.get("id")
+        reply = _pipe.serve_call(self.api, msg)
         with contextlib.suppress(OSError):
             _pipe.send(worker.api, reply)
 

@@ -7,6 +7,7 @@ message can never run a task twice or overwrite a newer state.
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
+from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
 from tradewind.services.ti_state import cas, touch_runs
 from tradewind.services.tokens import verify_ti_token
 from tradewind.services.wakeup import TASK_ENDED, notify_statement
@@ -42,6 +44,7 @@ DRc = DRT.c
 HT = TaskInstanceHistory.__table__
 
 MAX_RETRY_DELAY = timedelta(hours=24)
+logger = logging.getLogger("tradewind.services.execution")
 
 # The claim's statements, built once (building a statement costs more than running it here).
 _CLAIM_COLUMNS = (
@@ -168,9 +171,10 @@ def record_history(session: Session, ti: Any, state: str | None, error: str | No
     session.execute(insert(HT).values(**history_row(ti, state, error)))
 
 
-class ExecutionService(ExecutionExtensions):
-    """Implements :class:`tradewind.core.execution.ExecutionAPI` on the metastore, plus the
-    extension calls of operators that look at other DAGs (``services/execution_ext.py``)."""
+class ExecutionService(ExecutionExtensions, ExecutionLogs):
+    """Implements every method of :data:`tradewind.core.execution_api.METHODS` on the
+    metastore: the try's calls here, the cross-DAG ones in ``services/execution_ext.py``, log
+    uploads and token checks in ``services/execution_logs.py``."""
 
     def __init__(self, env: Env, *, skip_retry_delay: bool = False):
         self.env = env
@@ -227,7 +231,7 @@ class ExecutionService(ExecutionExtensions):
             assert ti is not None
             run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
-        return {
+        answer = {
             "ti": {
                 "id": ti.id,
                 "dag_id": ti.dag_id,
@@ -257,6 +261,8 @@ class ExecutionService(ExecutionExtensions):
             "prev_success": prev,
             "dag_version": ti.dag_version,
         }
+        remember_key(answer["ti"])  # where a later log upload of this try goes
+        return answer
 
     @staticmethod
     def _refuse_claim(ti: Any, ti_id: int, try_number: int) -> None:
@@ -377,11 +383,23 @@ class ExecutionService(ExecutionExtensions):
         ti_id: int,
         token: str,
         outcome: str,
-        error: str | None,
-        rendered_fields: dict[str, Any] | None,
+        error: str | None = None,
+        rendered_fields: dict[str, Any] | None = None,
+        log: str | None = None,
     ) -> dict[str, Any]:
+        """End the try; with ``log``, store the try's log first (a full disk does not stop the
+        outcome: the answer's ``log`` then says ``{"error": ...}``)."""
         try_number = self._check(ti_id, token)
-        return self.finish_try(ti_id, try_number, Outcome(outcome), error, rendered_fields)
+        result = Outcome(outcome)  # a bad outcome is refused before the log is written
+        stored: dict[str, Any] | None = None
+        if log is not None:
+            try:
+                stored = store_log(self.env, ti_id, token, log)
+            except OSError as exc:
+                logger.error("log of task instance %s not stored: %s", ti_id, exc)
+                stored = {"error": f"log not stored: {exc}"}
+        answer = self.finish_try(ti_id, try_number, result, error, rendered_fields)
+        return answer if stored is None else {**answer, "log": stored}
 
     def finish_try(
         self,
@@ -485,17 +503,6 @@ class ExecutionService(ExecutionExtensions):
             with Session(bind=conn) as s:
                 sdag = self._sdag(s, dag_id, version)
         return sdag
-
-    def _emit_assets(self, s: Session, ti: TaskInstance, now: datetime) -> None:
-        sdag = self._sdag(s, ti.dag_id, ti.dag_version)
-        task = sdag.tasks.get(ti.task_id)
-        if task is None or not task.outlets:
-            return
-        from tradewind.services.assets import record_asset_events
-
-        record_asset_events(
-            s, uris=task.outlets, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now
-        )
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
         try_number = self._check(ti_id, token)

@@ -30,7 +30,6 @@ from tradewind.errors import (
     ExecutionAPIError,
     NotFound,
     TaskInstanceMoved,
-    TradewindError,
 )
 from tradewind.executors import _pipe
 from tradewind.executors._pipe import PipeClient
@@ -449,20 +448,16 @@ class TrySupervisor:
         method = msg.get("method")
         args = msg.get("args") or []
         reply: dict[str, Any]
-        if method not in _pipe.ALLOWED_METHODS or not args or args[0] != self.w.ti_id:
+        if not args or args[0] != self.w.ti_id:
             reply = _pipe.error_reply(ExecutionAPIError(f"call {method!r} refused"))
+            reply["id"] = msg.get("id")
         else:
             if method in _REPORTS:
                 # Reporting its outcome: a heartbeat now would see the new state, answer
                 # "stop" and kill a child that did nothing wrong.
                 self.reporting = True
-            try:
-                result = getattr(_client(self.config.api_url), method)(*args)
-                reply = {"result": result}
-                self.claimed = self.claimed or method == "claim"
-            except TradewindError as exc:
-                reply = _pipe.error_reply(exc)
-        reply["id"] = msg.get("id")
+            reply = _pipe.serve_call(_client(self.config.api_url), msg)
+            self.claimed = self.claimed or (method == "claim" and "result" in reply)
         with contextlib.suppress(OSError):
             _pipe.send(conn, reply)
         return True
