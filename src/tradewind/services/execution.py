@@ -12,7 +12,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Outcome
@@ -32,7 +32,7 @@ from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
 from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
-from tradewind.services.ti_state import cas, touch_runs
+from tradewind.services.ti_state import cas, run_columns, ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import verify_ti_token
 from tradewind.services.wakeup import TASK_ENDED, notify_statement
 
@@ -60,23 +60,19 @@ _CLAIM_COLUMNS = (
     TIc.next_kwargs,
     TIc.dag_version,
 )
-_CLAIM = (
-    update(TIT)
-    .where(
-        TIc.id == bindparam("ti_id"),
-        TIc.state == TI.QUEUED.value,
-        TIc.try_number == bindparam("for_try"),
-    )
-    .values(
-        state=TI.RUNNING.value,
-        start_date=bindparam("now"),
-        end_date=None,
-        duration=None,
-        hostname=bindparam("by_host"),
-        pid=bindparam("by_pid"),
-        last_heartbeat_at=bindparam("now"),
-        updated_at=bindparam("now"),
-    )
+_CLAIM = ti_update(
+    TI.QUEUED,
+    TI.RUNNING,
+    TIc.id == bindparam("ti_id"),
+    TIc.try_number == bindparam("for_try"),
+).values(
+    start_date=bindparam("now"),
+    end_date=None,
+    duration=None,
+    hostname=bindparam("by_host"),
+    pid=bindparam("by_pid"),
+    last_heartbeat_at=bindparam("now"),
+    updated_at=bindparam("now"),
 )
 _CLAIM_RETURNING = _CLAIM.returning(*_CLAIM_COLUMNS)
 _TI_FOR_CLAIM = select(*_CLAIM_COLUMNS).where(TIc.id == bindparam("ti_id"))
@@ -96,28 +92,32 @@ _PREV_SUCCESS_UNDATED = _PREV_SUCCESS.order_by(DRc.id.desc()).limit(1)
 # finish's statements (the update's SET list varies: one prebuilt statement per shape).
 _TI_ROW = select(TIT).where(TIc.id == bindparam("ti_id"))
 _HISTORY_INSERT = insert(HT)
-_TOUCH_RUN = (
-    update(DRT)
-    .where(DRc.dag_id == bindparam("of_dag"), DRc.run_id == bindparam("of_run"))
-    .values(change_seq=DRc.change_seq + 1)
-)
-_FINISH_UPDATES: dict[frozenset[str], Any] = {}
+_TOUCH_RUN = run_columns(
+    DRc.dag_id == bindparam("of_dag"), DRc.run_id == bindparam("of_run")
+).values(change_seq=DRc.change_seq + 1)
+_FINISH_UPDATES: dict[tuple[frozenset[str], TI, TI | None], Any] = {}
 
 
-def _finish_update(keys: frozenset[str]) -> Any:
-    """``UPDATE task_instance SET <keys> WHERE id, state, try_number`` with bound values."""
-    stmt = _FINISH_UPDATES.get(keys)
+def _finish_update(keys: frozenset[str], current: TI, new: TI | None) -> Any:
+    """``UPDATE task_instance SET state, <keys> WHERE id, state, try_number``, bound values;
+    one prebuilt statement per shape, each checked by the transition table once."""
+    shape = (keys, current, new)
+    stmt = _FINISH_UPDATES.get(shape)
     if stmt is None:
-        stmt = _FINISH_UPDATES[keys] = (
-            update(TIT)
-            .where(
-                TIc.id == bindparam("ti_id"),
-                TIc.state == bindparam("from_state"),
-                TIc.try_number == bindparam("for_try"),
-            )
-            .values({k: bindparam(f"v_{k}") for k in sorted(keys)})
-        )
+        stmt = _FINISH_UPDATES[shape] = ti_update(
+            current,
+            new,
+            TIc.id == bindparam("ti_id"),
+            TIc.try_number == bindparam("for_try"),
+        ).values({k: bindparam(f"v_{k}") for k in sorted(keys)})
     return stmt
+
+
+_HEARTBEAT = ti_columns(
+    TIc.id == bindparam("ti_id"),
+    TIc.state == TI.RUNNING.value,
+    TIc.try_number == bindparam("for_try"),
+).values(last_heartbeat_at=bindparam("now"))
 
 
 _RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == bindparam("run_id"))
@@ -290,17 +290,9 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
     def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
         try_number = self._check(ti_id, token)
         now = self.env.now()
-        with self.env.db.session() as s:
-            ok = s.execute(
-                update(TaskInstance)
-                .where(
-                    TaskInstance.id == ti_id,
-                    TaskInstance.state == TI.RUNNING.value,
-                    TaskInstance.try_number == try_number,
-                )
-                .values(last_heartbeat_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+        with self.env.db.engine.begin() as c:
+            params = {"ti_id": ti_id, "for_try": try_number, "now": now}
+            ok = c.execute(_HEARTBEAT, params).rowcount
         return {"stop": not ok}
 
     def xcom_get(
@@ -371,7 +363,6 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
                     [None, TI.SCHEDULED],
                     TI.SKIPPED,
                     now=now,
-                    check=False,
                     start_date=now,
                     end_date=now,
                     duration=0.0,
@@ -455,15 +446,9 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
                 values["next_retry_at"] = now + delay
             else:
                 new = TI.FAILED
-            values["state"] = new.value if new else None
             moved = c.execute(
-                _finish_update(frozenset(values)),
-                {
-                    "ti_id": ti_id,
-                    "from_state": current.value,
-                    "for_try": try_number,
-                    **{f"v_{k}": v for k, v in values.items()},
-                },
+                _finish_update(frozenset(values), current, new),
+                {"ti_id": ti_id, "for_try": try_number, **{f"v_{k}": v for k, v in values.items()}},
             ).rowcount
             if not moved:
                 raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")

@@ -7,7 +7,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tradewind.core.execution import Workload
 from tradewind.core.states import DagRunState, DagRunType
@@ -19,6 +19,7 @@ from tradewind.services.dag_store import get_serialized_dag, store_parse_results
 from tradewind.services.env import Env
 from tradewind.services.queueing import ensure_default_pool
 from tradewind.services.runs import create_run, get_run, run_id_for
+from tradewind.services.ti_state import ANY, ti_update
 from tradewind.services.tokens import issue_ti_token
 
 
@@ -118,14 +119,9 @@ def queue_single_task(env: Env, dag_id: str, run_id: str, task_id: str) -> Workl
                 TaskInstance.task_id == task_id,
             )
         ).scalar_one()
-        s.execute(
-            update(TaskInstance)
-            .where(TaskInstance.id == ti.id)
-            .values(
-                state=TI.QUEUED.value,
-                try_number=TaskInstance.try_number + 1,
-                queued_dttm=now,
-                updated_at=now,
+        s.execute(  # a test's shortcut past scheduling: audited like a user's mark
+            ti_update(ANY, TI.QUEUED, TaskInstance.id == ti.id, audited=True).values(
+                try_number=TaskInstance.try_number + 1, queued_dttm=now, updated_at=now
             )
         )
         s.flush()
