@@ -59,8 +59,11 @@ TI_TRANSITIONS: dict[TaskInstanceState | None, frozenset[TaskInstanceState | Non
     # ended first (fail_fast, dagrun_timeout) or a branch skipped it.
     TI.SCHEDULED: frozenset({TI.QUEUED, TI.FAILED, TI.SKIPPED, None}),
     TI.QUEUED: frozenset({TI.RUNNING, TI.SCHEDULED, TI.FAILED, TI.UP_FOR_RETRY, None}),
+    # running -> scheduled: the try was lost (Tradewind's own process went away), requeued
+    # without using a retry.
     TI.RUNNING: frozenset(
         {
+            TI.SCHEDULED,
             TI.SUCCESS,
             TI.FAILED,
             TI.UP_FOR_RETRY,

@@ -22,7 +22,7 @@ from tradewind.core.execution_api import (
     encode_error,
     generated_client,
 )
-from tradewind.errors import TradewindError
+from tradewind.errors import ExecutionAPIError, TradewindError
 
 log = logging.getLogger("tradewind.executor")
 #: The calls a task process may make through the pipe (the runner's protocol, no HTTP-only ones).
@@ -84,11 +84,16 @@ class PipeClient:
         # earlier try that was killed mid-call is recognised and dropped, never misread.
         self._seq += 1
         rid = f"{os.getpid()}:{self._seq}"
-        send(self._conn, {"op": "call", "id": rid, "method": method, "args": list(args)})
-        while True:
-            reply = recv(self._conn)
-            if reply.get("id") == rid:
-                break
+        try:
+            send(self._conn, {"op": "call", "id": rid, "method": method, "args": list(args)})
+            while True:
+                reply = recv(self._conn)
+                if reply.get("id") == rid:
+                    break
+        except (EOFError, OSError, ValueError) as exc:  # the parent went away mid-call
+            raise ExecutionAPIError(
+                f"the execution API pipe closed during {method}: {type(exc).__name__} {exc}"
+            ) from None
         if "error" in reply:
             raise_error(reply["error"])
         return reply.get("result")

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
 
 from tradewind.core.execution import ExecutionAPI, Outcome, Workload
+from tradewind.errors import TryLost
 from tradewind.executors import _pipe
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
 from tradewind.worker.processes import die_with_parent, stop_child
-from tradewind.worker.supervision import KILL_GRACE, TryWatch, term_child
+from tradewind.worker.supervision import EXIT_LOST, KILL_GRACE, TryWatch, term_child
 
 log = logging.getLogger("tradewind.executor")
 
@@ -75,6 +76,8 @@ def _worker_main(
                 control.close()
                 run_child(workload, api)
                 code = 0
+            except TryLost:  # already logged by the runner
+                code = EXIT_LOST
             except BaseException:  # noqa: BLE001 - reported through the exit code
                 logging.getLogger("tradewind.worker").exception("task process failed")
             finally:
@@ -253,11 +256,13 @@ class LocalExecutor(BaseExecutor):
                 else f"exit code {msg.get('code')}"
             )
             # The task's own process died (segfault, os._exit, killed): its try failed. Only
-            # losing the worker that supervises it is Tradewind's fault (lost, see _replace).
+            # Tradewind's own faults are lost: the execution API failing it (EXIT_LOST), the
+            # worker that supervises it dying (_replace).
+            lost = msg.get("code") == EXIT_LOST
             self._lost(
                 w,
                 f"the task process ended ({why}) before reporting its outcome",
-                Outcome.FAILED,
+                Outcome.LOST if lost else Outcome.FAILED,
             )
 
     def _lost(self, w: Workload, message: str, outcome: Outcome = Outcome.LOST) -> None:

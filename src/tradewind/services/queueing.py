@@ -21,6 +21,7 @@ from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
 from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.services.execution import record_history
+from tradewind.services.lost_tries import pid_alive
 from tradewind.services.scheduling import DagCache, ListStatement
 from tradewind.services.ti_state import ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import issue_ti_token
@@ -368,7 +369,7 @@ def register_job(
         if (
             alive is not None
             and alive.hostname == socket.gethostname()
-            and not _pid_alive(alive.pid)
+            and not pid_alive(alive.pid)
         ):
             # killed without a chance to say so (kill -9, power cut)
             session.execute(
@@ -391,22 +392,6 @@ def register_job(
     session.add(job)
     session.flush()
     return job.id
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
 
 
 def heartbeat_job(session: Session, job_id: int, now: datetime) -> None:

@@ -271,6 +271,7 @@ def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:
                     TI.RESTARTING,
                     TaskInstance.id == ti.id,
                     max_tries=new_max,
+                    lost_count=0,
                     updated_at=now,
                 )
             )
@@ -286,6 +287,7 @@ def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:
         session.execute(
             reset.values(
                 max_tries=new_max,
+                lost_count=0,
                 end_date=None,
                 next_retry_at=None,
                 next_method=None,

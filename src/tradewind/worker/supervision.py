@@ -23,6 +23,8 @@ TIMEOUT_GRACE = 5.0
 #: How long a stopped try has to run ``on_kill`` and end before it is killed.
 KILL_GRACE = 2.0
 INF = float("inf")
+#: The exit code of a try's process whose execution-API calls failed (TryLost): lost, not failed.
+EXIT_LOST = 75
 
 
 def term_child(signum: int, frame: Any) -> None:
@@ -123,4 +125,6 @@ class TryWatch:
             return None
         if self.stop_reason:
             return self.stop_reason
+        if code == EXIT_LOST:
+            return "it could not reach the execution API"
         return f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"

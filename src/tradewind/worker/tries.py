@@ -30,6 +30,7 @@ from tradewind.errors import (
     ExecutionAPIError,
     NotFound,
     TaskInstanceMoved,
+    TryLost,
 )
 from tradewind.executors import _pipe
 from tradewind.executors._pipe import PipeClient
@@ -39,7 +40,7 @@ from tradewind.worker.http_client import HttpExecutionClient
 from tradewind.worker.logs import append_line, log_path
 from tradewind.worker.processes import die_with_parent, stop_child
 from tradewind.worker.runner import TaskRunner  # imported once here, not in every forked try
-from tradewind.worker.supervision import KILL_GRACE, TryWatch, term_child
+from tradewind.worker.supervision import EXIT_LOST, KILL_GRACE, TryWatch, term_child
 
 log = logging.getLogger("tradewind.worker.celery")
 
@@ -214,6 +215,9 @@ class InProcessTry:
             )
         except _TryStopped:
             log.warning("try of %s stopped: %s", self.w.task_id, self.stop_reason)
+        except TryLost as exc:
+            path = _try_log_path(self.w, self.config)
+            _report_lost(self.w, path, str(exc), _client(self.config.api_url, retry_for=30.0))
         finally:
             watchdog.release(self)
             if main:
@@ -445,8 +449,11 @@ class TrySupervisor:
         result = "ran"
         why = self.watch.lost_reason(status) if self.watch is not None else None
         if why:
-            # The try's own process died or was stopped (timeout, moved away): it failed.
-            _report_lost(self.w, path, why, _client(self.config.api_url), outcome=Outcome.FAILED)
+            # The try's own process died or was stopped (timeout, moved away): it failed;
+            # its calls of the execution API failed (EXIT_LOST): it was lost.
+            lost = os.waitstatus_to_exitcode(status) == EXIT_LOST and not self.watch.stop_reason
+            outcome = Outcome.LOST if lost else Outcome.FAILED
+            _report_lost(self.w, path, why, _client(self.config.api_url), outcome=outcome)
             result = "lost"
         _upload_log(self.w, self.config, path)
         self._warm_up()
@@ -477,6 +484,8 @@ def _child_main(
                 exc,
             )
         code = 0
+    except TryLost:  # already logged by the runner
+        code = EXIT_LOST
     except BaseException:  # noqa: BLE001 - reported through the exit code
         log.exception("task process failed")
     finally:
