@@ -17,7 +17,13 @@ from tradewind.scheduler.loop import Scheduler, SchedulerOptions
 from tradewind.services import runs as run_service
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
-from tradewind.services.testing import make_test_run, queue_single_task, store_dag_object
+from tradewind.services.testing import (
+    make_test_run,
+    mirror_run,
+    queue_single_task,
+    scratch_env,
+    store_dag_object,
+)
 
 
 @dataclass
@@ -109,17 +115,25 @@ def collect_result(env: Env, dag_id: str, run_id: str) -> DagTestResult:
 def run_task_in_process(
     dag: Any, task_id: str, logical_date: datetime, *, env: Env | None = None, echo: bool = True
 ) -> TaskResult:
-    """Run one task of ``dag`` for ``logical_date``, ignoring its upstream (``tasks test``)."""
+    """Run one task of ``dag`` for ``logical_date``, ignoring its upstream (``tasks test``).
+
+    Records nothing in the metastore, as Airflow's ``tasks test``: the try runs against a
+    scratch copy (``services.testing.scratch_env``) that holds the variables, connections,
+    pools and, when the date has a real run, that run's id, conf and XComs.
+    """
     env = _ensure_env(env)
     if logical_date.tzinfo is None:
         logical_date = logical_date.replace(tzinfo=timezone.utc)
     dag.get_task(task_id)
-    store_dag_object(env, dag)
-    run_id = make_test_run(env, dag.dag_id, logical_date, None, reuse=True)
-    workload: Workload = queue_single_task(env, dag.dag_id, run_id, task_id)
-    execution = ExecutionService(env, skip_retry_delay=True)
-    InlineExecutor(
-        execution, lambda w: dag, str(env.settings.log_folder), echo=echo
-    ).queue_workloads([workload])
-    result = collect_result(env, dag.dag_id, run_id)
+    with scratch_env(env) as scratch:
+        store_dag_object(scratch, dag)
+        run_id = mirror_run(env, scratch, dag.dag_id, logical_date) or make_test_run(
+            scratch, dag.dag_id, logical_date, None
+        )
+        workload: Workload = queue_single_task(scratch, dag.dag_id, run_id, task_id)
+        execution = ExecutionService(scratch, skip_retry_delay=True)
+        InlineExecutor(
+            execution, lambda w: dag, str(scratch.settings.log_folder), echo=echo
+        ).queue_workloads([workload])
+        result = collect_result(scratch, dag.dag_id, run_id)
     return next(t for t in result.tasks if t.task_id == task_id)

@@ -44,10 +44,21 @@ def init() -> None:
 
 @db.command("migrate", context_settings=CONTEXT_SETTINGS)
 def migrate() -> None:
-    """Upgrade the metastore schema to the newest version."""
-    env = get_env()
+    """Upgrade the metastore schema to the newest version (writes the config file if missing)."""
+    from tradewind.services.install import write_config_file
+    from tradewind.services.queueing import ensure_default_pool
+
+    settings = get_settings()
+    # As Airflow's first command writes airflow.cfg: without it the web server and the
+    # scheduler of this home would have no secret key to share.
+    written = write_config_file(settings)
+    if written is not None:
+        click.echo(f"Wrote the config file {written}")
+    env = get_env(settings)
     before = env.db.current_revision()
     env.db.migrate()
+    with env.db.session() as s:
+        ensure_default_pool(s)
     after = env.db.current_revision()
     if before == after:
         click.echo(f"The metastore at {env.db.safe_url} is up to date ({after}).")

@@ -88,7 +88,11 @@ def list_(dag_id: str, tree: bool, output: str) -> None:
 @click.argument("task_id")
 @click.argument("logical_date", required=False, type=DATE)
 def test(dag_id: str, task_id: str, logical_date: datetime | None) -> None:
-    """Run one task in this process, ignoring its upstream; logs go to the terminal."""
+    """Run one task in this process, ignoring its upstream and recording nothing (as Airflow).
+
+    Logs go to the terminal; the metastore is left as it was (the try runs against a scratch
+    copy with the variables, connections, pools and the date's run and XComs).
+    """
     from tradewind.dag_test import run_task_in_process
 
     env = prepared_env()

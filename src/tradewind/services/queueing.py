@@ -22,6 +22,7 @@ from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskIn
 from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.services.execution import record_history
 from tradewind.services.lost_tries import pid_alive
+from tradewind.services.readiness import keep_ready
 from tradewind.services.scheduling import DagCache, ListStatement
 from tradewind.services.ti_state import ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import issue_ti_token
@@ -241,6 +242,7 @@ def queue_ready(
             continue  # max_active_tis_per_dag: this task runs at most that many at once
         per_task[(r.dag_id, r.task_id)] += 1
         picked.append(r)
+    picked = keep_ready(session, picked, cache, now)
     if not picked:
         return []
     moved = _mark_queued(session, [r.id for r in picked], now, job_id, executor_name)

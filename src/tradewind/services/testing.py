@@ -4,23 +4,124 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 
 from tradewind.core.execution import Workload
 from tradewind.core.states import DagRunState, DagRunType
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.dag_processing.parser import ParsedFile
-from tradewind.metastore.tables import DagModel, DagRun, TaskInstance
+from tradewind.metastore.database import Database
+from tradewind.metastore.tables import (
+    Connection,
+    DagModel,
+    DagRun,
+    Pool,
+    TaskInstance,
+    Variable,
+    XCom,
+)
 from tradewind.sdk.serialization import serialize_dag
+from tradewind.sdk.timetables import DataInterval
 from tradewind.services.dag_store import get_serialized_dag, store_parse_results
 from tradewind.services.env import Env
 from tradewind.services.queueing import ensure_default_pool
 from tradewind.services.runs import create_run, get_run, run_id_for
 from tradewind.services.ti_state import ANY, ti_update
 from tradewind.services.tokens import issue_ti_token
+from tradewind.settings import Settings
+
+# What a try run by ``tasks test`` may read from the real metastore: copied into its scratch one.
+_SHARED_TABLES = [cast(Table, t.__table__) for t in (Variable, Connection, Pool)]
+_XCOM = cast(Table, XCom.__table__)
+
+
+@contextmanager
+def scratch_env(env: Env) -> Iterator[Env]:
+    """A throwaway SQLite metastore (and log folder) for ``tasks test``.
+
+    As Airflow's ``tasks test`` records nothing, the try writes its states, XComs and log
+    into this scratch copy, never into the real metastore: no run, try or retry is left for a
+    scheduler to act on. Variables, connections (still encrypted with the same Fernet key)
+    and pools are copied in so the task reads what it would in a real run; see
+    :func:`mirror_run` for the run itself. Deleted when the block ends.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="tradewind-tasks-test-"))
+    settings = Settings(home=env.settings.home, values=env.settings.as_dict())
+    settings.set("database", "sql_alchemy_conn", f"sqlite:///{folder / 'scratch.db'}")
+    settings.set("logging", "base_log_folder", str(folder / "logs"))
+    scratch = Env(settings=settings, db=Database(settings.sql_alchemy_conn), clock=env.clock)
+    try:
+        scratch.db.migrate()
+        with env.db.session(readonly=True) as src, scratch.db.session() as dst:
+            for table in _SHARED_TABLES:
+                rows = [dict(r) for r in src.execute(select(table)).mappings()]
+                if table.name == "slot_pool":
+                    dst.execute(table.delete())  # the migration made default_pool already
+                if rows:
+                    dst.execute(insert(table), rows)
+        yield scratch
+    finally:
+        scratch.db.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def mirror_run(env: Env, scratch: Env, dag_id: str, logical_date: datetime) -> str | None:
+    """Copy the real run of ``logical_date`` (its id, type, conf, interval, XComs) into the
+    scratch metastore, so the tested task pulls its upstream's real XComs; return its run id,
+    or None when there is no such run."""
+    with env.db.session(readonly=True) as s:
+        real = s.execute(
+            select(DagRun).where(DagRun.dag_id == dag_id, DagRun.logical_date == logical_date)
+        ).scalar_one_or_none()
+        if real is None:
+            return None
+        xcoms = [
+            dict(r)
+            for r in s.execute(
+                select(_XCOM).where(_XCOM.c.dag_id == dag_id, _XCOM.c.run_id == real.run_id)
+            ).mappings()
+        ]
+        run_type = DagRunType(real.run_type)
+        conf = real.conf
+        run_id = real.run_id
+        run_after = real.run_after
+        interval = (
+            (real.data_interval_start, real.data_interval_end)
+            if real.data_interval_start is not None
+            else None
+        )
+    with scratch.db.session() as s:
+        sdag = get_serialized_dag(s, dag_id)
+        data_interval = (
+            sdag.timetable.infer_manual_data_interval(run_after=logical_date)
+            if interval is None
+            else DataInterval(*interval)
+        )
+        run = create_run(
+            s,
+            sdag,
+            run_id=run_id,
+            run_type=run_type,
+            logical_date=logical_date,
+            data_interval=data_interval,
+            run_after=run_after,
+            conf=conf,
+            now=scratch.now(),
+            state=DagRunState.RUNNING,
+            triggered_by="test",
+        )
+        run.start_date = scratch.now()
+        if xcoms:
+            s.execute(insert(_XCOM), xcoms)
+    return run_id
 
 
 def store_dag_object(env: Env, dag: Any) -> str:
@@ -69,8 +170,6 @@ def make_test_run(
     dag_id: str,
     logical_date: datetime,
     conf: dict[str, Any] | None,
-    *,
-    reuse: bool = False,
 ) -> str:
     """Create a manual run for ``logical_date`` (replacing an older test run of that date)."""
     now = env.now()
@@ -80,8 +179,6 @@ def make_test_run(
             select(DagRun).where(DagRun.dag_id == dag_id, DagRun.logical_date == logical_date)
         ).scalar_one_or_none()
         if existing is not None:
-            if reuse:
-                return existing.run_id
             s.delete(existing)
             s.execute(
                 TaskInstance.__table__.delete().where(

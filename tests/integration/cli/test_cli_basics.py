@@ -68,6 +68,25 @@ def test_db_init_creates_config_and_database(
     assert again.exit_code == 0 and "current" in again.output
 
 
+def test_db_migrate_on_a_fresh_home_writes_the_config_the_webserver_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The README's many-node recipe starts with `db migrate`, not `db init`: the web server
+    # and the scheduler then need the secret key it writes.
+    for name in list(os.environ):
+        if name.startswith("TRADEWIND"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "fresh"
+    result = CliRunner().invoke(cli, ["db", "migrate"], env={"TRADEWIND_HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    config = (home / "tradewind.toml").read_text()
+    assert "secret_key" in config and "fernet_key" in config
+    assert f"Wrote the config file {home / 'tradewind.toml'}" in result.output
+    again = CliRunner().invoke(cli, ["db", "migrate"], env={"TRADEWIND_HOME": str(home)})
+    assert "up to date" in again.output and "Wrote" not in again.output
+    assert (home / "tradewind.toml").read_text() == config  # the keys are kept
+
+
 def test_db_check_fails_on_an_empty_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -48,15 +48,35 @@ def test_dags_test_json_summary_and_success_exit(cli_runner, tw_home: Path) -> N
     ]
 
 
-def test_tasks_test_runs_one_task_and_writes_its_log(cli_runner, tw_home: Path) -> None:
+def test_tasks_test_runs_one_task_and_records_nothing(cli_runner, tw_home: Path, capfd) -> None:
     write_dag(tw_home / "dags", "simple.py", SIMPLE)
+    cli_runner("dags", "unpause", "simple")
     result = cli_runner("tasks", "test", "simple", "extract", "2026-01-05")
     assert "ended success" in result.stdout
-    assert _states(cli_runner, "simple", RUN)["extract"] == ("success", 1)
-    assert _states(cli_runner, "simple", RUN)["load"][0] is None
-    log = cli_runner("tasks", "logs", "simple", RUN, "extract").stdout
-    assert "extracting rows" in log
-    assert cli_runner("tasks", "state", "simple", "extract", RUN).stdout.strip() == "success"
+    assert "extracting rows" in "".join(capfd.readouterr())  # its log, on the terminal
+    # As Airflow's tasks test: no run, no try, nothing a scheduler would pick up.
+    assert json.loads(cli_runner("dags", "list-runs", "simple", "-o", "json").stdout) == []
+    missing = cli_runner("tasks", "states-for-dag-run", "simple", RUN, expect=1)
+    assert "not found" in missing.stderr
+
+
+def test_tasks_test_of_a_date_with_a_run_reads_its_xcoms_and_changes_nothing(
+    cli_runner, tw_home: Path, capfd
+) -> None:
+    write_dag(tw_home / "dags", "simple.py", SIMPLE)
+    cli_runner("dags", "test", "simple", "2026-01-05", "-q")
+    before = _states(cli_runner, "simple", RUN)
+    log_before = cli_runner("tasks", "logs", "simple", RUN, "load").stdout
+    result = cli_runner("tasks", "test", "simple", "load", "2026-01-05")
+    assert "ended success" in result.stdout
+    assert "loaded 6" in "".join(capfd.readouterr())  # the upstream's real XCom was pulled
+    assert _states(cli_runner, "simple", RUN) == before == {
+        "extract": ("success", 1),
+        "load": ("success", 1),
+    }
+    assert cli_runner("tasks", "logs", "simple", RUN, "load").stdout == log_before
+    runs = json.loads(cli_runner("dags", "list-runs", "simple", "-o", "json").stdout)
+    assert [r["run_id"] for r in runs] == [RUN]
 
 
 def test_tasks_logs_per_try(cli_runner, tw_home: Path) -> None:
