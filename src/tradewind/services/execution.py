@@ -8,7 +8,6 @@ message can never run a task twice or overwrite a newer state.
 from __future__ import annotations
 
 import logging
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +31,7 @@ from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
 from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
+from tradewind.services.outcomes import log_lost, next_state
 from tradewind.services.ti_state import cas, run_columns, ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import verify_ti_token
 from tradewind.services.wakeup import TASK_ENDED, notify_statement
@@ -43,9 +43,6 @@ DRT = DagRun.__table__
 DRc = DRT.c
 HT = TaskInstanceHistory.__table__
 
-MAX_RETRY_DELAY = timedelta(hours=24)
-#: The history state of a try that Tradewind lost (its own process went away).
-LOST = "lost"
 logger = logging.getLogger("tradewind.services.execution")
 
 # The claim's statements, built once (building a statement costs more than running it here).
@@ -127,16 +124,6 @@ _RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def retry_delay_for(task: Any, try_number: int) -> timedelta:
-    """Return how long to wait before the next try (exponential backoff if asked)."""
-    base = float(task.retry_delay or 0)
-    if task.retry_exponential_backoff:
-        base = base * (2 ** max(try_number - 1, 0))
-    cap = task.max_retry_delay
-    limit = float(cap) if cap is not None else MAX_RETRY_DELAY.total_seconds()
-    return timedelta(seconds=min(math.ceil(base), limit))
 
 
 def history_row(
@@ -433,7 +420,17 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             if current is not TI.RESTARTING:
                 sdag = self._sdag_core(c, ti.dag_id, ti.dag_version)
                 task = sdag.tasks.get(ti.task_id)
-            new, kept, error = self._next_state(ti, current, outcome, task, error, values, now)
+            new, kept, error = next_state(
+                ti,
+                current,
+                outcome,
+                task,
+                error,
+                values,
+                now,
+                max_lost=self.max_lost_requeues,
+                no_delay=self.skip_retry_delay,
+            )
             moved = c.execute(
                 _finish_update(frozenset(values), current, new),
                 {"ti_id": ti_id, "for_try": try_number, **{f"v_{k}": v for k, v in values.items()}},
@@ -444,7 +441,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
                 _HISTORY_INSERT, history_row(ti, kept, error, end_date=now, duration=duration)
             )
             if outcome is Outcome.LOST and current is TI.RUNNING:
-                self._log_lost(c, ti, new, error, now)
+                log_lost(c, ti, new, error, now)
             c.execute(_TOUCH_RUN, {"of_dag": ti.dag_id, "of_run": ti.run_id})
             if new is TI.SUCCESS and task is not None and task.outlets:
                 emit = (ti, list(task.outlets))
@@ -464,71 +461,6 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         elif self.wake_on_change:
             self.env.wake(TASK_ENDED)
         return {"state": new.value if new else None}
-
-    def _next_state(
-        self,
-        ti: Any,
-        current: TI,
-        outcome: Outcome,
-        task: Any,
-        error: str | None,
-        values: dict[str, Any],
-        now: datetime,
-    ) -> tuple[TI | None, str, str | None]:
-        """The state an outcome leads to, the state the try's history row keeps, its error;
-        adds what else changes to ``values``."""
-        if current is TI.RESTARTING:
-            return None, TI.RESTARTING.value, error
-        if outcome is Outcome.SUCCESS:
-            return TI.SUCCESS, TI.SUCCESS.value, error
-        if outcome is Outcome.SKIPPED:
-            return TI.SKIPPED, TI.SKIPPED.value, error
-        if outcome is Outcome.LOST:
-            # Tradewind's own process went away, not the task's code: run it again without
-            # using one of its retries, a bounded number of times.
-            lost = int(ti.lost_count or 0) + 1
-            if lost <= self.max_lost_requeues:
-                values.update(
-                    try_number=ti.try_number + 1,
-                    max_tries=ti.max_tries + 1,
-                    lost_count=lost,
-                    scheduled_dttm=now,
-                    next_retry_at=None,
-                )
-                return TI.SCHEDULED, LOST, error
-            values["lost_count"] = lost
-            why = (
-                f"the task's try was lost {lost} times ([scheduler] max_lost_try_requeues = "
-                f"{self.max_lost_requeues}): failing it"
-            )
-            return TI.FAILED, LOST, f"{error}; {why}" if error else why
-        if outcome is not Outcome.FAIL_NO_RETRY and ti.try_number <= ti.max_tries:
-            delay = (
-                timedelta(0)
-                if (self.skip_retry_delay or task is None)
-                else retry_delay_for(task, ti.try_number)
-            )
-            values["next_retry_at"] = now + delay
-            return TI.UP_FOR_RETRY, TI.UP_FOR_RETRY.value, error
-        return TI.FAILED, TI.FAILED.value, error
-
-    @staticmethod
-    def _log_lost(c: Any, ti: Any, new: TI | None, error: str | None, now: datetime) -> None:
-        """The event log records each lost try: requeued, or failed past the limit."""
-        from tradewind.services.event_log import log_event
-
-        with Session(bind=c) as s:
-            log_event(
-                s,
-                "lost_try_requeued" if new is TI.SCHEDULED else "lost_try_failed",
-                now=now,
-                dag_id=ti.dag_id,
-                run_id=ti.run_id,
-                task_id=ti.task_id,
-                try_number=ti.try_number,
-                extra={"reason": (error or "")[-2000:], "map_index": ti.map_index},
-            )
-            s.flush()
 
     def _sdag_core(self, conn: Any, dag_id: str, version: str | None) -> SerializedDag:
         """The serialized DAG, read on the caller's connection when not cached.
