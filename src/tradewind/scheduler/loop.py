@@ -140,6 +140,14 @@ class Scheduler:
         try:
             answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why)
         except TaskInstanceMoved:
+            with self.env.db.session() as s:  # lost before its claim: still queued
+                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now()):
+                    log.warning(
+                        "task instance %s try %s was lost before its claim (%s): scheduled",
+                        ti_id,
+                        try_number,
+                        why,
+                    )
             return
         log.warning(
             "task instance %s try %s was lost (%s): now %s",
@@ -276,6 +284,9 @@ class Scheduler:
     def handle_executor_events(self, events: list[ExecutorEvent]) -> None:
         for ev in events:
             if ev.ti_id < 0:
+                continue
+            if ev.outcome == Outcome.LOST.value:
+                self._report_lost(ev.ti_id, ev.try_number, ev.message)
                 continue
             try:
                 self.execution.finish_try(ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message)

@@ -15,11 +15,12 @@ import socket
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.metastore.tables import Job, TaskInstance
+from tradewind.services.ti_state import ti_update, touch_runs
 
 _TIc = cast(Table, TaskInstance.__table__).c
 #: A process that started this much after the try did cannot be the try's process.
@@ -104,3 +105,23 @@ def end_dead_local_jobs(session: Session, now: datetime, job_type: str = "Schedu
     if dead:
         session.execute(update(Job).where(Job.id.in_(dead)).values(state="failed", end_date=now))
     return len(dead)
+
+
+_REQUEUE_UNCLAIMED = ti_update(
+    TI.QUEUED,
+    TI.SCHEDULED,
+    _TIc.id == bindparam("b_id"),
+    _TIc.try_number == bindparam("b_try"),
+    updated_at=bindparam("b_now"),
+).returning(_TIc.dag_id, _TIc.run_id)
+
+
+def requeue_unclaimed(session: Session, ti_id: int, try_number: int, now: datetime) -> bool:
+    """A try lost before its claim (its process could not reach the execution API): the
+    task instance, still queued for that try, goes back to scheduled at once instead of
+    after ``task_queued_timeout``. A compare-and-set; False when it had moved."""
+    params = {"b_id": ti_id, "b_try": try_number, "b_now": now}
+    row = session.execute(_REQUEUE_UNCLAIMED, params).first()
+    if row is not None:
+        touch_runs(session, [(row.dag_id, row.run_id)])
+    return row is not None

@@ -241,3 +241,28 @@ def test_a_task_that_exhausts_max_lost_try_requeues_fails_saying_so(lab: Home) -
     assert [h[:2] for h in hist] == [(1, "lost"), (2, "lost"), (3, "lost")]
     assert "lost 3 times" in hist[-1][2]
     assert ti.state == "failed" and ti.lost_count == 3
+
+
+@BOTH_DATABASES
+def test_a_try_lost_before_its_claim_is_scheduled_again_at_once(lab: Home) -> None:
+    """Its process could not reach the execution API to claim (EXIT_LOST): the scheduler
+    puts the task instance, still queued for that try, back to scheduled (not after
+    task_queued_timeout); a report for another try changes nothing."""
+    from tradewind.executors.base import ExecutorEvent
+    from tradewind.executors.inline import InlineExecutor
+    from tradewind.scheduler.loop import Scheduler, SchedulerOptions
+
+    with DAG("lost", schedule=None, start_date=START) as dag:
+        PythonOperator(task_id="t", python_callable=lambda: 1)
+    store_dag_object(lab.env, dag)
+    run_id = make_test_run(lab.env, "lost", START, None)
+    w = queue_single_task(lab.env, "lost", run_id, "t")
+    service = ExecutionService(lab.env)
+    executor = InlineExecutor(service, lambda _: dag, str(lab.env.settings.log_folder))
+    scheduler = Scheduler(lab.env, executor, service, options=SchedulerOptions(exclusive=False))
+    lost = "the task process ended (it could not reach the execution API)"
+    scheduler.handle_executor_events([ExecutorEvent(w.ti_id, w.try_number + 1, "lost", lost)])
+    assert _ti(lab.env, w.ti_id).state == "queued"
+    scheduler.handle_executor_events([ExecutorEvent(w.ti_id, w.try_number, "lost", lost)])
+    ti = _ti(lab.env, w.ti_id)
+    assert (ti.state, ti.try_number, ti.lost_count) == ("scheduled", w.try_number, 0)
