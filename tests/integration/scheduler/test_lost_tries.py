@@ -211,8 +211,13 @@ def victim(ti=None):
         time.sleep(30)
     return "ok"
 
+def called(context):
+    with open(os.path.join(os.environ["TW_SCRATCH"], "callbacks"), "a") as f:
+        f.write(f"{context['ti'].try_number}\\n")
+
 with DAG("killer", schedule=None, start_date=datetime(2026, 1, 1)):
-    PythonOperator(task_id="victim", python_callable=victim)
+    PythonOperator(task_id="victim", python_callable=victim,
+                   on_retry_callback=called, on_failure_callback=called)
 """
 
 
@@ -227,6 +232,7 @@ def test_a_dead_warm_worker_is_replaced_and_its_try_requeued_as_lost(lab: Home) 
     hist = _history(lab.env, ti.id)
     assert hist[0][:2] == (1, "lost") and "the worker process died" in hist[0][2], hist
     assert hist[1][:2] == (2, "success")
+    assert not (lab.scratch / "callbacks").exists()  # no retry/failure callback for a requeue
 
 
 def test_a_task_that_exhausts_max_lost_try_requeues_fails_saying_so(lab: Home) -> None:
