@@ -70,10 +70,14 @@ def test_tasks_test_of_a_date_with_a_run_reads_its_xcoms_and_changes_nothing(
     result = cli_runner("tasks", "test", "simple", "load", "2026-01-05")
     assert "ended success" in result.stdout
     assert "loaded 6" in "".join(capfd.readouterr())  # the upstream's real XCom was pulled
-    assert _states(cli_runner, "simple", RUN) == before == {
-        "extract": ("success", 1),
-        "load": ("success", 1),
-    }
+    assert (
+        _states(cli_runner, "simple", RUN)
+        == before
+        == {
+            "extract": ("success", 1),
+            "load": ("success", 1),
+        }
+    )
     assert cli_runner("tasks", "logs", "simple", RUN, "load").stdout == log_before
     runs = json.loads(cli_runner("dags", "list-runs", "simple", "-o", "json").stdout)
     assert [r["run_id"] for r in runs] == [RUN]
