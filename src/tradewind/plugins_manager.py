@@ -157,3 +157,22 @@ def load_plugins(
 def plugin_macros() -> dict[str, SimpleNamespace]:
     """The macros of the plugins loaded in this process (empty before :func:`load_plugins`)."""
     return _loaded.macros if _loaded is not None else {}
+
+
+def plugin_summaries(loaded: LoadedPlugins) -> list[dict[str, Any]]:
+    """One row per plugin: its name, source and the names of what it brings."""
+
+    def names(objs: list[Any]) -> list[str]:
+        return [getattr(o, "__name__", str(o)) for o in objs]
+
+    return [
+        {
+            "name": p.name,
+            "source": p.source,
+            "operators": names([*p.operators, *p.sensors]),
+            "hooks": names(p.hooks),
+            "macros": names(p.macros),
+            "timetables": [f"{t.__module__}.{t.__qualname__}" for t in p.timetables],
+        }
+        for p in sorted(loaded.plugins, key=lambda p: p.name)
+    ]

@@ -10,6 +10,7 @@ import click
 
 from tradewind.cli._output import console, emit, emit_one, output_option
 from tradewind.cli._runtime import DATE, cli_user, get_env, parse_conf, refresh_dags
+from tradewind.cli.dags_info import next_execution, report
 from tradewind.cli.dags_run import backfill, test
 from tradewind.cli.main import CONTEXT_SETTINGS
 
@@ -33,6 +34,8 @@ def dags() -> None:
 
 dags.add_command(test)
 dags.add_command(backfill)
+dags.add_command(next_execution)
+dags.add_command(report)
 
 
 def run_row(run: Any) -> dict[str, Any]:
@@ -64,21 +67,36 @@ def list_(include_inactive: bool, no_refresh: bool, output: str) -> None:
     if not no_refresh:
         refresh_dags(env)
     with env.db.session(readonly=True) as s:
-        rows = [
-            {
-                "dag_id": d.dag_id,
-                "fileloc": d.fileloc,
-                "owners": d.owners,
-                "is_paused": d.is_paused,
-                "schedule": d.timetable_summary,
-                "tags": d.tags,
-                "is_active": d.is_active,
-                "next_dagrun": d.next_dagrun,
-            }
-            for d in list_dags(s, include_inactive=include_inactive)
-        ]
+        rows = [_dag_row(s, d, env.now()) for d in list_dags(s, include_inactive=include_inactive)]
     columns = ["dag_id", "fileloc", "owners", "is_paused", "schedule", "tags"]
     emit(rows, output, columns if output in ("table", "plain") else None)
+
+
+def _dag_row(session: Any, dag: Any, now: datetime) -> dict[str, Any]:
+    """A DAG's listing fields, with its next run (computed for paused DAGs too)."""
+    from tradewind.errors import NotFound
+    from tradewind.services.dag_store import get_serialized_dag
+    from tradewind.services.run_creation import next_run_of
+
+    try:
+        upcoming = next_run_of(session, dag, get_serialized_dag(session, dag.dag_id), now)
+    except NotFound:
+        upcoming = None
+    upcoming = upcoming or {}
+    return {
+        "dag_id": dag.dag_id,
+        "fileloc": dag.fileloc,
+        "owners": dag.owners,
+        "is_paused": dag.is_paused,
+        "schedule": dag.timetable_summary,
+        "tags": dag.tags,
+        "is_active": dag.is_active,
+        "next_dagrun_run_after": upcoming.get("run_after"),
+        "next_dagrun_logical_date": upcoming.get("logical_date"),
+        "next_dagrun_data_interval_start": upcoming.get("data_interval_start"),
+        "next_dagrun_data_interval_end": upcoming.get("data_interval_end"),
+        "timezone": upcoming.get("timezone"),
+    }
 
 
 @dags.command("list-import-errors", context_settings=CONTEXT_SETTINGS)
@@ -208,6 +226,7 @@ def trigger(
     dag_id: str, conf: str | None, run_id: str | None, logical_date: datetime | None, output: str
 ) -> None:
     """Create a manual run of a DAG with an optional conf; the scheduler runs it."""
+    from tradewind.services.dags import get_dag
     from tradewind.services.runs import trigger_run
 
     env = get_env()
@@ -225,8 +244,15 @@ def trigger(
             triggered_by="cli",
         )
         row = run_row(run)
+        paused = get_dag(s, dag_id).is_paused
     env.wake()
     emit([row], output, ["dag_id", "run_id", "state", "logical_date", "conf"])
+    if paused:
+        click.echo(
+            f"DAG {dag_id!r} is paused: run {row['run_id']!r} waits, queued, until it is "
+            f"unpaused (`tradewind dags unpause {dag_id}`).",
+            err=True,
+        )
 
 
 @dags.command("list-runs", context_settings=CONTEXT_SETTINGS)

@@ -127,6 +127,12 @@ def _plan_rows(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @click.option("-c", "--conf", help="JSON object passed to every run.")
 @click.option("--dry-run", is_flag=True, help="Only print what would run.")
 @click.option("--no-wait", is_flag=True, help="Return once the backfill is created.")
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Run the backfill here (a scheduler in this process until it is done), for when no "
+    "scheduler is running.",
+)
 @output_option
 def backfill(
     dag_id: str,
@@ -140,11 +146,13 @@ def backfill(
     conf: str | None,
     dry_run: bool,
     no_wait: bool,
+    local: bool,
     output: str,
 ) -> None:
     """Create runs for every interval from START to END; the scheduler runs them.
 
     Shows the progress until the backfill is done; Ctrl-C stops watching, not the backfill.
+    With no scheduler running it says so at once; ``--local`` runs the backfill itself.
     """
     from tradewind.services.backfills import create_backfill
 
@@ -154,6 +162,14 @@ def backfill(
     env = get_env()
     conf_dict = parse_conf(conf)
     refresh_dags(env)
+    alive = dry_run or _scheduler_alive(env)
+    if local and alive and not dry_run:
+        click.echo(
+            "A scheduler is running: it runs the backfill (--local is not needed).", err=True
+        )
+        local = False
+    elif not (alive or local):
+        _no_scheduler(env, no_wait)
     with env.db.session() as s:
         bf, plan = create_backfill(
             s,
@@ -185,15 +201,58 @@ def backfill(
     if complete:
         click.echo("Nothing to run.")
         return
-    if no_wait:
+    if local:
+        failed = _run_locally(env, backfill_id)
+    elif no_wait:
         click.echo("The scheduler runs it; follow it with `tradewind dags list-runs`.")
         return
-    failed = _watch(env, backfill_id)
+    else:
+        failed = _watch(env, backfill_id)
     if failed:
         raise SystemExit(1)
 
 
-def _watch(env: Any, backfill_id: int | None) -> int:
+def _scheduler_alive(env: Any) -> bool:
+    """Whether a scheduler sent a heartbeat within the health threshold (the health data)."""
+    from tradewind.services.queries.system import live_jobs
+
+    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
+    with env.db.session(readonly=True) as s:
+        return bool(live_jobs(s, "SchedulerJob", env.now(), threshold))
+
+
+def _no_scheduler(env: Any, no_wait: bool) -> None:
+    """Refuse a watched backfill at once with no scheduler; warn for ``--no-wait``."""
+    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
+    message = (
+        f"no scheduler is running (none has sent a heartbeat in the last {threshold:g} s), "
+        "so nothing would run this backfill. Start one with `tradewind scheduler`, or pass "
+        "--local to run the backfill in this process."
+    )
+    if not no_wait:
+        raise click.ClickException(message)
+    click.echo(f"Warning: {message} The runs wait, queued, for a scheduler.", err=True)
+
+
+def _scheduler_child(env: Any) -> None:
+    from tradewind.cli.scheduler import run_scheduler
+
+    env.db.dispose()  # forked: fresh connections
+    run_scheduler(env, with_processor=False)
+
+
+def _run_locally(env: Any, backfill_id: int | None) -> int:
+    """Run a scheduler child of this process until the backfill completes; return failures."""
+    from tradewind.cli._processes import start_child, stop_children
+
+    child = start_child("tradewind-backfill-scheduler", _scheduler_child, env)
+    try:
+        return _watch(env, backfill_id, alive=child.is_alive, local=True)
+    finally:
+        stop_children([child])
+
+
+def _watch(env: Any, backfill_id: int | None, *, alive: Any = None, local: bool = False) -> int:
     """Show a progress bar until the backfill completes; return its number of failed runs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -201,7 +260,12 @@ def _watch(env: Any, backfill_id: int | None) -> int:
 
     assert backfill_id is not None
     out = console()
-    out.print("[dim]The scheduler runs the backfill; Ctrl-C stops watching, not the backfill.[/]")
+    if local:
+        out.print("[dim]Running the backfill in this process; Ctrl-C stops it.[/]")
+    else:
+        out.print(
+            "[dim]The scheduler runs the backfill; Ctrl-C stops watching, not the backfill.[/]"
+        )
     columns = (
         TextColumn("[bold]backfill {task.fields[bf]}"),
         BarColumn(),
@@ -228,11 +292,16 @@ def _watch(env: Any, backfill_id: int | None) -> int:
                 )
                 if progress["complete"] or finished >= int(progress["total"]):
                     break
+                if alive is not None and not alive():
+                    raise click.ClickException(
+                        "the scheduler running the backfill stopped before it was done; "
+                        "see its log above"
+                    )
                 time.sleep(0.5)
     except KeyboardInterrupt:
+        where = "waits for a scheduler" if local else "keeps running in the scheduler"
         out.print(
-            f"Stopped watching. Backfill {backfill_id} keeps running in the scheduler; "
-            "see `tradewind dags list-runs`."
+            f"Stopped watching. Backfill {backfill_id} {where}; see `tradewind dags list-runs`."
         )
         return 0
     out.print(

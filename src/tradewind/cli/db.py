@@ -66,6 +66,9 @@ def migrate() -> None:
         click.echo(f"Migrated {env.db.safe_url} from {before or 'nothing'} to {after}.")
 
 
+db.add_command(migrate, "upgrade")  # Airflow 2's name, kept working as in Airflow 2.10
+
+
 @db.command("reset", context_settings=CONTEXT_SETTINGS)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def reset(yes: bool) -> None:

@@ -27,6 +27,11 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "scheduler": ("tradewind.cli.scheduler", "scheduler"),
     "dag-processor": ("tradewind.cli.scheduler", "dag_processor"),
     "standalone": ("tradewind.cli.standalone", "standalone"),
+    "info": ("tradewind.cli.info", "info"),
+    "cheat-sheet": ("tradewind.cli.info", "cheat_sheet"),
+    "plugins": ("tradewind.cli.info", "plugins"),
+    "roles": ("tradewind.cli.info", "roles"),
+    "jobs": ("tradewind.cli.jobs", "jobs"),
 }
 
 #: command name -> module written by other parts of the project, registered if present

@@ -32,6 +32,25 @@ def _processor_child(env: Any) -> None:
     run_dag_processor(env.settings, on_change=env.wake)
 
 
+def refuse_second_scheduler(env: Any) -> None:
+    """On SQLite, refuse before starting anything when another scheduler is alive."""
+    from tradewind.services.queries.system import live_jobs
+
+    if not env.settings.is_sqlite:
+        return  # PostgreSQL and MySQL run several schedulers side by side
+    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
+    with env.db.session(readonly=True) as s:
+        alive = live_jobs(s, "SchedulerJob", env.now(), threshold)
+        found = [(j.pid, j.hostname) for j in alive]
+    if found:
+        pid, host = found[0]
+        raise click.ClickException(
+            f"another scheduler (pid {pid} on {host}) is running against this SQLite metastore "
+            f"({env.db.safe_url}); SQLite supports one scheduler. Stop it first, or use "
+            "PostgreSQL to run several."
+        )
+
+
 def run_scheduler(
     env: Any,
     *,
@@ -96,6 +115,7 @@ def scheduler(num_runs: int, skip_dag_processor: bool) -> None:
     setup_logging(settings)
     env = get_env(settings)
     env.db.check()
+    refuse_second_scheduler(env)
     standalone_processor = bool(settings.get("scheduler", "standalone_dag_processor"))
     click.echo(f"Scheduler starting on {env.db.safe_url}; DAGs folder {settings.dags_folder}")
     run_scheduler(

@@ -95,7 +95,7 @@ def _has_module(name: str) -> bool:
 def standalone(port: int | None, load_examples: bool | None) -> None:
     """Run Tradewind on this machine: DAG processor, scheduler, executor and web server."""
     from tradewind.cli._processes import start_child
-    from tradewind.cli.scheduler import run_scheduler, setup_logging
+    from tradewind.cli.scheduler import refuse_second_scheduler, run_scheduler, setup_logging
     from tradewind.services.install import write_config_file
     from tradewind.services.queueing import ensure_default_pool
 
@@ -111,6 +111,7 @@ def standalone(port: int | None, load_examples: bool | None) -> None:
     env.db.migrate()
     with env.db.session() as s:
         ensure_default_pool(s)
+    refuse_second_scheduler(env)
     host = "127.0.0.1"
     port = port or int(settings.get("api", "port"))
     children = []

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from tradewind.cli import tasks_run
 from tradewind.cli._output import console, emit, output_option
 from tradewind.cli._runtime import DATE, cli_user, get_env, load_dag_object, refresh_dags
 from tradewind.cli.dags_run import prepared_env
@@ -193,37 +194,5 @@ def clear(
     click.echo(f"Cleared {count} task instances.")
 
 
-@tasks.command("logs", context_settings=CONTEXT_SETTINGS)
-@click.argument("dag_id")
-@click.argument("run_id")
-@click.argument("task_id")
-@click.option("--try", "try_number", type=int, help="The try to show (default: the latest).")
-@click.option("--map-index", type=int, default=-1, show_default=True)
-@output_option
-def logs(
-    dag_id: str, run_id: str, task_id: str, try_number: int | None, map_index: int, output: str
-) -> None:
-    """Print the log of one try of a task instance."""
-    from tradewind.services.task_instances import get_task_instance, ti_log_path
-    from tradewind.worker.logs import read_log_lines
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        ti = get_task_instance(s, dag_id, run_id, task_id, map_index)
-        latest = max(ti.try_number, 1)
-        path = ti_log_path(env.settings, ti, try_number)
-    if try_number is not None and not 1 <= try_number <= latest:
-        raise click.ClickException(f"try {try_number} does not exist: tries are 1 to {latest}")
-    if not path.exists():
-        raise click.ClickException(f"no log file at {path} (the task has not run this try yet?)")
-    lines = read_log_lines(path)
-    if output != "table":
-        emit(lines, output)
-        return
-    for line in lines:
-        stamp = str(line.get("timestamp") or "")
-        level = str(line.get("level") or "").upper()
-        prefix = f"[{stamp}] {level} - " if stamp else ""
-        click.echo(f"{prefix}{line.get('event', '')}")
-        if line.get("error_detail"):
-            click.echo(str(line["error_detail"]))
+for _command in (tasks_run.logs, tasks_run.run, tasks_run.render):
+    tasks.add_command(_command)

@@ -30,6 +30,7 @@ def webserver(
     host = host or str(settings.get("api", "host"))
     port = port if port is not None else int(settings.get("api", "port"))
     workers = workers if workers is not None else int(settings.get("api", "workers"))
+    _check_port(host, port)
     click.echo(f"Tradewind web server on http://{host}:{port} (API docs: /docs)")
     uvicorn.run(
         "tradewind.api.app:app_from_settings",
@@ -41,6 +42,26 @@ def webserver(
         proxy_headers=proxy_headers,
         server_header=False,
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Bind the address once, as uvicorn will, so a busy port is reported before the banner."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise click.ClickException(f"cannot resolve the address {host!r}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}. Another process uses "
+                "the port? Stop it, or pass --port (or set [api] port)."
+            ) from None
 
 
 api_server = webserver

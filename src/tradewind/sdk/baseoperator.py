@@ -317,12 +317,11 @@ class BaseOperator(DependencyMixin):
                 self.filename,
                 self.lineno,
             )
-        if upstream:
-            self.upstream_task_ids.add(other.task_id)
-            other.downstream_task_ids.add(self.task_id)
-        else:
-            self.downstream_task_ids.add(other.task_id)
-            other.upstream_task_ids.add(self.task_id)
+        up, down = (other, self) if upstream else (self, other)
+        up.downstream_task_ids.add(down.task_id)
+        down.upstream_task_ids.add(up.task_id)
+        # Where each edge was written, so a cycle is reported at the edge that closed it.
+        dag.edge_sites.setdefault((up.task_id, down.task_id), _site.definition_site())
 
     def set_upstream(self, other: Any) -> None:
         """Make this task run after ``other`` (a task, task group, XComArg or a list)."""

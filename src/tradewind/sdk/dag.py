@@ -133,6 +133,8 @@ class DAG:
         self.dag_display_name = dag_display_name or dag_id
         self.fail_fast = fail_fast
         self.task_dict: dict[str, BaseOperator] = {}
+        #: (upstream id, downstream id) -> (file, line) where the edge was set, in order set
+        self.edge_sites: dict[tuple[str, str], tuple[str | None, int | None]] = {}
         self._schedule_arg = schedule
         self.asset_condition: BaseAsset | None = None
         self.timetable = self._make_timetable(schedule)
@@ -251,10 +253,25 @@ class DAG:
                     ready.append(down)
         if len(order) != len(self.task_dict):
             cycle = self._find_cycle({t for t, d in indeg.items() if d > 0})
+            edge, (filename, lineno) = self._closing_edge(cycle)
+            where = f"; the edge {edge[0]} >> {edge[1]} closes it" if edge else ""
             raise DagCycleError(
-                f"DAG {self.dag_id!r} has a cycle: {' -> '.join(cycle)}", self.filename, self.lineno
+                f"DAG {self.dag_id!r} has a cycle: {' -> '.join(cycle)}{where}",
+                filename or self.filename,
+                lineno or self.lineno,
             )
         return [self.task_dict[t] for t in order]
+
+    def _closing_edge(
+        self, cycle: list[str]
+    ) -> tuple[tuple[str, str] | None, tuple[str | None, int | None]]:
+        """The edge of ``cycle`` that was set last, and where (the line the author wrote)."""
+        order = {edge: i for i, edge in enumerate(self.edge_sites)}
+        edges = [e for e in zip(cycle, cycle[1:], strict=False) if e in order]
+        if not edges:
+            return None, (None, None)
+        last = max(edges, key=order.__getitem__)
+        return last, self.edge_sites[last]
 
     def _find_cycle(self, nodes: set[str]) -> list[str]:
         """Return one cycle among ``nodes`` (those a topological sort could not place).

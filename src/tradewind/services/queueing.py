@@ -396,6 +396,11 @@ def register_job(
     return job.id
 
 
+def process_alive(pid: int | None) -> bool:
+    """True if process ``pid`` of this host exists and is not a zombie."""
+    return pid_alive(pid)
+
+
 def heartbeat_job(session: Session, job_id: int, now: datetime) -> None:
     session.execute(update(Job).where(Job.id == job_id).values(latest_heartbeat=now))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
@@ -30,6 +32,28 @@ def _last_automated(session: Session, dag_id: str) -> DataInterval | None:
     return DataInterval(row[0], row[1])
 
 
+def _next_info(
+    session: Session,
+    dag_id: str,
+    sdag: SerializedDag,
+    now: datetime,
+    last: DataInterval | None = None,
+) -> Any:
+    """The timetable's next run (``DagRunInfo``) after the last scheduled one, or None."""
+    tt = sdag.timetable
+    if not tt.can_be_scheduled:
+        return None
+    restriction = TimeRestriction(
+        earliest=datetime.fromisoformat(sdag.start_date) if sdag.start_date else None,
+        latest=datetime.fromisoformat(sdag.end_date) if sdag.end_date else None,
+        catchup=bool(sdag.catchup),
+    )
+    last = last if last is not None else _last_automated(session, dag_id)
+    if not (tt.periodic or last is None):
+        return None
+    return tt.next_dagrun_info(last_automated_data_interval=last, restriction=restriction, now=now)
+
+
 def compute_next_dagrun(
     session: Session,
     dag: DagModel,
@@ -38,19 +62,7 @@ def compute_next_dagrun(
     last: DataInterval | None = None,
 ) -> None:
     """Set ``dag.next_dagrun*`` from the timetable and the last scheduled run."""
-    tt = sdag.timetable
-    info = None
-    if tt.can_be_scheduled:
-        restriction = TimeRestriction(
-            earliest=datetime.fromisoformat(sdag.start_date) if sdag.start_date else None,
-            latest=datetime.fromisoformat(sdag.end_date) if sdag.end_date else None,
-            catchup=bool(sdag.catchup),
-        )
-        last = last if last is not None else _last_automated(session, dag.dag_id)
-        if tt.periodic or last is None:
-            info = tt.next_dagrun_info(
-                last_automated_data_interval=last, restriction=restriction, now=now
-            )
+    info = _next_info(session, dag.dag_id, sdag, now, last)
     if info is None:
         dag.next_dagrun = dag.next_dagrun_create_after = None
         dag.next_dagrun_data_interval_start = dag.next_dagrun_data_interval_end = None
@@ -60,6 +72,48 @@ def compute_next_dagrun(
         dag.next_dagrun_data_interval_end = info.data_interval.end
         dag.next_dagrun_create_after = info.run_after
     dag.timetable_checked_version = dag.latest_version
+
+
+def next_run_of(
+    session: Session, dag: DagModel, sdag: SerializedDag, now: datetime
+) -> dict[str, Any] | None:
+    """A DAG's next scheduled run: run-after time, logical date, interval and timezone.
+
+    The scheduler's stored values when they are current; otherwise (a paused DAG, a new
+    version not yet seen) computed from the timetable without writing anything.
+    """
+    current = dag.timetable_checked_version == dag.latest_version and not dag.is_paused
+    if current:
+        if dag.next_dagrun_create_after is None:
+            return None
+        values = (
+            dag.next_dagrun_create_after,
+            dag.next_dagrun,
+            dag.next_dagrun_data_interval_start,
+            dag.next_dagrun_data_interval_end,
+        )
+    else:
+        info = _next_info(session, dag.dag_id, sdag, now)
+        if info is None:
+            return None
+        values = (
+            info.run_after,
+            info.logical_date,
+            info.data_interval.start,
+            info.data_interval.end,
+        )
+    timezone = str(sdag.timetable.serialize().get("timezone") or "UTC")
+    try:
+        run_after = values[0].astimezone(ZoneInfo(timezone))
+    except (ValueError, ZoneInfoNotFoundError):  # a fixed offset such as "+01:00"
+        run_after = values[0]
+    return {
+        "run_after": run_after,
+        "logical_date": values[1],
+        "data_interval_start": values[2],
+        "data_interval_end": values[3],
+        "timezone": timezone,
+    }
 
 
 def refresh_changed_dags(session: Session, cache: DagCache, now: datetime) -> int:

@@ -180,6 +180,19 @@ def get_run(session: Session, dag_id: str, run_id: str) -> DagRun:
     return run
 
 
+def find_run_by_logical_date(session: Session, dag_id: str, when: datetime) -> DagRun | None:
+    """The run of ``dag_id`` whose logical date is ``when`` (the newest if several), or None."""
+    return (
+        session.execute(
+            select(DagRun)
+            .where(DagRun.dag_id == dag_id, DagRun.logical_date == when)
+            .order_by(DagRun.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+
+
 def list_runs(
     session: Session,
     dag_id: str | None = None,

@@ -101,7 +101,7 @@ async def trigger(request: Request, dag_id: str) -> Response:
     env = env_of(request)
     form = await request.form()
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
     fields = param_fields(sdag)
     try:
         conf = conf_from_form(form, fields)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -12,13 +11,13 @@ from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
 from tradewind.services import ui_queries
 from tradewind.services.runs import get_run
+from tradewind.ui import charts
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.graph_layout import NODE_H, NODE_W, layout
 from tradewind.ui.pages_dags import ACTIVE_STATES, load_dag
-from tradewind.ui.rendering import code_css, highlight_python, render
+from tradewind.ui.rendering import highlight_python, render
 
 router = APIRouter(include_in_schema=False)
-CHART_W, ROW_H, LABEL_W = 760, 22, 200
 
 
 def _run_or_latest(session: Any, dag_id: str, run_id: str) -> Any | None:
@@ -38,7 +37,7 @@ def dag_graph(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
     user = require(request, Resource.DAG)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         run = _run_or_latest(session, dag_id, run_id)
         states = (
             {ti.task_id: ti.state for ti in ui_queries.run_tis(session, dag_id, run.run_id)}
@@ -72,7 +71,7 @@ def run_details(request: Request, dag_id: str, run_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         run = _run_or_latest(session, dag_id, run_id)
         tis = ui_queries.run_tis(session, dag_id, run_id)
     return render(
@@ -88,41 +87,17 @@ def run_details(request: Request, dag_id: str, run_id: str) -> HTMLResponse:
     )
 
 
-def gantt_bars(tis: list[Any], now: datetime) -> tuple[list[dict[str, Any]], float]:
-    """Bars of a Gantt chart: x offset and width in pixels for each started task instance."""
-    started = [t for t in tis if t.start_date is not None]
-    if not started:
-        return [], 0.0
-    t0 = min(t.start_date for t in started)
-    t1 = max((t.end_date or now) for t in started)
-    span = max((t1 - t0).total_seconds(), 0.001)
-    bars = []
-    for i, ti in enumerate(started):
-        start = (ti.start_date - t0).total_seconds()
-        length = ((ti.end_date or now) - ti.start_date).total_seconds()
-        bars.append(
-            {
-                "ti": ti,
-                "x": LABEL_W + CHART_W * start / span,
-                "w": max(2.0, CHART_W * length / span),
-                "y": i * ROW_H,
-                "seconds": length,
-            }
-        )
-    return bars, span
-
-
 @router.get("/dags/{dag_id}/gantt", response_class=HTMLResponse)
 def dag_gantt(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
     """When each task of a run started and how long it took."""
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         run = _run_or_latest(session, dag_id, run_id)
         tis = ui_queries.run_tis(session, dag_id, run.run_id) if run else []
         recent = ui_queries.grid(session, dag_id, limit=25).runs
-    bars, span = gantt_bars(tis, env.now())
+    chart = charts.gantt(tis, env.now())
     return render(
         request,
         "gantt.html",
@@ -131,11 +106,10 @@ def dag_gantt(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
         sdag=sdag,
         run=run,
         recent=list(reversed(recent)),
-        bars=bars,
-        span=span,
-        chart_w=CHART_W,
-        row_h=ROW_H,
-        label_w=LABEL_W,
+        chart=chart,
+        chart_w=charts.CHART_W,
+        row_h=charts.ROW_H,
+        label_w=charts.LABEL_W,
         tab="gantt",
         title=f"{dag_id} - gantt",
     )
@@ -143,35 +117,13 @@ def dag_gantt(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
 
 @router.get("/dags/{dag_id}/duration", response_class=HTMLResponse)
 def dag_duration(request: Request, dag_id: str) -> HTMLResponse:
-    """Each task's duration over the last runs, one polyline per task."""
+    """Each task's duration over the last runs: one point per task instance, one line per task."""
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         runs, tis = ui_queries.task_durations(session, dag_id)
-    column = {r.run_id: i for i, r in enumerate(runs)}
-    longest = max((d for _, _, d in tis), default=0.0) or 1.0
-    height, step = 260, CHART_W / max(len(runs) - 1, 1)
-    series: dict[str, list[tuple[float, float, float]]] = {}
-    for run_id, task_id, duration in sorted(tis, key=lambda t: column.get(t[0], 0)):
-        if run_id in column:
-            x = 50 + column[run_id] * step
-            y = 10 + height - height * duration / longest
-            series.setdefault(task_id, []).append((x, y, duration))
-    palette = [
-        "#1f77b4",
-        "#ff7f0e",
-        "#2ca02c",
-        "#d62728",
-        "#9467bd",
-        "#8c564b",
-        "#e377c2",
-        "#7f7f7f",
-    ]
-    lines = [
-        {"task_id": tid, "points": pts, "color": palette[i % len(palette)]}
-        for i, (tid, pts) in enumerate(sorted(series.items()))
-    ]
+    chart = charts.duration_chart(runs, tis)
     return render(
         request,
         "duration.html",
@@ -179,10 +131,10 @@ def dag_duration(request: Request, dag_id: str) -> HTMLResponse:
         dag=dag,
         sdag=sdag,
         runs=runs,
-        lines=lines,
-        longest=longest,
-        chart_h=height,
-        chart_w=CHART_W,
+        chart=chart,
+        chart_h=charts.DURATION_H,
+        chart_w=charts.CHART_W,
+        left=charts.DURATION_LEFT,
         tab="duration",
         title=f"{dag_id} - task duration",
     )
@@ -194,7 +146,7 @@ def dag_code(request: Request, dag_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_CODE)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         source = ui_queries.dag_source(session, dag.fileloc)
     code = highlight_python(source) if source is not None else None
     return render(
@@ -204,7 +156,6 @@ def dag_code(request: Request, dag_id: str) -> HTMLResponse:
         dag=dag,
         sdag=sdag,
         code=code,
-        css=code_css(),
         tab="code",
         title=f"{dag_id} - code",
     )
@@ -245,7 +196,7 @@ def trigger_form(request: Request, dag_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_RUN, Action.CREATE)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
     return render(
         request,
         "trigger.html",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from markupsafe import Markup
 
 from tradewind.core.permissions import Resource
@@ -17,10 +18,11 @@ from tradewind.sdk.serialization import SerializedDag
 from tradewind.services import ui_queries
 from tradewind.services.dag_store import get_serialized_dag, list_import_errors
 from tradewind.services.dags import get_dag
+from tradewind.services.run_creation import next_run_of
 from tradewind.services.task_instances import ti_log_path
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.rendering import render
-from tradewind.worker.logs import read_log_lines
+from tradewind.worker.logs import log_as_text, read_log_lines
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -43,12 +45,25 @@ _GROUP_PRIORITY = [
 ]
 
 
-def load_dag(session: Any, dag_id: str) -> tuple[Any, SerializedDag]:
-    """The DAG's row and latest serialized version, or 404."""
+def load_dag(session: Any, dag_id: str, now: datetime) -> tuple[Any, SerializedDag]:
+    """The DAG's row and latest serialized version, or 404.
+
+    The row gets ``next_run_info`` (see :func:`next_run`) for the DAG header.
+    """
     try:
-        return get_dag(session, dag_id), get_serialized_dag(session, dag_id)
+        dag, sdag = get_dag(session, dag_id), get_serialized_dag(session, dag_id)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    dag.next_run_info = next_run_of(session, dag, sdag, now)
+    return dag, sdag
+
+
+def next_run(session: Any, dag: Any, now: datetime) -> dict[str, Any] | None:
+    """A DAG's next run (run-after in its timezone, logical date), paused DAGs too."""
+    try:
+        return next_run_of(session, dag, get_serialized_dag(session, dag.dag_id), now)
+    except NotFound:
+        return None
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -74,6 +89,9 @@ def dags_list(
             offset=(page - 1) * PAGE_SIZE,
         )
         errors = list_import_errors(session)[:20]
+        now = env.now()
+        for row in result.rows:
+            row.dag.next_run_info = next_run(session, row.dag, now)
     pages = max(1, -(-result.total // PAGE_SIZE))
     return render(
         request,
@@ -91,11 +109,25 @@ def dags_list(
 
 
 def group_rows(
-    node: dict[str, Any], depth: int = 0, parents: tuple[str, ...] = ()
+    node: dict[str, Any],
+    depth: int = 0,
+    parents: tuple[str, ...] = (),
+    rank: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of the grid in task-group order: groups (collapsible) then their tasks."""
+    """Rows of the grid: upstream first (``rank``: topological position), each group together.
+
+    Inside each group, its tasks and sub-groups are sorted by the earliest topological
+    position they hold, so a group sits where its first task would, with all its tasks.
+    """
+    rank = rank or {}
     rows: list[dict[str, Any]] = []
-    for child in node.get("children", []):
+
+    def position(child: Any) -> tuple[int, str]:
+        ids = _group_tasks(child) if isinstance(child, dict) else [child]
+        label = str(child["group_id"]) if isinstance(child, dict) else str(child)
+        return min((rank.get(t, len(rank)) for t in ids), default=len(rank)), label
+
+    for child in sorted(node.get("children", []), key=position):
         if isinstance(child, dict):
             gid = str(child["group_id"])
             rows.append(
@@ -107,7 +139,7 @@ def group_rows(
                     "tasks": _group_tasks(child),
                 }
             )
-            rows.extend(group_rows(child, depth + 1, (*parents, gid)))
+            rows.extend(group_rows(child, depth + 1, (*parents, gid), rank))
         else:
             rows.append({"kind": "task", "id": child, "depth": depth, "parents": parents})
     return rows
@@ -143,14 +175,15 @@ def dag_grid(
     user = require(request, Resource.DAG)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id)
+        dag, sdag = load_dag(session, dag_id, env.now())
         g = ui_queries.grid(session, dag_id, limit=runs, before_id=before)
         detail = (
             ti_context(env, session, dag_id, run_id, task_id, try_number)
             if run_id and task_id
             else None
         )
-    rows = group_rows(sdag.data.get("task_group") or {"children": list(sdag.tasks)})
+    rank = {task: i for i, task in enumerate(sdag.topological_order())}
+    rows = group_rows(sdag.data.get("task_group") or {"children": list(sdag.tasks)}, rank=rank)
     known = {r["id"] for r in rows if r["kind"] == "task"}
     rows += [
         {"kind": "task", "id": t, "depth": 0, "parents": ()} for t in sdag.tasks if t not in known
@@ -172,9 +205,37 @@ def dag_grid(
         rows=rows,
         detail=detail,
         active=active,
+        run_bars=run_bars(g.runs, env.now()),
+        bar_height=BAR_HEIGHT,
         tab="grid",
         title=f"{dag_id} - grid",
     )
+
+
+BAR_HEIGHT = 48
+
+
+def run_bars(runs: list[Any], now: Any) -> list[dict[str, Any]]:
+    """Per run: its duration bar's height (longest run = full height) and its date label."""
+    durations = []
+    for run in runs:
+        end = run.end_date or (now if run.start_date else None)
+        durations.append((end - run.start_date).total_seconds() if run.start_date and end else 0.0)
+    longest = max(durations, default=0.0) or 1.0
+    out = []
+    for run, seconds in zip(runs, durations, strict=True):
+        when = run.logical_date or run.run_after or run.start_date
+        out.append(
+            {
+                "run": run,
+                "height": max(2, round(BAR_HEIGHT * seconds / longest)) if seconds else 2,
+                "seconds": seconds,
+                "date": when.strftime("%m-%d") if when else "",
+                "time": when.strftime("%H:%M") if when else "",
+                "when": when,
+            }
+        )
+    return out
 
 
 def row_cells(
@@ -264,13 +325,37 @@ def ti_panel(
     user = require(request, Resource.TASK_INSTANCE)
     env = env_of(request)
     with env.db.session(readonly=True) as session:
-        dag, _ = load_dag(session, dag_id)
+        dag, _ = load_dag(session, dag_id, env.now())
         detail = ti_context(env, session, dag_id, run_id, task_id, try_number, map_index)
     if detail is None:
         raise HTTPException(
             404, f"task instance {task_id!r} of run {run_id!r} of DAG {dag_id!r} not found"
         )
     return render(request, "ti_panel.html", user, dag=dag, detail=detail)
+
+
+@router.get("/dags/{dag_id}/log", response_class=PlainTextResponse)
+def ti_log_download(
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int | None = None,
+    map_index: int = -1,
+) -> PlainTextResponse:
+    """One try's log as a plain-text file (secrets masked, tracebacks included)."""
+    require(request, Resource.TASK_INSTANCE)
+    env = env_of(request)
+    with env.db.session(readonly=True) as session:
+        detail = ti_context(env, session, dag_id, run_id, task_id, try_number, map_index)
+    if detail is None or detail["try_shown"] is None:
+        raise HTTPException(404, f"no log for task {task_id!r} of run {run_id!r} of DAG {dag_id!r}")
+    name = f"{dag_id}__{run_id}__{task_id}__attempt_{detail['try_shown']}.log"
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return PlainTextResponse(
+        log_as_text(detail["log"]),
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
 
 
 @router.get("/dags/{dag_id}/states.json")

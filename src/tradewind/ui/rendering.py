@@ -17,6 +17,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from tradewind.core.permissions import Action, Resource
+from tradewind.core.states import DagRunState
 from tradewind.ui.auth import can, csrf_token, env_of
 from tradewind.worker.masking import is_sensitive_key, redact
 
@@ -38,6 +39,9 @@ STATES = [
     "removed",
     "none",
 ]
+
+#: A DAG run's states, for run filters: not the task-instance ones.
+RUN_STATES = [s.value for s in DagRunState]
 
 # Raw HTML off: a doc_md containing <script> comes out as text, never as markup.
 _markdown = MarkdownIt("commonmark", {"html": False})
@@ -75,6 +79,12 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
+def exception_line(traceback_text: str | None) -> str:
+    """The line of a traceback that names the exception (its last non-blank line)."""
+    lines = [line for line in (traceback_text or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def mask_mapping(value: Any) -> Any:
     """A copy of a JSON value with values under secret-looking keys replaced by ``***``."""
     if isinstance(value, dict):
@@ -110,8 +120,9 @@ def _make_env() -> Environment:
         pretty_json=pretty_json,
         markdown=render_markdown,
         asset_condition=asset_condition,
+        exception_line=exception_line,
     )
-    env.globals.update(STATES=STATES, Resource=Resource, Action=Action)
+    env.globals.update(STATES=STATES, RUN_STATES=RUN_STATES, Resource=Resource, Action=Action)
     return env
 
 

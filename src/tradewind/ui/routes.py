@@ -15,7 +15,16 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from tradewind.errors import AuthenticationFailed
 from tradewind.services.event_log import log_event
 from tradewind.services.users import authenticate
-from tradewind.ui import actions, admin, pages_assets, pages_browse, pages_dag_views, pages_dags
+from tradewind.ui import (
+    actions,
+    admin,
+    pages_assets,
+    pages_browse,
+    pages_dag_more,
+    pages_dag_views,
+    pages_dags,
+    pages_system,
+)
 from tradewind.ui.auth import (
     LOGIN_CSRF_COOKIE,
     clear_session,
@@ -25,7 +34,7 @@ from tradewind.ui.auth import (
     set_session,
     user_from_request,
 )
-from tradewind.ui.rendering import STATIC_DIR, render
+from tradewind.ui.rendering import STATIC_DIR, code_css, render
 
 router = APIRouter(include_in_schema=False)
 _STATIC_TYPES = {
@@ -34,6 +43,18 @@ _STATIC_TYPES = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
 }
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico before reading the page's <link rel=icon>."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
+@router.get("/static/code.css")
+def code_stylesheet() -> Response:
+    """The Pygments styles of highlighted code (a file, so no inline <style> is needed)."""
+    return Response(code_css(), media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/static/{name}")
@@ -132,3 +153,5 @@ router.include_router(actions.router)
 router.include_router(pages_browse.router)
 router.include_router(admin.router)
 router.include_router(pages_assets.router)
+router.include_router(pages_dag_more.router)
+router.include_router(pages_system.router)

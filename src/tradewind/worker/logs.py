@@ -120,8 +120,23 @@ def read_log_lines(path: Path) -> list[dict[str, object]]:
         except ValueError:
             item = {"event": raw, "timestamp": None, "level": "info"}
         item["event"] = redact(str(item.get("event", "")))
+        if item.get("error_detail"):
+            item["error_detail"] = redact(str(item["error_detail"]))
         out.append(item)
     return out
+
+
+def log_as_text(lines: list[dict[str, object]]) -> str:
+    """Structured log lines as plain text, each traceback under its line (as Airflow prints)."""
+    out: list[str] = []
+    for line in lines:
+        stamp = str(line.get("timestamp") or "")
+        level = str(line.get("level") or "").upper()
+        prefix = f"[{stamp}] {level} - " if stamp else ""
+        out.append(f"{prefix}{line.get('event', '')}")
+        if line.get("error_detail"):
+            out.append(str(line["error_detail"]).rstrip("\n"))
+    return "\n".join(out) + ("\n" if out else "")
 
 
 def append_line(path: Path, level: str, event: str) -> None:

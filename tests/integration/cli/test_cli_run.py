@@ -66,7 +66,7 @@ def test_tasks_test_of_a_date_with_a_run_reads_its_xcoms_and_changes_nothing(
     write_dag(tw_home / "dags", "simple.py", SIMPLE)
     cli_runner("dags", "test", "simple", "2026-01-05", "-q")
     before = _states(cli_runner, "simple", RUN)
-    log_before = cli_runner("tasks", "logs", "simple", RUN, "load").stdout
+    log_before = cli_runner("tasks", "logs", "simple", "load", RUN).stdout
     result = cli_runner("tasks", "test", "simple", "load", "2026-01-05")
     assert "ended success" in result.stdout
     assert "loaded 6" in "".join(capfd.readouterr())  # the upstream's real XCom was pulled
@@ -78,7 +78,7 @@ def test_tasks_test_of_a_date_with_a_run_reads_its_xcoms_and_changes_nothing(
             "load": ("success", 1),
         }
     )
-    assert cli_runner("tasks", "logs", "simple", RUN, "load").stdout == log_before
+    assert cli_runner("tasks", "logs", "simple", "load", RUN).stdout == log_before
     runs = json.loads(cli_runner("dags", "list-runs", "simple", "-o", "json").stdout)
     assert [r["run_id"] for r in runs] == [RUN]
 
@@ -86,12 +86,12 @@ def test_tasks_test_of_a_date_with_a_run_reads_its_xcoms_and_changes_nothing(
 def test_tasks_logs_per_try(cli_runner, tw_home: Path) -> None:
     write_dag(tw_home / "dags", "branchy.py", BRANCHY)
     cli_runner("dags", "test", "branchy", "2026-01-05", "--no-retry-delay", "-q", expect=1)
-    first = cli_runner("tasks", "logs", "branchy", RUN, "flaky", "--try", "1").stdout
-    second = cli_runner("tasks", "logs", "branchy", RUN, "flaky").stdout
+    first = cli_runner("tasks", "logs", "branchy", "flaky", RUN, "--try", "1").stdout
+    second = cli_runner("tasks", "logs", "branchy", "flaky", RUN).stdout
     assert "recovered" not in first and "recovered" in second
-    lines = json.loads(cli_runner("tasks", "logs", "branchy", RUN, "flaky", "-o", "json").stdout)
+    lines = json.loads(cli_runner("tasks", "logs", "branchy", "flaky", RUN, "-o", "json").stdout)
     assert any("recovered" in line["event"] for line in lines)
-    missing = cli_runner("tasks", "logs", "branchy", RUN, "flaky", "--try", "9", expect=1)
+    missing = cli_runner("tasks", "logs", "branchy", "flaky", RUN, "--try-number", "9", expect=2)
     assert "try 9 does not exist" in missing.stderr
 
 

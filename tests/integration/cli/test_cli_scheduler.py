@@ -56,6 +56,12 @@ def test_scheduler_runs_a_backfill_and_stops_cleanly(tw_home: Path) -> None:
         [*TRADEWIND, "scheduler"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # a backfill needs a live scheduler to wait for
+            check = subprocess.run([*TRADEWIND, "jobs", "check"], env=env, capture_output=True)
+            if check.returncode == 0:
+                break
+            time.sleep(0.3)
         backfill = subprocess.run(
             [*TRADEWIND, "dags", "backfill", "simple", "-s", "2026-01-01", "-e", "2026-01-03"],
             env=env,
@@ -125,9 +131,10 @@ def test_backfill_no_wait_queues_the_runs(cli_runner, tw_home: Path) -> None:
         "dags", "backfill", "simple", "-s", "2026-01-01", "-e", "2026-01-02", "--no-wait"
     )
     assert "2 new runs" in result.stdout
+    assert "no scheduler is running" in result.stderr and "wait, queued" in result.stderr
     runs = json.loads(cli_runner("dags", "list-runs", "simple", "-o", "json").stdout)
     assert sorted((r["run_type"], r["state"]) for r in runs) == [("backfill", "queued")] * 2
     again = cli_runner(
-        "dags", "backfill", "simple", "-s", "2026-01-03", "-e", "2026-01-04", expect=1
+        "dags", "backfill", "simple", "-s", "2026-01-03", "-e", "2026-01-04", "--no-wait", expect=1
     )
     assert "already has a backfill in progress" in again.stderr

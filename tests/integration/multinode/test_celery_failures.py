@@ -105,7 +105,7 @@ def test_sqlite_refuses_a_second_scheduler(tmp_path):
         second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
         assert second.returncode != 0
         assert (
-            "another SchedulerJob" in second.stderr
+            "another scheduler (pid" in second.stderr
             and "use PostgreSQL to run several" in second.stderr
         )
         assert first.poll() is None

@@ -199,15 +199,18 @@ def test_duplicate_task_id_names_the_second_task() -> None:
     assert (err.value.filename, err.value.lineno) == (HERE, _line_of("# LINE-DUPLICATE"))
 
 
-def test_cycle_names_dag_file_line_and_path() -> None:
-    with pytest.raises(DagCycleError) as err:  # noqa: SIM117 - the DAG line is the one named
-        with DAG("cyclic"):  # LINE-CYCLE-DAG
+def test_cycle_names_the_line_of_the_edge_that_closes_it() -> None:
+    with pytest.raises(DagCycleError) as err:  # noqa: SIM117 - the error is raised at the exit
+        with DAG("cyclic"):
             a, b, c = (EmptyOperator(task_id=x) for x in "abc")
             z = EmptyOperator(task_id="z")  # only downstream of the cycle
-            a >> b >> c >> a
+            a >> b
+            b >> c
+            c >> a  # LINE-CYCLE-EDGE
             c >> z
     assert "a -> b -> c -> a" in str(err.value)
-    assert (err.value.filename, err.value.lineno) == (HERE, _line_of("# LINE-CYCLE-DAG"))
+    assert "the edge c >> a closes it" in str(err.value)
+    assert (err.value.filename, err.value.lineno) == (HERE, _line_of("# LINE-CYCLE-EDGE"))
     with DAG("self_loop") as d:
         z = EmptyOperator(task_id="z")
     z >> z
@@ -223,12 +226,13 @@ def test_cycle_error_from_the_loader_names_the_file(tmp_path: Path) -> None:
         "d = DAG('c')\n"
         "a = EmptyOperator(task_id='a', dag=d)\n"
         "b = EmptyOperator(task_id='b', dag=d)\n"
-        "a >> b >> a\n"
+        "a >> b\n"
+        "b >> a\n"
     )
     result = load_file(str(f))
     assert result.dags == []
-    assert f"{f}:3" in (result.error or "") and "a -> b -> a" in (result.error or "")
-    assert result.error_line == 3
+    assert f"{f}:7" in (result.error or "") and "a -> b -> a" in (result.error or "")
+    assert result.error_line == 7
 
 
 def test_unknown_trigger_rule() -> None:

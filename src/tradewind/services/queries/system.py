@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +63,32 @@ def job_conditions(
 def list_jobs(session: Session, conditions: list[Any], paging: Paging) -> Page[Job]:
     """A page of jobs."""
     return paged(session, select(Job), conditions, paging, JOB_ORDER, "id")
+
+
+def live_jobs(
+    session: Session,
+    job_type: str,
+    now: datetime,
+    dead_after: float,
+    *,
+    hostname: str | None = None,
+) -> list[Job]:
+    """Jobs of ``job_type`` running with a recent heartbeat, newest first.
+
+    A job on this host whose process is gone (kill -9) does not count, heartbeat or not.
+    """
+    from tradewind.services.queueing import process_alive
+
+    query = select(Job).where(
+        Job.job_type == job_type,
+        Job.state == "running",
+        Job.latest_heartbeat >= alive_after(now, dead_after),
+    )
+    if hostname is not None:
+        query = query.where(Job.hostname == hostname)
+    here = socket.gethostname()
+    jobs = session.execute(query.order_by(Job.latest_heartbeat.desc())).scalars().all()
+    return [j for j in jobs if j.hostname != here or process_alive(j.pid)]
 
 
 def alive_after(now: datetime, threshold_seconds: float) -> datetime:
