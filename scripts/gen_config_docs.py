@@ -59,6 +59,10 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "Largest XCom value in bytes, as JSON; larger pushes fail the task.",
     ),
     ("core", "default_timezone"): ("", "Time zone of naive dates in DAG files."),
+    ("core", "airflow_imports"): (
+        "none (Tradewind only)",
+        "Serve `import airflow...` in unmodified Airflow DAG files from Tradewind (an import hook in Tradewind's own processes; a real Airflow in the same environment wins). See docs/porting.md.",
+    ),
     ("database", "sql_alchemy_conn"): (
         "",
         "SQLAlchemy URL of the metastore: `sqlite:///...` (one node), `postgresql+psycopg://...` or `mysql+pymysql://...`.",
@@ -116,6 +120,10 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "Seconds the scheduler lets running tasks finish on SIGTERM before it kills them.",
     ),
     ("scheduler", "catchup_by_default"): ("", "Catchup of DAGs that do not set `catchup`."),
+    ("scheduler", "allowed_run_id_pattern"): (
+        "",
+        "Run ids a user may give (API, UI, CLI, TriggerDagRunOperator); `/`, `\\` and `..` are refused whatever the pattern.",
+    ),
     ("celery", "broker_url"): (
         "",
         "Celery broker: `redis://127.0.0.1:6379/0` or `amqp://guest:guest@127.0.0.1:5672//`.",

@@ -6,7 +6,7 @@ Each smoke is what a new user does after `pip install`: the default install runs
 `tradewind standalone` and a 3-task DAG to success; `celery,postgres` runs a scheduler, a web
 server and a Celery worker on PostgreSQL with Redis and then with RabbitMQ, the same DAG to
 success; `mysql` tests a MariaDB connection through `tradewind connections test`; `flower`
-starts Celery's monitor. Standard library only: it runs before anything is installed. Prints one
+starts Celery's monitor; `otel` sends a DAG run's metrics and traces to a local OTLP receiver. Standard library only: it runs before anything is installed. Prints one
 JSON line per smoke and exits 1 if any failed. A server that is not reachable fails the smoke
 (CI=true) or skips it with a message.
 """
@@ -86,7 +86,14 @@ def make_venv(work: Path, spec: str) -> Path:
     """A fresh venv with ``pip install '<repo><spec>'`` (not editable: as a user installs)."""
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    pip = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+    ]
     done = subprocess.run([*pip, f"{ROOT}{spec}"], capture_output=True, text=True)
     if done.returncode != 0:
         raise SmokeFailed(f"pip install '.{spec}' failed:\n{done.stdout}\n{done.stderr[-3000:]}")
@@ -198,7 +205,9 @@ def smoke_default(work: Path) -> str:
 
         def answers() -> bool:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2):
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2
+                ):
                     return True
             except OSError:
                 return False
@@ -272,7 +281,15 @@ def smoke_mysql(work: Path) -> str:
     bin_dir = make_venv(work, "[mysql]")
     env = base_env(work, bin_dir)
     cli(bin_dir, env, "db", "migrate")
-    cli(bin_dir, env, "connections", "add", "maria", "--conn-uri", "mysql://root@127.0.0.1:3306/test")
+    cli(
+        bin_dir,
+        env,
+        "connections",
+        "add",
+        "maria",
+        "--conn-uri",
+        "mysql://root@127.0.0.1:3306/test",
+    )
     out = cli(bin_dir, env, "connections", "test", "maria")
     if "success" not in out.lower() and "ok" not in out.lower():
         raise SmokeFailed(f"connections test did not report success:\n{out}")
@@ -303,11 +320,27 @@ def smoke_flower(work: Path) -> str:
     return "flower: Celery's monitor answers"
 
 
+def smoke_otel(work: Path) -> str:
+    bin_dir = make_venv(work, "[otel]")
+    env = base_env(work, bin_dir)
+    done = subprocess.run(
+        [str(bin_dir / "python"), str(ROOT / "scripts" / "smoke_otel.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise SmokeFailed(f"scripts/smoke_otel.py failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+    return "otel: metrics and traces of a DAG run reached a local OTLP receiver"
+
+
 SMOKES: dict[str, Callable[[Path], str]] = {
     "default": smoke_default,
     "celery": smoke_celery,
     "mysql": smoke_mysql,
     "flower": smoke_flower,
+    "otel": smoke_otel,
 }
 
 

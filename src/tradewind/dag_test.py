@@ -91,10 +91,35 @@ def run_dag_in_process(
             if executor.results:
                 executor.results.clear()
                 continue
+            if _run_deferred_inline(env, dag.dag_id, run_id):
+                continue
             time.sleep(min(max(wait, 0.01), 1.0))
     finally:
         scheduler.shutdown()
     return collect_result(env, dag.dag_id, run_id)
+
+
+def _run_deferred_inline(env: Env, dag_id: str, run_id: str) -> bool:
+    """Wait for the run's deferred tasks' triggers here (no triggerer needed); True if any."""
+    import asyncio
+
+    from tradewind.services import triggers as trigger_service
+    from tradewind.services.testing import deferred_triggers
+    from tradewind.triggerer.triggers import load_trigger
+
+    rows = deferred_triggers(env, dag_id, run_id)
+    for row in rows:
+
+        async def first_event(trigger: Any) -> Any:
+            async for event in trigger.run():
+                return event.payload
+            return None
+
+        trigger = load_trigger(row["classpath"], row["kwargs"])
+        payload = asyncio.run(first_event(trigger))
+        with env.db.session() as s:
+            trigger_service.fire_triggers(s, {row["id"]: payload}, env.now())
+    return bool(rows)
 
 
 def collect_result(env: Env, dag_id: str, run_id: str) -> DagTestResult:

@@ -130,3 +130,10 @@ class TryLost(ExecutionAPIError):
 
 class SensorTimeoutNoRetry(TradewindSensorTimeout, TradewindFailException):
     """A sensor's ``timeout`` passed: fail at once, without retries (as Airflow does)."""
+
+
+class AirflowNameNotSupported(TradewindError, ModuleNotFoundError):
+    """A DAG file imports an Airflow module or name that Tradewind does not provide (yet).
+
+    An :class:`ImportError`, so ``try: import airflow.x`` / ``except ImportError`` keeps working.
+    """

@@ -44,6 +44,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "execution_api_server_url": "http://127.0.0.1:8080/execution/",
             "max_xcom_size": 49344,
             "default_timezone": "utc",
+            "airflow_imports": True,
         },
         "database": {
             "sql_alchemy_conn": f"sqlite:///{home / 'tradewind.db'}",
@@ -66,6 +67,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "standalone_dag_processor": False,
             "catchup_by_default": False,
             "shutdown_grace_seconds": 5.0,
+            "allowed_run_id_pattern": r"^[A-Za-z0-9_.~:+-]+$",
         },
         "celery": {
             "broker_url": "redis://127.0.0.1:6379/0",
@@ -102,6 +104,32 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "smtp_timeout": 30,
         },
         "triggerer": {"capacity": 1000},
+        "metrics": {
+            "statsd_on": False,
+            "statsd_host": "localhost",
+            "statsd_port": 8125,
+            "statsd_prefix": "tradewind",
+            "statsd_datadog_enabled": False,
+            "metrics_allow_list": "",
+            "metrics_block_list": "",
+            "otel_on": False,
+            "otel_host": "localhost",
+            "otel_port": 4318,
+            "otel_prefix": "tradewind",
+            "otel_interval_milliseconds": 60000,
+            "otel_ssl_active": False,
+            "prometheus_on": False,
+            "prometheus_prefix": "tradewind",
+            "prometheus_multiproc_dir": str(home / "prometheus"),
+            "prometheus_public": False,
+        },
+        "traces": {
+            "otel_on": False,
+            "otel_host": "localhost",
+            "otel_port": 4318,
+            "otel_ssl_active": False,
+            "otel_service": "tradewind",
+        },
     }
 
 

@@ -263,3 +263,32 @@ def test_pools(api: ApiClient) -> None:
     names = [p.name for p in pools.get_pools().pools]
     assert "default_pool" in names and "small" in names
     pools.delete_pool("small")
+
+
+def test_wait_until_a_run_finishes_and_bulk_and_stats(api: ApiClient) -> None:
+    """What a CI job does: trigger, then block on ``wait_dag_run_until_finished`` while the
+    real scheduler runs the tasks; then the new read endpoints see the finished run."""
+    from airflow_client.client.api import DagStatsApi, ProviderApi
+    from airflow_client.client.models import BulkBodyVariableBody
+
+    dags = DAGApi(api)
+    _wait(lambda: dags.get_dags(dag_id_pattern="client_e2e").dags, 60, "the DAG parsed")
+    dags.patch_dag("client_e2e", DAGPatchBody(is_paused=False))
+    runs = DagRunApi(api)
+    run = runs.trigger_dag_run("client_e2e", TriggerDAGRunPostBody(logical_date=None))
+    result = runs.wait_dag_run_until_finished(
+        "client_e2e", run.dag_run_id, interval=0.5, result=["hello"]
+    )
+    assert result["state"] == "success"
+    assert "hello-from-tradewind" in str(result["results"]["hello"])
+    stats = DagStatsApi(api).get_dag_stats(dag_ids=["client_e2e"]).dags[0]
+    assert {s.state.value: s.count for s in stats.stats}["success"] >= 1
+    assert ProviderApi(api).get_providers().total_entries >= 1
+    deps = TaskInstanceApi(api).get_task_instance_dependencies("client_e2e", run.dag_run_id, "bye")
+    assert deps.dependencies == []  # finished: nothing holds it back
+    bulk = VariableApi(api).bulk_variables(
+        BulkBodyVariableBody.from_dict(
+            {"actions": [{"action": "create", "entities": [{"key": "e2e_bulk", "value": "1"}]}]}
+        )
+    )
+    assert bulk.create.success == ["e2e_bulk"]

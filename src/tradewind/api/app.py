@@ -64,6 +64,7 @@ def create_app(env: Env) -> FastAPI:
     """
     from tradewind import __version__
     from tradewind.api.auth import router as auth_router
+    from tradewind.api.metrics_route import metrics_router
     from tradewind.api.v2.routes import router as v2_router
 
     app = FastAPI(
@@ -80,6 +81,7 @@ def create_app(env: Env) -> FastAPI:
 
     app.include_router(auth_router)
     app.include_router(v2_router, prefix="/api/v2")
+    app.include_router(metrics_router(env.settings))
     execution = _optional_router("tradewind.api.execution")
     if execution is not None:
         from tradewind.api.execution import ExecutionFastPath
@@ -148,6 +150,9 @@ def _mount_ui_static(app: FastAPI) -> None:
 
 def app_from_settings() -> FastAPI:
     """Factory for uvicorn (``factory=True``): settings from ``TRADEWIND_HOME``, then the app."""
+    from tradewind.observability.setup import setup_observability
     from tradewind.settings import load_settings
 
-    return create_app(Env.from_settings(load_settings()))
+    settings = load_settings()
+    setup_observability(settings)
+    return create_app(Env.from_settings(settings))

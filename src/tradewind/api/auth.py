@@ -14,7 +14,7 @@ from tradewind.api.v2.schemas import LoginBody, LoginResponse
 from tradewind.errors import AuthenticationFailed, InvalidInput
 from tradewind.services.auth_tokens import issue_api_token
 from tradewind.services.event_log import log_event
-from tradewind.services.users import authenticate
+from tradewind.services.users import authenticate, credential_version
 
 router = APIRouter(tags=["Auth"])
 
@@ -59,28 +59,34 @@ async def _credentials(request: Request) -> LoginBody:
 async def create_token(request: Request, env: EnvDep) -> LoginResponse:
     """Exchange a user name and password for a JWT bearer token (Airflow's simple auth)."""
     body = await _credentials(request)
-    return await _issue(env, body)
+    return await _issue(env, body, client_address(request))
 
 
-async def _issue(env: Any, body: LoginBody) -> LoginResponse:
+def client_address(request: Request) -> str:
+    """The caller's address, the key of login throttling (with the user name)."""
+    return request.client.host if request.client else ""
+
+
+async def _issue(env: Any, body: LoginBody, client: str) -> LoginResponse:
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(_issue_sync, env, body)
+    return await run_in_threadpool(_issue_sync, env, body, client)
 
 
-def _issue_sync(env: Any, body: LoginBody) -> LoginResponse:
+def _issue_sync(env: Any, body: LoginBody, client: str) -> LoginResponse:
     """Check the password (argon2 is slow on purpose: off the event loop) and sign a token."""
     now = env.now()
     failure: AuthenticationFailed | None = None
     with env.db.session() as session:
         try:
-            user = authenticate(session, body.username, body.password, now)
+            user = authenticate(session, body.username, body.password, now, client)
             roles = list(user.roles or [])
+            version = credential_version(user)
             log_event(session, "login", now=now, owner=user.username, extra={"via": "api"})
         except AuthenticationFailed as exc:
             failure = exc  # committed on purpose: the failure must be counted
     if failure is not None:
         raise failure
     ttl = int(env.settings.get("api", "access_token_expiration_time"))
-    token = issue_api_token(env.secret_key, body.username, roles, now, ttl)
+    token = issue_api_token(env.secret_key, body.username, roles, now, ttl, version)
     return LoginResponse(access_token=token)

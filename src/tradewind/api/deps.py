@@ -14,7 +14,7 @@ from tradewind.core.permissions import Action, Resource, is_allowed
 from tradewind.errors import AuthenticationFailed, PermissionDenied
 from tradewind.services.auth_tokens import verify_api_token
 from tradewind.services.env import Env
-from tradewind.services.users import find_user
+from tradewind.services.users import credential_version, find_user
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -79,6 +79,11 @@ def current_user(
             user = find_user(session, claims.username)
             if user is None or not user.active:
                 raise AuthenticationFailed("Invalid token: the user no longer exists")
+            if claims.version != credential_version(user):
+                raise AuthenticationFailed(
+                    "Token revoked (logout, password or role change); get a new one from "
+                    "POST /auth/token"
+                )
             return CurrentUser(user.username, tuple(user.roles or ()))
     user = _session_user(request, env)
     if user is None:

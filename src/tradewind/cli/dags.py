@@ -242,6 +242,7 @@ def trigger(
             logical_date=logical_date,
             user=cli_user(),
             triggered_by="cli",
+            run_id_pattern=env.settings.get("scheduler", "allowed_run_id_pattern"),
         )
         row = run_row(run)
         paused = get_dag(s, dag_id).is_paused

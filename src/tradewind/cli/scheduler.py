@@ -65,11 +65,13 @@ def run_scheduler(
     """
     from tradewind.cli._processes import start_child, stop_children, sync_examples
     from tradewind.executors.factory import make_executor
+    from tradewind.observability.setup import setup_observability
     from tradewind.scheduler.loop import Scheduler
     from tradewind.services.execution import ExecutionService
     from tradewind.services.wakeup import WakeListener
 
     children = list(children or [])
+    setup_observability(env.settings)
     sync_examples(env.settings.dags_folder, bool(env.settings.get("core", "load_examples")))
     if with_processor:
         children.insert(0, start_child("tradewind-dag-processor", _processor_child, env))

@@ -66,8 +66,10 @@ def _serve(settings: Any, host: str, port: int) -> None:
     import uvicorn
 
     from tradewind.api.app import create_app
+    from tradewind.observability.setup import setup_observability
     from tradewind.services.env import Env
 
+    setup_observability(settings)
     uvicorn.run(create_app(Env.from_settings(settings)), host=host, port=port, log_level="warning")
 
 

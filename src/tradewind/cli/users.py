@@ -125,3 +125,22 @@ def reset_password(username: str, password: str | None) -> None:
     with env.db.session() as session:
         set_password(session, username, password, env.now())
     click.echo(f"Password of {username!r} changed.")
+
+
+@users.command("revoke-sessions")
+@click.option("-u", "--username", help="The user whose sessions and tokens end.")
+@click.option("--all", "all_users", is_flag=True, help="End the sessions of every user.")
+def revoke_sessions_cmd(username: str | None, all_users: bool) -> None:
+    """End a user's web sessions and API tokens at once (they must log in again)."""
+    from tradewind.services.users import list_users, revoke_sessions
+
+    if bool(username) == all_users:
+        raise click.UsageError("give either --username NAME or --all")
+    env = get_env()
+    with env.db.session() as session:
+        names = (
+            [u.username for u in list_users(session, limit=1_000_000)] if all_users else [username]
+        )
+        for name in names:
+            revoke_sessions(session, str(name), env.now(), owner="cli", reason="revoked")
+    click.echo(f"Sessions and API tokens of {', '.join(map(repr, names))} revoked.")

@@ -1,8 +1,8 @@
 """Trigger rules: may a task instance run, given the states of its upstream task instances?
 
 The rules and their outcomes are Airflow 2.x's (``TriggerRuleDep``): each rule looks only at
-counts of finished upstream task instances, and answers one of four decisions. Setup/teardown
-rules (``all_done_setup_success``) are not supported.
+counts of finished upstream task instances, and answers one of four decisions. The teardown
+rule ``all_done_setup_success`` also looks at the counts of the upstreams that are setups.
 
 ``removed`` upstreams (a task gone from the DAG version, or a mapped index that no longer
 exists) count as done but never block a downstream: Airflow discounts them in the
@@ -34,6 +34,7 @@ class TriggerRule(StrEnum):
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
 
 
 class Decision(StrEnum):
@@ -131,7 +132,9 @@ def validate_trigger_rule(value: str) -> TriggerRule:
         raise ValueError(f"invalid trigger rule {value!r}; valid rules are: {valid}") from None
 
 
-def evaluate(rule: TriggerRule | str, up: UpstreamStates) -> Decision:
+def evaluate(
+    rule: TriggerRule | str, up: UpstreamStates, setups: UpstreamStates | None = None
+) -> Decision:
     """Decide what to do with a task instance, given its trigger rule and upstream states.
 
     A task without upstreams runs whatever its rule (as in Airflow). Once all upstreams are
@@ -143,7 +146,21 @@ def evaluate(rule: TriggerRule | str, up: UpstreamStates) -> Decision:
     rule = rule if isinstance(rule, TriggerRule) else validate_trigger_rule(rule)
     if up.total == 0 or rule is TriggerRule.ALWAYS:
         return Decision.RUN
+    if rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:
+        return _all_done_setup_success(up, setups or UpstreamStates())
     return _RULES[rule](up, up.done >= up.total)
+
+
+def _all_done_setup_success(up: UpstreamStates, setups: UpstreamStates) -> Decision:
+    """A teardown: once everything upstream is done, run if a setup succeeded (or there is
+    none); skip if all its setups were skipped; otherwise its setups failed."""
+    if up.done < up.total:
+        return Decision.WAIT
+    if setups.total == 0 or setups.success:
+        return Decision.RUN
+    if setups.skipped >= setups.total:
+        return Decision.SKIP
+    return Decision.UPSTREAM_FAILED
 
 
 def _all_success(up: UpstreamStates, all_done: bool) -> Decision:

@@ -21,7 +21,7 @@ from typing import Protocol
 from tradewind.dag_processing.finder import IGNORE_FILE_NAMES, find_dag_files
 from tradewind.dag_processing.parser import FileParser, fingerprint, warm_up
 from tradewind.metastore.database import Database
-from tradewind.services import dag_store
+from tradewind.services import dag_store, telemetry
 from tradewind.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class DagProcessor:
                 paused_at_creation=bool(self.settings.get("core", "dags_are_paused_at_creation")),
                 now=now,
             )
+            telemetry.parse_pass(session, results, time.monotonic() - started)
         summary = ProcessorSummary(
             files_found=len(paths),
             files_parsed=[r.path for r in results],
@@ -251,6 +252,9 @@ def run_dag_processor(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+    from tradewind.observability.setup import setup_observability
+
+    setup_observability(settings)
     db = Database(settings.sql_alchemy_conn)
     db.check()
     try:

@@ -7,9 +7,12 @@ built-in sample so the example runs offline. Results go to ``$TRADEWIND_HOME/exa
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 import sqlite3
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,13 +28,27 @@ def _database() -> Path:
     return home / "example_rates.db"
 
 
+def checked_url(url: str) -> str:
+    """Refuse what is not a public http(s) URL: a conf value must not read local files
+    (``file://``) or reach services of this network (SSRF)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"source_url must be an http(s) URL, got {url!r}")
+    for info in socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM):
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise ValueError(f"source_url host {parts.hostname!r} is not a public address")
+    return url
+
+
 def download(params: dict, ds: str) -> dict:
     """Fetch the rates of the run's day (a sample when no URL is configured)."""
     url = params.get("source_url") or ""
     if not url:
         print(f"no source_url param: using the built-in sample for {ds}")
         return SAMPLE
-    with urllib.request.urlopen(url.format(ds=ds), timeout=30) as resp:  # noqa: S310
+    url = checked_url(url.replace("{ds}", ds))
+    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310  (checked just above)
         return json.loads(resp.read())
 
 

@@ -56,7 +56,11 @@ class Connection:
             return cls(
                 conn_id,
                 "sqlite",
-                host=unquote(parts.netloc + parts.path)[1:] or None,
+                # Airflow's own form puts the (percent-encoded) path in the host part:
+                # sqlite://%2Fabs%2Ffile.db -> "/abs/file.db".
+                host=(unquote(parts.netloc + parts.path) if parts.netloc else None)
+                or unquote(parts.path)[1:]
+                or None,
                 extra=json.dumps(extra) if extra else None,
             )
         host = unquote(parts.hostname) if parts.hostname else None
@@ -122,12 +126,28 @@ class Connection:
         return f"Connection(conn_id={self.conn_id!r}, conn_type={self.conn_type!r}, host={self.host!r})"
 
 
+def mask_connection(data: dict[str, Any]) -> None:
+    """Mask a connection's secrets in task logs: its password in every encoding, its URI."""
+    from tradewind.worker.masking import add_connection
+
+    try:
+        uri = Connection.from_dict(data).get_uri() if data.get("password") else None
+    except (KeyError, TypeError, ValueError):
+        uri = None
+    add_connection(data, uri)
+
+
 def env_connection(conn_id: str) -> Connection | None:
     """Return the connection defined by ``TRADEWIND_CONN_<ID>`` (or ``AIRFLOW_CONN_<ID>``)."""
     for prefix in ("TRADEWIND_CONN_", "AIRFLOW_CONN_"):
         raw = os.environ.get(prefix + conn_id.upper())
         if raw:
-            return Connection.from_uri(conn_id, raw)
+            conn = Connection.from_uri(conn_id, raw)
+            if conn.password:
+                from tradewind.worker.masking import add_secret
+
+                add_secret(raw)  # the URI as the user wrote it
+            return conn
     return None
 
 
@@ -156,9 +176,7 @@ class BaseHook:
         conn = env_connection(conn_id)
         if conn is None:
             raise NotFound(f"the connection {conn_id!r} is not defined")
-        from tradewind.worker.masking import add_secret
-
-        add_secret(conn.password)
+        mask_connection(conn.to_dict())
         return conn
 
     def get_conn(self) -> Any:

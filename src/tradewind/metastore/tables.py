@@ -133,6 +133,7 @@ class DagRun(Base):
         Index("ix_dag_run_dag_logical", "dag_id", "logical_date"),
         # Newest runs of one DAG (DAGs page, grid) without sorting all of its runs.
         Index("ix_dag_run_dag_id_id", "dag_id", "id"),
+        Index("ix_dag_run_dag_state", "dag_id", "state"),  # dagStats
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))
@@ -345,6 +346,24 @@ class User(Base):
     last_login: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     login_count: Mapped[int] = mapped_column(Integer, default=0)
     fail_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped on logout, password change and role change: a session cookie or API token
+    # carrying an older version is refused (services/users.py: revoke_sessions).
+    credential_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginFailure(Base):
+    """One failed login, kept for the sliding window of login throttling."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("idx_login_failure_user_client", "username", "client"),
+        Index("idx_login_failure_client", "client"),
+        Index("idx_login_failure_at", "at"),
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(512))
+    client: Mapped[str] = mapped_column(String(256), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Backfill(Base):
@@ -455,3 +474,61 @@ class KeyValue(Base):
     __tablename__ = "tradewind_meta"
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Deadline(Base):
+    """A DAG run's deadline (Airflow 3.1's ``deadline``): missed once, alerted once.
+
+    ``missed_at`` is set by a compare-and-set from NULL when a scheduler sees the run
+    unfinished past ``deadline_time``; only that scheduler sends the callback.
+    """
+
+    __tablename__ = "deadline"
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", "alert_index", name="uq_deadline_run_alert"),
+        Index("ix_deadline_pending", "missed", "deadline_time"),
+    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    dag_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    alert_index: Mapped[int] = mapped_column(Integer, default=0)
+    reference: Mapped[str] = mapped_column(String(50))
+    interval: Mapped[float] = mapped_column(Float)
+    callback: Mapped[str] = mapped_column(String(1000), default="")
+    deadline_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    missed: Mapped[bool] = mapped_column(Boolean, default=False)
+    missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DagFavorite(Base):
+    """A DAG a user marked as favorite (``POST /dags/{dag_id}/favorite``)."""
+
+    __tablename__ = "dag_favorite"
+    dag_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    username: Mapped[str] = mapped_column(String(512), primary_key=True)
+
+
+class StateStoreEntry(Base):
+    """A key/value of Airflow 3.3's state store, owned by an asset (``kind="asset"``) or by a
+    task instance (``kind="task"``); the owner columns of the other kind stay at defaults."""
+
+    __tablename__ = "state_store"
+    __table_args__ = (
+        UniqueConstraint(
+            "kind", "asset_id", "dag_id", "run_id", "task_id", "map_index", "key",
+            name="uq_state_store_owner_key",
+        ),
+    )  # fmt: skip
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    asset_id: Mapped[int] = mapped_column(ID, default=0)
+    dag_id: Mapped[str] = mapped_column(String(250), default="")
+    run_id: Mapped[str] = mapped_column(String(250), default="")
+    task_id: Mapped[str] = mapped_column(String(250), default="")
+    map_index: Mapped[int] = mapped_column(Integer, default=-1)
+    key: Mapped[str] = mapped_column(String(512))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(10), default="api")

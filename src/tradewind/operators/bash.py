@@ -18,6 +18,11 @@ log = logging.getLogger("tradewind.task")
 class BashOperator(BaseOperator):
     """Run ``bash_command`` with bash; its output goes to the task log, its last line to XCom.
 
+    Warning: templating user-controlled values (``dag_run.conf``, ``params``, ``run_id``) into
+    ``bash_command`` is shell injection: whoever may trigger the DAG runs commands as the
+    worker. Pass them through ``env=`` (``env={"RUN_ID": "{{ run_id }}"}``, then ``"$RUN_ID"``
+    in the command), as Airflow's documentation also advises.
+
     Args:
         bash_command: a command, or the name of a ``.sh``/``.bash`` template file next to the DAG.
         env: environment for the command (replaces the worker's unless ``append_env``).

@@ -20,12 +20,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tradewind.core import metrics
 from tradewind.core.execution import Outcome, Workload
 from tradewind.errors import TaskInstanceMoved
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
-from tradewind.services import lost_tries, queueing, run_creation, scheduling
+from tradewind.services import (
+    deadlines,
+    lost_tries,
+    queueing,
+    run_creation,
+    scheduling,
+    telemetry,
+)
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
+from tradewind.services.latency import LatencyTracker
 from tradewind.services.wakeup import TASK_ENDED
 
 log = logging.getLogger("tradewind.scheduler")
@@ -91,6 +100,7 @@ class Scheduler:
             execution.wake_on_change = False
         self.cache = scheduling.DagCache()
         self.estimates = queueing.DurationEstimates()
+        self.latency = LatencyTracker()
         self.listener = wake_listener
         self.job_id: int | None = None
         self._stop = threading.Event()
@@ -193,6 +203,7 @@ class Scheduler:
             result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
             workloads = self._queue(s, now)
         if workloads:
+            self.latency.queued(w.ti_id for w in workloads)
             self.executor.queue_workloads(workloads)
         for outcome in result.finished_runs:
             self._run_finished(outcome)
@@ -310,6 +321,10 @@ class Scheduler:
                 )
             if restarting:
                 self.executor.stop_tasks(restarting)
+            if metrics.enabled():  # reads only: outside the write transaction above
+                with self.env.db.session(readonly=True) as s:
+                    telemetry.scheduler_beat(s, self.executor.free_slots())
+                    self.latency.flush(s, self.cache)
         if mono >= self._next_sweep:
             self._next_sweep = mono + min(
                 self.options.heartbeat_sec, self.options.ti_heartbeat_timeout / 3
@@ -318,6 +333,9 @@ class Scheduler:
                 self.recover_lost_tries(now)
             with self.env.db.session() as s:
                 stale = queueing.find_stale_running(s, now, self.options.ti_heartbeat_timeout)
+                late = [] if self.only_runs else deadlines.missed_callbacks(s, now, self.cache)
+            if late:  # sent after the commit that marked them missed: never twice
+                self.executor.queue_workloads(late)
             alive = set(self.executor.alive_ti_ids())
             for ti_id, try_number in stale:
                 if ti_id not in alive:
@@ -348,7 +366,8 @@ class Scheduler:
         while not self._stop.is_set():
             self.handle_executor_events(self.executor.poll())
             self.periodic()
-            wait = self.run_once(full=self._external)
+            with metrics.timer("scheduler.scheduler_loop_duration"):
+                wait = self.run_once(full=self._external)
             self._external = False
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():

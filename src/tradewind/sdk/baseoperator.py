@@ -141,6 +141,9 @@ class BaseOperator(DependencyMixin):
     ui_fgcolor: str = "#000"
     is_sensor: bool = False
     _is_decorated: bool = False
+    is_setup: bool = False
+    is_teardown: bool = False
+    on_failure_fail_dagrun: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -361,6 +364,39 @@ class BaseOperator(DependencyMixin):
         from tradewind.sdk.templating import render_fields
 
         return render_fields(self, context, jinja_env)
+
+    # -- setup and teardown (sdk/setup_teardown.py) -----------------------------------------
+    def as_setup(self) -> BaseOperator:
+        """Mark this task as a setup task; return it."""
+        from tradewind.sdk.setup_teardown import mark_setup
+
+        return mark_setup(self)  # type: ignore[no-any-return]
+
+    def as_teardown(
+        self, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> BaseOperator:
+        """Mark this task as the teardown of ``setups``; return it."""
+        from tradewind.sdk.setup_teardown import mark_teardown
+
+        return mark_teardown(self, setups, on_failure_fail_dagrun)  # type: ignore[no-any-return]
+
+    def __enter__(self) -> BaseOperator:
+        from tradewind.sdk.setup_teardown import enter_scope
+
+        enter_scope(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from tradewind.sdk.setup_teardown import exit_scope
+
+        exit_scope(self)
+
+    def render_template(self, content: Any, context: dict[str, Any], jinja_env: Any = None) -> Any:
+        """Render ``content`` (a string, or strings inside lists and dicts) with ``context``."""
+        from tradewind.sdk.templating import render_value
+
+        env = jinja_env or self.get_template_env()
+        return render_value(content, context, env, tuple(self.template_ext))
 
     def get_template_env(self) -> Any:
         from tradewind.sdk.templating import environment_for

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tradewind.sdk.baseoperator import BaseOperator
 
+#: The type of the context handed to ``execute`` and templates (Airflow's ``Context``).
+Context = dict[str, Any]
+
 
 def ds_add(ds: str, days: int) -> str:
     """Add or subtract days from a ``YYYY-MM-DD`` date string."""
@@ -112,6 +115,7 @@ def build_context(
         "prev_data_interval_end_success": prev.get("data_interval_end"),
         "prev_start_date_success": prev.get("start_date"),
         "prev_end_date_success": prev.get("end_date"),
+        "prev_execution_date_success": prev.get("logical_date"),
         "params": params,
         "var": VariableAccessor(get_variable),
         "conn": _Accessor(lambda k: get_connection(k)),
@@ -126,4 +130,49 @@ def build_context(
         "expanded_ti_count": None,
     }
     ctx["triggering_dataset_events"] = ctx["triggering_asset_events"]
+    ctx.update(_airflow_2_keys(task, dag_run, ref))
     return ctx
+
+
+class _NotYet:
+    """``inlet_events`` / ``outlet_events``: asset events in task code, not supported yet."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __getitem__(self, asset: Any) -> Any:
+        from tradewind.errors import TradewindError
+
+        raise TradewindError(
+            f"{self._key}[...] (asset events in task code) is not supported by Tradewind yet "
+            "(see docs/porting.md)"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self._key}: not supported yet>"
+
+
+def _airflow_2_keys(task: BaseOperator, dag_run: Any, ref: datetime) -> dict[str, Any]:
+    """Keys of Airflow 2's context that Airflow 3 dropped, still used by many DAG files."""
+    start, end = dag_run.data_interval_start, dag_run.data_interval_end
+    following = end if end is not None and start is not None and end > start else None
+    previous = ref - (end - start) if following is not None else None
+    dag_id = task.dag.dag_id if task.dag is not None else ""
+    ds_nodash = ref.strftime("%Y%m%d")
+
+    def day(value: datetime | None, fmt: str) -> str | None:
+        return value.strftime(fmt) if value is not None else None
+
+    return {
+        "task_instance_key_str": f"{dag_id}__{task.task_id}__{ds_nodash}",
+        "yesterday_ds_nodash": (ref - timedelta(days=1)).strftime("%Y%m%d"),
+        "tomorrow_ds_nodash": (ref + timedelta(days=1)).strftime("%Y%m%d"),
+        "next_execution_date": following,
+        "next_ds": day(following, "%Y-%m-%d"),
+        "next_ds_nodash": day(following, "%Y%m%d"),
+        "prev_execution_date": previous,
+        "prev_ds": day(previous, "%Y-%m-%d"),
+        "prev_ds_nodash": day(previous, "%Y%m%d"),
+        "inlet_events": _NotYet("inlet_events"),
+        "outlet_events": _NotYet("outlet_events"),
+    }

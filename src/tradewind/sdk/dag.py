@@ -86,9 +86,17 @@ class DAG:
         access_control: Any = None,
         dag_display_name: str | None = None,
         fail_fast: bool = False,
+        deadline: Any = None,
         schedule_interval: Any = _UNSET,
         concurrency: int | None = None,
+        sla_miss_callback: Any = None,
+        default_view: str | None = None,
+        orientation: str | None = None,
+        jinja_environment_kwargs: dict[str, Any] | None = None,
+        auto_register: bool = True,
     ) -> None:
+        # sla_miss_callback (Airflow 2 SLAs, gone in 3), default_view and orientation (UI
+        # hints) are accepted from Airflow files and not used.
         self.filename, self.lineno = _site.definition_site()
         self.fileloc = self.filename or ""
         if (
@@ -132,7 +140,11 @@ class DAG:
         self.owner_links = owner_links or {}
         self.dag_display_name = dag_display_name or dag_id
         self.fail_fast = fail_fast
+        from tradewind.sdk.deadline import as_alerts
+
+        self.deadline = as_alerts(deadline)
         self.task_dict: dict[str, BaseOperator] = {}
+        self.edge_info: dict[str, dict[str, dict[str, Any]]] = {}
         #: (upstream id, downstream id) -> (file, line) where the edge was set, in order set
         self.edge_sites: dict[tuple[str, str], tuple[str | None, int | None]] = {}
         self._schedule_arg = schedule
@@ -146,8 +158,12 @@ class DAG:
 
     def _make_timetable(self, schedule: Any) -> Timetable:
         from tradewind.sdk import timetables
+        from tradewind.sdk.asset_timetables import AssetOrTimeSchedule
 
-        if isinstance(schedule, BaseAsset) or (
+        if isinstance(schedule, AssetOrTimeSchedule):
+            self.asset_condition = schedule.asset_condition
+            schedule = schedule.timetable
+        elif isinstance(schedule, BaseAsset) or (
             isinstance(schedule, list | tuple)
             and schedule
             and all(isinstance(s, BaseAsset) for s in schedule)
@@ -226,6 +242,16 @@ class DAG:
 
     def has_task(self, task_id: str) -> bool:
         return task_id in self.task_dict
+
+    def set_edge_info(
+        self, upstream_task_id: str, downstream_task_id: str, info: dict[str, Any]
+    ) -> None:
+        """Attach information (``{"label": ...}``) to an edge, as ``Label`` does."""
+        self.edge_info.setdefault(upstream_task_id, {})[downstream_task_id] = dict(info)
+
+    def get_edge_info(self, upstream_task_id: str, downstream_task_id: str) -> dict[str, Any]:
+        """The information attached to an edge (``{}`` when none)."""
+        return self.edge_info.get(upstream_task_id, {}).get(downstream_task_id, {})
 
     @property
     def roots(self) -> list[BaseOperator]:

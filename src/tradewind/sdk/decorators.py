@@ -33,6 +33,8 @@ class _DecoratedMixin:
         ctx_kwargs = determine_kwargs(op.python_callable, args, context)
         for k, v in ctx_kwargs.items():
             kwargs.setdefault(k, v)
+        if getattr(op, "templates_dict", None) is not None:
+            kwargs.setdefault("templates_dict", op.templates_dict)
         sig = inspect.signature(op.python_callable)
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
@@ -192,7 +194,60 @@ class _TaskNamespace:
             from tradewind.sensors.python import sensor_task
 
             return sensor_task
+        if name in ("virtualenv", "external_python", "branch_virtualenv", "branch_external_python"):
+            from tradewind.operators.python_venv import DECORATORS
+
+            return DECORATORS[name]
         raise AttributeError(f"task.{name} is not a TaskFlow decorator Tradewind provides")
 
 
 task = _TaskNamespace()
+
+
+def setup(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+    """``@setup``: a TaskFlow task that is a setup task (see ``sdk/setup_teardown.py``)."""
+    return _setup_teardown(python_callable, kwargs, teardown=False)
+
+
+def teardown(
+    python_callable: Callable[..., Any] | None = None,
+    *,
+    on_failure_fail_dagrun: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """``@teardown``: a TaskFlow task that is a teardown of the setups passed into it."""
+    kwargs["on_failure_fail_dagrun"] = on_failure_fail_dagrun
+    return _setup_teardown(python_callable, kwargs, teardown=True)
+
+
+def _setup_teardown(fn: Callable[..., Any] | None, kwargs: dict[str, Any], teardown: bool) -> Any:
+    fail_run = kwargs.pop("on_failure_fail_dagrun", False)
+
+    def wrap(func: Callable[..., Any]) -> _TaskDecorator:
+        inner = (
+            func
+            if isinstance(func, _TaskDecorator)
+            else _TaskDecorator(func, DecoratedPythonOperator, kwargs)
+        )
+        return _MarkedDecorator(inner, teardown, fail_run)
+
+    return wrap(fn) if fn is not None and callable(fn) else wrap
+
+
+class _MarkedDecorator(_TaskDecorator):
+    """A TaskFlow decorator whose tasks are setups or teardowns."""
+
+    def __init__(self, inner: _TaskDecorator, teardown: bool, fail_run: bool) -> None:
+        super().__init__(inner.function, inner.operator_class, inner.kwargs)
+        self._teardown = teardown
+        self._fail_run = fail_run
+
+    def override(self, **kwargs: Any) -> _TaskDecorator:
+        return _MarkedDecorator(super().override(**kwargs), self._teardown, self._fail_run)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
+        out = super().__call__(*args, **kwargs)
+        if not self._teardown:
+            return out.as_setup()
+        setups = [a for a in find_xcom_args([list(args), kwargs]) if a.operator.is_setup]
+        return out.as_teardown(setups=setups or None, on_failure_fail_dagrun=self._fail_run)

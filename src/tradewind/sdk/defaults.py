@@ -37,4 +37,7 @@ def configure(settings: Any) -> AuthoringDefaults:
     current.max_active_tasks = int(settings.get("core", "max_active_tasks_per_dag"))
     current.retries = int(settings.get("core", "default_task_retries"))
     current.timezone = tz
+    from tradewind.compat import install_airflow_imports
+
+    install_airflow_imports(settings)  # unmodified Airflow DAG files: ``import airflow...``
     return current

@@ -36,11 +36,17 @@ class DependencyMixin:
         return out
 
     def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
+        if _is_edge_modifier(other) and not _is_edge_modifier(self):
+            other.set_upstream(self)  # a >> Label("x"): the label learns its upstream
+        else:
+            self.set_downstream(other)
         return other
 
     def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
+        if _is_edge_modifier(other) and not _is_edge_modifier(self):
+            other.set_downstream(self)
+        else:
+            self.set_upstream(other)
         return other
 
     def __rrshift__(self, other: Any) -> Any:
@@ -50,3 +56,9 @@ class DependencyMixin:
     def __rlshift__(self, other: Any) -> Any:
         self.set_downstream(other)
         return self
+
+
+def _is_edge_modifier(obj: Any) -> bool:
+    from tradewind.sdk.edges import EdgeModifier
+
+    return isinstance(obj, EdgeModifier)

@@ -76,6 +76,7 @@ def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
         "upstream": sorted(task.upstream_task_ids),
         "downstream": sorted(task.downstream_task_ids),
         "trigger_rule": task.trigger_rule,
+        **_setup_teardown(task),
         "retries": task.retries,
         "retry_delay": _secs(task.retry_delay),
         "retry_exponential_backoff": task.retry_exponential_backoff,
@@ -113,8 +114,17 @@ def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
     }
 
 
+def _setup_teardown(task: BaseOperator) -> dict[str, Any]:
+    """Only for setup/teardown tasks, so other DAGs keep their JSON (and version hash)."""
+    if task.is_teardown:
+        return {"is_teardown": True, "on_failure_fail_dagrun": task.on_failure_fail_dagrun}
+    return {"is_setup": True} if task.is_setup else {}
+
+
 def serialize_dag(dag: DAG) -> dict[str, Any]:
     """Return the JSON form of ``dag``; validates it (cycles) first."""
+    from tradewind.sdk.timetable_json import serialize_timetable
+
     weights = _effective_weights(dag)
     return {
         "__version": FORMAT_VERSION,
@@ -124,7 +134,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "lineno": dag.lineno,
         "description": dag.description,
         "doc_md": dag.doc_md,
-        "timetable": dag.timetable.serialize(),
+        "timetable": serialize_timetable(dag.timetable),
         "schedule": dag.timetable.summary,
         "asset_condition": dag.asset_condition.dump() if dag.asset_condition else None,
         "start_date": _iso(dag.start_date),
@@ -143,15 +153,31 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
         "has_on_success_callback": dag.on_success_callback is not None,
         "render_template_as_native_obj": dag.render_template_as_native_obj,
         "fail_fast": dag.fail_fast,
+        # Only when set: a new key for every DAG would give each a new version.
+        **({"deadline": [a.serialize() for a in dag.deadline]} if dag.deadline else {}),
         "task_group": dag.task_group.dump(),
         "tasks": [serialize_task(t, weights[t.task_id]) for t in dag.tasks],
+        **({"edge_info": dag.edge_info} if dag.edge_info else {}),
     }
 
 
 def version_hash(data: dict[str, Any]) -> str:
     """Return a stable hash of a serialized DAG (same DAG, same hash)."""
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    try:
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    except (
+        TypeError
+    ):  # keys of mixed types ({1: .., "a": ..}) cannot be sorted: as JSON stores them
+        blob = json.dumps(_str_keys(data), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _str_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _str_keys(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_str_keys(v) for v in value]
+    return value
 
 
 @dataclass

@@ -12,6 +12,8 @@ evaluated on the wall clock of the DAG's timezone (DST included).
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -211,10 +213,27 @@ class Timetable:
     #: Most runs that may be active at once, whatever the DAG says (``None``: no limit).
     active_runs_limit: int | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Airflow's custom timetables define ``next_dagrun_info`` without ``now``: accept it."""
+        super().__init_subclass__(**kwargs)
+        fn = cls.__dict__.get("next_dagrun_info")
+        if fn is not None and "now" not in inspect.signature(fn).parameters:
+
+            @functools.wraps(fn)
+            def without_now(self: Any, *, now: datetime | None = None, **kw: Any) -> Any:
+                return fn(self, **kw)
+
+            cls.next_dagrun_info = without_now  # type: ignore[method-assign]
+
     @property
     def summary(self) -> str:
         """Short text for the UI, e.g. ``"@daily"`` or ``"0 10 * * *"``."""
-        raise NotImplementedError
+        return type(self).__name__
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> Timetable:
+        """Rebuild a custom timetable from its :meth:`serialize` output (Airflow's API)."""
+        return cls()
 
     def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
         """The data interval of a run triggered by hand at ``run_after``."""
@@ -256,8 +275,8 @@ class Timetable:
             last = info.data_interval
 
     def serialize(self) -> dict[str, Any]:
-        """A JSON-safe dict that :func:`deserialize_timetable` turns back into this timetable."""
-        raise NotImplementedError
+        """A JSON-safe dict that :meth:`deserialize` turns back into this timetable."""
+        return {}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Timetable) or type(other) is not type(self):
@@ -560,6 +579,10 @@ def deserialize_timetable(data: dict[str, Any]) -> Timetable:
     }
     if kind in simple:
         return simple[kind]()
+    if kind == "custom":
+        from tradewind.sdk.timetable_json import custom_class
+
+        return custom_class(data["classpath"]).deserialize(data["value"])
     raise DagDefinitionError(f"Unknown serialized timetable type {kind!r}.")
 
 

@@ -44,6 +44,24 @@ class XComArg(DependencyMixin):
         """Pull the value from XCom for the running task instance."""
         return context["ti"].xcom_pull(task_ids=self.operator.task_id, key=self.key)
 
+    # setup/teardown: the XComArg stands for its task (sdk/setup_teardown.py)
+    def as_setup(self) -> XComArg:
+        self.operator.as_setup()
+        return self
+
+    def as_teardown(
+        self, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> XComArg:
+        self.operator.as_teardown(setups, on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self) -> XComArg:
+        self.operator.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.operator.__exit__(*exc)
+
 
 class DagParamArg:
     """A ``@dag`` function argument: resolves to the run's ``params[name]``."""

@@ -39,6 +39,7 @@ class ExternalTaskSensor(BaseSensorOperator):
         external_dag_id: str,
         external_task_id: str | None = None,
         external_task_ids: Collection[str] | None = None,
+        external_task_group_id: str | None = None,
         allowed_states: Collection[str] | None = None,
         failed_states: Collection[str] | None = None,
         skipped_states: Collection[str] | None = None,
@@ -48,9 +49,11 @@ class ExternalTaskSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if external_task_id is not None and external_task_ids is not None:
+        given = [external_task_id, external_task_ids, external_task_group_id]
+        if sum(x is not None for x in given) > 1:
             raise DagDefinitionError(
-                f"task {self.task_id!r}: give external_task_id or external_task_ids, not both",
+                f"task {self.task_id!r}: give one of external_task_id, external_task_ids and "
+                "external_task_group_id",
                 self.filename,
                 self.lineno,
             )
@@ -67,6 +70,7 @@ class ExternalTaskSensor(BaseSensorOperator):
             if external_task_ids is not None
             else ([external_task_id] if external_task_id else None)
         )
+        self.external_task_group_id = external_task_group_id
         self.allowed_states = list(allowed_states or ["success"])
         self.failed_states = list(failed_states or [])
         self.skipped_states = list(skipped_states or [])
@@ -110,7 +114,12 @@ class ExternalTaskSensor(BaseSensorOperator):
         )
         if not answer["run_found"]:
             return False
-        if self.external_task_ids is None:
+        if self.external_task_group_id is not None:
+            prefix = f"{self.external_task_group_id}."
+            states = [st for tid, st in answer["states"].items() if tid.startswith(prefix)]
+            if not states:
+                return False  # no task of that group (yet) in the external run
+        elif self.external_task_ids is None:
             states = [answer["run_state"]]
         else:
             states = [answer["states"].get(t) for t in self.external_task_ids]
@@ -123,6 +132,8 @@ class ExternalTaskSensor(BaseSensorOperator):
         return all(s in self.allowed_states for s in states)
 
     def _what(self) -> str:
+        if self.external_task_group_id is not None:
+            return f"task group {self.external_task_group_id} of {self.external_dag_id}"
         return (
             f"tasks {self.external_task_ids} of {self.external_dag_id}"
             if self.external_task_ids

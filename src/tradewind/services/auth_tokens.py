@@ -19,10 +19,16 @@ class TokenClaims:
     username: str
     roles: tuple[str, ...]
     expires: int
+    version: int = 0
 
 
 def issue_api_token(
-    secret: str, username: str, roles: list[str], now: datetime, ttl_seconds: int
+    secret: str,
+    username: str,
+    roles: list[str],
+    now: datetime,
+    ttl_seconds: int,
+    version: int = 0,
 ) -> str:
     """Return a signed token for ``username`` valid for ``ttl_seconds`` from ``now``.
 
@@ -32,6 +38,8 @@ def issue_api_token(
         roles: The user's roles at issue time (informative; routes re-read the user).
         now: Issue time (aware UTC).
         ttl_seconds: ``[api] access_token_expiration_time``.
+        version: the user's ``credential_version``: a later logout, password or role change
+            makes the token invalid.
     """
     iat = int(now.timestamp())
     claims = {
@@ -41,6 +49,7 @@ def issue_api_token(
         "iat": iat,
         "nbf": iat - 5,
         "exp": iat + int(ttl_seconds),
+        "ver": int(version),
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 
@@ -67,9 +76,16 @@ def verify_api_token(secret: str, token: str, now: datetime | None = None) -> To
             )
             if int(claims["exp"]) <= int(now.timestamp()):
                 raise jwt.ExpiredSignatureError
+            if int(claims.get("nbf", 0)) > int(now.timestamp()):
+                raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
     except jwt.ExpiredSignatureError:
         raise AuthenticationFailed("Token expired; get a new one from POST /auth/token") from None
     except jwt.PyJWTError as exc:
         raise AuthenticationFailed(f"Invalid token: {exc}") from None
     roles = claims.get("roles") or []
-    return TokenClaims(str(claims["sub"]), tuple(str(r) for r in roles), int(claims["exp"]))
+    return TokenClaims(
+        str(claims["sub"]),
+        tuple(str(r) for r in roles),
+        int(claims["exp"]),
+        int(claims.get("ver") or 0),
+    )

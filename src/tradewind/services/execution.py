@@ -26,6 +26,7 @@ from tradewind.metastore.tables import (
     Trigger,
 )
 from tradewind.sdk.serialization import SerializedDag
+from tradewind.services import telemetry
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
@@ -33,7 +34,14 @@ from tradewind.services.execution_ext import ExecutionExtensions
 from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
 from tradewind.services.outcomes import log_lost, next_state
 from tradewind.services.ti_state import cas, run_columns, ti_columns, ti_update, touch_runs
-from tradewind.services.tokens import verify_ti_token
+from tradewind.services.tokens import (
+    CALLBACK_SCOPE,
+    CALLBACK_TOKEN_TTL,
+    check_current_try,
+    is_callback_token,
+    issue_ti_token,
+    verify_ti_token,
+)
 from tradewind.services.wakeup import TASK_ENDED, notify_statement
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -192,12 +200,20 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             raise NotFound(f"task instance {ti_id} not found")
         return ti
 
-    def _check(self, ti_id: int, token: str) -> int:
-        return verify_ti_token(self._secret, token, ti_id)
+    def _check(self, ti_id: int, token: str, *, read: bool = False, cas: bool = False) -> int:
+        """Verify the token; return its try. Unless the call's own compare-and-set checks the
+        try (``cas``), the try must be the current one and running; a callback token (from
+        ``finish``) may only ``read``, while its try is still the current one."""
+        try_number = verify_ti_token(self._secret, token, ti_id, callback_ok=read)
+        if not cas:
+            with self.env.db.engine.connect() as c:
+                running = not (read and is_callback_token(token))
+                check_current_try(c, ti_id, try_number, running=running)
+        return try_number
 
     # -- the API ---------------------------------------------------------------------------
     def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
         # Prebuilt Core statements on one connection: this is the hot path of every task start.
         params = {
@@ -221,6 +237,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             assert ti is not None
             run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
+        telemetry.try_started(ti.dag_id, ti.task_id)
         answer = {
             "ti": {
                 "id": ti.id,
@@ -278,7 +295,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         }
 
     def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
         with self.env.db.engine.begin() as c:
             params = {"ti_id": ti_id, "for_try": try_number, "now": now}
@@ -295,7 +312,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         key: str,
         map_index: int,
     ) -> dict[str, Any]:
-        self._check(ti_id, token)
+        self._check(ti_id, token, read=True)
         with self.env.db.session(readonly=True) as s:
             found, value = xcom_store.get_xcom(
                 s, dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index
@@ -319,7 +336,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             )
 
     def get_variable(self, ti_id: int, token: str, key: str) -> dict[str, Any]:
-        self._check(ti_id, token)
+        self._check(ti_id, token, read=True)
         from tradewind.services.variables import get_variable_value
 
         with self.env.db.session(readonly=True) as s:
@@ -327,7 +344,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         return {"found": value is not None, "value": value}
 
     def get_connection(self, ti_id: int, token: str, conn_id: str) -> dict[str, Any]:
-        self._check(ti_id, token)
+        self._check(ti_id, token, read=True)
         from tradewind.services.connections import get_connection_dict
 
         with self.env.db.session(readonly=True) as s:
@@ -370,7 +387,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
     ) -> dict[str, Any]:
         """End the try; with ``log``, store the try's log first (a full disk does not stop the
         outcome: the answer's ``log`` then says ``{"error": ...}``)."""
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         result = Outcome(outcome)  # a bad outcome is refused before the log is written
         stored: dict[str, Any] | None = None
         if log is not None:
@@ -380,6 +397,11 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
                 logger.error("log of task instance %s not stored: %s", ti_id, exc)
                 stored = {"error": f"log not stored: {exc}"}
         answer = self.finish_try(ti_id, try_number, result, error, rendered_fields)
+        # The task token ends with the try; the callbacks that run next read with this one.
+        callback = issue_ti_token(
+            self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE
+        )
+        answer = {**answer, "callback_token": callback}
         return answer if stored is None else {**answer, "log": stored}
 
     def finish_try(
@@ -448,6 +470,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
             if notified:
                 c.execute(notify_statement(TASK_ENDED))  # sent at commit, on this connection
+        telemetry.try_finished(ti, kept, duration, outcome is Outcome.LOST, now)
         if emit is not None:
             with self.env.db.session() as s:
                 from tradewind.services.assets import record_asset_events
@@ -476,7 +499,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         return sdag
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
         with self.env.db.session() as s:
             ti = self._ti(s, ti_id)
@@ -510,7 +533,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
-        try_number = self._check(ti_id, token)
+        try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
         when = datetime.fromisoformat(reschedule_date)
         with self.env.db.session() as s:

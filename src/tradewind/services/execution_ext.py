@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tradewind.errors import AlreadyExists, NotFound
 from tradewind.metastore.tables import DagRun, TaskInstance
 from tradewind.services.env import Env
-from tradewind.services.tokens import verify_ti_token
+from tradewind.services.tokens import check_current_try, is_callback_token, verify_ti_token
 
 #: The method names every transport must forward (local pipe, HTTP execution API).
 EXTENSION_METHODS = ("trigger_dag_run", "get_dag_run_state", "get_task_states")
@@ -30,8 +30,13 @@ class ExecutionExtensions:
 
     env: Env
 
-    def _check_ext(self, ti_id: int, token: str) -> int:
-        return verify_ti_token(self.env.secret_key, token, ti_id)
+    def _check_ext(self, ti_id: int, token: str, *, read: bool = False) -> int:
+        """As ``ExecutionService._check``: the token's try must be the current running one."""
+        try_number = verify_ti_token(self.env.secret_key, token, ti_id, callback_ok=read)
+        with self.env.db.engine.connect() as c:
+            running = not (read and is_callback_token(token))
+            check_current_try(c, ti_id, try_number, running=running)
+        return try_number
 
     def trigger_dag_run(
         self,
@@ -74,6 +79,7 @@ class ExecutionExtensions:
                     logical_date_given=logical_date is not None,
                     user=_who(caller),
                     triggered_by="operator",
+                    run_id_pattern=self.env.settings.get("scheduler", "allowed_run_id_pattern"),
                 )
                 answer = self._run_answer(run, created=True)
         self.env.wake()
@@ -104,7 +110,7 @@ class ExecutionExtensions:
 
     def get_dag_run_state(self, ti_id: int, token: str, dag_id: str, run_id: str) -> dict[str, Any]:
         """Answer ``{"found": bool, "state": str | None}`` for a run of any DAG."""
-        self._check_ext(ti_id, token)
+        self._check_ext(ti_id, token, read=True)
         with self.env.db.session(readonly=True) as s:
             state = s.execute(
                 select(DagRun.state).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
@@ -125,7 +131,7 @@ class ExecutionExtensions:
         ``{"run_found": bool, "run_id", "run_state", "states": {task_id: state}}``; with
         ``task_ids`` None every task of the run is listed.
         """
-        self._check_ext(ti_id, token)
+        self._check_ext(ti_id, token, read=True)
         with self.env.db.session(readonly=True) as s:
             q = select(DagRun).where(DagRun.dag_id == dag_id)
             if run_id:

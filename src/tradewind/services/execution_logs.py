@@ -14,7 +14,7 @@ from typing import Any
 
 from tradewind.services.celery_tracking import TaskInstanceKey, task_instance_key
 from tradewind.services.env import Env
-from tradewind.services.tokens import verify_ti_token
+from tradewind.services.tokens import check_current_try, verify_ti_token
 from tradewind.worker.logs import log_path
 
 # Where each claimed task instance's logs go, so a log upload needs no query (an identity
@@ -43,12 +43,19 @@ class ExecutionLogs:
 
     def verify(self, ti_id: int, token: str) -> dict[str, Any]:
         """Answer ``{"valid": True, "try_number"}`` or raise AuthenticationFailed."""
-        return {"valid": True, "try_number": verify_ti_token(self.env.secret_key, token, ti_id)}
+        try_number = verify_ti_token(self.env.secret_key, token, ti_id, callback_ok=True)
+        return {"valid": True, "try_number": try_number}
 
 
 def store_log(env: Env, ti_id: int, token: str, text: str) -> dict[str, Any]:
-    """Store the log of the token's try in this node's log folder (replacing an older copy)."""
-    try_number = verify_ti_token(env.secret_key, token, ti_id)
+    """Store the log of the token's try in this node's log folder (replacing an older copy).
+
+    Allowed after the outcome (callbacks' lines come later, a lost try's log is sent once
+    its process died): the token writes nothing but its own try's log file.
+    """
+    try_number = verify_ti_token(env.secret_key, token, ti_id, callback_ok=True)
+    with env.db.engine.connect() as c:
+        check_current_try(c, ti_id, try_number, running=False, past=True)
     key = _KEYS.get(ti_id)
     if key is None:
         with env.db.session(readonly=True) as s:

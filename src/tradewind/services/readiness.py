@@ -63,7 +63,16 @@ def keep_ready(session: Session, rows: Sequence[Any], cache: DagCache, now: date
             ups = UpstreamStates.from_states(
                 s for u in task.upstream_task_ids for s in states.get(u, [None])
             )
-            if evaluate(task.trigger_rule, ups) is Decision.RUN:
+            setups = None
+            if task.trigger_rule == "all_done_setup_success":
+                known = cache.get(session, dag_id, r.dag_version).tasks
+                setups = UpstreamStates.from_states(
+                    s
+                    for u in task.upstream_task_ids
+                    if u in known and known[u].data.get("is_setup")
+                    for s in states.get(u, [None])
+                )
+            if evaluate(task.trigger_rule, ups, setups) is Decision.RUN:
                 continue
             not_ready.add(r.id)
             log.warning(

@@ -15,6 +15,7 @@ from tradewind.core.states import DagRunState, DagRunType
 from tradewind.metastore.tables import Backfill, DagModel, DagRun
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.sdk.timetables import DataInterval, TimeRestriction
+from tradewind.services import telemetry
 from tradewind.services.runs import create_run, run_id_for
 from tradewind.services.scheduling import ACTIVE_RUN_STATES, DagCache, _locked
 from tradewind.services.ti_state import run_update
@@ -263,6 +264,7 @@ def start_queued_runs(session: Session, now: datetime) -> int:
         set_committed_value(run, "state", DagRunState.RUNNING.value)
         set_committed_value(run, "start_date", start)
         set_committed_value(run, "change_seq", (run.change_seq or 0) + 1)
+        telemetry.run_started(run, now)
         running[run.dag_id] += 1
         started += 1
     return started

@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from tradewind.core.run_ids import DEFAULT_RUN_ID_PATTERN, validate_run_id
 from tradewind.core.states import DagRunState, DagRunType
 from tradewind.errors import AlreadyExists, InvalidInput, NotFound, ParamValidationError
 from tradewind.metastore.tables import DagModel, DagRun, TaskInstance
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.sdk.timetables import DataInterval, as_utc
 from tradewind.services.dag_store import get_serialized_dag
+from tradewind.services.deadlines import record_deadlines
 from tradewind.services.event_log import log_event
 
 
@@ -39,7 +41,11 @@ def create_run(
     triggered_by: str | None = None,
     triggering_user: str | None = None,
 ) -> DagRun:
-    """Insert a run and one task instance (no state) per task of the DAG version."""
+    """Insert a run and one task instance (no state) per task of the DAG version.
+
+    Every run id, given or generated, must pass the default rule (no path separators).
+    """
+    validate_run_id(run_id)
     exists = session.execute(
         select(DagRun.id).where(DagRun.dag_id == sdag.dag_id, DagRun.run_id == run_id)
     ).first()
@@ -89,6 +95,7 @@ def create_run(
     ]
     for i in range(0, len(rows), 500):
         session.execute(insert(TaskInstance), rows[i : i + 500])
+    record_deadlines(session, sdag, run, now)
     return run
 
 
@@ -122,12 +129,16 @@ def trigger_run(
     user: str | None = None,
     triggered_by: str = "cli",
     note: str | None = None,
+    run_id_pattern: str = DEFAULT_RUN_ID_PATTERN,
 ) -> DagRun:
     """Create a manual run of the DAG's latest version (Airflow's "trigger").
 
     ``logical_date`` None with ``logical_date_given`` means "no logical date" (Airflow 3);
-    None without it means "now".
+    None without it means "now". A given ``run_id`` must match ``run_id_pattern`` (the
+    deployment's ``[scheduler] allowed_run_id_pattern``).
     """
+    if run_id is not None:
+        validate_run_id(run_id, run_id_pattern)
     dag = session.get(DagModel, dag_id)
     if dag is None:
         raise NotFound(f"DAG {dag_id!r} not found")

@@ -19,6 +19,7 @@ from tradewind.core.states import TaskInstanceState as TI
 from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
 from tradewind.metastore.tables import Backfill, DagRun, TaskInstance
 from tradewind.sdk.serialization import SerializedDag
+from tradewind.services import telemetry
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.ti_state import run_columns, run_update, ti_update
 
@@ -288,7 +289,7 @@ def _decide(
             continue
         task = sdag.tasks[tid]
         ups = UpstreamStates.from_states(states.get(u) for u in task.upstream_task_ids)
-        decision = evaluate(task.trigger_rule, ups)
+        decision = evaluate(task.trigger_rule, ups, setup_states(sdag, task, states.get))
         if decision is Decision.WAIT:
             continue
         if decision is Decision.RUN:
@@ -347,15 +348,43 @@ def _finish_state(
         ):
             return _End(run, sdag, DagRunState.FAILED, "timed_out", stop_rest=True)
         return None
-    tasks = sdag.tasks
+    leaves = effective_leaves(sdag)
     failed = any(
-        st in (TI.FAILED.value, TI.UPSTREAM_FAILED.value)
-        for _, tid, st in tis
-        if tid in tasks and not tasks[tid].downstream_task_ids
+        st in (TI.FAILED.value, TI.UPSTREAM_FAILED.value) for _, tid, st in tis if tid in leaves
     )
     if failed:
         return _End(run, sdag, DagRunState.FAILED, "task_failure")
     return _End(run, sdag, DagRunState.SUCCESS, "success")
+
+
+def setup_states(
+    sdag: SerializedDag, task: Any, state_of: Callable[[str], str | None]
+) -> UpstreamStates | None:
+    """The states of a teardown's upstream setups (None for other trigger rules)."""
+    if task.trigger_rule != "all_done_setup_success":
+        return None
+    return UpstreamStates.from_states(
+        state_of(u)
+        for u in task.upstream_task_ids
+        if u in sdag.tasks and sdag.tasks[u].data.get("is_setup")
+    )
+
+
+def effective_leaves(sdag: SerializedDag) -> set[str]:
+    """The tasks whose states decide the run's: leaves, where a teardown (unless it says
+    ``on_failure_fail_dagrun``) does not count and its upstreams stand in (Airflow's rule)."""
+    tasks = sdag.tasks
+
+    def ignorable(tid: str) -> bool:
+        data = tasks[tid].data
+        return bool(data.get("is_teardown")) and not data.get("on_failure_fail_dagrun")
+
+    leaves = {
+        tid
+        for tid, t in tasks.items()
+        if not ignorable(tid) and all(ignorable(d) for d in t.downstream_task_ids if d in tasks)
+    }
+    return leaves or {tid for tid, t in tasks.items() if not t.downstream_task_ids}
 
 
 def _end_runs(session: Session, ended: list[_End], now: datetime) -> list[RunOutcome]:
@@ -368,6 +397,7 @@ def _end_runs(session: Session, ended: list[_End], now: datetime) -> list[RunOut
     session.execute(
         _END, [{"b_id": e.run.id, "new_state": e.state.value, "now": now} for e in ended]
     )
+    telemetry.runs_ended(ended, now)
     # After the ends are written, so runs of one backfill ending together all count as ended.
     for backfill_id in sorted({e.run.backfill_id for e in ended if e.run.backfill_id is not None}):
         if not session.execute(_BACKFILL_LEFT, {"b_backfill": backfill_id}).scalar_one():

@@ -235,3 +235,25 @@ def queue_single_task(env: Env, dag_id: str, run_id: str, task_id: str) -> Workl
             dag_version=ti.dag_version,
             token=issue_ti_token(env.secret_key, ti.id, ti.try_number, 3600),
         )
+
+
+def deferred_triggers(env: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """The triggers of the run's deferred task instances that no triggerer has claimed.
+
+    ``dags test`` runs them inline, as Airflow's does, so a deferrable sensor finishes
+    without a triggerer process.
+    """
+    from tradewind.metastore.tables import Trigger
+
+    with env.db.session(readonly=True) as s:
+        rows = s.execute(
+            select(Trigger.id, Trigger.classpath, Trigger.kwargs)
+            .join(TaskInstance, TaskInstance.trigger_id == Trigger.id)
+            .where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.state == TI.DEFERRED.value,
+                Trigger.triggerer_id.is_(None),
+            )
+        ).all()
+    return [{"id": r.id, "classpath": r.classpath, "kwargs": r.kwargs} for r in rows]

@@ -1,37 +1,96 @@
-"""Short-lived tokens scoped to one task instance try (the execution API's credentials)."""
+"""Short-lived tokens scoped to one task instance try (the execution API's credentials).
+
+A token is valid only while its try is the task instance's current one and running
+(``check_current_try``): once the try finished, failed over to a retry or was cleared, a
+replayed token reads and writes nothing. ``finish`` answers with a *callback* token, which
+the task's callbacks use to read (variables, connections, XComs) after the outcome.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jwt
+from sqlalchemy import select
 
-from tradewind.errors import AuthenticationFailed
+from tradewind.errors import AuthenticationFailed, NotFound
+from tradewind.metastore.tables import TaskInstance
 
 _AUDIENCE = "tradewind:execution"
+CALLBACK_SCOPE = "callback"
+CALLBACK_TOKEN_TTL = 600.0
+RUNNING_STATES = frozenset({"running", "restarting"})
 
 
-def issue_ti_token(secret: str, ti_id: int, try_number: int, ttl: float = 86400.0) -> str:
+def issue_ti_token(
+    secret: str, ti_id: int, try_number: int, ttl: float = 86400.0, *, scope: str = "task"
+) -> str:
     """Return a token that lets its bearer act for task instance ``ti_id``, try ``try_number``."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "sub": str(ti_id),
         "try": try_number,
         "aud": _AUDIENCE,
         "iat": now,
+        "nbf": now - 5,
         "exp": now + int(ttl),
     }
+    if scope != "task":
+        claims["scope"] = scope
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def verify_ti_token(secret: str, token: str, ti_id: int) -> int:
-    """Check ``token`` is valid for ``ti_id``; return its try number, else AuthenticationFailed."""
+def verify_ti_token(secret: str, token: str, ti_id: int, *, callback_ok: bool = False) -> int:
+    """Check ``token`` is valid for ``ti_id``; return its try number, else AuthenticationFailed.
+
+    The signature, audience, ``exp`` and ``nbf`` are checked; a callback token is accepted
+    only where ``callback_ok`` (the read-only calls).
+    """
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=_AUDIENCE)
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=_AUDIENCE,
+            options={"require": ["sub", "exp", "try"], "verify_exp": True, "verify_nbf": True},
+        )
     except jwt.ExpiredSignatureError:
         raise AuthenticationFailed("task token expired") from None
     except jwt.PyJWTError as exc:
         raise AuthenticationFailed(f"invalid task token: {exc}") from None
     if claims.get("sub") != str(ti_id):
         raise AuthenticationFailed(f"task token is not for task instance {ti_id}")
+    if claims.get("scope", "task") == CALLBACK_SCOPE and not callback_ok:
+        raise AuthenticationFailed("a callback token may only read (variables, connections)")
     return int(claims["try"])
+
+
+def is_callback_token(token: str) -> bool:
+    """Whether ``token`` (already verified) is a callback token."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return claims.get("scope") == CALLBACK_SCOPE
+
+
+def check_current_try(
+    session: Any, ti_id: int, try_number: int, *, running: bool, past: bool = False
+) -> None:
+    """Refuse (AuthenticationFailed) a token whose try is no longer the task instance's
+    current one, or, with ``running``, no longer running (finished, deferred, cleared).
+
+    ``past`` accepts a try that a later one replaced (the log upload of a lost try, which
+    the worker's main process sends once the pool process died: it writes only that try's
+    own log file)."""
+    if ti_id <= 0:  # DAG callbacks carry a token for a negative id: no try to check
+        return
+    row = session.execute(
+        select(TaskInstance.state, TaskInstance.try_number).where(TaskInstance.id == ti_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"task instance {ti_id} not found")
+    superseded = row.try_number != try_number and not (past and try_number <= row.try_number)
+    if superseded or (running and row.state not in RUNNING_STATES):
+        raise AuthenticationFailed(
+            f"task token of try {try_number} is no longer valid: the task instance is "
+            f"{row.state or 'none'} at try {row.try_number}"
+        )

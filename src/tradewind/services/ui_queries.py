@@ -77,8 +77,12 @@ def dags_page(
     paused: bool | None = None,
     limit: int = 25,
     offset: int = 0,
+    failed_since: datetime | None = None,
 ) -> DagsPage:
-    """DAGs matching the filters, those whose latest run failed first, then by dag id."""
+    """DAGs matching the filters, those whose latest run failed first, then by dag id.
+
+    ``failed_since``: only DAGs with a run that failed (ended) at or after that time.
+    """
     where = [DagModel.is_active.is_(True)]
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -91,6 +95,14 @@ def dags_page(
         where.append(cast(DagModel.tags, Text).contains(json.dumps(tag)))
     if paused is not None:
         where.append(DagModel.is_paused.is_(paused))
+    if failed_since is not None:
+        where.append(
+            DagModel.dag_id.in_(
+                select(DagRun.dag_id).where(
+                    DagRun.state == "failed", DagRun.end_date >= failed_since
+                )
+            )
+        )
     latest_state = (
         select(DagRun.state)
         .where(DagRun.id == _latest_run_id_of(DagModel.dag_id))

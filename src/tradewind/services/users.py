@@ -1,13 +1,15 @@
-"""Users of the web UI and the API: argon2-hashed passwords, roles, and rate-limited login.
+"""Users of the web UI and the API: argon2-hashed passwords, roles, throttled login, and
+revocable sessions.
 
-Failed logins are counted in the metastore (``ab_user.fail_login_count``) and a lock-out
-deadline is kept in ``tradewind_meta``, so the limit holds across web server workers and
-processes, not just within one.
+Failed logins are throttled per user name and client address (``services/login_throttle``).
+Each user has a ``credential_version`` that every session cookie and API token carries; a
+logout, a password change or a role change bumps it (``revoke_sessions``), which ends every
+session and token issued before.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -16,11 +18,10 @@ from sqlalchemy.orm import Session
 
 from tradewind.core.permissions import Role, role_named
 from tradewind.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
-from tradewind.metastore.tables import KeyValue, User
+from tradewind.metastore.tables import LoginFailure, User
+from tradewind.services import login_throttle
 from tradewind.services.event_log import log_event
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=1)
 # OWASP's argon2id baseline (19 MiB, 2 passes): ~0.1 s per check on a small server, where
 # argon2-cffi's default (64 MiB, 3 passes) takes ~0.7 s and would make login a DoS lever.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -133,7 +134,7 @@ def delete_user(
     """Delete a user (NotFound if there is none)."""
     user = get_user(session, username)
     session.delete(user)
-    session.execute(KeyValue.__table__.delete().where(KeyValue.key == _lock_key(username)))
+    session.execute(LoginFailure.__table__.delete().where(LoginFailure.username == username))
     log_event(session, "user_delete", now=now, owner=owner, extra={"username": username})
 
 
@@ -145,6 +146,7 @@ def add_role(
     name = _role_names([role])[0]
     if name not in user.roles:
         user.roles = [*user.roles, name]
+        revoke_sessions(session, username, now, owner=owner, reason="role change")
         log_event(
             session,
             "user_add_role",
@@ -164,6 +166,7 @@ def remove_role(
     if name not in user.roles:
         raise InvalidInput(f"user {username!r} does not have role {name!r}")
     user.roles = [r for r in user.roles if r != name]
+    revoke_sessions(session, username, now, owner=owner, reason="role change")
     log_event(
         session,
         "user_remove_role",
@@ -174,60 +177,64 @@ def remove_role(
     return user
 
 
-def _lock_key(username: str) -> str:
-    return f"login_locked_until:{username}"
+def authenticate(
+    session: Session, username: str, password: str, now: datetime, client: str = ""
+) -> User:
+    """Check a user name and password from ``client`` (its address); return the user.
 
-
-def locked_until(session: Session, username: str, now: datetime) -> datetime | None:
-    """When the lock-out of ``username`` ends, or None if it may log in now."""
-    row = session.get(KeyValue, _lock_key(username))
-    if row is None:
-        return None
-    until = datetime.fromisoformat(row.value)
-    return until if until > now else None
-
-
-def authenticate(session: Session, username: str, password: str, now: datetime) -> User:
-    """Check a user name and password; return the user, recording the login.
-
-    After ``MAX_FAILED_LOGINS`` failures in a row the user is locked out for ``LOCKOUT``
-    (even the right password is refused until then). The caller must commit the session
-    also when this raises, so that the failure is counted.
+    After ``MAX_PER_USER_AND_CLIENT`` failures of this pair (or ``MAX_PER_CLIENT`` of this
+    client) within the sliding window, the pair is refused until the window clears, even
+    with the right password; other clients may still log in as the user. The caller must
+    commit the session also when this raises, so that the failure is counted.
 
     Raises:
-        AuthenticationFailed: unknown user, wrong password, inactive or locked out.
+        AuthenticationFailed: unknown user, wrong password, inactive or throttled.
     """
-    user = find_user(session, username)
-    if user is None:
-        verify_password(_DUMMY_HASH, password)
-        raise AuthenticationFailed("Invalid credentials")
-    until = locked_until(session, username, now)
+    until = login_throttle.throttled_until(session, username, client, now)
     if until is not None:
         raise AuthenticationFailed(
             f"Too many failed logins; try again after {until.isoformat(timespec='seconds')}"
         )
+    user = find_user(session, username)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        login_throttle.record_failure(session, username, client, now)
+        raise AuthenticationFailed("Invalid credentials")
     if not user.active or not verify_password(user.password_hash, password):
-        _record_failure(session, user, now)
+        user.fail_login_count = (user.fail_login_count or 0) + 1
+        login_throttle.record_failure(session, username, client, now)
         raise AuthenticationFailed("Invalid credentials")
     user.fail_login_count = 0
     user.login_count = (user.login_count or 0) + 1
     user.last_login = now
-    session.execute(KeyValue.__table__.delete().where(KeyValue.key == _lock_key(username)))
+    login_throttle.clear_failures(session, username, client)
     return user
 
 
-def _record_failure(session: Session, user: User, now: datetime) -> None:
-    """Count a failed login; the fifth in a row locks the user out for a minute."""
-    user.fail_login_count = (user.fail_login_count or 0) + 1
-    log_event(session, "login_failed", now=now, owner=user.username)
-    if user.fail_login_count >= MAX_FAILED_LOGINS:
-        user.fail_login_count = 0
-        until = (now + LOCKOUT).isoformat()
-        row = session.get(KeyValue, _lock_key(user.username))
-        if row is None:
-            session.add(KeyValue(key=_lock_key(user.username), value=until))
-        else:
-            row.value = until
+def revoke_sessions(
+    session: Session,
+    username: str,
+    now: datetime,
+    *,
+    owner: str | None = None,
+    reason: str = "revoked",
+) -> int:
+    """End every UI session and API token of ``username``; return the new version."""
+    user = get_user(session, username)
+    user.credential_version = (user.credential_version or 0) + 1
+    log_event(
+        session,
+        "user_revoke_sessions",
+        now=now,
+        owner=owner,
+        extra={"username": username, "reason": reason},
+    )
+    return user.credential_version
+
+
+def credential_version(user: User) -> int:
+    """The version a session or token of ``user`` must carry to be valid."""
+    return int(user.credential_version or 0)
 
 
 def set_password(
@@ -238,5 +245,6 @@ def set_password(
         raise InvalidInput("the password must not be empty")
     user = get_user(session, username)
     user.password_hash = hash_password(password)
+    revoke_sessions(session, username, now, owner=owner, reason="password change")
     log_event(session, "user_set_password", now=now, owner=owner, extra={"username": username})
     return user

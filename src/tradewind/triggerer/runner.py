@@ -14,9 +14,10 @@ import signal
 import threading
 from typing import Any
 
+from tradewind.services import telemetry
 from tradewind.services import triggers as trigger_service
 from tradewind.services.env import Env
-from tradewind.triggerer.triggers import BaseTrigger, load_trigger
+from tradewind.triggerer.triggers import BaseTrigger, TriggerPolicy, load_trigger
 
 log = logging.getLogger("tradewind.triggerer")
 
@@ -52,6 +53,7 @@ class Triggerer:
         self._nudge: asyncio.Event | None = None
         self.started = threading.Event()
         self.fired = 0
+        self.policy = TriggerPolicy.from_settings(env.settings)
 
     # -- lifecycle ----------------------------------------------------------------------
     def run(self, *, install_signals: bool = False) -> None:
@@ -155,12 +157,13 @@ class Triggerer:
         for row in claimed:
             if row["id"] not in self.tasks:
                 self._start(row)
+        telemetry.triggerer_beat(len(self.tasks), len(events), len(failures))
 
     # -- the triggers ---------------------------------------------------------------------
     def _start(self, row: dict[str, Any]) -> None:
         trigger_id = row["id"]
         try:
-            trigger = load_trigger(row["classpath"], row["kwargs"])
+            trigger = load_trigger(row["classpath"], row["kwargs"], self.policy)
         except Exception as exc:  # noqa: BLE001
             log.error("cannot load trigger %s (%s): %s", trigger_id, row["classpath"], exc)
             self._failures[trigger_id] = f"cannot load {row['classpath']}: {exc}"
@@ -195,4 +198,7 @@ class Triggerer:
 
 def run_triggerer(env: Env, *, capacity: int | None = None, install_signals: bool = True) -> None:
     """Entry point for ``tradewind triggerer`` and ``standalone`` (blocks until stopped)."""
+    from tradewind.observability.setup import setup_observability
+
+    setup_observability(env.settings)
     Triggerer(env, capacity=capacity).run(install_signals=install_signals)

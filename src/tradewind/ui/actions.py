@@ -114,6 +114,7 @@ async def trigger(request: Request, dag_id: str) -> Response:
                 run_id=str(form.get("run_id") or "") or None,
                 user=user.username,
                 triggered_by="ui",
+                run_id_pattern=env.settings.get("scheduler", "allowed_run_id_pattern"),
                 note=str(form.get("note") or "") or None,
             )
             run_id = run.run_id

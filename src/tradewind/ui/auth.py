@@ -1,8 +1,9 @@
 """Web sessions: signed cookies, CSRF tokens, and role checks for every page and action.
 
-The session cookie holds only the user name and the session's CSRF token, signed with
-``env.secret_key`` (itsdangerous); the user row is read again on every request, so a deleted
-or deactivated user is logged out at once. Every state-changing request must carry the
+The session cookie holds only the user name, the user's credential version and the
+session's CSRF token, signed with ``env.secret_key`` (itsdangerous); the user row is read
+again on every request, so a deleted or deactivated user is logged out at once, and a
+logout, password change or role change (which bump the version) ends every older cookie. Every state-changing request must carry the
 session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``).
 """
 
@@ -18,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tradewind.core.permissions import Action, Resource, is_allowed
 from tradewind.services.env import Env
-from tradewind.services.users import find_user
+from tradewind.services.users import credential_version, find_user
 
 SESSION_COOKIE = "tradewind_session"
 LOGIN_CSRF_COOKIE = "tradewind_login_csrf"
@@ -60,12 +61,16 @@ def user_from_request(request: Request, env: Env) -> Any | None:
         user = find_user(session, str(data["u"]))
     if user is None or not user.active:
         return None
+    if data.get("v", 0) != credential_version(user):
+        return None  # revoked: logout, password or role change since the cookie was made
     return user
 
 
-def set_session(response: Response, request: Request, env: Env, username: str) -> None:
-    """Start a session for ``username`` with a fresh CSRF token."""
-    token = _serializer(env).dumps({"u": username, "csrf": secrets.token_urlsafe(24)})
+def set_session(
+    response: Response, request: Request, env: Env, username: str, version: int = 0
+) -> None:
+    """Start a session for ``username`` (at credential ``version``) with a fresh CSRF token."""
+    token = _serializer(env).dumps({"u": username, "v": version, "csrf": secrets.token_urlsafe(24)})
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -57,6 +57,7 @@ def dag_graph(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
         recent=list(reversed(recent)),
         states=states,
         drawing=drawing,
+        edge_info=sdag.data.get("edge_info") or {},
         node_w=NODE_W,
         node_h=NODE_H,
         active=run is not None and run.state in ACTIVE_STATES,

@@ -18,6 +18,8 @@ from tradewind.sdk.serialization import SerializedDag
 from tradewind.services import ui_queries
 from tradewind.services.dag_store import get_serialized_dag, list_import_errors
 from tradewind.services.dags import get_dag
+from tradewind.services.monitoring import component_health
+from tradewind.services.monitoring import failed_since as failed_window
 from tradewind.services.run_creation import next_run_of
 from tradewind.services.task_instances import ti_log_path
 from tradewind.ui.auth import env_of, require
@@ -43,6 +45,12 @@ _GROUP_PRIORITY = [
     "skipped",
     "removed",
 ]
+
+
+def monitor_health(env: Any, session: Any) -> list[Any]:
+    """The home page's health strip: scheduler, triggerer, DAG processor."""
+    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
+    return component_health(session, env.now(), threshold)
 
 
 def load_dag(session: Any, dag_id: str, now: datetime) -> tuple[Any, SerializedDag]:
@@ -72,23 +80,26 @@ def dags_list(
     request: Request,
     q: str = "",
     tag: str = "",
-    status: str = Query("all", pattern="^(all|active|paused)$"),
+    status: str = Query("all", pattern="^(all|active|paused|failed_24h)$"),
     page: int = Query(1, ge=1, le=100_000),
 ) -> HTMLResponse:
     """Every DAG, failing ones first, with recent run and task state counts."""
     user = require(request, Resource.DAG)
     env = env_of(request)
-    paused = {"all": None, "active": False, "paused": True}[status]
+    paused = {"all": None, "active": False, "paused": True}.get(status)
+    failed_since = failed_window(env.now()) if status == "failed_24h" else None
     with env.db.session(readonly=True) as session:
         result = ui_queries.dags_page(
             session,
             search=q.strip(),
             tag=tag,
             paused=paused,
+            failed_since=failed_since,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
         )
         errors = list_import_errors(session)[:20]
+        components = monitor_health(env, session)
         now = env.now()
         for row in result.rows:
             row.dag.next_run_info = next_run(session, row.dag, now)
@@ -99,6 +110,7 @@ def dags_list(
         user,
         result=result,
         errors=errors,
+        health=components,
         q=q,
         tag=tag,
         status=status,

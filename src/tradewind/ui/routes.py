@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from tradewind.errors import AuthenticationFailed
 from tradewind.services.event_log import log_event
-from tradewind.services.users import authenticate
+from tradewind.services.users import authenticate, credential_version, revoke_sessions
 from tradewind.ui import (
     actions,
     admin,
@@ -23,6 +23,7 @@ from tradewind.ui import (
     pages_dag_more,
     pages_dag_views,
     pages_dags,
+    pages_monitor,
     pages_system,
 )
 from tradewind.ui.auth import (
@@ -118,16 +119,19 @@ async def login(request: Request) -> Response:
         return _login_page(request, next_url, "Your form expired; please try again.", 403)
     username = str(form.get("username", "")).strip()
     error = None
+    version = 0
+    client = request.client.host if request.client else ""
     with env.db.session() as session:
         try:
-            authenticate(session, username, str(form.get("password", "")), env.now())
+            user = authenticate(session, username, str(form.get("password", "")), env.now(), client)
+            version = credential_version(user)
             log_event(session, "login", now=env.now(), owner=username)
         except AuthenticationFailed as exc:
             error = str(exc)  # committed on leaving the block, so the failure counts
     if error is not None:
         return _login_page(request, next_url, error, 401)
     response = RedirectResponse(next_url, status_code=303)
-    set_session(response, request, env, username)
+    set_session(response, request, env, username, version)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -142,6 +146,13 @@ async def logout(request: Request) -> RedirectResponse:
         str(data["csrf"]), str(form.get("csrf_token", ""))
     ):
         raise HTTPException(403, "CSRF token missing or wrong")
+    if data is not None and user_from_request(request, env) is not None:
+        # End this session everywhere, not just in this browser: a copied cookie (or an API
+        # token issued before) stops working too.
+        with env.db.session() as session:
+            revoke_sessions(
+                session, str(data["u"]), env.now(), owner=str(data["u"]), reason="logout"
+            )
     response = RedirectResponse("/login", status_code=303)
     clear_session(response)
     return response
@@ -155,3 +166,4 @@ router.include_router(admin.router)
 router.include_router(pages_assets.router)
 router.include_router(pages_dag_more.router)
 router.include_router(pages_system.router)
+router.include_router(pages_monitor.router)

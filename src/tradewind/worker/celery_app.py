@@ -99,6 +99,9 @@ def make_celery_app(settings: Settings) -> Celery:
     defaults.configure(settings)
     load_plugins(settings)
     warm_up()  # Jinja and the operators, imported once before the pool forks
+    from tradewind.observability.tracing import setup_tracing
+
+    setup_tracing(settings)  # [traces] otel_on: the tasks' own spans join their run's trace
 
     @app.task(name=TASK_NAME, acks_late=True, ignore_result=True, Request=_TryRequest)
     def execute_workload(workload_json: str) -> str:

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from tradewind.core.execution import Workload
+from tradewind.core.paths import is_contained
 from tradewind.errors import TradewindError
 from tradewind.sdk.loader import load_file
 
@@ -15,6 +16,12 @@ _cache: dict[str, tuple[float, dict[str, Any]]] = {}
 def resolve_dag(workload: Workload, dags_folder: str | None = None) -> Any:
     """Return the DAG ``workload.dag_id`` from ``workload.fileloc``, importing it if needed."""
     path = workload.fileloc
+    if dags_folder and not is_contained(dags_folder, path, follow_symlinks=False):
+        # A workload comes through a broker or a pipe: never import a file it names outside
+        # the DAGs folder this worker was configured with.
+        raise TradewindError(
+            f"DAG file {path} of DAG {workload.dag_id!r} is outside the DAGs folder {dags_folder}"
+        )
     try:
         mtime = os.stat(path).st_mtime
     except OSError:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tradewind.core.paths import contained_path
 from tradewind.worker.masking import RedactingFilter, redact
 
 TASK_LOGGER = "tradewind.task"
@@ -18,11 +19,17 @@ TASK_LOGGER = "tradewind.task"
 def log_path(
     base: str | Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
 ) -> Path:
-    """Where the log of one try lives (Airflow's layout)."""
-    path = Path(base) / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    """Where the log of one try lives (Airflow's layout); refused if it would leave ``base``."""
+    parts = [f"dag_id={dag_id}", f"run_id={run_id}", f"task_id={task_id}"]
     if map_index >= 0:
-        path = path / f"map_index={map_index}"
-    return path / f"attempt={try_number}.log"
+        parts.append(f"map_index={int(map_index)}")
+    parts.append(f"attempt={int(try_number)}.log")
+    return contained_path(base, *parts)
+
+
+def callback_log_path(base: str | Path, dag_id: str, run_id: str) -> Path:
+    """Where the log of a DAG's success/failure callbacks for one run lives."""
+    return contained_path(base, "dag_callbacks", f"dag_id={dag_id}", f"{run_id}.log")
 
 
 class JsonLineFormatter(logging.Formatter):

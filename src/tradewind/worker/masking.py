@@ -1,10 +1,19 @@
-"""Secrets masking: known secret values are replaced by ``***`` in every task log line."""
+"""Secrets masking: known secret values are replaced by ``***`` in every task log line.
+
+Each secret is masked in the forms it commonly takes in output: as is, URL-encoded (as in a
+connection URI), JSON-escaped, base64; a connection also as ``base64(login:password)`` (HTTP
+basic auth) and its whole URI.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 SENSITIVE_WORDS = (
     "password",
@@ -35,10 +44,65 @@ def add_secret(value: object) -> None:
             if is_sensitive_key(str(k)):
                 add_secret(v)
         return
+    if isinstance(value, list | tuple):
+        for item in value:
+            add_secret(item)
+        return
     if not isinstance(value, str) or len(value) < 3 or value in _secrets:
         return
-    _secrets.add(value)
+    new = {form for form in encodings(value) if len(form) >= 3} - _secrets
+    _secrets.update(new)
     _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
+
+
+def encodings(value: str) -> set[str]:
+    """The forms a secret takes once quoted into a URI, a JSON string or base64."""
+    raw = value.encode()
+    return {
+        value,
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
+        base64.b64encode(raw).decode().rstrip("="),
+    }
+
+
+def add_connection(conn: dict[str, Any], uri: str | None = None) -> None:
+    """Mask a connection's password (every encoding), its ``login:password`` as HTTP basic
+    auth sends it, its sensitive extras, and its whole URI when that carries the password."""
+    password = conn.get("password")
+    if isinstance(password, str) and password:
+        add_secret(password)
+        login = conn.get("login") or ""
+        add_secret(base64.b64encode(f"{login}:{password}".encode()).decode())
+        if uri:
+            add_secret(uri)
+    extra = conn.get("extra")
+    if isinstance(extra, str) and extra.strip().startswith("{"):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            extra = None
+    if isinstance(extra, dict):
+        add_secret(extra)
+
+
+def redact_value(value: Any, key: str | None = None) -> Any:
+    """``value`` with secrets masked at every depth (dicts, lists, strings); the value of a
+    sensitive key (``password``, ``api_key``...) is masked whole."""
+    if key is not None and is_sensitive_key(key) and value not in (None, ""):
+        return "***"
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact_value(v) for v in value]
+    return value
 
 
 def redact(text: str) -> str:

@@ -32,9 +32,10 @@ from tradewind.errors import (
     TradewindTaskTimeout,
     TryLost,
 )
+from tradewind.observability import tracing
 from tradewind.sdk import execution_context
 from tradewind.sdk.context import build_context
-from tradewind.worker.logs import log_path, task_log
+from tradewind.worker.logs import callback_log_path, log_path, task_log
 from tradewind.worker.runtime import RuntimeTaskInstance
 
 log = logging.getLogger("tradewind.task")
@@ -180,10 +181,11 @@ class TaskRunner:
                 prev_success={k: _dt(v) for k, v in (claim.get("prev_success") or {}).items()},
                 extra_macros={**_plugin_macros(), **(dag.user_defined_macros or {})},
             )
-            execution_context.set_current_ti(ti)
+            execution_context.set_current_ti(ti, context)
             rendered = _jsonable(task.render_template_fields(context) or _rendered_of(task))
             timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
-            with _timeout(timeout):
+            trace_key = (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+            with _timeout(timeout), tracing.task_context(*trace_key):
                 if task.on_execute_callback:
                     task.on_execute_callback(context)
                 task.pre_execute(context)
@@ -240,7 +242,16 @@ class TaskRunner:
         if state != _NATURAL_STATE.get(outcome):  # e.g. failed -> up_for_retry
             log.info("Marked %s as %s", workload.task_id, state or "none (cleared while running)")
         if task is not None and context is not None:
-            self._callback(task, state, context, error)
+            callback_token = answer.get("callback_token")
+            if callback_token and isinstance(context.get("ti"), RuntimeTaskInstance):
+                # The task token ended with the try: callbacks read with the token for them.
+                context["ti"]._token = callback_token
+            # Callbacks (notifiers) may read connections and variables as the task did.
+            execution_context.set_current_ti(context.get("ti"))
+            try:
+                self._callback(task, state, context, error)
+            finally:
+                execution_context.set_current_ti(None)
         return state
 
     def _defer(self, workload: Workload, exc: TaskDeferred) -> str:
@@ -311,6 +322,8 @@ class TaskRunner:
         """Run a DAG-level on_success/on_failure callback (sent by the scheduler)."""
         info = workload.callback or {}
         dag = self.resolve_dag(workload)
+        if info.get("type") == "deadline":
+            return run_deadline_callback(dag, info, self.log_folder, self.echo)
         fn = (
             dag.on_success_callback if info.get("type") == "on_success" else dag.on_failure_callback
         )
@@ -322,9 +335,7 @@ class TaskRunner:
             "reason": info.get("reason"),
             "dag_run": info,
         }
-        path = (
-            self.log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
-        )
+        path = callback_log_path(self.log_folder, dag.dag_id, str(info.get("run_id")))
         with task_log(path, echo=self.echo):
             for f in fn if isinstance(fn, list) else [fn]:
                 try:
@@ -351,6 +362,29 @@ def _state_of(answer: Any) -> str | None:
     """The resulting state in an answer (None when the answer has none)."""
     state = answer.get("state") if isinstance(answer, dict) else None
     return str(state) if state is not None else None
+
+
+def run_deadline_callback(dag: Any, info: dict[str, Any], log_folder: Path, echo: bool) -> str:
+    """Call the callback of the deadline alert a run missed (sent once by the scheduler)."""
+    index = int(info.get("alert_index", 0))
+    alerts = getattr(dag, "deadline", [])
+    path = log_folder / "dag_callbacks" / f"dag_id={dag.dag_id}" / f"{info.get('run_id')}.log"
+    with task_log(path, echo=echo):
+        if index >= len(alerts):
+            log.error("DAG %s has no deadline alert %s any more", dag.dag_id, index)
+            return "callback_done"
+        context = {
+            "dag": dag,
+            "run_id": info.get("run_id"),
+            "dag_run": info,
+            "deadline": {**info, "deadline_time": _dt(info.get("deadline_time"))},
+            "reason": "deadline_missed",
+        }
+        try:
+            alerts[index].as_callback.run(context)
+        except Exception:  # noqa: BLE001 - a broken callback must not kill the worker
+            log.error("The deadline callback of %s raised", dag.dag_id, exc_info=True)
+    return "callback_done"
 
 
 def _plugin_macros() -> dict[str, Any]:
@@ -381,13 +415,13 @@ def _rendered_of(task: Any) -> dict[str, Any]:
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    from tradewind.worker.masking import redact
+    from tradewind.worker.masking import redact, redact_value
 
     out: dict[str, Any] = {}
     for k, v in values.items():
         try:
             json.dumps(v)
-            out[k] = redact(v) if isinstance(v, str) else v
+            out[k] = redact_value(v, k)
         except (TypeError, ValueError):
             out[k] = redact(repr(v))
     return out

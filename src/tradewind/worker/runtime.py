@@ -124,7 +124,7 @@ class RuntimeTaskInstance:
         if not answer["found"]:
             return None
         conn = answer["connection"]
-        from tradewind.worker.masking import add_secret
+        from tradewind.hooks.base import mask_connection
 
-        add_secret(conn.get("password"))
+        mask_connection(conn)
         return dict(conn)

@@ -3,12 +3,14 @@ two stored DAGs, and a TestClient on the real app."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -129,3 +131,101 @@ def api(api_template_db: Path, tmp_path: Path) -> Iterator[Api]:
     with TestClient(create_app(env)) as client:
         yield Api(env, client, clock)
     env.db.engine.dispose()
+
+
+@contextlib.contextmanager
+def serve(api: Api) -> Iterator[str]:
+    """The app of ``api`` behind a real HTTP server (uvicorn, in a thread) on a free port."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = uvicorn.Config(api.client.app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test web server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def official_client(api: Api) -> Iterator[Any]:
+    """The official ``apache-airflow-client`` talking to a served ``api`` as the admin user."""
+    client = pytest.importorskip("airflow_client.client")
+    with serve(api) as url:
+        config = client.Configuration(host=url, access_token=api.token("admin"))
+        with client.ApiClient(config) as api_client:
+            yield api_client
+
+
+@pytest.fixture
+def served(api: Api) -> Iterator[str]:
+    """``api`` behind a real HTTP server."""
+    with serve(api) as url:
+        yield url
+
+
+@pytest.fixture
+def airflow_client(api: Api, served: str) -> Iterator[object]:
+    """The official ``apache-airflow-client`` talking to ``served`` as the admin user."""
+    client = pytest.importorskip("airflow_client.client")
+    config = client.Configuration(host=served, access_token=api.token("admin"))
+    with client.ApiClient(config) as api_client:
+        yield api_client
+
+
+@pytest.fixture
+def pg_api(tmp_path: Path) -> Iterator[Api]:
+    """Like ``api``, on a fresh PostgreSQL database (skips when PostgreSQL is absent)."""
+    import os
+    import socket
+    import uuid
+
+    from tradewind.services.testing import store_dag_object
+
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432")
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    import psycopg
+
+    name = f"tw_api_{uuid.uuid4().hex[:10]}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    environ = {
+        "TRADEWIND__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    }
+    try:
+        settings = load_settings(tmp_path, environ=environ)
+        write_config_file(settings)
+        clock = FrozenClock(NOW)
+        env = Env.from_settings(
+            load_settings(tmp_path, environ=environ), clock=clock, wake=lambda *_: None
+        )
+        env.db.migrate()
+        with env.db.session() as s:
+            create_user(s, "admin", "a@example.com", "A", "T", PASSWORD, ["Admin"], NOW)
+        for dag in make_dags(tmp_path / "dags"):
+            store_dag_object(env, dag)
+        with TestClient(create_app(env)) as client:
+            yield Api(env, client, clock)
+        env.db.engine.dispose()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

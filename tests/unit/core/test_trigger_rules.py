@@ -25,28 +25,28 @@ _LETTER = {"s": TI.SUCCESS, "k": TI.SKIPPED, "f": TI.FAILED, "u": TI.UPSTREAM_FA
 
 # fmt: off
 TABLE: dict[str, dict[TriggerRule, Decision]] = {
-    #        all_success all_failed all_done all_skipped one_success one_failed one_done none_failed nf_min_one none_skipped
-    "ss":   dict(zip(R, [RUN,  SKIP, RUN,  SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  RUN,  RUN], strict=True)),
-    "sn":   dict(zip(R, [WAIT, SKIP, WAIT, SKIP, RUN,  WAIT, RUN,  WAIT, WAIT, WAIT, RUN], strict=True)),
-    "nn":   dict(zip(R, [WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, RUN], strict=True)),
-    "fn":   dict(zip(R, [UF,   WAIT, WAIT, SKIP, WAIT, RUN,  RUN,  UF,   UF,   WAIT, RUN], strict=True)),
-    "un":   dict(zip(R, [UF,   WAIT, WAIT, SKIP, WAIT, RUN,  WAIT, UF,   UF,   WAIT, RUN], strict=True)),
-    "kn":   dict(zip(R, [SKIP, SKIP, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, SKIP, RUN], strict=True)),
-    "ff":   dict(zip(R, [UF,   RUN,  RUN,  SKIP, UF,   RUN,  RUN,  UF,   UF,   RUN,  RUN], strict=True)),
-    "fu":   dict(zip(R, [UF,   RUN,  RUN,  SKIP, UF,   RUN,  RUN,  UF,   UF,   RUN,  RUN], strict=True)),
-    "uu":   dict(zip(R, [UF,   RUN,  RUN,  SKIP, UF,   RUN,  SKIP, UF,   UF,   RUN,  RUN], strict=True)),
-    "kk":   dict(zip(R, [SKIP, SKIP, RUN,  RUN,  SKIP, SKIP, SKIP, RUN,  SKIP, SKIP, RUN], strict=True)),
-    "sk":   dict(zip(R, [SKIP, SKIP, RUN,  SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  SKIP, RUN], strict=True)),
-    "sf":   dict(zip(R, [UF,   SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  UF,   UF,   RUN,  RUN], strict=True)),
-    "kf":   dict(zip(R, [UF,   SKIP, RUN,  SKIP, UF,   RUN,  RUN,  UF,   UF,   SKIP, RUN], strict=True)),
-    "ku":   dict(zip(R, [UF,   SKIP, RUN,  SKIP, UF,   RUN,  SKIP, UF,   UF,   SKIP, RUN], strict=True)),
-    "skf":  dict(zip(R, [UF,   SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  UF,   UF,   SKIP, RUN], strict=True)),
+    #        all_success all_failed all_done all_skipped one_success one_failed one_done none_failed nf_min_one none_skipped always all_done_setup_success (no setups: as all_done)
+    "ss":   dict(zip(R, [RUN,  SKIP, RUN,  SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  RUN,  RUN, RUN], strict=True)),
+    "sn":   dict(zip(R, [WAIT, SKIP, WAIT, SKIP, RUN,  WAIT, RUN,  WAIT, WAIT, WAIT, RUN, WAIT], strict=True)),
+    "nn":   dict(zip(R, [WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, RUN, WAIT], strict=True)),
+    "fn":   dict(zip(R, [UF,   WAIT, WAIT, SKIP, WAIT, RUN,  RUN,  UF,   UF,   WAIT, RUN, WAIT], strict=True)),
+    "un":   dict(zip(R, [UF,   WAIT, WAIT, SKIP, WAIT, RUN,  WAIT, UF,   UF,   WAIT, RUN, WAIT], strict=True)),
+    "kn":   dict(zip(R, [SKIP, SKIP, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, SKIP, RUN, WAIT], strict=True)),
+    "ff":   dict(zip(R, [UF,   RUN,  RUN,  SKIP, UF,   RUN,  RUN,  UF,   UF,   RUN,  RUN, RUN], strict=True)),
+    "fu":   dict(zip(R, [UF,   RUN,  RUN,  SKIP, UF,   RUN,  RUN,  UF,   UF,   RUN,  RUN, RUN], strict=True)),
+    "uu":   dict(zip(R, [UF,   RUN,  RUN,  SKIP, UF,   RUN,  SKIP, UF,   UF,   RUN,  RUN, RUN], strict=True)),
+    "kk":   dict(zip(R, [SKIP, SKIP, RUN,  RUN,  SKIP, SKIP, SKIP, RUN,  SKIP, SKIP, RUN, RUN], strict=True)),
+    "sk":   dict(zip(R, [SKIP, SKIP, RUN,  SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  SKIP, RUN, RUN], strict=True)),
+    "sf":   dict(zip(R, [UF,   SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  UF,   UF,   RUN,  RUN, RUN], strict=True)),
+    "kf":   dict(zip(R, [UF,   SKIP, RUN,  SKIP, UF,   RUN,  RUN,  UF,   UF,   SKIP, RUN, RUN], strict=True)),
+    "ku":   dict(zip(R, [UF,   SKIP, RUN,  SKIP, UF,   RUN,  SKIP, UF,   UF,   SKIP, RUN, RUN], strict=True)),
+    "skf":  dict(zip(R, [UF,   SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  UF,   UF,   SKIP, RUN, RUN], strict=True)),
     # removed upstreams never block the "all ..." rules
-    "sr":   dict(zip(R, [RUN,  SKIP, RUN,  SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  RUN,  RUN], strict=True)),
-    "fr":   dict(zip(R, [UF,   RUN,  RUN,  SKIP, UF,   RUN,  RUN,  UF,   UF,   RUN,  RUN], strict=True)),
-    "kr":   dict(zip(R, [SKIP, SKIP, RUN,  RUN,  UF,   SKIP, SKIP, RUN,  SKIP, SKIP, RUN], strict=True)),
-    "rr":   dict(zip(R, [RUN,  RUN,  RUN,  RUN,  UF,   SKIP, SKIP, RUN,  SKIP, RUN,  RUN], strict=True)),
-    "rn":   dict(zip(R, [WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, RUN], strict=True)),
+    "sr":   dict(zip(R, [RUN,  SKIP, RUN,  SKIP, RUN,  SKIP, RUN,  RUN,  RUN,  RUN,  RUN, RUN], strict=True)),
+    "fr":   dict(zip(R, [UF,   RUN,  RUN,  SKIP, UF,   RUN,  RUN,  UF,   UF,   RUN,  RUN, RUN], strict=True)),
+    "kr":   dict(zip(R, [SKIP, SKIP, RUN,  RUN,  UF,   SKIP, SKIP, RUN,  SKIP, SKIP, RUN, RUN], strict=True)),
+    "rr":   dict(zip(R, [RUN,  RUN,  RUN,  RUN,  UF,   SKIP, SKIP, RUN,  SKIP, RUN,  RUN, RUN], strict=True)),
+    "rn":   dict(zip(R, [WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, WAIT, RUN, WAIT], strict=True)),
 }
 # fmt: on
 
@@ -162,3 +162,17 @@ def test_all_success_runs_only_when_every_upstream_succeeded_or_was_removed(
     up = UpstreamStates.from_states(ups)
     runs = evaluate(R.ALL_SUCCESS, up) is RUN
     assert runs == all(s in (TI.SUCCESS, TI.REMOVED) for s in ups)
+
+
+@pytest.mark.parametrize(
+    ("mix", "setups", "expected"),
+    [
+        ("sfn", "s", WAIT),  # the work is not done yet
+        ("sf", "s", RUN),  # a teardown runs after failed work when its setup succeeded
+        ("ff", "f", UF),  # its setup failed
+        ("kk", "k", SKIP),  # its setup was skipped
+        ("sfk", "sk", RUN),  # one of its setups succeeded
+    ],
+)
+def test_teardown_rule_looks_at_its_setups(mix: str, setups: str, expected: Decision) -> None:
+    assert evaluate(R.ALL_DONE_SETUP_SUCCESS, states(mix), states(setups)) is expected

@@ -7,6 +7,7 @@ same filter (``total_entries``), never a load of a whole table. Ordering follows
 
 from tradewind.services.queries.admin import *  # noqa: F403
 from tradewind.services.queries.audit import *  # noqa: F403
+from tradewind.services.queries.cursor import *  # noqa: F403
 from tradewind.services.queries.dags import *  # noqa: F403
 from tradewind.services.queries.paging import *  # noqa: F403
 from tradewind.services.queries.runs import *  # noqa: F403

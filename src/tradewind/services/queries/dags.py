@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from tradewind.metastore.tables import (
+    DagFavorite,
     DagModel,
     DagRun,
     SerializedDagModel,
@@ -50,6 +51,11 @@ class DagFilter:
     paused: bool | None = None
     has_import_errors: bool | None = None
     last_dag_run_state: str | None = None
+    #: With ``favorite_user``: only (True) or none of (False) that user's favorite DAGs.
+    is_favorite: bool | None = None
+    favorite_user: str | None = None
+    #: More WHERE terms, built by the caller (the API's declared filters).
+    extra: Sequence[Any] = ()
 
     def conditions(self) -> list[Any]:
         """The WHERE terms of this filter."""
@@ -60,8 +66,14 @@ class DagFilter:
                 func.coalesce(DagModel.display_name, DagModel.dag_id), self.dag_display_name_pattern
             ),
         ]
+        out.extend(self.extra)
         if self.exclude_stale:
             out.append(DagModel.is_active.is_(True))
+        if self.is_favorite is not None and self.favorite_user is not None:
+            mine = select(DagFavorite.dag_id).where(DagFavorite.username == self.favorite_user)
+            out.append(
+                DagModel.dag_id.in_(mine) if self.is_favorite else DagModel.dag_id.not_in(mine)
+            )
         if self.paused is not None:
             out.append(DagModel.is_paused.is_(self.paused))
         if self.has_import_errors is not None:
@@ -90,7 +102,9 @@ def list_dags(session: Session, flt: DagFilter, paging: Paging) -> Page[DagModel
     return paged(session, select(DagModel), flt.conditions(), paging, DAG_ORDER, "dag_id")
 
 
-def dag_tags(session: Session, pattern: str | None, paging: Paging) -> Page[str]:
+def dag_tags(
+    session: Session, pattern: str | None, paging: Paging, prefix: str | None = None
+) -> Page[str]:
     """Distinct tags of active DAGs (the tag column is small: one short list per DAG)."""
     tags: set[str] = set()
     for row in session.scalars(select(DagModel.tags).where(DagModel.is_active.is_(True))):
@@ -99,6 +113,8 @@ def dag_tags(session: Session, pattern: str | None, paging: Paging) -> Page[str]
     if pattern and pattern != WILDCARD:
         parts = [p.lower() for p in pattern.split("|") if p]
         names = [n for n in names if any(p in n.lower() for p in parts)]
+    if prefix and prefix != WILDCARD:
+        names = [n for n in names if n.startswith(tuple(p for p in prefix.split("|") if p))]
     start = max(paging.offset, 0)
     return Page(names[start : start + max(paging.limit, 0)], len(names))
 
@@ -121,15 +137,19 @@ def display_names(session: Session, dag_ids: Iterable[str]) -> dict[str, str]:
 def dag_versions(
     session: Session, keys: Iterable[tuple[str, str | None]]
 ) -> dict[tuple[str, str], SerializedDagModel]:
-    """The stored versions ``(dag_id, version_hash)`` of a page of runs or task instances."""
+    """The stored versions ``(dag_id, version_hash)`` of a page of runs or task instances.
+
+    The DAG JSON (``data``) is deferred: a page names its versions, it never needs their
+    tasks, and parsing a big DAG's JSON per row costs more than the whole query.
+    """
     wanted = {(d, v) for d, v in keys if v}
     out: dict[tuple[str, str], SerializedDagModel] = {}
     hashes = sorted({v for _, v in wanted})
     for i in range(0, len(hashes), 500):
         rows = session.scalars(
-            select(SerializedDagModel).where(
-                SerializedDagModel.version_hash.in_(hashes[i : i + 500])
-            )
+            select(SerializedDagModel)
+            .options(defer(SerializedDagModel.data))
+            .where(SerializedDagModel.version_hash.in_(hashes[i : i + 500]))
         )
         for row in rows:
             if (row.dag_id, row.version_hash) in wanted:

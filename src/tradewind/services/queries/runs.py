@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tradewind.metastore.tables import (
     DagRun,
 )
+from tradewind.services.queries.cursor import CursorPage, cursor_page
 from tradewind.services.queries.paging import (
     Page,
     Paging,
@@ -80,3 +81,29 @@ def runs_by_id(session: Session, dag_id: str, run_ids: Iterable[str]) -> dict[st
         query = select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id.in_(ids[i : i + 500]))
         out.update({r.run_id: r for r in session.scalars(query)})
     return out
+
+
+def list_runs_after(
+    session: Session, conditions: list[Any], order_by: Sequence[str], limit: int, cursor: str
+) -> CursorPage:
+    """A page of DAG runs by cursor (keyset paging; ``id`` breaks ties)."""
+    order = _with_id(order_by or ("id",))
+    return cursor_page(session, select(DagRun), conditions, order, RUN_ORDER, limit, cursor)
+
+
+def _with_id(order: Sequence[str]) -> tuple[str, ...]:
+    names = tuple(n for n in order if n)
+    return names if any(n.lstrip("-") == "id" for n in names) else (*names, "id")
+
+
+def run_state_counts(session: Session, dag_ids: Sequence[str] | None) -> dict[str, dict[str, int]]:
+    """``dag_id -> state -> number of runs``, for the DAGs with runs (of ``dag_ids``)."""
+    from sqlalchemy import func
+
+    query = select(DagRun.dag_id, DagRun.state, func.count()).group_by(DagRun.dag_id, DagRun.state)
+    if dag_ids:
+        query = query.where(DagRun.dag_id.in_(list(dag_ids)))
+    counts: dict[str, dict[str, int]] = {}
+    for dag_id, state, count in session.execute(query):
+        counts.setdefault(dag_id, {})[state] = int(count)
+    return counts

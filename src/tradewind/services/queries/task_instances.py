@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.visitors import iterate
@@ -18,6 +18,7 @@ from tradewind.metastore.tables import (
     TaskInstanceHistory,
     XCom,
 )
+from tradewind.services.queries.cursor import CursorPage, cursor_page
 from tradewind.services.queries.paging import (
     WILDCARD,
     Page,
@@ -86,6 +87,22 @@ def _uses_runs(conditions: list[Any], order_by: Sequence[str]) -> bool:
     )
 
 
+def runs_of(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], DagRun]:
+    """The runs of these ``(dag_id, run_id)`` keys, in one query.
+
+    ``dag_id IN (...) AND run_id IN (...)`` uses the (dag_id, run_id) unique index on SQLite,
+    where a row-value ``IN`` scans the whole table; extra pairs it matches are dropped.
+    """
+    if not keys:
+        return {}
+    query = select(DagRun).where(
+        DagRun.dag_id.in_(sorted({d for d, _ in keys})),
+        DagRun.run_id.in_(sorted({r for _, r in keys})),
+    )
+    found = {(r.dag_id, r.run_id): r for r in session.scalars(query)}
+    return {key: run for key, run in found.items() if key in keys}
+
+
 def list_task_instances(session: Session, conditions: list[Any], paging: Paging) -> Page[TiRow]:
     """A page of task instances with their runs.
 
@@ -101,11 +118,7 @@ def list_task_instances(session: Session, conditions: list[Any], paging: Paging)
     if _uses_runs(conditions, order):
         return paged(session, ti_query(), conditions, paging, TI_ORDER, "map_index", scalars=False)
     page = paged(session, select(TaskInstance), conditions, paging, TI_ORDER, "map_index")
-    keys = sorted({(ti.dag_id, ti.run_id) for ti in page.items})
-    runs: dict[tuple[str, str], DagRun] = {}
-    if keys:
-        query = select(DagRun).where(tuple_(DagRun.dag_id, DagRun.run_id).in_(keys))
-        runs = {(r.dag_id, r.run_id): r for r in session.scalars(query)}
+    runs = runs_of(session, {(ti.dag_id, ti.run_id) for ti in page.items})
     rows = [
         (ti, runs[(ti.dag_id, ti.run_id)]) for ti in page.items if (ti.dag_id, ti.run_id) in runs
     ]
@@ -282,3 +295,26 @@ def get_xcom_row(
     if row is None:
         raise NotFound(f"XCom entry with key: `{key}` not found")
     return row[0], row[1]
+
+
+def list_task_instances_after(
+    session: Session, conditions: list[Any], order_by: Sequence[str], limit: int, cursor: str
+) -> CursorPage:
+    """A page of task instances with their runs by cursor (keyset paging; ``id`` breaks ties).
+
+    As ``list_task_instances``: ``task_instance`` alone unless a filter or the order needs
+    the run, then the page's runs in one more query.
+    """
+    order = tuple(n for n in order_by if n) or ("map_index",)
+    if not any(n.lstrip("-") == "id" for n in order):
+        order = (*order, "id")
+    if _uses_runs(conditions, order):
+        return cursor_page(
+            session, ti_query(), conditions, order, TI_ORDER, limit, cursor, scalars=False
+        )
+    page = cursor_page(session, select(TaskInstance), conditions, order, TI_ORDER, limit, cursor)
+    runs = runs_of(session, {(ti.dag_id, ti.run_id) for ti in page.items})
+    page.items = [
+        (ti, runs[(ti.dag_id, ti.run_id)]) for ti in page.items if (ti.dag_id, ti.run_id) in runs
+    ]
+    return page

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.list_filters import EventLogFilters, ImportErrorFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.core.permissions import Action, Resource
 from tradewind.services import queries as q
@@ -30,9 +31,10 @@ def get_import_errors(
     order_by: OrderBy = None,
     filename_pattern: str | None = None,
     filename: str | None = None,
+    extra: ImportErrorFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.ImportErrorCollectionResponse:
     """DAG files that failed to import."""
-    where = q.import_error_conditions(filename, filename_pattern)
+    where = list(q.import_error_conditions(filename, filename_pattern)) + list(extra)
     paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
     with env.db.session(readonly=True) as session:
         page = q.list_import_errors(session, where, paging)
@@ -72,6 +74,7 @@ def get_event_logs(
     dag_id_pattern: str | None = None,
     event_pattern: str | None = None,
     owner_pattern: str | None = None,
+    extra: EventLogFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.EventLogCollectionResponse:
     """Audit-log entries, newest filters first applied in SQL."""
     flt = q.EventLogFilter(
@@ -92,7 +95,7 @@ def get_event_logs(
     )
     paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
     with env.db.session(readonly=True) as session:
-        page = q.list_event_logs(session, flt.conditions(), paging)
+        page = q.list_event_logs(session, flt.conditions() + list(extra), paging)
         names = q.display_names(session, (r.dag_id for r in page.items if r.dag_id))
     items = [convert.event_log_response(r, names) for r in page.items]
     return s.EventLogCollectionResponse(event_logs=items, total_entries=page.total)

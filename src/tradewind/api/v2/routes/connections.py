@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import EnvDep, UserDep, allowed
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
+from tradewind.api.v2.schemas_bulk import BulkBody, BulkResponse
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput, NotFound, PermissionDenied
 from tradewind.services import connections as conn_service
@@ -105,6 +107,20 @@ def test_connection(body: s.ConnectionBody, env: EnvDep, _user: CreateConn) -> A
     return s.ConnectionTestResponse(status=ok, message=message)
 
 
+@router.post("/connections/defaults", status_code=204)
+def create_default_connections(env: EnvDep, user: CreateConn) -> Response:
+    """Create Airflow's default connections whose ids are free (204, no body)."""
+    from tradewind.services.default_connections import create_default_connections as create
+
+    with env.db.session() as session:
+        created = create(env, session)
+        log_event(
+            session, "connection_create_defaults", now=env.now(), owner=user.username,
+            extra={"created": created},
+        )  # fmt: skip
+    return Response(status_code=204)
+
+
 @router.get("/connections/{connection_id}", response_model=s.ConnectionResponse)
 def get_connection(connection_id: str, env: EnvDep, _user: ReadConn) -> s.ConnectionResponse:
     """One connection."""
@@ -168,3 +184,34 @@ def delete_connection(connection_id: str, env: EnvDep, user: DeleteConn) -> Resp
             extra={"conn_id": connection_id},
         )
     return Response(status_code=204)
+
+
+def _connection_target(env: Any) -> BulkTarget:
+    return BulkTarget(
+        noun="connections",
+        key_name="connection_ids",
+        resource=Resource.CONNECTION,
+        key_of=lambda body: body.connection_id,
+        exists=lambda session, conn_id: q.connection_row(session, conn_id) is not None,
+        create=lambda session, body: conn_service.add_connection(
+            env, session, {"conn_id": body.connection_id, **_data(body)}
+        ),
+        update=lambda session, body, fields: conn_service.update_connection(
+            env, session, body.connection_id, _data(body, fields)
+        ),
+        delete=conn_service.delete_connection,
+        check_mask=lambda mask: check_mask(mask, _FIELDS),
+    )
+
+
+@router.patch("/connections", response_model=BulkResponse)
+def bulk_connections(body: BulkBody[s.ConnectionBody], env: EnvDep, user: UserDep) -> BulkResponse:
+    """Create, update and delete connections in one request; per action, the ids done."""
+    check_bulk_permissions(user, body, Resource.CONNECTION)
+    with env.db.session() as session:
+        result = run_bulk(session, body, _connection_target(env))
+        log_event(
+            session, "connection_bulk", now=env.now(), owner=user.username,
+            extra=result.model_dump(exclude_none=True),
+        )  # fmt: skip
+    return result

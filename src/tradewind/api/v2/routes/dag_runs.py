@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.list_filters import RunFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
@@ -55,6 +56,10 @@ def date_ranges(
     return out
 
 
+CURSOR_DOC = (
+    "Cursor for keyset-based pagination. Pass an empty string for the first page, then use "
+    "``next_cursor`` from the response. When ``cursor`` is provided, ``offset`` is ignored."
+)
 Ranges = Annotated[dict[str, dict[str, Date]], Depends(date_ranges)]
 States = Annotated[list[s.DagRunState] | None, Query()]
 RunTypes = Annotated[list[s.DagRunType] | None, Query()]
@@ -87,8 +92,11 @@ def get_dag_runs(
     run_type: RunTypes = None,
     run_id_pattern: str | None = None,
     order_by: OrderBy = None,
+    cursor: Annotated[str | None, Query(description=CURSOR_DOC)] = None,
+    conf_contains: str | None = None,
+    extra: RunFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.DAGRunCollectionResponse:
-    """Runs of a DAG (``~``: of every DAG), filtered and paged."""
+    """Runs of a DAG (``~``: of every DAG), filtered and paged by offset or by cursor."""
     with env.db.session(readonly=True) as session:
         if dag_id != q.WILDCARD:
             dag_service.get_dag(session, dag_id)
@@ -98,7 +106,15 @@ def get_dag_runs(
             run_types=[x.value for x in run_type or ()],
             run_id_pattern=run_id_pattern,
             ranges=ranges,
-        )
+            conf_contains=conf_contains,
+        ) + list(extra)
+        if cursor is not None:
+            keyset = q.list_runs_after(session, where, order_by or ("id",), limit, cursor)
+            answer = page_response(session, q.Page(keyset.items, keyset.total))
+            answer.total_entries_limit = q.TOTAL_ENTRIES_LIMIT
+            answer.next_cursor = keyset.next_cursor
+            answer.previous_cursor = keyset.previous_cursor
+            return answer
         page = q.list_runs(session, where, q.Paging(limit, offset, tuple(order_by or ("id",))))
         return page_response(session, page)
 
@@ -135,6 +151,7 @@ def trigger_dag_run(
             logical_date_given=True,
             user=user.username,
             triggered_by="rest_api",
+            run_id_pattern=env.settings.get("scheduler", "allowed_run_id_pattern"),
             note=body.note,
         )
         session.flush()

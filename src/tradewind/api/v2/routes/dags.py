@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse, Response
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.list_filters import DagFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import Conflict, InvalidInput, NotFound
@@ -68,6 +69,8 @@ def get_dags(
     has_import_errors: bool | None = None,
     last_dag_run_state: s.DagRunState | None = None,
     order_by: OrderBy = None,
+    is_favorite: bool | None = None,
+    extra: DagFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.DAGCollectionResponse:
     """List DAGs, with Airflow's filters; ``total_entries`` counts every match."""
     flt = _filter(
@@ -81,6 +84,9 @@ def get_dags(
         dag_display_name_pattern=dag_display_name_pattern,
         has_import_errors=has_import_errors,
         last_dag_run_state=last_dag_run_state.value if last_dag_run_state else None,
+        is_favorite=is_favorite,
+        favorite_user=_user.username,
+        extra=tuple(extra),
     )
     paging = q.Paging(limit, offset, tuple(order_by or ("dag_id",)))
     with env.db.session(readonly=True) as session:
@@ -175,6 +181,7 @@ def get_dag_tags(
     offset: Offset = 0,
     order_by: OrderBy = None,
     tag_name_pattern: str | None = None,
+    tag_name_prefix_pattern: str | None = None,
 ) -> dict[str, Any]:
     """Distinct tags of the DAGs."""
     order = tuple(order_by or ("name",))
@@ -184,7 +191,9 @@ def get_dag_tags(
             "exist on the model"
         )
     with env.db.session(readonly=True) as session:
-        page = q.dag_tags(session, tag_name_pattern, q.Paging(limit, offset, order))
+        page = q.dag_tags(
+            session, tag_name_pattern, q.Paging(limit, offset, order), tag_name_prefix_pattern
+        )
     return {"tags": page.items, "total_entries": page.total}
 
 

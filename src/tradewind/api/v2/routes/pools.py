@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import EnvDep, UserDep, allowed
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
+from tradewind.api.v2.schemas_bulk import BulkBody, BulkResponse
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from tradewind.services import pools as pool_service
@@ -69,10 +71,14 @@ def get_pools(
     offset: Offset = 0,
     order_by: OrderBy = None,
     pool_name_pattern: str | None = None,
+    pool_name_prefix_pattern: str | None = None,
 ) -> s.PoolCollectionResponse:
     """Pools with their slot usage."""
     with env.db.session(readonly=True) as session:
         infos = pool_service.list_pools(session)
+    if pool_name_prefix_pattern and pool_name_prefix_pattern != "~":
+        prefixes = tuple(p for p in pool_name_prefix_pattern.split("|") if p)
+        infos = [i for i in infos if i.name.startswith(prefixes)]
     items, total = _page(
         infos, pool_name_pattern, Paging(limit, offset, tuple(order_by or ("id",)))
     )
@@ -165,3 +171,62 @@ def delete_pool(pool_name: str, env: EnvDep, user: DeletePool) -> Response:
         except Conflict as exc:
             raise InvalidInput(str(exc)) from None
     return Response(status_code=204)
+
+
+def _pool_target(env: Any, user: str) -> BulkTarget:
+    def exists(session: Any, name: str) -> bool:
+        try:
+            pool_service.get_pool(session, name)
+        except NotFound:
+            return False
+        return True
+
+    def create(session: Any, body: s.PoolBody) -> None:
+        pool_service.set_pool(
+            session, body.name, body.slots, body.description or "",
+            include_deferred=body.include_deferred, now=env.now(), user=user,
+        )  # fmt: skip
+
+    def update(session: Any, body: s.PoolBody, fields: set[str] | None) -> None:
+        current = pool_service.get_pool(session, body.name)
+        fields = fields or {"slots", "description", "include_deferred"}
+        pool_service.set_pool(
+            session,
+            body.name,
+            body.slots if "slots" in fields else current.slots,
+            (body.description if "description" in fields else current.description) or "",
+            include_deferred=(
+                body.include_deferred if "include_deferred" in fields else current.include_deferred
+            ),
+            now=env.now(),
+            user=user,
+        )
+
+    def delete(session: Any, name: str) -> None:
+        if name == DEFAULT_POOL:
+            raise InvalidInput("Default Pool can't be deleted")
+        pool_service.delete_pool(session, name, now=env.now(), user=user)
+
+    return BulkTarget(
+        noun="pools",
+        key_name="names",
+        resource=Resource.POOL,
+        key_of=lambda body: body.name,
+        exists=exists,
+        create=create,
+        update=update,
+        delete=delete,
+        check_mask=lambda mask: check_mask(
+            mask, {"name", "slots", "description", "include_deferred"}
+        ),
+    )
+
+
+@router.patch("/pools", response_model=BulkResponse)
+def bulk_pools(body: BulkBody[s.PoolBody], env: EnvDep, user: UserDep) -> BulkResponse:
+    """Create, update and delete pools in one request; per action, the names done."""
+    check_bulk_permissions(user, body, Resource.POOL)
+    with env.db.session() as session:
+        result = run_bulk(session, body, _pool_target(env, user.username))
+    env.wake()
+    return result

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.list_filters import TiFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
-from tradewind.api.v2.routes.dag_runs import Ranges, _get_run
+from tradewind.api.v2.routes.dag_runs import CURSOR_DOC, Ranges, _get_run
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
 from tradewind.services import dags as dag_service
@@ -71,8 +72,11 @@ def get_task_instances(
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
+    cursor: Annotated[str | None, Query(description=CURSOR_DOC)] = None,
+    extra: TiFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.TaskInstanceCollectionResponse:
-    """Task instances of a run (``~`` for every DAG or run), filtered and paged."""
+    """Task instances of a run (``~`` for every DAG or run), filtered, paged by offset or
+    by cursor."""
     flt = q.TiFilter(
         dag_id=dag_id,
         run_id=dag_run_id,
@@ -94,8 +98,19 @@ def get_task_instances(
             dag_service.get_dag(session, dag_id)
             if dag_run_id != q.WILDCARD:
                 _get_run(session, dag_id, dag_run_id)
+        if cursor is not None:
+            keyset = q.list_task_instances_after(
+                session, flt.conditions() + list(extra), order_by or ("map_index",), limit, cursor
+            )
+            return s.TaskInstanceCollectionResponse(
+                task_instances=ti_page_items(session, keyset.items),
+                total_entries=keyset.total,
+                total_entries_limit=q.TOTAL_ENTRIES_LIMIT,
+                next_cursor=keyset.next_cursor,
+                previous_cursor=keyset.previous_cursor,
+            )
         paging = q.Paging(limit, offset, tuple(order_by or ("map_index",)))
-        page = q.list_task_instances(session, flt.conditions(), paging)
+        page = q.list_task_instances(session, flt.conditions() + list(extra), paging)
         items = ti_page_items(session, page.items)
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=page.total)
 
@@ -240,11 +255,12 @@ def post_clear_task_instances(
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=len(items))
 
 
-# Registered last: ``{map_index}`` would otherwise swallow ``tries``, ``logs``... paths.
+# Registered last, and ``{map_index:int}`` matches digits only: a literal segment such as
+# ``listMapped``, ``tries`` or ``links`` is never read as a map index (Airflow answers 404).
 mapped_router = APIRouter(tags=["Task Instance"])
 
 
-@mapped_router.get(TI_PATH + "/{task_id}/{map_index}", response_model=s.TaskInstanceResponse)
+@mapped_router.get(TI_PATH + "/{task_id}/{map_index:int}", response_model=s.TaskInstanceResponse)
 def get_mapped_task_instance(
     dag_id: str, dag_run_id: str, task_id: str, map_index: int, env: EnvDep, _user: ReadTi
 ) -> s.TaskInstanceResponse:
@@ -253,7 +269,7 @@ def get_mapped_task_instance(
 
 
 @mapped_router.patch(
-    TI_PATH + "/{task_id}/{map_index}", response_model=s.TaskInstanceCollectionResponse
+    TI_PATH + "/{task_id}/{map_index:int}", response_model=s.TaskInstanceCollectionResponse
 )
 def patch_task_instance_by_map_index(
     dag_id: str,

@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import EnvDep, UserDep, allowed
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
+from tradewind.api.v2.schemas_bulk import BulkBody, BulkResponse
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import AlreadyExists, InvalidInput, NotFound
 from tradewind.services import queries as q
@@ -133,3 +135,39 @@ def delete_variable(variable_key: str, env: EnvDep, user: DeleteVar) -> Response
             extra={"key": variable_key},
         )
     return Response(status_code=204)
+
+
+def _variable_target(env: Any) -> BulkTarget:
+    def update(session: Any, body: s.VariableBody, fields: set[str] | None) -> None:
+        fields = fields or {"value", "description"}
+        if "value" in fields:
+            var_service.set_variable(env, session, body.key, body.value)
+        if "description" in fields:
+            _row(session, body.key).description = body.description
+
+    return BulkTarget(
+        noun="variables",
+        key_name="keys",
+        resource=Resource.VARIABLE,
+        key_of=lambda body: body.key,
+        exists=lambda session, key: q.variable_row(session, key) is not None,
+        create=lambda session, body: var_service.set_variable(
+            env, session, body.key, body.value, description=body.description
+        ),
+        update=update,
+        delete=var_service.delete_variable,
+        check_mask=lambda mask: check_mask(mask, {"value", "description"}),
+    )
+
+
+@router.patch("/variables", response_model=BulkResponse)
+def bulk_variables(body: BulkBody[s.VariableBody], env: EnvDep, user: UserDep) -> BulkResponse:
+    """Create, update and delete variables in one request; per action, the keys done."""
+    check_bulk_permissions(user, body, Resource.VARIABLE)
+    with env.db.session() as session:
+        result = run_bulk(session, body, _variable_target(env))
+        log_event(
+            session, "variable_bulk", now=env.now(), owner=user.username,
+            extra=result.model_dump(exclude_none=True),
+        )  # fmt: skip
+    return result

@@ -10,6 +10,7 @@ from pydantic import Field, JsonValue
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
+from tradewind.api.v2.list_filters import XcomFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.core.permissions import Action, Resource
@@ -62,6 +63,7 @@ def get_xcom_entries(
     limit: Limit = 50,
     offset: Offset = 0,
     order_by: OrderBy = None,
+    extra: XcomFilters = [],  # noqa: B006 - FastAPI fills it
 ) -> s.XComCollectionResponse:
     """XCom entries (without their values)."""
     patterns = {
@@ -69,7 +71,8 @@ def get_xcom_entries(
         "run_id_pattern": run_id_pattern,
         "task_id_pattern": task_id_pattern,
     }
-    where = q.xcom_conditions(dag_id, dag_run_id, task_id, xcom_key, map_index, patterns)
+    where = list(q.xcom_conditions(dag_id, dag_run_id, task_id, xcom_key, map_index, patterns))
+    where += list(extra)
     paging = q.Paging(limit, offset, tuple(order_by or ("dag_id",)))
     with env.db.session(readonly=True) as session:
         page = q.list_xcoms(session, where, paging)

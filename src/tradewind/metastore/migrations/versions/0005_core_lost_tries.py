@@ -1,14 +1,14 @@
 """lost tries: how often a task instance's try was lost (requeued without using a retry)
 
-Revision ID: core_lost_tries
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "core_lost_tries"
-down_revision = "0001"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,225 @@
+"""W1 fan-out (100) and W2 chain (20) with metrics off and on, side by side in one run.
+
+"On" is StatsD (to a UDP listener in this process, which counts the datagrams so the figure
+shows metrics really flowed) plus Prometheus (multiprocess files). Modes alternate
+off, on, off, on... with a fresh home and scheduler each time, so drift of a shared machine
+hits both alike. Prints the same figures as ``bench_scheduler.py`` with a ``metrics`` key,
+then ``<workload>_metrics_overhead_pct``: (median on - median off) / median off, of the
+chain's gap or the fan-out's trigger->success time, and ``<workload>_metrics_cpu_overhead_pct``
+of the scheduler's CPU per task (its whole process group: workers and task children too),
+which a busy shared machine disturbs much less than wall-clock times.
+
+Usage: bench_metrics.py [--rounds 2] [fanout100|chain20 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from bench_scheduler import PARALLELISM, SCENARIOS, Workload, run_once
+from measure import WORKLOADS, emit, make_home, parse_dags, start_scheduler, stop_scheduler
+
+RUNS = 3
+BACKENDS = {"statsd", "prometheus"}
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system, with reaped children) of every process in a group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+class Sink:
+    """Counts StatsD datagrams on a loopback UDP port."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sock.recv(65536)
+                self.count += 1
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+def measure(w: Workload, on: bool, sink: Sink) -> tuple[list[float], list[float], list[float]]:
+    """Trigger->success seconds, chain gap medians (ms) and scheduler CPU ms per task of RUNS
+    runs in one fresh home."""
+    tmp = Path(tempfile.mkdtemp(prefix="twbench-metrics-"))
+    proc = None
+    settings: dict[str, object] = {"core__parallelism": PARALLELISM}
+    if on and "statsd" in BACKENDS:
+        settings.update(
+            metrics__statsd_on="true",
+            metrics__statsd_host="127.0.0.1",
+            metrics__statsd_port=sink.port,
+        )
+    if on and "prometheus" in BACKENDS:
+        settings.update(
+            metrics__prometheus_on="true",
+            metrics__prometheus_multiproc_dir=str(tmp / "prometheus"),
+        )
+    try:
+        env_vars = make_home(tmp, **settings)
+        env_vars[w.env_var] = str(w.n)
+        shutil.copy(WORKLOADS / w.file, tmp / "dags" / w.file)
+        parse_dags(env_vars)
+        proc = start_scheduler(env_vars, tmp)
+        from tradewind.services.env import Env
+        from tradewind.settings import load_settings
+
+        env = Env.from_settings(load_settings(tmp, environ=env_vars))
+        totals, gaps, cpus = [], [], []
+        for _ in range(RUNS):
+            cpu = group_cpu(proc.pid)
+            total, _first, run_gaps = run_once(env, w.dag_id, timeout=60 + w.n * 0.5)
+            cpus.append((group_cpu(proc.pid) - cpu) / w.n * 1000)
+            totals.append(total)
+            if run_gaps and w.file == "chain.py":
+                gaps.append(statistics.median(run_gaps) * 1000)
+        env.db.engine.dispose()
+        return totals, gaps, cpus
+    except BaseException:
+        print(f"kept {tmp} for inspection", file=sys.stderr)
+        raise
+    finally:
+        if proc is not None:
+            stop_scheduler(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench(w: Workload, rounds: int, sink: Sink) -> None:
+    got: dict[bool, tuple[list[float], ...]] = {False: ([], [], []), True: ([], [], [])}
+    before = sink.count
+    for _ in range(rounds):
+        for on in (False, True):
+            for into, values in zip(got[on], measure(w, on, sink), strict=True):
+                into.extend(values)
+    extra = {"parallelism": PARALLELISM, "tasks": w.n, "executor": "LocalExecutor"}
+    for on in (False, True):
+        mode = "on" if on else "off"
+        emit(f"{w.name}_trigger_to_success", got[on][0], "s", metrics=mode, **extra)
+        if got[on][1]:
+            emit("w2_chain_gap_median", got[on][1], "ms", metrics=mode, **extra)
+        emit(f"{w.name}_scheduler_cpu_per_task", got[on][2], "ms", metrics=mode, **extra)
+    key = 1 if got[False][1] else 0  # the chain's gap, the fan-out's total
+    off, on_ = statistics.median(got[False][key]), statistics.median(got[True][key])
+    emit(
+        f"{w.name}_metrics_overhead_pct",
+        [(on_ - off) / off * 100],
+        "%",
+        compared="w2_chain_gap_median" if key else f"{w.name}_trigger_to_success",
+        statsd_datagrams=sink.count - before,
+        target="<= 5",
+        **extra,
+    )
+    cpu_off, cpu_on = statistics.median(got[False][2]), statistics.median(got[True][2])
+    emit(
+        f"{w.name}_metrics_cpu_overhead_pct",
+        [(cpu_on - cpu_off) / cpu_off * 100],
+        "%",
+        compared=f"{w.name}_scheduler_cpu_per_task",
+        target="<= 5",
+        **extra,
+    )
+
+
+def emission_cost(sink: Sink) -> None:
+    """Microseconds of CPU the metrics of one task instance cost (StatsD + Prometheus), in
+    this process: noise-free, unlike the end-to-end figures."""
+    import time
+
+    from tradewind.core import metrics
+    from tradewind.core.metrics import Fanout
+    from tradewind.observability.prometheus import PrometheusBackend, use_multiprocess_dir
+    from tradewind.observability.statsd import StatsdBackend
+    from tradewind.services import telemetry
+
+    tmp = Path(tempfile.mkdtemp(prefix="twbench-prom-"))
+    use_multiprocess_dir(tmp)
+    backend = Fanout([StatsdBackend("127.0.0.1", sink.port), PrometheusBackend()])
+    metrics.configure(backend)
+
+    class Ti:
+        dag_id, run_id, map_index, try_number = "bench", "r", -1, 1
+        start_date = queued_dttm = None
+
+    samples = []
+    try:
+        for _ in range(5):
+            start = time.process_time()
+            for i in range(2000):
+                Ti.task_id = f"t{i % 100}"
+                telemetry.try_started(Ti.dag_id, Ti.task_id)
+                telemetry.try_finished(Ti, "success", 0.01, False, None)
+                metrics.timing(
+                    "ti.scheduling_latency",
+                    0.002,
+                    {"dag_id": "bench", "stage": "queued_to_started"},
+                )
+            samples.append((time.process_time() - start) / 2000 * 1e6)
+    finally:
+        metrics.configure(None)
+        backend.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    emit(
+        "metrics_cost_per_task_instance",
+        samples,
+        "us",
+        backends="statsd,prometheus",
+        metrics_per_ti=7,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--backends", default="statsd,prometheus", help="what 'on' turns on")
+    parser.add_argument("names", nargs="*", default=["chain20", "fanout100"])
+    args = parser.parse_args()
+    BACKENDS.clear()
+    BACKENDS.update(args.backends.split(","))
+    sink = Sink()
+    try:
+        emission_cost(sink)
+        for name in args.names:
+            bench(SCENARIOS[name], args.rounds, sink)
+    finally:
+        sink.close()
+
+
+if __name__ == "__main__":
+    main()

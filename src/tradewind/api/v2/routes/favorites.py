@@ -1,0 +1,32 @@
+"""``POST /dags/{dag_id}/favorite`` and ``/unfavorite``: each user's favorite DAGs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from tradewind.api.deps import EnvDep, allowed
+from tradewind.core.permissions import Action, Resource
+from tradewind.services import dags as dag_service
+from tradewind.services.favorites import add_favorite, remove_favorite
+
+router = APIRouter(tags=["DAG"])
+
+ReadDag = allowed(Resource.DAG, Action.READ)
+
+
+@router.post("/dags/{dag_id}/favorite", status_code=204)
+def favorite_dag(dag_id: str, env: EnvDep, user: ReadDag) -> Response:
+    """Mark a DAG as one of the caller's favorites (again: no change)."""
+    with env.db.session() as session:
+        dag_service.get_dag(session, dag_id)
+        add_favorite(session, dag_id, user.username)
+    return Response(status_code=204)
+
+
+@router.post("/dags/{dag_id}/unfavorite", status_code=204)
+def unfavorite_dag(dag_id: str, env: EnvDep, user: ReadDag) -> Response:
+    """Remove a DAG from the caller's favorites (409 when it was not one)."""
+    with env.db.session() as session:
+        dag_service.get_dag(session, dag_id)
+        remove_favorite(session, dag_id, user.username)
+    return Response(status_code=204)

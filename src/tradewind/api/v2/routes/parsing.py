@@ -1,0 +1,35 @@
+"""``PUT /parseDagFile/{file_token}``: ask the DAG processor to parse a file again."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from tradewind.api.deps import EnvDep, allowed
+from tradewind.core.permissions import Action, Resource
+from tradewind.errors import NotFound
+from tradewind.services.event_log import log_event
+from tradewind.services.reparse import request_reparse
+
+router = APIRouter(tags=["DAG Parsing"])
+
+EditDag = allowed(Resource.DAG, Action.EDIT)
+
+
+@router.put("/parseDagFile/{file_token}", status_code=201)
+def reparse_dag_file(file_token: str, env: EnvDep, user: EditDag) -> JSONResponse:
+    """Mark the file of ``file_token`` (a DAG's ``file_token``) as changed: the DAG
+    processor parses it on its next pass, even if its content did not change (201, null)."""
+    try:
+        fileloc = URLSafeSerializer(env.secret_key).loads(file_token)
+    except BadSignature:
+        raise NotFound("The file token is not valid for this installation") from None
+    with env.db.session() as session:
+        request_reparse(session, fileloc)
+        log_event(
+            session, "reparse_dag_file", now=env.now(), owner=user.username,
+            extra={"fileloc": fileloc},
+        )  # fmt: skip
+    env.wake()
+    return JSONResponse(None, status_code=201)

@@ -1,0 +1,47 @@
+"""A task instance's scheduling dependencies and extra links."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.v2 import schemas_catalog as sc
+from tradewind.api.v2.routes.task_instances import TI_PATH
+from tradewind.core.permissions import Action, Resource
+from tradewind.services import queries as q
+from tradewind.services.ti_dependencies import failed_dependencies
+
+router = APIRouter(tags=["Task Instance"])
+
+ReadTi = allowed(Resource.TASK_INSTANCE, Action.READ)
+
+
+@router.get(TI_PATH + "/{task_id}/dependencies", response_model=sc.TaskDependencyCollectionResponse)
+def get_task_instance_dependencies(
+    dag_id: str, dag_run_id: str, task_id: str, env: EnvDep, _user: ReadTi, map_index: int = -1
+) -> sc.TaskDependencyCollectionResponse:
+    """What keeps a task instance (no state or ``scheduled``) from being scheduled."""
+    with env.db.session(readonly=True) as session:
+        ti, run = q.get_task_instance(session, dag_id, dag_run_id, task_id, map_index)
+        deps = failed_dependencies(session, ti, run)
+    return sc.TaskDependencyCollectionResponse.model_validate({"dependencies": deps})
+
+
+@router.get(
+    TI_PATH + "/{task_id}/links",
+    response_model=sc.ExtraLinkCollectionResponse,
+    tags=["Extra Links"],
+)
+def get_extra_links(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    env: EnvDep,
+    _user: ReadTi,
+    map_index: int = -1,
+    try_number: int | None = None,
+) -> sc.ExtraLinkCollectionResponse:
+    """A task instance's extra links; Tradewind's operators define none, so it is empty."""
+    with env.db.session(readonly=True) as session:
+        q.get_task_instance(session, dag_id, dag_run_id, task_id, map_index)
+    return sc.ExtraLinkCollectionResponse(extra_links={}, total_entries=0)
