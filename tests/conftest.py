@@ -6,6 +6,7 @@ which is much faster than running the migration every time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -128,3 +129,30 @@ def cli_runner(tw_home: Path) -> Callable[..., Any]:
         return result
 
     return run
+
+
+@contextlib.contextmanager
+def served_app(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port in a thread; yield its URL."""
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            thread.join(0.02)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

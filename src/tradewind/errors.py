@@ -123,6 +123,11 @@ class TaskInstanceMoved(ExecutionAPIError):
     """The task instance is no longer in the state the worker expected (claimed elsewhere...)."""
 
 
+class TryLost(ExecutionAPIError):
+    """A try could not reach the execution API (claim, outcome): its supervisor reports it
+    lost, so it runs again without using one of the task's retries."""
+
+
 class SensorTimeoutNoRetry(TradewindSensorTimeout, TradewindFailException):
     """A sensor's ``timeout`` passed: fail at once, without retries (as Airflow does)."""
 

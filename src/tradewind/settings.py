@@ -59,6 +59,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "task_instance_heartbeat_timeout": 30.0,
             "task_instance_heartbeat_sec": 5.0,
             "task_queued_timeout": 600.0,
+            "max_lost_try_requeues": 2,
             "scheduler_heartbeat_sec": 5.0,
             "scheduler_health_check_threshold": 30.0,
             "poll_interval": 1.0,

@@ -14,31 +14,16 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from tradewind import errors
+from tradewind.core.execution_api import http_status
 from tradewind.services.env import Env
 
 log = logging.getLogger("tradewind.api")
 
-# The most specific class first: AlreadyExists before a generic TradewindError.
-_STATUS: list[tuple[type[errors.TradewindError], int]] = [
-    (errors.NotFound, 404),
-    (errors.AlreadyExists, 409),
-    (errors.Conflict, 409),
-    (errors.ExecutionAPIError, 409),
-    (errors.ParamValidationError, 400),
-    (errors.InvalidInput, 400),
-    (errors.DagDefinitionError, 400),
-    (errors.PermissionDenied, 403),
-    (errors.AuthenticationFailed, 401),
-    (errors.ConfigError, 500),
-]
-
 
 def status_of(exc: errors.TradewindError) -> int:
-    """The HTTP status Airflow answers for this kind of error."""
-    for cls, code in _STATUS:
-        if isinstance(exc, cls):
-            return code
-    return 400
+    """The HTTP status Airflow answers for this kind of error (the one error table, shared
+    with the execution API: ``core/execution_api.py``)."""
+    return http_status(exc) or 400
 
 
 async def _tradewind_error(request: Request, exc: Exception) -> JSONResponse:

@@ -5,8 +5,11 @@ task-scoped token of the try they run (``Authorization: Bearer <token>``). Each 
 JSON body to :class:`~tradewind.services.execution.ExecutionService`, which checks the token
 and applies every state change as a compare-and-set.
 
-One table, :data:`METHODS`, says for each method which pydantic model its body must match and
-which service call answers it. Two doors use it: :class:`ExecutionFastPath`, a plain ASGI layer
+The method table of :mod:`tradewind.core.execution_api` says for each method its body's
+fields (the pydantic models here are generated from it), which service call answers it and
+whether it may run on the event loop; its error table gives each error's status, and the
+``x-tradewind-error`` header names the error's class, so a worker raises the class the service
+raised. Two doors use it: :class:`ExecutionFastPath`, a plain ASGI layer
 in front of the app that answers these calls without FastAPI's routing, dependency solving and
 thread hop (they come 2-3 times per task try), and :data:`router`, the same methods as FastAPI
 routes, for the OpenAPI document and for whatever the fast path leaves to it (invalid input,
@@ -27,112 +30,40 @@ If the log cannot be written (a full disk), the outcome is still recorded and th
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Header, HTTPException, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 from pydantic_core import to_json
 
-from tradewind.core.execution import Outcome
-from tradewind.errors import (
-    AuthenticationFailed,
-    ExecutionAPIError,
-    InvalidInput,
-    NotFound,
-    TaskInstanceMoved,
-    TradewindError,
-)
-from tradewind.services.celery_tracking import TaskInstanceKey, task_instance_key
+from tradewind.core import execution_api as table
+from tradewind.core.execution_api import ERROR_HEADER, MAX_LOG_BYTES, Method
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
-from tradewind.services.tokens import check_current_try, verify_ti_token
-from tradewind.worker.logs import log_path
 
-log = logging.getLogger("tradewind.api.execution")
+__all__ = ["MAX_LOG_BYTES", "ExecutionFastPath", "router"]
 router = APIRouter(prefix="/execution", tags=["Execution"])
-MAX_LOG_BYTES = 20 * 1024 * 1024
 
 
-class ClaimBody(BaseModel):
-    hostname: str
-    pid: int
+def _model(spec: Method) -> type[BaseModel] | None:
+    """The request model of a method, generated from its fields in the method table."""
+    if spec.body is None:
+        return None
+    fields: dict[str, Any] = {}
+    for arg in spec.args:
+        default = ... if arg.default is table.REQUIRED else arg.default
+        if arg.max_length is not None:
+            default = Field(default=default, max_length=arg.max_length)
+        fields[arg.name] = (arg.type, default)
+    return create_model(spec.body, **fields)
 
 
-class HeartbeatBody(BaseModel):
-    pid: int
-
-
-class XComGetBody(BaseModel):
-    dag_id: str
-    run_id: str
-    task_id: str
-    key: str
-    map_index: int = -1
-
-
-class XComSetBody(BaseModel):
-    key: str
-    value: Any = None
-
-
-class VariableBody(BaseModel):
-    key: str
-
-
-class ConnectionBody(BaseModel):
-    conn_id: str
-
-
-class SkipBody(BaseModel):
-    task_ids: list[str]
-
-
-class FinishBody(BaseModel):
-    outcome: str
-    error: str | None = None
-    rendered_fields: dict[str, Any] | None = None
-    log: str | None = Field(default=None, max_length=MAX_LOG_BYTES)
-
-
-class DeferBody(BaseModel):
-    trigger: dict[str, Any]
-
-
-class TriggerRunBody(BaseModel):
-    dag_id: str
-    run_id: str | None = None
-    conf: dict[str, Any] | None = None
-    logical_date: str | None = None
-    reset_dag_run: bool = False
-
-
-class RunStateBody(BaseModel):
-    dag_id: str
-    run_id: str
-
-
-class TaskStatesBody(BaseModel):
-    dag_id: str
-    run_id: str | None = None
-    logical_date: str | None = None
-    task_ids: list[str] | None = None
-
-
-class RescheduleBody(BaseModel):
-    reschedule_date: str
-
-
-class LogBody(BaseModel):
-    text: str = Field(max_length=MAX_LOG_BYTES)
+#: The request model of each method (None: the call has no body).
+MODELS: dict[str, type[BaseModel] | None] = {name: _model(m) for name, m in table.METHODS.items()}
 
 
 def _service(state: Any) -> ExecutionService:
@@ -146,162 +77,28 @@ def _service(state: Any) -> ExecutionService:
 
 def _token(authorization: str | None) -> str:
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise HTTPException(401, "missing task token: send 'Authorization: Bearer <token>'")
+        raise HTTPException(
+            401,
+            "missing task token: send 'Authorization: Bearer <token>'",
+            headers={ERROR_HEADER: "AuthenticationFailed"},
+        )
     return authorization.split(" ", 1)[1].strip()
 
 
-_STATUS: list[tuple[type[Exception], int]] = [
-    (AuthenticationFailed, 401),
-    (TaskInstanceMoved, 409),
-    (NotFound, 404),
-    (InvalidInput, 422),
-    (ExecutionAPIError, 409),
-    (TradewindError, 400),
-    (ValueError, 422),
-]
-
-
-# Where each claimed task instance's logs go, so a log upload needs no query (an identity
-# never changes; a miss, e.g. on another webserver process, falls back to the metastore).
-_KEYS: dict[int, TaskInstanceKey] = {}
-_MAX_KEYS = 20_000
-
-
-def _claim(state: Any, ti_id: int, token: str, body: ClaimBody) -> dict[str, Any]:
-    answer = _service(state).claim(ti_id, token, body.hostname, body.pid)
-    ti = answer["ti"]
-    if len(_KEYS) >= _MAX_KEYS:
-        _KEYS.clear()
-    _KEYS[ti_id] = TaskInstanceKey(ti["dag_id"], ti["run_id"], ti["task_id"], ti["map_index"])
-    return answer
-
-
-def _finish(state: Any, ti_id: int, token: str, body: FinishBody) -> dict[str, Any]:
-    if body.log is None:
-        return _service(state).finish(ti_id, token, body.outcome, body.error, body.rendered_fields)
-    Outcome(body.outcome)  # a bad outcome is refused (422) before the log is written
-    try:
-        stored = _store_log(state.env, ti_id, token, body.log)
-    except OSError as exc:
-        log.error("log of task instance %s not stored: %s", ti_id, exc)
-        stored = {"error": f"log not stored: {exc}"}
-    answer = _service(state).finish(ti_id, token, body.outcome, body.error, body.rendered_fields)
-    return {**answer, "log": stored}
-
-
-def _upload_log(state: Any, ti_id: int, token: str, body: LogBody) -> dict[str, Any]:
-    return _store_log(state.env, ti_id, token, body.text)
-
-
-def _verify(state: Any, ti_id: int, token: str, body: None) -> dict[str, Any]:
-    try_number = verify_ti_token(state.env.secret_key, token, ti_id, callback_ok=True)
-    return {"valid": True, "try_number": try_number}
-
-
-def _store_log(env: Env, ti_id: int, token: str, text: str) -> dict[str, Any]:
-    """Store the log of the token's try in this node's log folder (replacing an older copy).
-
-    Allowed after the outcome (callbacks' lines come later, a lost try's log is sent once
-    its process died): the token writes nothing but its own try's log file.
-    """
-    try_number = verify_ti_token(env.secret_key, token, ti_id, callback_ok=True)
-    with env.db.engine.connect() as c:
-        check_current_try(c, ti_id, try_number, running=False, past=True)
-    key = _KEYS.get(ti_id)
-    if key is None:
-        with env.db.session(readonly=True) as s:
-            key = task_instance_key(s, ti_id)
-    path = log_path(
-        env.settings.log_folder, key.dag_id, key.run_id, key.task_id, try_number, key.map_index
-    )
-    _write_atomically(path, text)
-    return {"path": str(path), "bytes": len(text.encode())}
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".log")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@dataclass(frozen=True)
-class Method:
-    """One execution-API method: the model of its body (None: no body) and its service call."""
-
-    body: type[BaseModel] | None
-    call: Callable[[Any, int, str, Any], Any]  # (app state, ti_id, token, validated body)
-    name: str = ""  # the route's name (operation id) when it differs from the method's
-    doc: str = ""
-    empty: bool = False  # answers ``null``
-    #: Short, and waits on no lock another process holds long (only its own task instance's
-    #: row): the fast path runs it on the event loop, saving a thread hop (~0.2-0.3 ms of CPU),
-    #: except on SQLite, where every write waits for the database's one write lock.
-    inline: bool = False
-
-
-def _svc(name: str, *fields: str) -> Callable[[Any, int, str, Any], Any]:
-    """A call that passes the body's ``fields`` to the service method ``name``, in order."""
-
-    def call(state: Any, ti_id: int, token: str, body: Any) -> Any:
-        fn = getattr(_service(state), name)
-        return fn(ti_id, token, *(getattr(body, f) for f in fields))
-
-    return call
-
-
-METHODS: dict[str, Method] = {
-    "claim": Method(ClaimBody, _claim, inline=True),
-    "heartbeat": Method(HeartbeatBody, _svc("heartbeat", "pid"), inline=True),
-    "xcom_get": Method(
-        XComGetBody, _svc("xcom_get", "dag_id", "run_id", "task_id", "key", "map_index")
-    ),
-    "xcom_set": Method(XComSetBody, _svc("xcom_set", "key", "value"), empty=True),
-    "get_variable": Method(VariableBody, _svc("get_variable", "key")),
-    "get_connection": Method(ConnectionBody, _svc("get_connection", "conn_id")),
-    "skip_tasks": Method(SkipBody, _svc("skip_tasks", "task_ids"), empty=True),
-    "finish": Method(FinishBody, _finish, doc="Record the try's outcome (and store its log)."),
-    "defer": Method(DeferBody, _svc("defer", "trigger")),
-    "reschedule": Method(RescheduleBody, _svc("reschedule", "reschedule_date")),
-    "trigger_dag_run": Method(
-        TriggerRunBody,
-        _svc("trigger_dag_run", "dag_id", "run_id", "conf", "logical_date", "reset_dag_run"),
-    ),
-    "get_dag_run_state": Method(RunStateBody, _svc("get_dag_run_state", "dag_id", "run_id")),
-    "get_task_states": Method(
-        TaskStatesBody,
-        _svc("get_task_states", "dag_id", "run_id", "logical_date", "task_ids"),
-    ),
-    "logs": Method(
-        LogBody,
-        _upload_log,
-        name="upload_log",
-        doc="Store the log of the token's try in this node's log folder (replacing an older copy).",
-    ),
-    "verify": Method(
-        None,
-        _verify,
-        inline=True,
-        doc="Check a token (DAG callbacks carry one for their negative id); 401 when not valid.",
-    ),
-}
-
-
 def run_method(state: Any, method: str, ti_id: int, authorization: str | None, body: Any) -> Any:
-    """Check the bearer header and run ``method``; errors of ours become HTTPExceptions."""
+    """Check the bearer header and run ``method``; errors of ours become HTTPExceptions whose
+    status and class header come from the one error table."""
     token = _token(authorization)
+    spec = table.METHODS[method]
+    values = [getattr(body, a.name) for a in spec.args] if body is not None else []
     try:
-        return METHODS[method].call(state, ti_id, token, body)
+        return table.call_service(_service(state), spec, ti_id, token, values)
     except Exception as exc:
-        for cls, status in _STATUS:
-            if isinstance(exc, cls):
-                raise HTTPException(status, str(exc)) from None
-        raise
+        status = table.http_status(exc)
+        if status is None:
+            raise
+        wire = table.encode_error(exc)
+        raise HTTPException(status, wire["message"], headers={ERROR_HEADER: wire["type"]}) from None
 
 
 # -- FastAPI routes (OpenAPI document, and what the fast path leaves to the app) --------------
@@ -309,7 +106,8 @@ Auth = Header(default=None)
 
 
 def _add_route(method: str, spec: Method) -> None:
-    if spec.body is None:
+    model = MODELS[method]
+    if model is None:
 
         def endpoint(ti_id: int, request: Request, authorization: str | None = Auth) -> Any:
             return run_method(request.app.state, method, ti_id, authorization, None)
@@ -321,14 +119,14 @@ def _add_route(method: str, spec: Method) -> None:
         ) -> Any:
             return run_method(request.app.state, method, ti_id, authorization, body)
 
-        endpoint.__annotations__["body"] = spec.body
-    endpoint.__annotations__["return"] = None if spec.empty else dict[str, Any]
-    endpoint.__name__ = spec.name or method
+        endpoint.__annotations__["body"] = model
+    endpoint.__annotations__["return"] = dict[str, Any] if spec.returns else None
+    endpoint.__name__ = spec.call_name
     endpoint.__doc__ = spec.doc or None
     router.add_api_route(f"/task-instances/{{ti_id}}/{method}", endpoint, methods=["POST"])
 
 
-for _method, _spec in METHODS.items():
+for _method, _spec in table.METHODS.items():
     _add_route(_method, _spec)
 
 
@@ -366,11 +164,12 @@ class ExecutionFastPath:
         body, complete = await _read_body(receive)
         if not complete:
             return  # the client went away
-        if spec.body is None:
+        model = MODELS[method]
+        if model is None:
             data = None
         else:
             try:
-                data = spec.body.model_validate_json(body) if json_type else None
+                data = model.model_validate_json(body) if json_type else None
             except ValidationError:
                 data = None
             if data is None:  # FastAPI answers: its 422 bodies are part of the API
@@ -410,9 +209,9 @@ def _target(scope: Any) -> tuple[int, str, Method] | None:
     if not path.startswith(_PREFIX):
         return None
     parts = path[len(_PREFIX) :].split("/")
-    if len(parts) != 2 or parts[1] not in METHODS or not _TI_ID.fullmatch(parts[0]):
+    if len(parts) != 2 or parts[1] not in table.METHODS or not _TI_ID.fullmatch(parts[0]):
         return None
-    return int(parts[0]), parts[1], METHODS[parts[1]]
+    return int(parts[0]), parts[1], table.METHODS[parts[1]]
 
 
 def _headers(scope: Any) -> tuple[str | None, bool]:

@@ -1,7 +1,8 @@
 """The execution API: the worker's only door to the metastore, as data and one protocol.
 
 Every transport (in process, the local executor's pipe, HTTP for remote workers) carries these
-same calls with JSON-safe arguments and answers.
+same calls with JSON-safe arguments and answers; the transports are generated from the method
+table in :mod:`tradewind.core.execution_api`, which a test keeps in step with this protocol.
 """
 
 from __future__ import annotations
@@ -75,11 +76,11 @@ class ExecutionAPI(Protocol):
         run_id: str,
         task_id: str,
         key: str,
-        map_index: int,
+        map_index: int = -1,
     ) -> dict[str, Any]:
         """Answer ``{"found": bool, "value": ...}``."""
 
-    def xcom_set(self, ti_id: int, token: str, key: str, value: Any) -> None:
+    def xcom_set(self, ti_id: int, token: str, key: str, value: Any = None) -> None:
         """Store a JSON value under ``key`` for this task instance."""
 
     def get_variable(self, ti_id: int, token: str, key: str) -> dict[str, Any]:
@@ -96,13 +97,42 @@ class ExecutionAPI(Protocol):
         ti_id: int,
         token: str,
         outcome: str,
-        error: str | None,
-        rendered_fields: dict[str, Any] | None,
+        error: str | None = None,
+        rendered_fields: dict[str, Any] | None = None,
+        log: str | None = None,
     ) -> dict[str, Any]:
-        """End the try; answer ``{"state": <resulting TI state>}``."""
+        """End the try; answer ``{"state": <resulting TI state>}``. With ``log`` (the try's
+        log), the server stores it first and says so: ``{"state", "log": {"path", "bytes"}}``."""
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
         """running -> deferred, with the trigger to run and the method to resume."""
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
         """running -> up_for_reschedule until ``reschedule_date`` (ISO time)."""
+
+    def trigger_dag_run(
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str | None = None,
+        conf: dict[str, Any] | None = None,
+        logical_date: str | None = None,
+        reset_dag_run: bool = False,
+    ) -> dict[str, Any]:
+        """Create a manual run of ``dag_id`` (TriggerDagRunOperator); AlreadyExists when the
+        run exists and ``reset_dag_run`` is False."""
+
+    def get_dag_run_state(self, ti_id: int, token: str, dag_id: str, run_id: str) -> dict[str, Any]:
+        """Answer ``{"found": bool, "state": str | None}`` for a run of any DAG."""
+
+    def get_task_states(
+        self,
+        ti_id: int,
+        token: str,
+        dag_id: str,
+        run_id: str | None = None,
+        logical_date: str | None = None,
+        task_ids: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Answer the state of a run and of some of its tasks (ExternalTaskSensor)."""

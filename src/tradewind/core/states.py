@@ -55,10 +55,15 @@ _NONE = None
 #: ``None`` stands for "no state". A user's "mark success/failed" bypasses this table (audited).
 TI_TRANSITIONS: dict[TaskInstanceState | None, frozenset[TaskInstanceState | None]] = {
     None: frozenset({TI.SCHEDULED, TI.SKIPPED, TI.UPSTREAM_FAILED, TI.REMOVED}),
-    TI.SCHEDULED: frozenset({TI.QUEUED, None}),
+    # scheduled -> failed: it can never get its slots (pool too small); -> skipped: its run
+    # ended first (fail_fast, dagrun_timeout) or a branch skipped it.
+    TI.SCHEDULED: frozenset({TI.QUEUED, TI.FAILED, TI.SKIPPED, None}),
     TI.QUEUED: frozenset({TI.RUNNING, TI.SCHEDULED, TI.FAILED, TI.UP_FOR_RETRY, None}),
+    # running -> scheduled: the try was lost (Tradewind's own process went away), requeued
+    # without using a retry.
     TI.RUNNING: frozenset(
         {
+            TI.SCHEDULED,
             TI.SUCCESS,
             TI.FAILED,
             TI.UP_FOR_RETRY,
@@ -68,8 +73,9 @@ TI_TRANSITIONS: dict[TaskInstanceState | None, frozenset[TaskInstanceState | Non
             TI.RESTARTING,
         }
     ),
-    TI.UP_FOR_RETRY: frozenset({TI.SCHEDULED, None}),
-    TI.UP_FOR_RESCHEDULE: frozenset({TI.SCHEDULED, None}),
+    # -> skipped: the run ended before the next try (fail_fast, dagrun_timeout).
+    TI.UP_FOR_RETRY: frozenset({TI.SCHEDULED, TI.SKIPPED, None}),
+    TI.UP_FOR_RESCHEDULE: frozenset({TI.SCHEDULED, TI.SKIPPED, None}),
     TI.DEFERRED: frozenset({TI.SCHEDULED, TI.FAILED, None}),
     TI.RESTARTING: frozenset({TI.UP_FOR_RETRY, None}),
     TI.SUCCESS: frozenset({None}),

@@ -1,22 +1,32 @@
-"""The local executor's transport: execution-API calls as JSON over a socket pair."""
+"""The local executor's transport: execution-API calls as JSON over a socket pair.
+
+The client's methods and the allow-list come from the method table
+(``core/execution_api.py``); errors travel as their class name, decoded by the same codec as
+over HTTP, so a worker catches the class the service raised.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 from multiprocessing.connection import Connection
 from typing import Any
 
-from tradewind import errors
+from tradewind.core.execution_api import (
+    BY_CALL_NAME,
+    WORKER_METHODS,
+    Method,
+    call_service,
+    decode_error,
+    encode_error,
+    generated_client,
+)
+from tradewind.errors import ExecutionAPIError, TradewindError
 
-_ERRORS: dict[str, type[Exception]] = {
-    "TaskInstanceMoved": errors.TaskInstanceMoved,
-    "NotFound": errors.NotFound,
-    "AuthenticationFailed": errors.AuthenticationFailed,
-    "InvalidInput": errors.InvalidInput,
-    "ConfigError": errors.ConfigError,
-    "AlreadyExists": errors.AlreadyExists,
-    "ParamValidationError": errors.ParamValidationError,
-}
+log = logging.getLogger("tradewind.executor")
+#: The calls a task process may make through the pipe (the runner's protocol, no HTTP-only ones).
+ALLOWED_METHODS = WORKER_METHODS
 
 
 def send(conn: Connection, message: dict[str, Any]) -> None:
@@ -27,15 +37,38 @@ def recv(conn: Connection) -> dict[str, Any]:
     return json.loads(conn.recv_bytes())
 
 
-def error_reply(exc: Exception) -> dict[str, Any]:
-    return {"error": {"type": type(exc).__name__, "message": str(exc)}}
+def error_reply(exc: BaseException) -> dict[str, Any]:
+    return {"error": encode_error(exc)}
 
 
 def raise_error(info: dict[str, Any]) -> None:
-    cls = _ERRORS.get(info["type"], errors.ExecutionAPIError)
-    raise cls(info["message"])
+    raise decode_error(info)
 
 
+def serve_call(target: Any, msg: dict[str, Any]) -> dict[str, Any]:
+    """Answer one call message on ``target`` (the service, or an HTTP client forwarding it):
+    ``{"result": ...}`` or ``{"error": {...}}``, with the request's id."""
+    method = msg.get("method")
+    args = msg.get("args") or []
+    spec: Method | None = BY_CALL_NAME.get(method) if method in ALLOWED_METHODS else None
+    if spec is None or len(args) < 2:
+        reply: dict[str, Any] = {
+            "error": {"type": "ExecutionAPIError", "message": f"unknown call {method!r}"}
+        }
+    else:
+        try:
+            values = spec.bind(args[2:], {})
+            reply = {"result": call_service(target, spec, int(args[0]), str(args[1]), values)}
+        except (TradewindError, ValueError) as exc:
+            reply = error_reply(exc)
+        except Exception as exc:  # noqa: BLE001 - never let a task's call kill the server
+            log.exception("execution API call %s failed", method)
+            reply = error_reply(exc)
+    reply["id"] = msg.get("id")
+    return reply
+
+
+@generated_client(worker_only=True)
 class PipeClient:
     """ExecutionAPI over a pipe to the executor's parent, which applies the calls."""
 
@@ -43,79 +76,24 @@ class PipeClient:
         self._conn = conn
         self._seq = 0
 
+    def _invoke(self, spec: Method, ti_id: int, token: str, values: list[Any]) -> Any:
+        return self._call(spec.call_name, ti_id, token, *values)
+
     def _call(self, method: str, *args: Any) -> Any:
         # Each request carries an id that the reply echoes: a reply left in the socket by an
         # earlier try that was killed mid-call is recognised and dropped, never misread.
-        import os
-
         self._seq += 1
         rid = f"{os.getpid()}:{self._seq}"
-        send(self._conn, {"op": "call", "id": rid, "method": method, "args": list(args)})
-        while True:
-            reply = recv(self._conn)
-            if reply.get("id") == rid:
-                break
+        try:
+            send(self._conn, {"op": "call", "id": rid, "method": method, "args": list(args)})
+            while True:
+                reply = recv(self._conn)
+                if reply.get("id") == rid:
+                    break
+        except (EOFError, OSError, ValueError) as exc:  # the parent went away mid-call
+            raise ExecutionAPIError(
+                f"the execution API pipe closed during {method}: {type(exc).__name__} {exc}"
+            ) from None
         if "error" in reply:
             raise_error(reply["error"])
         return reply.get("result")
-
-    def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> Any:
-        return self._call("claim", ti_id, token, hostname, pid)
-
-    def heartbeat(self, ti_id: int, token: str, pid: int) -> Any:
-        return self._call("heartbeat", ti_id, token, pid)
-
-    def xcom_get(
-        self,
-        ti_id: int,
-        token: str,
-        dag_id: str,
-        run_id: str,
-        task_id: str,
-        key: str,
-        map_index: int,
-    ) -> Any:
-        return self._call("xcom_get", ti_id, token, dag_id, run_id, task_id, key, map_index)
-
-    def xcom_set(self, ti_id: int, token: str, key: str, value: Any) -> None:
-        self._call("xcom_set", ti_id, token, key, value)
-
-    def get_variable(self, ti_id: int, token: str, key: str) -> Any:
-        return self._call("get_variable", ti_id, token, key)
-
-    def get_connection(self, ti_id: int, token: str, conn_id: str) -> Any:
-        return self._call("get_connection", ti_id, token, conn_id)
-
-    def skip_tasks(self, ti_id: int, token: str, task_ids: list[str]) -> None:
-        self._call("skip_tasks", ti_id, token, task_ids)
-
-    def finish(
-        self, ti_id: int, token: str, outcome: str, error: str | None, rendered_fields: Any
-    ) -> Any:
-        return self._call("finish", ti_id, token, outcome, error, rendered_fields)
-
-    def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> Any:
-        return self._call("defer", ti_id, token, trigger)
-
-    def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> Any:
-        return self._call("reschedule", ti_id, token, reschedule_date)
-
-
-ALLOWED_METHODS = frozenset(
-    {
-        "claim",
-        "heartbeat",
-        "xcom_get",
-        "xcom_set",
-        "get_variable",
-        "get_connection",
-        "skip_tasks",
-        "finish",
-        "defer",
-        "reschedule",
-        # extensions served by services/execution_ext.py (TriggerDagRunOperator, ExternalTaskSensor)
-        "trigger_dag_run",
-        "get_dag_run_state",
-        "get_task_states",
-    }
-)

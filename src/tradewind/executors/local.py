@@ -19,16 +19,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
-from typing import Any
 
 from tradewind.core.execution import ExecutionAPI, Outcome, Workload
-from tradewind.errors import TradewindError
+from tradewind.errors import TryLost
 from tradewind.executors import _pipe
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
 from tradewind.worker.processes import die_with_parent, stop_child
+from tradewind.worker.supervision import EXIT_LOST, KILL_GRACE, TryWatch, term_child
 
 log = logging.getLogger("tradewind.executor")
-_GRACE = 5.0
 
 
 @dataclass
@@ -73,16 +72,17 @@ def _worker_main(
             code = 1
             try:
                 die_with_parent()
-                signal.signal(signal.SIGTERM, _term_child)
+                signal.signal(signal.SIGTERM, term_child)
                 control.close()
                 run_child(workload, api)
                 code = 0
+            except TryLost:  # already logged by the runner
+                code = EXIT_LOST
             except BaseException:  # noqa: BLE001 - reported through the exit code
                 logging.getLogger("tradewind.worker").exception("task process failed")
             finally:
                 os._exit(code)
-        deadline = time.monotonic() + workload.timeout + _GRACE if workload.timeout else None
-        status = _wait_child(pid, control, deadline, workload.ti_id)
+        status, why = _wait_child(pid, control, workload)
         code, sig = _describe_exit(status)
         try:
             _pipe.send(
@@ -93,23 +93,24 @@ def _worker_main(
                     "try_number": workload.try_number,
                     "code": code,
                     "signal": sig,
+                    "why": why,
                 },
             )
         except OSError:
             os._exit(0)
 
 
-def _term_child(signum: int, frame: Any) -> None:
-    raise SystemExit(f"task process received signal {signum}")
+def _wait_child(pid: int, control: Connection, workload: Workload) -> tuple[int, str | None]:
+    """Wait for the child; stop it past its deadline or when the parent says ``kill``.
 
-
-def _wait_child(pid: int, control: Connection, deadline: float | None, ti_id: int) -> int:
-    """Wait for the child; stop it past ``deadline`` or when the parent says ``kill``."""
+    Return its wait status and, when it did not end by itself, why (for the lost report).
+    """
     fd = os.pidfd_open(pid)
+    # The executor vouches for liveness itself: no heartbeats here, only the deadline.
+    watch = TryWatch(workload, kill=lambda why: stop_child(pid, fd, KILL_GRACE))
     try:
         while True:
-            timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
-            ready, _, _ = select.select([fd, control], [], [], timeout)
+            ready, _, _ = select.select([fd, control], [], [], watch.wait())
             if fd in ready:
                 break
             if control in ready:
@@ -119,16 +120,16 @@ def _wait_child(pid: int, control: Connection, deadline: float | None, ti_id: in
                     msg = {"op": "stop"}
                 # A kill names its task instance: a late kill meant for the previous try of
                 # this worker must not stop the one running now.
-                if msg.get("op") == "stop" or (
-                    msg.get("op") == "kill" and msg.get("ti_id") == ti_id
-                ):
-                    stop_child(pid, fd, 2.0)
+                if msg.get("op") == "stop":
+                    watch.stop("the executor is shutting down")
                     break
-            elif deadline is not None and time.monotonic() >= deadline:
-                stop_child(pid, fd, 2.0)
+                if msg.get("op") == "kill" and msg.get("ti_id") == workload.ti_id:
+                    watch.stop("the task instance was moved away (cleared or marked)")
+                    break
+            elif watch.tick():
                 break
         _, status = os.waitpid(pid, 0)
-        return status
+        return status, watch.lost_reason(status)
     finally:
         os.close(fd)
 
@@ -231,25 +232,7 @@ class LocalExecutor(BaseExecutor):
             msg = _pipe.recv(worker.api)
         except (EOFError, OSError):
             return
-        method = msg.get("method")
-        if method not in _pipe.ALLOWED_METHODS:
-            _pipe.send(
-                worker.api,
-                {
-                    "id": msg.get("id"),
-                    "error": {"type": "ExecutionAPIError", "message": f"unknown call {method!r}"},
-                },
-            )
-            return
-        try:
-            result = getattr(self.api, method)(*msg.get("args", []))
-            reply: dict[str, Any] = {"result": result}
-        except TradewindError as exc:
-            reply = _pipe.error_reply(exc)
-        except Exception as exc:  # noqa: BLE001 - never let a task's call kill the scheduler
-            log.exception("execution API call %s failed", method)
-            reply = _pipe.error_reply(exc)
-        reply["id"] = msg.get("id")
+        reply = _pipe.serve_call(self.api, msg)
         with contextlib.suppress(OSError):
             _pipe.send(worker.api, reply)
 
@@ -267,18 +250,26 @@ class LocalExecutor(BaseExecutor):
             return
         self.in_flight.pop(w.ti_id, None)
         if msg.get("code") != 0:
-            why = (
+            why = msg.get("why") or (
                 f"signal {signal.Signals(msg['signal']).name}"
                 if msg.get("signal")
                 else f"exit code {msg.get('code')}"
             )
-            self._lost(w, f"the task process ended with {why} before reporting its outcome")
+            # The task's own process died (segfault, os._exit, killed): its try failed. Only
+            # Tradewind's own faults are lost: the execution API failing it (EXIT_LOST), the
+            # worker that supervises it dying (_replace).
+            lost = msg.get("code") == EXIT_LOST
+            self._lost(
+                w,
+                f"the task process ended ({why}) before reporting its outcome",
+                Outcome.LOST if lost else Outcome.FAILED,
+            )
 
-    def _lost(self, w: Workload, message: str) -> None:
+    def _lost(self, w: Workload, message: str, outcome: Outcome = Outcome.LOST) -> None:
         if self.on_lost_log is not None:
             with contextlib.suppress(Exception):
                 self.on_lost_log(w, message)
-        self._events.append(ExecutorEvent(w.ti_id, w.try_number, Outcome.LOST.value, message))
+        self._events.append(ExecutorEvent(w.ti_id, w.try_number, outcome.value, message))
 
     def _replace(self, worker: _Worker, why: str) -> None:
         with contextlib.suppress(ChildProcessError, OSError):
@@ -288,7 +279,7 @@ class LocalExecutor(BaseExecutor):
         self.workers.remove(worker)
         if worker.current is not None:
             self.in_flight.pop(worker.current.ti_id, None)
-            self._lost(worker.current, why)
+            self._lost(worker.current, f"{why} (pid {worker.pid}) while it ran the try")
         if not self._stopping:
             self.workers.append(self._spawn())
 

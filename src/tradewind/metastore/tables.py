@@ -186,6 +186,9 @@ class TaskInstance(Base):
     state: Mapped[str | None] = mapped_column(String(20), nullable=True)
     try_number: Mapped[int] = mapped_column(Integer, default=0)
     max_tries: Mapped[int] = mapped_column(Integer, default=0)
+    #: Tries lost since the last clear (Tradewind's own process went away): each was requeued
+    #: without using a retry, up to ``[scheduler] max_lost_try_requeues``.
+    lost_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     start_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -14,6 +14,7 @@ import select
 import signal
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -23,7 +24,14 @@ from tradewind.core import metrics
 from tradewind.core.execution import Outcome, Workload
 from tradewind.errors import TaskInstanceMoved
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
-from tradewind.services import deadlines, queueing, run_creation, scheduling, telemetry
+from tradewind.services import (
+    deadlines,
+    lost_tries,
+    queueing,
+    run_creation,
+    scheduling,
+    telemetry,
+)
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 from tradewind.services.latency import LatencyTracker
@@ -120,6 +128,44 @@ class Scheduler:
                 )
         self.executor.start()
         log.info("scheduler started (job %s, executor %s)", self.job_id, self.executor.name)
+        if self.only_runs is None:
+            self.recover_lost_tries(now)
+
+    def recover_lost_tries(self, now: datetime) -> None:
+        """Tries of this host whose process is gone (a previous scheduler's, a dead worker's)
+        are lost now, not at their heartbeat timeout; what a dead scheduler of this host had
+        queued is queued again."""
+        with self.env.db.session() as s:
+            lost_tries.end_dead_local_jobs(s, now)
+            dead = lost_tries.dead_local_tries(s, set(self.executor.alive_ti_ids()))
+        for ti_id, try_number, why in dead:
+            self._report_lost(ti_id, try_number, why)
+        with self.env.db.session() as s:
+            queueing.requeue_stuck(
+                s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
+            )
+
+    def _report_lost(self, ti_id: int, try_number: int, why: str) -> None:
+        """Report one try lost; a compare-and-set, so one scheduler of several does it."""
+        try:
+            answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why)
+        except TaskInstanceMoved:
+            with self.env.db.session() as s:  # lost before its claim: still queued
+                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now()):
+                    log.warning(
+                        "task instance %s try %s was lost before its claim (%s): scheduled",
+                        ti_id,
+                        try_number,
+                        why,
+                    )
+            return
+        log.warning(
+            "task instance %s try %s was lost (%s): now %s",
+            ti_id,
+            try_number,
+            why,
+            answer.get("state") or "none",
+        )
 
     def stop(self) -> None:
         """Ask the loop to end (safe from signal handlers and other threads)."""
@@ -220,7 +266,11 @@ class Scheduler:
             self.executor.queue_workloads(
                 [
                     Workload(
-                        ti_id=-abs(hash((outcome.dag_id, outcome.run_id))) % (10**9) - 1,
+                        # The same id in every process (hash() of a str is randomized).
+                        ti_id=-(
+                            zlib.crc32(f"{outcome.dag_id}\0{outcome.run_id}".encode()) % (10**9)
+                        )
+                        - 1,
                         dag_id=outcome.dag_id,
                         run_id=outcome.run_id,
                         task_id="",
@@ -245,6 +295,9 @@ class Scheduler:
     def handle_executor_events(self, events: list[ExecutorEvent]) -> None:
         for ev in events:
             if ev.ti_id < 0:
+                continue
+            if ev.outcome == Outcome.LOST.value:
+                self._report_lost(ev.ti_id, ev.try_number, ev.message)
                 continue
             try:
                 self.execution.finish_try(ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message)
@@ -276,29 +329,18 @@ class Scheduler:
             self._next_sweep = mono + min(
                 self.options.heartbeat_sec, self.options.ti_heartbeat_timeout / 3
             )
+            if self.only_runs is None:
+                self.recover_lost_tries(now)
             with self.env.db.session() as s:
                 stale = queueing.find_stale_running(s, now, self.options.ti_heartbeat_timeout)
-                queueing.requeue_stuck(
-                    s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
-                )
                 late = [] if self.only_runs else deadlines.missed_callbacks(s, now, self.cache)
             if late:  # sent after the commit that marked them missed: never twice
                 self.executor.queue_workloads(late)
             alive = set(self.executor.alive_ti_ids())
             for ti_id, try_number in stale:
-                if ti_id in alive:
-                    continue
-                try:
-                    self.execution.finish_try(
-                        ti_id,
-                        try_number,
-                        Outcome.LOST,
-                        "no heartbeat for "
-                        f"{self.options.ti_heartbeat_timeout:g} s: the worker is gone",
-                    )
-                    log.warning("task instance %s lost its heartbeat", ti_id)
-                except TaskInstanceMoved:
-                    pass
+                if ti_id not in alive:
+                    why = f"no heartbeat for {self.options.ti_heartbeat_timeout:g} s"
+                    self._report_lost(ti_id, try_number, f"{why}: the worker is gone")
 
     def _wait(self, timeout: float) -> None:
         fds = [self._wake_r, *self.executor.filenos()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import DagRunState, DagRunType
@@ -21,6 +21,7 @@ from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.event_log import log_event
 from tradewind.services.runs import create_run, run_id_for, validate_conf
 from tradewind.services.task_instances import _reset
+from tradewind.services.ti_state import run_update, ti_update
 
 REPROCESS = ("none", "failed", "completed")
 
@@ -234,16 +235,18 @@ def cancel_backfill(session: Session, backfill_id: int, *, now: datetime) -> Bac
     )
     for run in queued:
         session.execute(
-            update(TaskInstance)
-            .where(
+            ti_update(
+                None,
+                TI.SKIPPED,
                 TaskInstance.dag_id == run.dag_id,
                 TaskInstance.run_id == run.run_id,
-                TaskInstance.state.is_(None),
+                updated_at=now,
             )
-            .values(state=TI.SKIPPED.value, updated_at=now)
         )
-        run.state = DagRunState.FAILED.value
-        run.end_date = now
+        session.execute(
+            run_update(DagRunState.QUEUED, DagRunState.FAILED, DagRun.id == run.id, end_date=now)
+        )
+        session.refresh(run)
     bf.is_paused = True
     bf.completed_at = now
     bf.updated_at = now

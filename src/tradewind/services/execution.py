@@ -7,11 +7,11 @@ message can never run a task twice or overwrite a newer state.
 
 from __future__ import annotations
 
-import math
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Outcome
@@ -31,8 +31,10 @@ from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions
+from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
 from tradewind.services.mapping import split_rendered
-from tradewind.services.ti_state import cas, touch_runs
+from tradewind.services.outcomes import log_lost, next_state
+from tradewind.services.ti_state import cas, run_columns, ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import (
     CALLBACK_SCOPE,
     CALLBACK_TOKEN_TTL,
@@ -50,7 +52,7 @@ DRT = DagRun.__table__
 DRc = DRT.c
 HT = TaskInstanceHistory.__table__
 
-MAX_RETRY_DELAY = timedelta(hours=24)
+logger = logging.getLogger("tradewind.services.execution")
 
 # The claim's statements, built once (building a statement costs more than running it here).
 _CLAIM_COLUMNS = (
@@ -66,23 +68,19 @@ _CLAIM_COLUMNS = (
     TIc.next_kwargs,
     TIc.dag_version,
 )
-_CLAIM = (
-    update(TIT)
-    .where(
-        TIc.id == bindparam("ti_id"),
-        TIc.state == TI.QUEUED.value,
-        TIc.try_number == bindparam("for_try"),
-    )
-    .values(
-        state=TI.RUNNING.value,
-        start_date=bindparam("now"),
-        end_date=None,
-        duration=None,
-        hostname=bindparam("by_host"),
-        pid=bindparam("by_pid"),
-        last_heartbeat_at=bindparam("now"),
-        updated_at=bindparam("now"),
-    )
+_CLAIM = ti_update(
+    TI.QUEUED,
+    TI.RUNNING,
+    TIc.id == bindparam("ti_id"),
+    TIc.try_number == bindparam("for_try"),
+).values(
+    start_date=bindparam("now"),
+    end_date=None,
+    duration=None,
+    hostname=bindparam("by_host"),
+    pid=bindparam("by_pid"),
+    last_heartbeat_at=bindparam("now"),
+    updated_at=bindparam("now"),
 )
 _CLAIM_RETURNING = _CLAIM.returning(*_CLAIM_COLUMNS)
 _TI_FOR_CLAIM = select(*_CLAIM_COLUMNS).where(TIc.id == bindparam("ti_id"))
@@ -102,28 +100,32 @@ _PREV_SUCCESS_UNDATED = _PREV_SUCCESS.order_by(DRc.id.desc()).limit(1)
 # finish's statements (the update's SET list varies: one prebuilt statement per shape).
 _TI_ROW = select(TIT).where(TIc.id == bindparam("ti_id"))
 _HISTORY_INSERT = insert(HT)
-_TOUCH_RUN = (
-    update(DRT)
-    .where(DRc.dag_id == bindparam("of_dag"), DRc.run_id == bindparam("of_run"))
-    .values(change_seq=DRc.change_seq + 1)
-)
-_FINISH_UPDATES: dict[frozenset[str], Any] = {}
+_TOUCH_RUN = run_columns(
+    DRc.dag_id == bindparam("of_dag"), DRc.run_id == bindparam("of_run")
+).values(change_seq=DRc.change_seq + 1)
+_FINISH_UPDATES: dict[tuple[frozenset[str], TI, TI | None], Any] = {}
 
 
-def _finish_update(keys: frozenset[str]) -> Any:
-    """``UPDATE task_instance SET <keys> WHERE id, state, try_number`` with bound values."""
-    stmt = _FINISH_UPDATES.get(keys)
+def _finish_update(keys: frozenset[str], current: TI, new: TI | None) -> Any:
+    """``UPDATE task_instance SET state, <keys> WHERE id, state, try_number``, bound values;
+    one prebuilt statement per shape, each checked by the transition table once."""
+    shape = (keys, current, new)
+    stmt = _FINISH_UPDATES.get(shape)
     if stmt is None:
-        stmt = _FINISH_UPDATES[keys] = (
-            update(TIT)
-            .where(
-                TIc.id == bindparam("ti_id"),
-                TIc.state == bindparam("from_state"),
-                TIc.try_number == bindparam("for_try"),
-            )
-            .values({k: bindparam(f"v_{k}") for k in sorted(keys)})
-        )
+        stmt = _FINISH_UPDATES[shape] = ti_update(
+            current,
+            new,
+            TIc.id == bindparam("ti_id"),
+            TIc.try_number == bindparam("for_try"),
+        ).values({k: bindparam(f"v_{k}") for k in sorted(keys)})
     return stmt
+
+
+_HEARTBEAT = ti_columns(
+    TIc.id == bindparam("ti_id"),
+    TIc.state == TI.RUNNING.value,
+    TIc.try_number == bindparam("for_try"),
+).values(last_heartbeat_at=bindparam("now"))
 
 
 _RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == bindparam("run_id"))
@@ -131,16 +133,6 @@ _RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def retry_delay_for(task: Any, try_number: int) -> timedelta:
-    """Return how long to wait before the next try (exponential backoff if asked)."""
-    base = float(task.retry_delay or 0)
-    if task.retry_exponential_backoff:
-        base = base * (2 ** max(try_number - 1, 0))
-    cap = task.max_retry_delay
-    limit = float(cap) if cap is not None else MAX_RETRY_DELAY.total_seconds()
-    return timedelta(seconds=min(math.ceil(base), limit))
 
 
 def history_row(
@@ -177,9 +169,10 @@ def record_history(session: Session, ti: Any, state: str | None, error: str | No
     session.execute(insert(HT).values(**history_row(ti, state, error)))
 
 
-class ExecutionService(ExecutionExtensions):
-    """Implements :class:`tradewind.core.execution.ExecutionAPI` on the metastore, plus the
-    extension calls of operators that look at other DAGs (``services/execution_ext.py``)."""
+class ExecutionService(ExecutionExtensions, ExecutionLogs):
+    """Implements every method of :data:`tradewind.core.execution_api.METHODS` on the
+    metastore: the try's calls here, the cross-DAG ones in ``services/execution_ext.py``, log
+    uploads and token checks in ``services/execution_logs.py``."""
 
     def __init__(self, env: Env, *, skip_retry_delay: bool = False):
         self.env = env
@@ -189,6 +182,7 @@ class ExecutionService(ExecutionExtensions):
         #: Wake schedulers after outcomes. The scheduler's own instance turns this off: its
         #: loop runs right after serving the call anyway.
         self.wake_on_change = True
+        self.max_lost_requeues = int(env.settings.get("scheduler", "max_lost_try_requeues"))
 
     # -- helpers ---------------------------------------------------------------------------
     def _sdag(self, session: Session, dag_id: str, version: str | None) -> SerializedDag:
@@ -245,7 +239,7 @@ class ExecutionService(ExecutionExtensions):
             run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
         telemetry.try_started(ti.dag_id, ti.task_id)
-        return {
+        answer = {
             "ti": {
                 "id": ti.id,
                 "dag_id": ti.dag_id,
@@ -275,6 +269,8 @@ class ExecutionService(ExecutionExtensions):
             "prev_success": prev,
             "dag_version": ti.dag_version,
         }
+        remember_key(answer["ti"])  # where a later log upload of this try goes
+        return answer
 
     @staticmethod
     def _refuse_claim(ti: Any, ti_id: int, try_number: int) -> None:
@@ -302,17 +298,9 @@ class ExecutionService(ExecutionExtensions):
     def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
         try_number = self._check(ti_id, token, cas=True)
         now = self.env.now()
-        with self.env.db.session() as s:
-            ok = s.execute(
-                update(TaskInstance)
-                .where(
-                    TaskInstance.id == ti_id,
-                    TaskInstance.state == TI.RUNNING.value,
-                    TaskInstance.try_number == try_number,
-                )
-                .values(last_heartbeat_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+        with self.env.db.engine.begin() as c:
+            params = {"ti_id": ti_id, "for_try": try_number, "now": now}
+            ok = c.execute(_HEARTBEAT, params).rowcount
         return {"stop": not ok}
 
     def xcom_get(
@@ -383,7 +371,6 @@ class ExecutionService(ExecutionExtensions):
                     [None, TI.SCHEDULED],
                     TI.SKIPPED,
                     now=now,
-                    check=False,
                     start_date=now,
                     end_date=now,
                     duration=0.0,
@@ -395,16 +382,28 @@ class ExecutionService(ExecutionExtensions):
         ti_id: int,
         token: str,
         outcome: str,
-        error: str | None,
-        rendered_fields: dict[str, Any] | None,
+        error: str | None = None,
+        rendered_fields: dict[str, Any] | None = None,
+        log: str | None = None,
     ) -> dict[str, Any]:
+        """End the try; with ``log``, store the try's log first (a full disk does not stop the
+        outcome: the answer's ``log`` then says ``{"error": ...}``)."""
         try_number = self._check(ti_id, token, cas=True)
-        answer = self.finish_try(ti_id, try_number, Outcome(outcome), error, rendered_fields)
+        result = Outcome(outcome)  # a bad outcome is refused before the log is written
+        stored: dict[str, Any] | None = None
+        if log is not None:
+            try:
+                stored = store_log(self.env, ti_id, token, log)
+            except OSError as exc:
+                logger.error("log of task instance %s not stored: %s", ti_id, exc)
+                stored = {"error": f"log not stored: {exc}"}
+        answer = self.finish_try(ti_id, try_number, result, error, rendered_fields)
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
             self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE
         )
-        return {**answer, "callback_token": callback}
+        answer = {**answer, "callback_token": callback}
+        return answer if stored is None else {**answer, "log": stored}
 
     def finish_try(
         self,
@@ -444,45 +443,35 @@ class ExecutionService(ExecutionExtensions):
             if current is not TI.RESTARTING:
                 sdag = self._sdag_core(c, ti.dag_id, ti.dag_version)
                 task = sdag.tasks.get(ti.task_id)
-            if current is TI.RESTARTING:
-                new: TI | None = None
-            elif outcome is Outcome.SUCCESS:
-                new = TI.SUCCESS
-            elif outcome is Outcome.SKIPPED:
-                new = TI.SKIPPED
-            elif outcome is not Outcome.FAIL_NO_RETRY and ti.try_number <= ti.max_tries:
-                new = TI.UP_FOR_RETRY
-                delay = (
-                    timedelta(0)
-                    if (self.skip_retry_delay or task is None)
-                    else retry_delay_for(task, ti.try_number)
-                )
-                values["next_retry_at"] = now + delay
-            else:
-                new = TI.FAILED
-            values["state"] = new.value if new else None
+            new, kept, error = next_state(
+                ti,
+                current,
+                outcome,
+                task,
+                error,
+                values,
+                now,
+                max_lost=self.max_lost_requeues,
+                no_delay=self.skip_retry_delay,
+            )
             moved = c.execute(
-                _finish_update(frozenset(values)),
-                {
-                    "ti_id": ti_id,
-                    "from_state": current.value,
-                    "for_try": try_number,
-                    **{f"v_{k}": v for k, v in values.items()},
-                },
+                _finish_update(frozenset(values), current, new),
+                {"ti_id": ti_id, "for_try": try_number, **{f"v_{k}": v for k, v in values.items()}},
             ).rowcount
             if not moved:
                 raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
-            state = new.value if new else TI.RESTARTING.value
             c.execute(
-                _HISTORY_INSERT, history_row(ti, state, error, end_date=now, duration=duration)
+                _HISTORY_INSERT, history_row(ti, kept, error, end_date=now, duration=duration)
             )
+            if outcome is Outcome.LOST and current is TI.RUNNING:
+                log_lost(c, ti, new, error, now)
             c.execute(_TOUCH_RUN, {"of_dag": ti.dag_id, "of_run": ti.run_id})
             if new is TI.SUCCESS and task is not None and task.outlets:
                 emit = (ti, list(task.outlets))
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
             if notified:
                 c.execute(notify_statement(TASK_ENDED))  # sent at commit, on this connection
-        telemetry.try_finished(ti, state, duration, outcome is Outcome.LOST, now)
+        telemetry.try_finished(ti, kept, duration, outcome is Outcome.LOST, now)
         if emit is not None:
             with self.env.db.session() as s:
                 from tradewind.services.assets import record_asset_events
@@ -509,17 +498,6 @@ class ExecutionService(ExecutionExtensions):
             with Session(bind=conn) as s:
                 sdag = self._sdag(s, dag_id, version)
         return sdag
-
-    def _emit_assets(self, s: Session, ti: TaskInstance, now: datetime) -> None:
-        sdag = self._sdag(s, ti.dag_id, ti.dag_version)
-        task = sdag.tasks.get(ti.task_id)
-        if task is None or not task.outlets:
-            return
-        from tradewind.services.assets import record_asset_events
-
-        record_asset_events(
-            s, uris=task.outlets, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now
-        )
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
         try_number = self._check(ti_id, token, cas=True)

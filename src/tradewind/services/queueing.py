@@ -21,9 +21,10 @@ from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
 from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.services.execution import record_history
+from tradewind.services.lost_tries import pid_alive
 from tradewind.services.readiness import keep_ready
 from tradewind.services.scheduling import DagCache, ListStatement
-from tradewind.services.ti_state import touch_runs
+from tradewind.services.ti_state import ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import issue_ti_token
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -127,16 +128,14 @@ _MAX_TASKS = ListStatement(
 
 
 def _to_queued(in_list: Callable[[Any], Any]) -> Any:
-    return (
-        update(TIT)
-        .where(in_list(TIc.id), TIc.state == TI.SCHEDULED.value)
-        .values(
-            state=TI.QUEUED.value,
-            queued_dttm=_NOW,
-            queued_by_job_id=bindparam("b_job", type_=Integer),
-            executor=bindparam("b_executor"),
-            updated_at=_NOW,
-        )
+    return ti_update(
+        TI.SCHEDULED,
+        TI.QUEUED,
+        in_list(TIc.id),
+        queued_dttm=_NOW,
+        queued_by_job_id=bindparam("b_job", type_=Integer),
+        executor=bindparam("b_executor"),
+        updated_at=_NOW,
     )
 
 
@@ -280,6 +279,12 @@ def _workload(session: Session, r: Any, cache: DagCache, secret: str, token_ttl:
     )
 
 
+_FAIL_UNRUNNABLE = ti_update(
+    TI.SCHEDULED, TI.FAILED, TIc.id == bindparam("b_id"), end_date=_NOW, updated_at=_NOW
+)
+_REQUEUE = ti_update(TI.QUEUED, TI.SCHEDULED, TIc.id == bindparam("b_id"), updated_at=_NOW)
+
+
 def _fail_unrunnable(session: Session, bad: dict[Any, str], now: datetime) -> None:
     """A task that can never get its slots (pool missing or too small) fails with the reason."""
     for ti_id, why in bad.items():
@@ -289,16 +294,7 @@ def _fail_unrunnable(session: Session, bad: dict[Any, str], now: datetime) -> No
         if ti.pool not in {p for p in session.execute(select(Pool.pool)).scalars()}:
             # A missing pool may be created later: leave it scheduled, as Airflow does.
             continue
-        session.execute(
-            update(TIT)
-            .where(TIc.id == ti_id, TIc.state == TI.SCHEDULED.value)
-            .values(state=TI.QUEUED.value, updated_at=now)
-        )
-        session.execute(
-            update(TIT)
-            .where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
-            .values(state=TI.FAILED.value, end_date=now, updated_at=now)
-        )
+        session.execute(_FAIL_UNRUNNABLE, {"b_id": ti_id, "now": now})
         ti.end_date = now
         record_history(session, ti, TI.FAILED.value, why)
         touch_runs(session, [(ti.dag_id, ti.run_id)])
@@ -309,8 +305,7 @@ def heartbeat_alive(session: Session, ti_ids: list[int], now: datetime) -> list[
     if not ti_ids:
         return []
     session.execute(
-        update(TIT)
-        .where(TIc.id.in_(ti_ids), TIc.state == TI.RUNNING.value)
+        ti_columns(TIc.id.in_(ti_ids), TIc.state == TI.RUNNING.value)
         .values(last_heartbeat_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -362,11 +357,7 @@ def requeue_stuck(
     for ti_id, by_job, queued_at, dag_id, run_id in rows:
         orphan = by_job is not None and by_job != job_id and by_job not in live_jobs
         if orphan or (queued_at is not None and queued_at < cutoff):
-            moved += session.execute(
-                update(TIT)
-                .where(TIc.id == ti_id, TIc.state == TI.QUEUED.value)
-                .values(state=TI.SCHEDULED.value, updated_at=now)
-            ).rowcount
+            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount
             runs.add((dag_id, run_id))
     touch_runs(session, runs)
     return moved
@@ -392,10 +383,12 @@ def register_job(
         if (
             alive is not None
             and alive.hostname == socket.gethostname()
-            and not _pid_alive(alive.pid)
+            and not pid_alive(alive.pid)
         ):
-            alive.state = "failed"  # killed without a chance to say so (kill -9, power cut)
-            alive.end_date = now
+            # killed without a chance to say so (kill -9, power cut)
+            session.execute(
+                update(Job).where(Job.id == alive.id).values(state="failed", end_date=now)
+            )
             alive = None
         if alive is not None:
             raise TradewindError(
@@ -417,23 +410,7 @@ def register_job(
 
 def process_alive(pid: int | None) -> bool:
     """True if process ``pid`` of this host exists and is not a zombie."""
-    return _pid_alive(pid)
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
+    return pid_alive(pid)
 
 
 def heartbeat_job(session: Session, job_id: int, now: datetime) -> None:

@@ -16,15 +16,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState as TI
-from tradewind.core.states import can_transition
 from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
 from tradewind.metastore.tables import TaskInstance
 from tradewind.services.scheduling import DagCache
-from tradewind.services.ti_state import touch_runs
+from tradewind.services.ti_state import ti_update, touch_runs
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +32,8 @@ _TIc = _TIT.c
 _RUN_STATES = select(_TIc.task_id, _TIc.state, _TIc.map_index).where(
     _TIc.dag_id == bindparam("b_dag_id"), _TIc.run_id == bindparam("b_run_id")
 )
-assert can_transition(TI.SCHEDULED, None)  # the table allows "scheduled -> no state"
-_UNSCHEDULE = (
-    update(_TIT)
-    .where(_TIc.id == bindparam("b_id"), _TIc.state == TI.SCHEDULED.value)
-    .values(state=None, updated_at=bindparam("b_now"))
+_UNSCHEDULE = ti_update(  # checked by the transition table when built
+    TI.SCHEDULED, None, _TIc.id == bindparam("b_id"), updated_at=bindparam("b_now")
 )
 
 

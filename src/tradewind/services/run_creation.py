@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tradewind.core.states import DagRunState, DagRunType
 from tradewind.metastore.tables import Backfill, DagModel, DagRun
@@ -17,6 +18,7 @@ from tradewind.sdk.timetables import DataInterval, TimeRestriction
 from tradewind.services import telemetry
 from tradewind.services.runs import create_run, run_id_for
 from tradewind.services.scheduling import ACTIVE_RUN_STATES, DagCache, _locked
+from tradewind.services.ti_state import run_update
 
 
 def _last_automated(session: Session, dag_id: str) -> DataInterval | None:
@@ -197,6 +199,11 @@ def create_due_runs(session: Session, cache: DagCache, now: datetime) -> int:
     return created
 
 
+_START_RUN = run_update(
+    DagRunState.QUEUED, DagRunState.RUNNING, DagRun.id == bindparam("b_id")
+).values(start_date=bindparam("b_start"), change_seq=DagRun.change_seq + 1)
+
+
 def start_queued_runs(session: Session, now: datetime) -> int:
     """Move queued runs to running while their DAG (and backfill) has room."""
     queued = (
@@ -250,10 +257,14 @@ def start_queued_runs(session: Session, now: datetime) -> int:
             backfill_running[bf.id] += 1
         elif paused or running[run.dag_id] >= limit:
             continue  # a paused DAG's runs wait in the queue, as in Airflow
-        run.state = DagRunState.RUNNING.value
-        run.start_date = run.start_date or now
+        start = run.start_date or now
+        if not session.execute(_START_RUN, {"b_id": run.id, "b_start": start}).rowcount:
+            continue  # someone else started or ended it meanwhile
+        # The loaded object says what the row now says (no second query, nothing to flush).
+        set_committed_value(run, "state", DagRunState.RUNNING.value)
+        set_committed_value(run, "start_date", start)
+        set_committed_value(run, "change_seq", (run.change_seq or 0) + 1)
         telemetry.run_started(run, now)
-        run.change_seq = (run.change_seq or 0) + 1
         running[run.dag_id] += 1
         started += 1
     return started

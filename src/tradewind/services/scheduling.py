@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, BigInteger, Table, and_, any_, bindparam, func, or_, select, update
+from sqlalchemy import ARRAY, BigInteger, Table, and_, any_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import FINISHED_STATES, DagRunState
@@ -21,6 +21,7 @@ from tradewind.metastore.tables import Backfill, DagRun, TaskInstance
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.services import mapping, mapping_groups, telemetry
 from tradewind.services.dag_store import get_serialized_dag
+from tradewind.services.ti_state import run_columns, run_update, ti_update
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = cast(Table, TaskInstance.__table__)
@@ -144,74 +145,55 @@ _RUN_TIS = ListStatement(
     BigInteger,
 )
 _TO_SCHEDULED = ListStatement(
-    lambda in_list: (
-        update(TIT)
-        .where(in_list(TIc.id), TIc.state.is_(None))
-        .values(
-            state=TI.SCHEDULED.value,
-            try_number=TIc.try_number + 1,
-            scheduled_dttm=_NOW,
-            updated_at=_NOW,
-            next_retry_at=None,
-        )
+    lambda in_list: ti_update(None, TI.SCHEDULED, in_list(TIc.id)).values(
+        try_number=TIc.try_number + 1,
+        scheduled_dttm=_NOW,
+        updated_at=_NOW,
+        next_retry_at=None,
     ),
     "ids",
     BigInteger,
 )
 _TO_ENDED = ListStatement(  # skipped / upstream_failed: finished without running
-    lambda in_list: (
-        update(TIT)
-        .where(in_list(TIc.id), TIc.state.is_(None))
-        .values(
-            state=bindparam("new_state"),
-            start_date=_NOW,
-            end_date=_NOW,
-            duration=0.0,
-            updated_at=_NOW,
-        )
+    lambda in_list: ti_update(None, (TI.SKIPPED, TI.UPSTREAM_FAILED), in_list(TIc.id)).values(
+        start_date=_NOW,
+        end_date=_NOW,
+        duration=0.0,
+        updated_at=_NOW,
     ),
     "ids",
     BigInteger,
 )
 _TO_REMOVED = ListStatement(
-    lambda in_list: (
-        update(TIT)
-        .where(in_list(TIc.id), TIc.state.is_(None))
-        .values(state=TI.REMOVED.value, updated_at=_NOW)
-    ),
+    lambda in_list: ti_update(None, TI.REMOVED, in_list(TIc.id), updated_at=_NOW),
     "ids",
     BigInteger,
 )
 # seen_seq = change_seq is what was read: the runs are locked (FOR UPDATE on PostgreSQL,
 # the write transaction's lock on SQLite), so no one bumped change_seq since.
 _SEEN = ListStatement(
-    lambda in_list: (
-        update(DRT)
-        .where(in_list(DRc.id))
-        .values(seen_seq=DRc.change_seq, last_scheduling_decision=_NOW)
+    lambda in_list: run_columns(in_list(DRc.id)).values(
+        seen_seq=DRc.change_seq, last_scheduling_decision=_NOW
     ),
     "ids",
     BigInteger,
 )
-_END = (
-    update(DRT).where(DRc.id == bindparam("b_id")).values(state=bindparam("b_state"), end_date=_NOW)
+_END = run_update(
+    DagRunState.RUNNING,
+    (DagRunState.SUCCESS, DagRunState.FAILED),
+    DRc.id == bindparam("b_id"),
+    end_date=_NOW,
 )
 _IN_RUN = and_(TIc.dag_id == bindparam("b_dag_id"), TIc.run_id == bindparam("b_run_id"))
-_STOP_WAITING = (  # fail_fast, dagrun_timeout: what has not started is skipped ...
-    update(TIT)
-    .where(
-        _IN_RUN,
-        or_(
-            TIc.state.is_(None),
-            TIc.state.in_([TI.SCHEDULED.value, TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
-        ),
-    )
-    .values(state=TI.SKIPPED.value, end_date=_NOW, updated_at=_NOW)
+_STOP_WAITING = ti_update(  # fail_fast, dagrun_timeout: what has not started is skipped ...
+    (None, TI.SCHEDULED, TI.UP_FOR_RETRY, TI.UP_FOR_RESCHEDULE),
+    TI.SKIPPED,
+    _IN_RUN,
+    end_date=_NOW,
+    updated_at=_NOW,
 )
-_STOP_STARTED = (  # ... and what has started fails
-    update(TIT)
-    .where(_IN_RUN, TIc.state.in_([TI.QUEUED.value, TI.RUNNING.value, TI.DEFERRED.value]))
-    .values(state=TI.FAILED.value, end_date=_NOW, updated_at=_NOW)
+_STOP_STARTED = ti_update(  # ... and what has started fails
+    (TI.QUEUED, TI.RUNNING, TI.DEFERRED), TI.FAILED, _IN_RUN, end_date=_NOW, updated_at=_NOW
 )
 _PREV_RUN = (
     select(DRc.run_id)
@@ -439,7 +421,9 @@ def _end_runs(session: Session, ended: list[_End], now: datetime) -> list[RunOut
             params = {"b_dag_id": e.run.dag_id, "b_run_id": e.run.run_id, "now": now}
             session.execute(_STOP_WAITING, params)
             session.execute(_STOP_STARTED, params)
-    session.execute(_END, [{"b_id": e.run.id, "b_state": e.state.value, "now": now} for e in ended])
+    session.execute(
+        _END, [{"b_id": e.run.id, "new_state": e.state.value, "now": now} for e in ended]
+    )
     telemetry.runs_ended(ended, now)
     # After the ends are written, so runs of one backfill ending together all count as ended.
     for backfill_id in sorted({e.run.backfill_id for e in ended if e.run.backfill_id is not None}):
@@ -507,16 +491,12 @@ _DUE_RETRIES = select(TIc.id, TIc.state, TIc.dag_id, TIc.run_id).where(
     TIc.next_retry_at <= _NOW,
 )
 _DUE_RETRIES_LOCKED = _DUE_RETRIES.with_for_update(skip_locked=True)
-_PROMOTE = (
-    update(TIT)
-    .where(TIc.id.in_(_IDS), TIc.state == bindparam("old_state"))
-    .values(
-        state=TI.SCHEDULED.value,
-        try_number=TIc.try_number + bindparam("bump"),
-        scheduled_dttm=_NOW,
-        updated_at=_NOW,
+_PROMOTE = {
+    old: ti_update(old, TI.SCHEDULED, TIc.id.in_(_IDS)).values(
+        try_number=TIc.try_number + bindparam("bump"), scheduled_dttm=_NOW, updated_at=_NOW
     )
-)
+    for old in (TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value)
+}
 _NEXT_RETRY = select(func.min(TIc.next_retry_at)).where(
     TIc.state.in_([TI.UP_FOR_RETRY.value, TI.UP_FOR_RESCHEDULE.value]),
     TIc.next_retry_at > _NOW,
@@ -534,8 +514,8 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
     for old, bump in ((TI.UP_FOR_RETRY.value, 1), (TI.UP_FOR_RESCHEDULE.value, 0)):
         ids = [r.id for r in due if r.state == old]
         for chunk in _chunks(ids):
-            params = {"ids": chunk, "old_state": old, "bump": bump, "now": now}
-            moved += session.execute(_PROMOTE, params).rowcount
+            params = {"ids": chunk, "bump": bump, "now": now}
+            moved += session.execute(_PROMOTE[old], params).rowcount
     if due:
         from tradewind.services.ti_state import touch_runs
 

@@ -7,20 +7,34 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from tradewind.core.states import FINISHED_STATES, DagRunState
+from tradewind.core.states import FINISHED_STATES, DagRunState, sources_of
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import InvalidInput, NotFound
 from tradewind.metastore.tables import DagRun, TaskInstance, TaskInstanceHistory, Trigger
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.event_log import log_event
-from tradewind.services.ti_state import touch_runs
+from tradewind.services.ti_state import (
+    ANY,
+    run_columns,
+    run_update,
+    ti_columns,
+    ti_update,
+    touch_runs,
+)
 from tradewind.services.xcom import clear_xcoms
 from tradewind.settings import Settings
 
 _ACTIVE = (TI.QUEUED.value, TI.RUNNING.value)
+#: What a clear moves to no state (running goes to restarting instead: its worker stops it).
+_CLEARABLE = tuple(sorted(s for s in sources_of(None) if s is not None))
+#: A cleared run queues again (a running one stays running; its cleared tasks run again).
+_REQUEUE_RUN = (
+    run_update((DagRunState.SUCCESS, DagRunState.FAILED), DagRunState.QUEUED),
+    run_columns(DagRun.state == DagRunState.QUEUED.value),
+)
 
 
 def get_task_instance(
@@ -266,19 +280,28 @@ def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:
         new_max = ti.try_number + _retries_of(session, ti)
         if ti.state == TI.RUNNING.value:
             session.execute(
-                update(TaskInstance)
-                .where(TaskInstance.id == ti.id, TaskInstance.state == TI.RUNNING.value)
-                .values(state=TI.RESTARTING.value, max_tries=new_max, updated_at=now)
+                ti_update(
+                    TI.RUNNING,
+                    TI.RESTARTING,
+                    TaskInstance.id == ti.id,
+                    max_tries=new_max,
+                    lost_count=0,
+                    updated_at=now,
+                )
             )
             continue
         if ti.state == TI.DEFERRED.value and ti.trigger_id is not None:
             session.execute(delete(Trigger).where(Trigger.id == ti.trigger_id))
+        # No state yet: only its tries are renewed; any other state but running: no state.
+        reset = (
+            ti_columns(TaskInstance.id == ti.id, TaskInstance.state.is_(None))
+            if ti.state is None
+            else ti_update(_CLEARABLE, None, TaskInstance.id == ti.id)
+        )
         session.execute(
-            update(TaskInstance)
-            .where(TaskInstance.id == ti.id)
-            .values(
-                state=None,
+            reset.values(
                 max_tries=new_max,
+                lost_count=0,
                 end_date=None,
                 next_retry_at=None,
                 next_method=None,
@@ -295,20 +318,12 @@ def _reset(session: Session, tis: list[TaskInstance], now: datetime) -> None:
         )
     for (dag_id, run_id), tasks in by_run.items():
         clear_xcoms(session, dag_id, run_id, list(tasks), map_indexes=tasks)
-        session.execute(
-            update(DagRun)
-            .where(
-                DagRun.dag_id == dag_id,
-                DagRun.run_id == run_id,
-                DagRun.state != DagRunState.RUNNING.value,
+        for stmt in _REQUEUE_RUN:
+            session.execute(
+                stmt.where(DagRun.dag_id == dag_id, DagRun.run_id == run_id).values(
+                    end_date=None, queued_at=now, clear_number=DagRun.clear_number + 1
+                )
             )
-            .values(
-                state=DagRunState.QUEUED.value,
-                end_date=None,
-                queued_at=now,
-                clear_number=DagRun.clear_number + 1,
-            )
-        )
     touch_runs(session, runs)
 
 
@@ -373,11 +388,8 @@ def set_ti_state(
     if dry_run:
         return tis
     for t in tis:
-        session.execute(
-            update(TaskInstance)
-            .where(TaskInstance.id == t.id)
-            .values(
-                state=state,
+        session.execute(  # a user's mark: from any state, event-logged below
+            ti_update(ANY, TI(state), TaskInstance.id == t.id, audited=True).values(
                 end_date=now,
                 start_date=t.start_date or now,
                 updated_at=now,
@@ -386,13 +398,15 @@ def set_ti_state(
         )
     touch_runs(session, [(dag_id, run_id)])
     session.execute(
-        update(DagRun)
-        .where(
+        run_update(
+            ANY,
+            DagRunState.RUNNING,
             DagRun.dag_id == dag_id,
             DagRun.run_id == run_id,
             DagRun.state != DagRunState.RUNNING.value,
+            audited=True,
+            end_date=None,
         )
-        .values(state=DagRunState.RUNNING.value, end_date=None)
     )
     log_event(
         session,
@@ -429,36 +443,45 @@ def set_run_state(
     )
     if state == DagRunState.SUCCESS.value:
         session.execute(
-            update(TaskInstance)
-            .where(
+            ti_update(
+                ANY,
+                TI.SUCCESS,
                 TaskInstance.id.in_(
                     base.where(
                         or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished))
                     )
-                )
+                ),
+                audited=True,
+                end_date=now,
+                updated_at=now,
             )
-            .values(state=TI.SUCCESS.value, end_date=now, updated_at=now)
         )
     elif state == DagRunState.FAILED.value:
         session.execute(
-            update(TaskInstance)
-            .where(
+            ti_update(
+                ANY,
+                TI.FAILED,
                 TaskInstance.id.in_(
                     base.where(TaskInstance.state.in_(_ACTIVE + (TI.DEFERRED.value,)))
-                )
+                ),
+                audited=True,
+                end_date=now,
+                updated_at=now,
             )
-            .values(state=TI.FAILED.value, end_date=now, updated_at=now)
         )
         session.execute(
-            update(TaskInstance)
-            .where(
+            ti_update(
+                ANY,
+                TI.SKIPPED,
                 TaskInstance.id.in_(
                     base.where(
                         or_(TaskInstance.state.is_(None), TaskInstance.state.not_in(finished))
                     )
-                )
+                ),
+                audited=True,
+                end_date=now,
+                updated_at=now,
             )
-            .values(state=TI.SKIPPED.value, end_date=now, updated_at=now)
         )
     elif state == DagRunState.QUEUED.value:
         tis = list(
@@ -474,7 +497,9 @@ def set_run_state(
         return run
     else:
         raise InvalidInput(f"state must be success, failed or queued, not {state!r}")
-    run.state = state
-    run.end_date = now
+    session.execute(
+        run_update(ANY, DagRunState(state), DagRun.id == run.id, audited=True, end_date=now)
+    )
+    session.refresh(run)
     log_event(session, f"dagrun_{state}", now=now, owner=user, dag_id=dag_id, run_id=run_id)
     return run

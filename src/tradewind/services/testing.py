@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, select
 
 from tradewind.core.execution import Workload
 from tradewind.core.states import DagRunState, DagRunType
@@ -34,6 +34,7 @@ from tradewind.services.dag_store import get_serialized_dag, store_parse_results
 from tradewind.services.env import Env
 from tradewind.services.queueing import ensure_default_pool
 from tradewind.services.runs import create_run, get_run, run_id_for
+from tradewind.services.ti_state import ANY, ti_update
 from tradewind.services.tokens import issue_ti_token
 from tradewind.settings import Settings
 
@@ -212,14 +213,9 @@ def queue_single_task(
     with env.db.session() as s:
         get_run(s, dag_id, run_id)
         ti = _test_instance(s, dag_id, run_id, task_id, map_index)
-        s.execute(
-            update(TaskInstance)
-            .where(TaskInstance.id == ti.id)
-            .values(
-                state=TI.QUEUED.value,
-                try_number=TaskInstance.try_number + 1,
-                queued_dttm=now,
-                updated_at=now,
+        s.execute(  # a test's shortcut past scheduling: audited like a user's mark
+            ti_update(ANY, TI.QUEUED, TaskInstance.id == ti.id, audited=True).values(
+                try_number=TaskInstance.try_number + 1, queued_dttm=now, updated_at=now
             )
         )
         s.flush()

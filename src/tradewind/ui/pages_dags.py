@@ -321,6 +321,8 @@ def ti_context(
         "task": task,
         "tries": numbers,
         "history": tries,
+        # Tries Tradewind lost (its own process went away): requeued without using a retry.
+        "lost_tries": {t.try_number: t.error or "" for t in tries if t.state == "lost"},
         "try_shown": shown,
         "log": log,
         "xcoms": values,

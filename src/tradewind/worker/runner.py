@@ -25,10 +25,12 @@ from tradewind.errors import (
     NotFound,
     TaskDeferred,
     TaskInstanceMoved,
+    TradewindError,
     TradewindFailException,
     TradewindRescheduleException,
     TradewindSkipException,
     TradewindTaskTimeout,
+    TryLost,
 )
 from tradewind.observability import tracing
 from tradewind.sdk import execution_context
@@ -106,6 +108,10 @@ class TaskRunner:
                 "not running %s: %s", workload.task_id, exc
             )
             return None
+        except TradewindError as exc:  # the API answered with an error, or is unreachable
+            raise _lost(workload, "claim", exc) from None
+        if not isinstance(claim, dict) or not {"ti", "dag_run"} <= claim.keys():
+            raise _lost(workload, "claim", f"a malformed answer: {str(claim)[:200]}")
         path = log_path(
             self.log_folder,
             workload.dag_id,
@@ -136,7 +142,7 @@ class TaskRunner:
             data = path.read_bytes()
         except OSError:
             data = b""
-        answer = self.client.finish(  # type: ignore[call-arg]
+        answer = self.client.finish(
             workload.ti_id,
             workload.token,
             outcome.value,
@@ -208,9 +214,10 @@ class TaskRunner:
         except TaskDeferred as exc:
             return self._defer(workload, exc)
         except TradewindRescheduleException as exc:
-            answer = self.client.reschedule(workload.ti_id, token, exc.reschedule_date.isoformat())  # type: ignore[attr-defined]
+            when = exc.reschedule_date.isoformat()  # type: ignore[attr-defined]
+            answer = self._report(workload, "reschedule", self.client.reschedule, when)
             log.info("Rescheduled until %s", exc.reschedule_date)
-            return str(answer["state"])
+            return _state_of(answer)
         except TradewindFailException as exc:
             outcome, error = Outcome.FAIL_NO_RETRY, _format(exc)
             log.error("Task failed without retry: %s", exc, exc_info=True)
@@ -236,7 +243,10 @@ class TaskRunner:
         except TaskInstanceMoved as exc:
             log.warning("Outcome not recorded: %s", exc)
             return None
-        state = answer["state"]
+        except TradewindError as exc:
+            log.error("The outcome %s of this try could not be reported: %s", outcome.value, exc)
+            raise _lost(workload, "finish", exc) from None
+        state = _state_of(answer)
         if state != _NATURAL_STATE.get(outcome):  # e.g. failed -> up_for_retry
             log.info("Marked %s as %s", workload.task_id, state or "none (cleared while running)")
         if task is not None and context is not None:
@@ -258,19 +268,27 @@ class TaskRunner:
         timeout = (
             exc.timeout.total_seconds() if hasattr(exc.timeout, "total_seconds") else exc.timeout
         )
-        answer = self.client.defer(
-            workload.ti_id,
-            workload.token,
-            {
-                "classpath": classpath,
-                "kwargs": kwargs,
-                "method_name": exc.method_name,
-                "next_kwargs": exc.kwargs,
-                "timeout": timeout,
-            },
-        )
+        trigger = {
+            "classpath": classpath,
+            "kwargs": kwargs,
+            "method_name": exc.method_name,
+            "next_kwargs": exc.kwargs,
+            "timeout": timeout,
+        }
+        answer = self._report(workload, "defer", self.client.defer, trigger)
         log.info("Deferred to %s", classpath)
-        return str(answer["state"])
+        return _state_of(answer)
+
+    def _report(self, workload: Workload, name: str, call: Callable[..., Any], arg: Any) -> Any:
+        """A deferral or reschedule; an error answer makes the try lost, said in its log."""
+        try:
+            return call(workload.ti_id, workload.token, arg)
+        except TaskInstanceMoved as exc:
+            log.warning("%s not recorded: %s", name, exc)
+            return None
+        except TradewindError as exc:
+            log.error("The %s of this try could not be reported: %s", name, exc)
+            raise _lost(workload, name, exc) from None
 
     def _callback(
         self, task: Any, state: str | None, context: dict[str, Any], error: str | None
@@ -333,6 +351,25 @@ class TaskRunner:
                 except Exception:  # noqa: BLE001
                     log.error("DAG %s callback raised", info.get("type"), exc_info=True)
         return "callback_done"
+
+
+def _lost(workload: Workload, call: str, problem: object) -> TryLost:
+    """The error that ends a try whose ``call`` of the execution API failed."""
+    message = f"the execution API refused or did not answer {call} ({problem})"
+    logging.getLogger("tradewind.worker").error(
+        "try %s of %s.%s is lost: %s",
+        workload.try_number,
+        workload.dag_id,
+        workload.task_id,
+        message,
+    )
+    return TryLost(message)
+
+
+def _state_of(answer: Any) -> str | None:
+    """The resulting state in an answer (None when the answer has none)."""
+    state = answer.get("state") if isinstance(answer, dict) else None
+    return str(state) if state is not None else None
 
 
 def run_deadline_callback(dag: Any, info: dict[str, Any], log_folder: Path, echo: bool) -> str:

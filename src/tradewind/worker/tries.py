@@ -30,7 +30,7 @@ from tradewind.errors import (
     ExecutionAPIError,
     NotFound,
     TaskInstanceMoved,
-    TradewindError,
+    TryLost,
 )
 from tradewind.executors import _pipe
 from tradewind.executors._pipe import PipeClient
@@ -40,11 +40,10 @@ from tradewind.worker.http_client import HttpExecutionClient
 from tradewind.worker.logs import append_line, log_path
 from tradewind.worker.processes import die_with_parent, stop_child
 from tradewind.worker.runner import TaskRunner  # imported once here, not in every forked try
+from tradewind.worker.supervision import EXIT_LOST, KILL_GRACE, TryWatch, term_child
 
 log = logging.getLogger("tradewind.worker.celery")
 
-_KILL_GRACE = 2.0
-_TIMEOUT_GRACE = 5.0
 _REPORTS = frozenset({"finish", "defer", "reschedule"})
 
 
@@ -141,8 +140,10 @@ def _report_lost(
     why: str,
     client: HttpExecutionClient,
     upload: WorkerConfig | None = None,
+    outcome: Outcome = Outcome.LOST,
 ) -> None:
-    """A try ended without reporting its outcome: say why in its log, report it lost (the
+    """A try ended without reporting its outcome: say why in its log, report it (lost when
+    Tradewind's own process went away, failed when the task's did or was stopped; the
     server's compare-and-set ignores this if an outcome got there first); with ``upload``,
     also send the log now."""
     message = (
@@ -152,7 +153,7 @@ def _report_lost(
     if upload is not None:
         _upload_log(w, upload, path, client)
     with contextlib.suppress(TaskInstanceMoved, AuthenticationFailed, NotFound, ExecutionAPIError):
-        client.finish(w.ti_id, w.token, Outcome.LOST.value, message, None)
+        client.finish(w.ti_id, w.token, outcome.value, message, None)
 
 
 class _TryStopped(SystemExit):
@@ -165,20 +166,26 @@ class InProcessTry:
     The watchdog heartbeats once the claim succeeded (not while the outcome is being
     reported), and stops the try with SIGTERM -> :class:`_TryStopped` in the main thread when
     the answer says stop or ``execution_timeout`` plus a grace period passed; a try that does
-    not end ``_KILL_GRACE`` seconds later (stuck in C code) is reported lost and this process
+    not end ``KILL_GRACE`` seconds later (stuck in C code) is reported lost and this process
     exits, for Celery to replace it (the message is then redelivered and refused at claim).
     """
 
     def __init__(self, workload: Workload, config: WorkerConfig):
         self.w = workload
         self.config = config
-        self.started = time.monotonic()
-        self.claimed_at: float | None = None
-        self.last_heartbeat = 0.0
-        self.reporting = False
+        self.watchdog = _Watchdog.of_this_process(config)
+        self.watch = TryWatch(
+            workload,
+            kill=lambda why: self.watchdog.stop(self, why),
+            heartbeat=lambda: _heartbeat(self.watchdog.client, workload, os.getpid()),
+            every=config.heartbeat_sec,
+        )
         self.finished = False  # set by the try's thread when it ends
-        self.stop_reason: str | None = None
         self.terminated = False  # a SIGTERM that was not ours (Celery shutting down)
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.watch.stop_reason
 
     def run(self) -> str:
         log.info(
@@ -191,7 +198,7 @@ class InProcessTry:
         )
         main = threading.current_thread() is threading.main_thread()
         old = signal.signal(signal.SIGTERM, self._on_term) if main else None
-        watchdog = _Watchdog.of_this_process(self.config)
+        watchdog = self.watchdog
         watchdog.watch(self)
         runner = TaskRunner(
             _WatchedClient(_client(self.config.api_url), self),
@@ -208,19 +215,24 @@ class InProcessTry:
             )
         except _TryStopped:
             log.warning("try of %s stopped: %s", self.w.task_id, self.stop_reason)
+        except TryLost as exc:
+            path = _try_log_path(self.w, self.config)
+            _report_lost(self.w, path, str(exc), _client(self.config.api_url, retry_for=30.0))
         finally:
             watchdog.release(self)
             if main:
                 signal.signal(signal.SIGTERM, old)
         if self.w.kind == "callback":
             return "ran"
-        if self.claimed_at is None:
+        if self.watch.claimed_at is None:
             return "refused"
         if state is None and (self.stop_reason or self.terminated):
             why = self.stop_reason or "signal SIGTERM"
-            _report_lost(
-                self.w, _try_log_path(self.w, self.config), why, _client(self.config.api_url)
-            )
+            # Stopped by its watchdog (timeout, moved away): failed; the worker shutting down
+            # under it: lost.
+            outcome = Outcome.FAILED if self.stop_reason else Outcome.LOST
+            path = _try_log_path(self.w, self.config)
+            _report_lost(self.w, path, why, _client(self.config.api_url), outcome=outcome)
         path = _try_log_path(self.w, self.config)
         if runner.log_shipped is None or _size(path) != runner.log_shipped:
             _upload_log(self.w, self.config, path)  # lines after the outcome (callbacks...)
@@ -234,27 +246,6 @@ class InProcessTry:
         if self.stop_reason is None:
             self.terminated = True
         raise _TryStopped(f"task process received signal {signum}")
-
-    # -- what the watchdog asks -------------------------------------------------------------
-    def deadline(self) -> float:
-        timeout = self.w.timeout
-        return self.started + timeout + _TIMEOUT_GRACE if timeout else float("inf")
-
-    def next_due(self, hb_every: float) -> float:
-        """When the watchdog must look at this try again (monotonic seconds)."""
-        if self.claimed_at is None or self.reporting:
-            beat = time.monotonic() + hb_every
-        else:
-            beat = max(self.claimed_at, self.last_heartbeat) + hb_every
-        return min(beat, self.deadline())
-
-    def heartbeat(self, client: HttpExecutionClient) -> bool:
-        """Heartbeat once; return True when the try must be stopped."""
-        self.last_heartbeat = time.monotonic()
-        reason = _heartbeat(client, self.w, os.getpid())
-        if reason:
-            self.stop_reason = reason
-        return reason is not None
 
 
 class _Watchdog:
@@ -273,6 +264,7 @@ class _Watchdog:
         self.cond = threading.Condition()
         self.current: InProcessTry | None = None
         self.idle = False
+        self.client = HttpExecutionClient(api_url, retry_for=self.hb_every)
         threading.Thread(target=self._loop, name="tradewind-try-watchdog", daemon=True).start()
 
     @classmethod
@@ -298,7 +290,6 @@ class _Watchdog:
                 self.current = None
 
     def _loop(self) -> None:
-        client = HttpExecutionClient(self.api_url, retry_for=self.hb_every)
         while True:
             with self.cond:
                 t = self.current
@@ -307,30 +298,29 @@ class _Watchdog:
                     self.cond.wait()
                     self.idle = False
                     continue
-                wait = t.next_due(self.hb_every) - time.monotonic()
+                # Not claimed yet: look again a heartbeat interval later (a claim wakes no one).
+                wait = t.watch.wait()
+                wait = self.hb_every if wait is None else min(wait, self.hb_every)
                 if wait > 0:
                     self.cond.wait(wait)
                     continue
-            if time.monotonic() >= t.deadline():
-                timeout = t.w.timeout or 0
-                self._stop(t, f"the task exceeded its execution_timeout of {timeout:g} s", client)
-            elif t.claimed_at is not None and not t.reporting and t.heartbeat(client):
-                self._stop(t, t.stop_reason or "stopped", client)
+            t.watch.tick()
 
-    def _stop(self, t: InProcessTry, reason: str, client: HttpExecutionClient) -> None:
+    def stop(self, t: InProcessTry, reason: str) -> None:
         """Stop the try (SIGTERM to this process); if it is stuck, report it lost and exit."""
+        client = self.client
         with self.cond:
             if t.finished:
                 return
-            t.stop_reason = reason
             os.kill(os.getpid(), signal.SIGTERM)  # under the lock: still this try's handler
-        give_up = time.monotonic() + _KILL_GRACE
+        give_up = time.monotonic() + KILL_GRACE
         while time.monotonic() < give_up:
             if t.finished:
                 return
             time.sleep(0.05)
-        why = f"{reason}; it did not stop within {_KILL_GRACE:g} s"
-        _report_lost(t.w, _try_log_path(t.w, t.config), why, client, upload=t.config)
+        why = f"{reason}; it did not stop within {KILL_GRACE:g} s"
+        path = _try_log_path(t.w, t.config)
+        _report_lost(t.w, path, why, client, upload=t.config, outcome=Outcome.FAILED)
         log.error("try of %s did not stop: ending this pool process", t.w.task_id)
         os._exit(1)
 
@@ -345,12 +335,12 @@ class _WatchedClient:
 
     def claim(self, *args: Any) -> Any:
         answer = self._client.claim(*args)
-        self._watched.claimed_at = time.monotonic()
+        self._watched.watch.claimed()
         return answer
 
     def __getattr__(self, name: str) -> Any:
         if name in _REPORTS:
-            self._watched.reporting = True
+            self._watched.watch.reporting_outcome()
         return getattr(self._client, name)
 
 
@@ -367,8 +357,7 @@ class TrySupervisor:
         self.w = workload
         self.config = config
         self.claimed = False
-        self.reporting = False
-        self.stop_reason: str | None = None
+        self.watch: TryWatch | None = None
 
     def run(self) -> str:
         log.info(
@@ -405,36 +394,23 @@ class TrySupervisor:
 
     def _supervise(self, pid: int, conn: Connection) -> int:
         pidfd = os.pidfd_open(pid)
-        hb_every = max(self.config.heartbeat_sec, 0.1)
-        next_hb = float("inf")
-        deadline = (
-            time.monotonic() + self.w.timeout + _TIMEOUT_GRACE if self.w.timeout else float("inf")
+        client = _client(self.config.api_url, retry_for=self.config.heartbeat_sec)
+        self.watch = TryWatch(
+            self.w,
+            kill=lambda why: stop_child(pid, pidfd, KILL_GRACE),
+            heartbeat=lambda: _heartbeat(client, self.w, pid),
+            every=self.config.heartbeat_sec,
         )
-        watch: list[Any] = [pidfd, conn]
+        fds: list[Any] = [pidfd, conn]
         try:
             while True:
-                wait = max(min(next_hb, deadline) - time.monotonic(), 0.0)
-                ready, _, _ = select.select(watch, [], [], None if wait == float("inf") else wait)
+                ready, _, _ = select.select(fds, [], [], self.watch.wait())
                 if pidfd in ready:
                     break
                 if conn in ready and not self._serve(conn):
-                    watch = [pidfd]  # the child closed its end: only its exit is left
-                if self.claimed and not self.reporting and next_hb == float("inf"):
-                    next_hb = time.monotonic() + hb_every
-                if self.reporting:
-                    next_hb = float("inf")
-                now = time.monotonic()
-                if now >= deadline:
-                    self.stop_reason = (
-                        f"the task exceeded its execution_timeout of {self.w.timeout:g} s"
-                    )
-                    stop_child(pid, pidfd, _KILL_GRACE)
+                    fds = [pidfd]  # the child closed its end: only its exit is left
+                if self.watch.tick():
                     break
-                if now >= next_hb:
-                    next_hb = now + hb_every
-                    if self._heartbeat(pid):
-                        stop_child(pid, pidfd, _KILL_GRACE)
-                        break
             _, status = os.waitpid(pid, 0)
             return status
         finally:
@@ -449,43 +425,35 @@ class TrySupervisor:
         method = msg.get("method")
         args = msg.get("args") or []
         reply: dict[str, Any]
-        if method not in _pipe.ALLOWED_METHODS or not args or args[0] != self.w.ti_id:
+        if not args or args[0] != self.w.ti_id:
             reply = _pipe.error_reply(ExecutionAPIError(f"call {method!r} refused"))
+            reply["id"] = msg.get("id")
         else:
             if method in _REPORTS:
                 # Reporting its outcome: a heartbeat now would see the new state, answer
                 # "stop" and kill a child that did nothing wrong.
-                self.reporting = True
-            try:
-                result = getattr(_client(self.config.api_url), method)(*args)
-                reply = {"result": result}
-                self.claimed = self.claimed or method == "claim"
-            except TradewindError as exc:
-                reply = _pipe.error_reply(exc)
-        reply["id"] = msg.get("id")
+                assert self.watch is not None
+                self.watch.reporting_outcome()
+            reply = _pipe.serve_call(_client(self.config.api_url), msg)
+            if method == "claim" and "result" in reply and self.watch is not None:
+                self.claimed = True
+                self.watch.claimed()
         with contextlib.suppress(OSError):
             _pipe.send(conn, reply)
         return True
-
-    def _heartbeat(self, pid: int) -> bool:
-        """Heartbeat once; return True when the child must be stopped."""
-        client = _client(self.config.api_url, retry_for=self.config.heartbeat_sec)
-        reason = _heartbeat(client, self.w, pid)
-        if reason:
-            self.stop_reason = reason
-        return reason is not None
 
     def _after(self, status: int) -> str:
         if not self.claimed:
             return "refused"
         path = _try_log_path(self.w, self.config)
-        code = os.waitstatus_to_exitcode(status)
         result = "ran"
-        if code != 0 or self.stop_reason:
-            why = self.stop_reason or (
-                f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-            )
-            _report_lost(self.w, path, why, _client(self.config.api_url))
+        why = self.watch.lost_reason(status) if self.watch is not None else None
+        if why:
+            # The try's own process died or was stopped (timeout, moved away): it failed;
+            # its calls of the execution API failed (EXIT_LOST): it was lost.
+            lost = os.waitstatus_to_exitcode(status) == EXIT_LOST and not self.watch.stop_reason
+            outcome = Outcome.LOST if lost else Outcome.FAILED
+            _report_lost(self.w, path, why, _client(self.config.api_url), outcome=outcome)
             result = "lost"
         _upload_log(self.w, self.config, path)
         self._warm_up()
@@ -499,7 +467,7 @@ def _child_main(
     code = 1
     try:
         die_with_parent()
-        signal.signal(signal.SIGTERM, _term_child)
+        signal.signal(signal.SIGTERM, term_child)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         runner = TaskRunner(
             PipeClient(conn), lambda w: resolve_dag(w, config.dags_folder), config.log_folder
@@ -516,14 +484,12 @@ def _child_main(
                 exc,
             )
         code = 0
+    except TryLost:  # already logged by the runner
+        code = EXIT_LOST
     except BaseException:  # noqa: BLE001 - reported through the exit code
         log.exception("task process failed")
     finally:
         os._exit(code)
-
-
-def _term_child(signum: int, frame: Any) -> None:
-    raise SystemExit(f"task process received signal {signum}")
 
 
 def report_worker_lost(args: Any, why: str, config: WorkerConfig) -> None:

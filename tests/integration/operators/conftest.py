@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from tests.conftest import require_server
+from tests.conftest import require_server, served_app
 
 
 def free_port() -> int:
@@ -44,13 +44,47 @@ def run_dag(
     all_runs: bool = False,
     timeout: float = 60.0,
     extra_dags: tuple[Any, ...] = (),
+    over_http: bool = False,
+    client: Any = None,
 ) -> RunResult:
     """Run ``dag`` once through the real scheduler pass, task runner and metastore.
 
     Uses ``ExecutionService`` (TriggerDagRun/ExternalTaskSensor calls), and a real
     :class:`Triggerer` in a thread when ``triggerer``. ``all_runs`` also runs other runs
-    (e.g. the ones a TriggerDagRunOperator creates) of ``extra_dags``.
+    (e.g. the ones a TriggerDagRunOperator creates) of ``extra_dags``. ``over_http``: the
+    tasks talk to a real webserver's execution API over HTTP, as Celery workers do.
     """
+    if over_http:
+        from tradewind.api.app import create_app
+        from tradewind.worker.http_client import HttpExecutionClient
+
+        with served_app(create_app(env)) as url:
+            client = HttpExecutionClient(url + "/execution/", retry_for=5.0)
+            return run_dag(
+                env,
+                dag,
+                logical_date=logical_date,
+                conf=conf,
+                triggerer=triggerer,
+                all_runs=all_runs,
+                timeout=timeout,
+                extra_dags=extra_dags,
+                client=client,
+            )
+    return _run_dag(env, dag, logical_date, conf, triggerer, all_runs, timeout, extra_dags, client)
+
+
+def _run_dag(
+    env: Any,
+    dag: Any,
+    logical_date: datetime | None,
+    conf: dict[str, Any] | None,
+    triggerer: bool,
+    all_runs: bool,
+    timeout: float,
+    extra_dags: tuple[Any, ...],
+    client: Any,
+) -> RunResult:
     from tradewind.executors.inline import InlineExecutor
     from tradewind.scheduler.loop import Scheduler, SchedulerOptions
     from tradewind.services.execution import ExecutionService
@@ -63,6 +97,8 @@ def run_dag(
     run_id = make_test_run(env, dag.dag_id, logical_date, conf)
     execution = ExecutionService(env, skip_retry_delay=True)
     executor = InlineExecutor(execution, lambda w: dags[w.dag_id], str(env.settings.log_folder))
+    if client is not None:
+        executor.runner.client = client
     only = None if all_runs else {(dag.dag_id, run_id)}
     scheduler = Scheduler(
         env,

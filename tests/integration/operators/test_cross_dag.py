@@ -47,6 +47,29 @@ def test_trigger_dag_run_waits_for_the_triggered_run(env):
     assert triggered.state == "success" and triggered.states == {"work": "success"}
 
 
+def test_skip_when_already_exists_over_http_as_on_celery(env):
+    """AlreadyExists crosses HTTP as AlreadyExists (it used to arrive as InvalidInput and fail
+    the task on Celery workers)."""
+    with DAG("target", schedule=None, start_date=START, is_paused_upon_creation=False) as target:
+        PythonOperator(task_id="work", python_callable=lambda: 1)
+    with DAG("controller", schedule=None, start_date=START) as controller:
+        first = TriggerDagRunOperator(
+            task_id="trigger", trigger_dag_id="target", trigger_run_id="from_{{ ds_nodash }}"
+        )
+        again = TriggerDagRunOperator(
+            task_id="again",
+            trigger_dag_id="target",
+            trigger_run_id="from_{{ ds_nodash }}",
+            skip_when_already_exists=True,
+        )
+        first >> again
+    result = run_dag(
+        env, controller, logical_date=START, extra_dags=(target,), over_http=True, timeout=30
+    )
+    assert result.states == {"trigger": "success", "again": "skipped"}
+    assert result.state == "success"
+
+
 def test_external_task_sensor_follows_the_other_dag(env):
     with DAG("upstream", schedule="@daily", start_date=START) as upstream:
         PythonOperator(task_id="extract", python_callable=lambda: 1)

@@ -208,3 +208,39 @@ def test_kill_9_of_a_worker_node_mid_task_is_retried_on_another(home: CeleryHome
     ti = suite._tis(home, "victim", rid)["victim"]
     assert ti.try_number == 2
     assert "victim" in (home.path / "worker2.log").read_text()
+
+
+def test_kill_9_of_a_pool_process_is_lost_not_failed(home: CeleryHome) -> None:
+    """The pool process running a try dies: the try is lost (no retry used: retries=0) and
+    runs again; its history keeps the lost try with the reason."""
+    from .test_lost_tries import _history
+
+    home.write_dag(
+        "victim.py",
+        """
+        import os, time
+        from datetime import datetime
+        from tradewind import DAG
+        from tradewind.operators.python import PythonOperator
+        def victim():
+            marker = os.path.join(os.environ["TW_SCRATCH"], "pid")
+            if not os.path.exists(marker):
+                open(marker, "w").write(str(os.getpid()))
+                time.sleep(300)
+            return "second try"
+        with DAG("victim", schedule=None, start_date=datetime(2026, 1, 1)):
+            PythonOperator(task_id="victim", python_callable=victim, retries=0)
+        """,
+    )
+    home.start_scheduler()
+    rid = suite._trigger(home, "victim")
+    pid_file = home.scratch / "pid"
+    home.wait_for(lambda: pid_file.exists() and pid_file.read_text(), 60, "the task to start")
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the pool process running the try
+    runs = home.wait_for(lambda: suite._finished(home, "victim"), 60, "the requeued try")
+    assert runs[0].state == "success"
+    ti = suite._tis(home, "victim", rid)["victim"]
+    assert (ti.try_number, ti.max_tries) == (2, 1)
+    hist = _history(home.env, ti.id)
+    assert hist[0][:2] == (1, "lost"), hist
+    assert hist[-1][:2] == (2, "success")

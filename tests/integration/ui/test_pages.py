@@ -220,3 +220,29 @@ def test_live_states_json(client_for: Callable[[str], TestClient]) -> None:
 
 
 _ = login
+
+
+def test_the_try_list_shows_lost_tries_with_their_reason(
+    env, client_for: Callable[[str], TestClient]
+) -> None:
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from tradewind.metastore.tables import TaskInstance
+    from tradewind.services.execution import record_history
+    from tradewind.services.outcomes import LOST
+
+    with env.db.session() as s:
+        ti = s.execute(select(TaskInstance).where(TaskInstance.task_id == "boom")).scalar_one()
+        row = SimpleNamespace(**{c.name: getattr(ti, c.name) for c in TaskInstance.__table__.c})
+        row.try_number = 7
+        record_history(s, row, LOST, "its worker <died>")
+        run_id = ti.run_id
+    panel = client_for("viewer").get(
+        "/dags/broken_dag/ti", params={"run_id": run_id, "task_id": "boom"}
+    )
+    assert 'class="try lost"' in panel.text or 'class="try on lost"' in panel.text
+    assert "try 7 (lost)" in panel.text
+    assert 'title="lost: its worker &lt;died&gt;"' in panel.text
+    assert "try 1</a>" in panel.text  # the failed try is not marked
