@@ -54,7 +54,9 @@ _NONE = None
 #: Every allowed task-instance transition: from-state -> the states it may move to.
 #: ``None`` stands for "no state". A user's "mark success/failed" bypasses this table (audited).
 TI_TRANSITIONS: dict[TaskInstanceState | None, frozenset[TaskInstanceState | None]] = {
-    None: frozenset({TI.SCHEDULED, TI.SKIPPED, TI.UPSTREAM_FAILED, TI.REMOVED}),
+    # none -> failed: a mapped task whose input cannot expand (not a list or dict, longer than
+    # [core] max_map_length) fails without running, as in Airflow.
+    None: frozenset({TI.SCHEDULED, TI.SKIPPED, TI.UPSTREAM_FAILED, TI.REMOVED, TI.FAILED}),
     # scheduled -> failed: it can never get its slots (pool too small); -> skipped: its run
     # ended first (fail_fast, dagrun_timeout) or a branch skipped it.
     TI.SCHEDULED: frozenset({TI.QUEUED, TI.FAILED, TI.SKIPPED, None}),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import FINISHED_STATES
@@ -24,6 +24,7 @@ from tradewind.core.states import TaskInstanceState as TI
 from tradewind.metastore.tables import TaskInstance, XCom
 from tradewind.sdk.mapping_runtime import RENDERED_MAP_INDEX
 from tradewind.sdk.serialization import SerializedDag, SerializedTask
+from tradewind.services.ti_state import ti_columns, ti_update
 
 TIT = cast(Table, TaskInstance.__table__)
 TIc = TIT.c
@@ -37,9 +38,9 @@ class NotReady(Exception):
 class Unmappable(Exception):
     """The task cannot be expanded; the message says why (shown in the task's note)."""
 
-    def __init__(self, message: str, state: str = TI.FAILED.value):
+    def __init__(self, message: str, state: TI = TI.FAILED):
         super().__init__(message)
-        self.state = state
+        self.ti_state = state
 
 
 @dataclass
@@ -100,7 +101,7 @@ class _Counter:
         ).scalar_one_or_none()
         if raw is None:
             raise Unmappable(
-                f"task {task_id!r} pushed no XCom {key!r} to map over", TI.UPSTREAM_FAILED.value
+                f"task {task_id!r} pushed no XCom {key!r} to map over", TI.UPSTREAM_FAILED
             )
         value = json.loads(raw)
         if not isinstance(value, list | dict):
@@ -133,12 +134,25 @@ def _row(run: Any, task: SerializedTask, map_index: int, now: datetime) -> dict[
     }
 
 
-def _set(session: Session, ids: list[int], now: datetime, **values: Any) -> int:
+def _set(
+    session: Session,
+    ids: list[int],
+    now: datetime,
+    *,
+    move: tuple[TI | None, TI | None] | None = None,
+    **values: Any,
+) -> int:
+    """Write ``values`` on ``ids``; with ``move=(from, to)`` also their state, through the
+    transition table's compare-and-set (``ti_update``)."""
     moved = 0
     for i in range(0, len(ids), 500):
-        moved += session.execute(
-            update(TIT).where(TIc.id.in_(ids[i : i + 500])).values(updated_at=now, **values)
-        ).rowcount  # type: ignore[attr-defined]
+        where = TIc.id.in_(ids[i : i + 500])
+        stmt = (
+            ti_update(move[0], move[1], where, updated_at=now, **values)
+            if move is not None
+            else ti_columns(where, updated_at=now, **values)
+        )
+        moved += session.execute(stmt).rowcount  # type: ignore[attr-defined]
     return moved
 
 
@@ -180,9 +194,15 @@ def _fail(session: Session, rows: list[Any], exc: Unmappable, now: datetime) -> 
     waiting = [r.id for r in rows if r.state is None]
     out = Expansion(states=[r.state for r in rows if r.state is not None])
     out.moved = _set(
-        session, waiting, now, state=exc.state, start_date=now, end_date=now, note=str(exc)[:1000]
+        session,
+        waiting,
+        now,
+        move=(None, exc.ti_state),
+        start_date=now,
+        end_date=now,
+        note=str(exc)[:1000],
     )
-    out.states += [exc.state] * len(waiting)
+    out.states += [exc.ti_state.value] * len(waiting)
     return out
 
 
@@ -207,7 +227,12 @@ def _apply(
             out.inserted, final[-1] = 1, TI.SKIPPED.value
         elif placeholder.state is None:
             out.moved += _set(
-                session, [placeholder.id], now, state=TI.SKIPPED.value, start_date=now, end_date=now
+                session,
+                [placeholder.id],
+                now,
+                move=(None, TI.SKIPPED),
+                start_date=now,
+                end_date=now,
             )
             final[-1] = TI.SKIPPED.value
     elif placeholder is not None and placeholder.state is None:
@@ -219,7 +244,7 @@ def _apply(
             final[0] = final.pop(-1)
     revived = [r.id for i, r in by_index.items() if 0 <= i < n and r.state == TI.REMOVED.value]
     if revived:  # back in range after a shrink: run again
-        out.moved += _set(session, revived, now, state=None)
+        out.moved += _set(session, revived, now, move=(TI.REMOVED, None))
     out.schedule = [r.id for i, r in by_index.items() if 0 <= i < n and r.state is None] + revived
     for i in range(n):
         if by_index.get(i) is not None and final.get(i) in (None, TI.REMOVED.value):
@@ -232,7 +257,7 @@ def _apply(
     out.inserted += len(missing)
     final.update(dict.fromkeys(missing, TI.SCHEDULED.value))
     if to_removed:
-        out.moved += _set(session, to_removed, now, state=TI.REMOVED.value)
+        out.moved += _set(session, to_removed, now, move=(None, TI.REMOVED))
         for r in rows:
             if r.id in set(to_removed):
                 final[r.map_index if r is not placeholder else -1] = TI.REMOVED.value
