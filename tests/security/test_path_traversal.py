@@ -125,10 +125,10 @@ def test_cli_task_logs_does_not_read_outside(cli: Any, evil_run: str) -> None:
 
 
 def test_execution_api_log_upload_does_not_write_outside(site: Any, evil_run: str) -> None:
-    from tradewind.api import execution
+    from tradewind.services import execution_logs
     from tradewind.services.tokens import issue_ti_token
 
-    execution._KEYS.clear()  # its cache of task-instance keys outlives each test's metastore
+    execution_logs._KEYS.clear()  # its cache of task-instance keys outlives each metastore
     with site.env.db.session(readonly=True) as s:
         ti_id = s.execute(text("SELECT id FROM task_instance")).scalar_one()
     token = issue_ti_token(site.env.secret_key, ti_id, 1)
@@ -172,6 +172,11 @@ def test_worker_refuses_a_dag_file_outside_its_dags_folder(tmp_path: Path) -> No
 # site fails this walk until it is listed (and driven) here.
 CALL_SITES = {
     ("api/execution.py", "_store_log"): test_execution_api_log_upload_does_not_write_outside,
+    # the one log store behind every transport's log upload (HTTP, pipe, in process)
+    (
+        "services/execution_logs.py",
+        "store_log",
+    ): test_execution_api_log_upload_does_not_write_outside,
     ("api/v2/routes/ti_logs.py", "get_log"): test_api_refuses_a_run_id_outside_the_pattern,
     ("services/task_instances.py", "ti_log_path"): test_cli_task_logs_does_not_read_outside,
     ("ui/pages_dags.py", "ti_context"): test_ui_task_panel_does_not_read_outside,
