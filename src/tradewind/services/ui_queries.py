@@ -235,8 +235,8 @@ def run_states(session: Session, dag_id: str, run_ids: list[str]) -> dict[str, A
     return out
 
 
-# Which state a mapped task's cell shows for its instances: the most alarming one wins.
-_MAPPED_PRIORITY = (
+# Which state a mapped task's cell or a collapsed task group shows: the most alarming wins.
+_STATE_PRIORITY = (
     "failed",
     "upstream_failed",
     "up_for_retry",
@@ -255,7 +255,7 @@ _MAPPED_PRIORITY = (
 
 def mapped_state(counts: dict[str, int]) -> str:
     """The one state shown for a mapped task's instances, from their counts by state."""
-    for state in _MAPPED_PRIORITY:
+    for state in _STATE_PRIORITY:
         if counts.get(state):
             return state
     return "none"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -30,22 +31,6 @@ from tradewind.worker.logs import log_as_text, read_log_lines
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 ACTIVE_STATES = {"queued", "running"}
-# Which child state a collapsed group shows: the most alarming one wins.
-_GROUP_PRIORITY = [
-    "failed",
-    "upstream_failed",
-    "up_for_retry",
-    "restarting",
-    "running",
-    "deferred",
-    "up_for_reschedule",
-    "queued",
-    "scheduled",
-    "none",
-    "success",
-    "skipped",
-    "removed",
-]
 
 
 def monitor_health(env: Any, session: Any) -> list[Any]:
@@ -167,11 +152,8 @@ def _group_tasks(node: dict[str, Any]) -> list[str]:
 
 def group_state(states: list[str | None]) -> str:
     """The state a collapsed group shows for one run."""
-    present = {s or "none" for s in states}
-    for state in _GROUP_PRIORITY:
-        if state in present:
-            return state
-    return "none"
+    # The same "most alarming state wins" rule as a mapped task's cell.
+    return ui_queries.mapped_state(Counter(s or "none" for s in states))
 
 
 @router.get("/dags/{dag_id}/grid", response_class=HTMLResponse)
