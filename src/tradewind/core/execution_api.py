@@ -192,6 +192,7 @@ ERROR_STATUS: tuple[tuple[type[errors.TradewindError], int], ...] = (
     (errors.Conflict, 409),
     (errors.ExecutionAPIError, 409),
     (errors.ParamValidationError, 400),
+    (errors.XComTooLarge, 400),
     (errors.InvalidInput, 400),
     (errors.DagCycleError, 400),
     (errors.DuplicateTaskIdError, 400),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tradewind.core.execution import ALL_MAP_INDEXES, ExecutionAPI
+from tradewind.errors import XComTooLarge
 from tradewind.sdk.xcom_arg import XCOM_RETURN_KEY
 from tradewind.sdk.xcom_sequences import LazyXComSequence, plain
 
@@ -70,6 +72,7 @@ class RuntimeTaskInstance:
         self.task = task
         self.dag_run = RuntimeDagRun.from_claim(claim["dag_run"])
         self.pushed: dict[str, Any] = {}  # the values this try pushed, by key
+        self.reduced: dict[str, tuple[int, int]] = {}  # mapped task.key -> (values, bytes) read
 
     def __repr__(self) -> str:
         index = f" map_index={self.map_index}" if self.map_index >= 0 else ""
@@ -82,8 +85,24 @@ class RuntimeTaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` (JSON) under ``key`` for this task instance."""
         value = plain(value)
-        self._client.xcom_set(self.id, self._token, key, value)
+        try:
+            self._client.xcom_set(self.id, self._token, key, value)
+        except XComTooLarge as exc:
+            raise XComTooLarge(f"{exc}{self._reduce_hint()}") from None
         self.pushed[key] = value
+
+    def _reduce_hint(self) -> str:
+        """What this try reduced, for an error about a too large push."""
+        if not self.reduced:
+            return ""
+        parts = [
+            f"mapped task {label.rsplit('.', 1)[0]!r} ({count:,} results, {size:,} bytes)"
+            for label, (count, size) in self.reduced.items()
+        ]
+        return (
+            f"; task {self.task_id!r} reduces {', '.join(parts)}: return a summary of the "
+            "results (a count, a sum, a path to the data) rather than the results"
+        )
 
     def xcom_pull(
         self,
@@ -144,7 +163,10 @@ class RuntimeTaskInstance:
             answer = self._client.xcom_get(
                 self.id, self._token, dag_id, run_id, task_id, key, ALL_MAP_INDEXES
             )
-            return list(answer["value"] or []) if answer["found"] else []
+            values = list(answer["value"] or []) if answer["found"] else []
+            size = len(json.dumps(values, default=str))
+            self.reduced[f"{task_id}.{key}"] = (len(values), size)
+            return values
 
         return LazyXComSequence(fetch, f"{task_id}.{key}")
 
