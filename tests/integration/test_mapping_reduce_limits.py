@@ -15,7 +15,6 @@ from tradewind.metastore.tables import TaskInstanceHistory
 from .test_mapping_runs import by_index, run, xcom
 
 
-
 def _errors(env: Any, dag_id: str, task_id: str) -> list[str | None]:
     with env.db.session(readonly=True) as s:
         return list(
