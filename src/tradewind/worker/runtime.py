@@ -137,7 +137,10 @@ class RuntimeTaskInstance:
                 if not self._same_mapped_group(tid):
                     values.append(self._all_of(dag, run, tid, key))
                     continue
-                index = self.map_index  # inside a mapped group: the same instance's value
+                index = self._index_in_group(tid)  # the same group instance's value(s)
+                if isinstance(index, list):
+                    values.append(self.xcom_pull(tid, dag, key, False, index, default, run))
+                    continue
             answer = self._client.xcom_get(
                 self.id, self._token, dag, run, tid, key, -1 if index is None else index
             )
@@ -155,6 +158,14 @@ class RuntimeTaskInstance:
         dag = getattr(self.task, "dag", None)
         other = dag.task_dict.get(task_id) if dag is not None else None
         return mine is not None and getattr(other, "mapped_group_id", None) == mine
+
+    def _index_in_group(self, task_id: str) -> int | list[int]:
+        """The map index(es) of a task of this task's mapped group that this instance reads."""
+        from tradewind.sdk.mapped_group import relevant_indexes
+
+        mapped = getattr(self.task, "_tw_mapped_from", self.task)
+        other = self.task.dag.task_dict[task_id]
+        return relevant_indexes(mapped, other, self.map_index, {"ti": self})
 
     def _all_of(self, dag_id: str, run_id: str, task_id: str, key: str) -> LazyXComSequence:
         """The values of every instance of a mapped task, read when first used."""
