@@ -65,7 +65,9 @@ def test_nested_mapping_runs_per_group_instance_on_the_scheduler(home: Home) -> 
     runs = home.wait_for(lambda: _finished(home, "nested"), 90, "the nested run")
     assert runs[0].state == "success", home.scheduler_log()[-3000:]
     with home.env.db.session(readonly=True) as s:
-        tis = {(t.task_id, t.map_index): t.state for t in run_service.task_states(s, "nested", run_id)}
+        tis = {
+            (t.task_id, t.map_index): t.state for t in run_service.task_states(s, "nested", run_id)
+        }
 
         def value(task_id: str, map_index: int = -1) -> object:
             found, v = get_xcom(
