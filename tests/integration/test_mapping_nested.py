@@ -86,3 +86,58 @@ def test_a_failed_nested_instance_fails_only_its_group_instance_downstream(env: 
     assert by_index(result, "per_file.joined") == {0: "success", 1: "upstream_failed"}
     assert xcom(env, result, "summary") == ["Aa:1,Aa:2,Aa:3"]
     assert result.state == "success"  # as in Airflow: the leaves (all_done summary) decide
+
+
+def test_an_all_done_task_after_a_nested_failure_gets_the_values_that_exist(env: Any) -> None:
+    with DAG(dag_id="nested_all_done", start_date=DAY, schedule=None) as dag:
+
+        @task
+        def half(x: int, y: int) -> int:
+            if y == 2:
+                raise ValueError("no")
+            return x * 10 + y
+
+        @task(trigger_rule="all_done")
+        def gather(values: Any) -> list[int]:
+            return list(values)
+
+        @task_group
+        def grp(x: int) -> Any:
+            return gather(half.partial(x=x).expand(y=[1, 2, 3]))
+
+        grp.expand(x=[1, 2])
+    result = run(dag, env)
+    assert by_index(result, "grp.half") == {
+        0: "success", 1: "failed", 2: "success", 3: "success", 4: "failed", 5: "success"
+    }  # fmt: skip
+    assert [xcom(env, result, "grp.gather", i) for i in (0, 1)] == [[11, 13], [21, 23]]
+
+
+def test_a_nested_task_over_nothing_is_skipped_with_its_group_downstream(env: Any) -> None:
+    with DAG(dag_id="nested_empty", start_date=DAY, schedule=None) as dag:
+
+        @task
+        def none() -> list[int]:
+            return []
+
+        @task
+        def one(x: int, y: int) -> int:
+            return x + y
+
+        @task
+        def after(values: Any) -> int:
+            return len(values)
+
+        empty = none()
+
+        @task_group
+        def grp(x: int) -> Any:
+            return after(one.partial(x=x).expand(y=empty))
+
+        grp.expand(x=[1, 2])
+    result = run(dag, env)
+    assert by_index(result, "grp.one") == {-1: "skipped"}
+    assert by_index(result, "grp.after") == {
+        -1: "skipped"
+    }  # whole, as an in-group task after a skip
+    assert result.state == "success"

@@ -14,6 +14,9 @@ from tradewind.sdk.xcom_arg import XCOM_RETURN_KEY
 from tradewind.sdk.xcom_sequences import LazyXComSequence, plain
 
 
+_MISSING: Any = object()
+
+
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -138,9 +141,10 @@ class RuntimeTaskInstance:
                     values.append(self._all_of(dag, run, tid, key))
                     continue
                 index = self._index_in_group(tid)  # the same group instance's value(s)
-                if isinstance(index, list):
-                    values.append(self.xcom_pull(tid, dag, key, False, index, default, run))
-                    continue
+                if isinstance(index, list):  # mapped again in the group: its values there
+                    got = self.xcom_pull(tid, dag, key, False, index, _MISSING, run)
+                    values.append([v for v in got if v is not _MISSING])  # as a reduce: the
+                    continue  # instances that pushed nothing are left out
             answer = self._client.xcom_get(
                 self.id, self._token, dag, run, tid, key, -1 if index is None else index
             )
