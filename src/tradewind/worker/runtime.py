@@ -13,7 +13,6 @@ from tradewind.errors import XComTooLarge
 from tradewind.sdk.xcom_arg import XCOM_RETURN_KEY
 from tradewind.sdk.xcom_sequences import LazyXComSequence, plain
 
-
 _MISSING: Any = object()
 
 
