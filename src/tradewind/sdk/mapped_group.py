@@ -231,7 +231,7 @@ class _PartialGroup:
             result = self.factory.function(**self.kwargs, **arguments)
         group.expand_input = expand_input  # type: ignore[attr-defined]
         group.is_mapped = True  # type: ignore[attr-defined]
-        tasks = group.iter_tasks()
+        tasks: list[Any] = group.iter_tasks()
         if not tasks:
             raise self._fail("a mapped task group needs at least one task")
         for t in tasks:

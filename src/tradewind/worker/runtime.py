@@ -132,18 +132,19 @@ class RuntimeTaskInstance:
             task_ids = [self.task_id]
         single = isinstance(task_ids, str)
         ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
-        values = []
+        values: list[Any] = []
         for tid in ids:
             index = map_indexes
             if index is None and dag == self.dag_id and self._is_mapped(tid):
                 if not self._same_mapped_group(tid):
                     values.append(self._all_of(dag, run, tid, key))
                     continue
-                index = self._index_in_group(tid)  # the same group instance's value(s)
-                if isinstance(index, list):  # mapped again in the group: its values there
-                    got = self.xcom_pull(tid, dag, key, False, index, _MISSING, run)
+                relevant = self._index_in_group(tid)  # the same group instance's value(s)
+                if isinstance(relevant, list):  # mapped again in the group: its values there
+                    got = self.xcom_pull(tid, dag, key, False, relevant, _MISSING, run)
                     values.append([v for v in got if v is not _MISSING])  # as a reduce: the
                     continue  # instances that pushed nothing are left out
+                index = relevant
             answer = self._client.xcom_get(
                 self.id, self._token, dag, run, tid, key, -1 if index is None else index
             )
