@@ -89,7 +89,7 @@ def test_a_finish_answer_without_a_state_is_no_key_error(env: Any) -> None:
 
 def test_a_deferral_the_api_refuses_makes_the_try_lost(env: Any) -> None:
     from tradewind.errors import TaskDeferred
-    from tradewind.triggerer.triggers import TimeDeltaTrigger
+    from tradewind.sdk.triggers import TimeDeltaTrigger
 
     def defer() -> None:
         from datetime import timedelta
