@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -26,11 +26,23 @@ from tradewind.metastore.tables import (
 )
 from tradewind.sdk.serialization import SerializedDag, version_hash
 
-if TYPE_CHECKING:
-    from tradewind.dag_processing.parser import ParsedFile
-
 T = TypeVar("T")
 _CHUNK = 500  # stay far below the bound-parameter limits of SQLite and PostgreSQL
+
+
+@dataclass
+class ParsedFile:
+    """What parsing one file gave: its serialized DAGs, or an import error."""
+
+    path: str
+    mtime: float
+    content_hash: str
+    dags: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    error_line: int | None = None
+    duration: float = 0.0
+    #: the file's text as parsed, stored for the code view (None if it could not be read)
+    source: str | None = None
 
 
 @dataclass

@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Resource
 from tradewind.services.queries.dag_views import browse_xcoms
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.pages_dags import xcom_value
 from tradewind.ui.rendering import render
-from tradewind.worker.masking import is_sensitive_key
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50

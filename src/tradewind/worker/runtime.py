@@ -192,7 +192,7 @@ class RuntimeTaskInstance:
     def get_variable(self, key: str) -> str | None:
         answer = self._client.get_variable(self.id, self._token, key)
         if answer["found"]:
-            from tradewind.worker.masking import add_secret, is_sensitive_key
+            from tradewind.core.masking import add_secret, is_sensitive_key
 
             if is_sensitive_key(key):
                 add_secret(answer["value"])

@@ -15,6 +15,7 @@ from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.api.v2.schemas import BaseSchema
+from tradewind.api.web_session import clear_session
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput, NotFound
 from tradewind.services import queries as q
@@ -111,9 +112,5 @@ def login(next: str | None = None) -> RedirectResponse:
 def logout() -> RedirectResponse:
     """End the UI session and go to the login page."""
     response = RedirectResponse("/login", status_code=307)
-    try:
-        from tradewind.ui.auth import clear_session
-    except ImportError:
-        return response
     clear_session(response)
     return response

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import schemas as s
+from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound, PermissionDenied, TradewindError
 from tradewind.services import queries as q
-from tradewind.worker.masking import is_sensitive_key
 
 router = APIRouter()
 
