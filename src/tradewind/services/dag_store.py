@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tradewind.core.timetable_types import airflow_timetable_type
 from tradewind.errors import NotFound
 from tradewind.metastore.tables import (
     AssetModel,
@@ -229,6 +230,9 @@ class _BatchWriter:
         # An asset-scheduled DAG has the null timetable; Airflow shows "Asset" for it.
         row.timetable_summary = "Asset" if data.get("asset_condition") else data.get("schedule")
         row.timetable_description = row.timetable_summary
+        row.timetable_type = airflow_timetable_type(
+            data.get("timetable"), data.get("asset_condition")
+        )
         row.tags = list(data.get("tags") or [])
         row.max_active_runs = data.get("max_active_runs", 16)
         row.max_active_tasks = data.get("max_active_tasks", 16)
