@@ -65,6 +65,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "poll_interval": 1.0,
             "dag_dir_list_interval": 300.0,
             "parsing_processes": 2,
+            "parsing_files_per_process": 50,
             "standalone_dag_processor": False,
             "catchup_by_default": False,
             "shutdown_grace_seconds": 5.0,
