@@ -71,6 +71,9 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "shutdown_grace_seconds": 5.0,
             "allowed_run_id_pattern": r"^[A-Za-z0-9_.~:+-]+$",
         },
+        "local_executor": {
+            "fork_per_try": False,
+        },
         "celery": {
             "broker_url": "redis://127.0.0.1:6379/0",
             "result_backend": "",
