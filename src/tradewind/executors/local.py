@@ -25,8 +25,8 @@ from typing import Any
 
 from tradewind.core.execution import ExecutionAPI, Outcome, Workload
 from tradewind.errors import TryLost
-from tradewind.executors import _pipe
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
+from tradewind.worker import _pipe
 from tradewind.worker.processes import die_with_parent, stop_child
 from tradewind.worker.supervision import (
     EXIT_LOST,

@@ -7,9 +7,9 @@ from multiprocessing import Pipe
 
 import pytest
 
-from tradewind.executors import _pipe
 from tradewind.services import runs as run_service
 from tradewind.services.task_instances import clear_task_instances
+from tradewind.worker import _pipe
 
 from .conftest import Home
 from .test_scheduler_runs import _finished, _states, _tis, _trigger
