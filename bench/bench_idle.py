@@ -100,11 +100,13 @@ def _kind(pid: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--component", choices=["standalone", "scheduler"], default="standalone")
+    parser.add_argument("--parallelism", type=int, help="[core] parallelism (warm workers)")
     opts = parser.parse_args()
+    more = {} if opts.parallelism is None else {"core__parallelism": opts.parallelism}
     tmp = Path(tempfile.mkdtemp(prefix="twidle-"))
     proc = None
     try:
-        env = make_home(tmp, core__load_examples="false")
+        env = make_home(tmp, core__load_examples="false", **more)
         gen = WORKLOADS / "gen_parse_dags.py"
         subprocess.run(
             [sys.executable, str(gen), str(tmp / "dags")], check=True, capture_output=True
@@ -124,6 +126,7 @@ def main() -> None:
             percents.append((after - before) / elapsed * 100)
         extra = {
             "component": opts.component,
+            "parallelism": opts.parallelism or 32,
             "dags": 200,
             "processes": len(pids),
             "window_s": WINDOW,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -22,6 +23,8 @@ def _child_main(target: Callable[..., None], args: tuple[Any, ...], name: str = 
     from tradewind.worker.processes import die_with_parent
 
     die_with_parent(signal.SIGTERM)  # stopped cleanly if the parent dies
+    # What the parent imported stays shared: the collector never walks (and copies) it here.
+    gc.freeze()
     if name:  # what ps -o comm and top show: tw-webserver, tw-triggerer, tw-dag-processo
         with contextlib.suppress(OSError):
             Path("/proc/self/comm").write_text(name.replace("tradewind-", "tw-")[:15])
