@@ -12,9 +12,9 @@ import select
 from collections.abc import Callable
 from typing import Any
 
-from conftest import need
 from mn_cluster import Cluster
 
+from conftest import need
 from tradewind.core.execution import Workload
 from tradewind.executors.celery_executor import CeleryExecutor
 from tradewind.services.wakeup import OTHER, notify_statement, notify_try_ended
