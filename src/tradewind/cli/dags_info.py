@@ -86,8 +86,8 @@ def _last_line(text: str | None) -> str:
 @output_option
 def report(output: str) -> None:
     """Parse every DAG file now and show, per file, the time it took and what it holds."""
-    from tradewind.dag_processing.finder import find_dag_files
     from tradewind.dag_processing.parser import FileParser
+    from tradewind.sdk.finder import find_dag_files
 
     env = get_env()
     settings = env.settings

@@ -29,6 +29,7 @@ from typing import Any
 
 from tradewind.sdk.loader import load_file
 from tradewind.sdk.serialization import serialize_dag
+from tradewind.services.dag_store import ParsedFile
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +46,6 @@ WARM_MODULES = (
     "tradewind.models",
     "tradewind.utils.trigger_rule",
 )
-
-
-@dataclass
-class ParsedFile:
-    """What parsing one file gave: its serialized DAGs, or an import error."""
-
-    path: str
-    mtime: float
-    content_hash: str
-    dags: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    error_line: int | None = None
-    duration: float = 0.0
-    #: the file's text as parsed, stored for the code view (None if it could not be read)
-    source: str | None = None
 
 
 _warmed = False

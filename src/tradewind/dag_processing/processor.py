@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from tradewind.dag_processing.finder import IGNORE_FILE_NAMES, find_dag_files
 from tradewind.dag_processing.parser import FileParser, fingerprint, warm_up
 from tradewind.metastore.database import Database
+from tradewind.sdk.finder import IGNORE_FILE_NAMES, find_dag_files
 from tradewind.services import dag_store, telemetry
 from tradewind.settings import Settings
 

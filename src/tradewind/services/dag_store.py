@@ -10,11 +10,12 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tradewind.core.timetable_types import airflow_timetable_type
 from tradewind.errors import NotFound
 from tradewind.metastore.tables import (
     AssetModel,
@@ -26,11 +27,23 @@ from tradewind.metastore.tables import (
 )
 from tradewind.sdk.serialization import SerializedDag, version_hash
 
-if TYPE_CHECKING:
-    from tradewind.dag_processing.parser import ParsedFile
-
 T = TypeVar("T")
 _CHUNK = 500  # stay far below the bound-parameter limits of SQLite and PostgreSQL
+
+
+@dataclass
+class ParsedFile:
+    """What parsing one file gave: its serialized DAGs, or an import error."""
+
+    path: str
+    mtime: float
+    content_hash: str
+    dags: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    error_line: int | None = None
+    duration: float = 0.0
+    #: the file's text as parsed, stored for the code view (None if it could not be read)
+    source: str | None = None
 
 
 @dataclass
@@ -224,6 +237,9 @@ class _BatchWriter:
         # An asset-scheduled DAG has the null timetable; Airflow shows "Asset" for it.
         row.timetable_summary = "Asset" if data.get("asset_condition") else data.get("schedule")
         row.timetable_description = row.timetable_summary
+        row.timetable_type = airflow_timetable_type(
+            data.get("timetable"), data.get("asset_condition")
+        )
         row.tags = list(data.get("tags") or [])
         row.max_active_runs = data.get("max_active_runs", 16)
         row.max_active_tasks = data.get("max_active_tasks", 16)
