@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -104,6 +105,8 @@ def main() -> None:
     parser.add_argument("--executors", default="local,celery")
     parser.add_argument("--runs", type=int, default=3)
     opts = parser.parse_args()
+    # Stopped (timeout, a wrapper's SIGTERM): still stop the scheduler or cluster it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from mn_cluster import reachable
 
     for executor in opts.executors.split(","):
