@@ -109,7 +109,7 @@ def load_dag_object(env: Env, dag_id: str) -> DAG:
     The file comes from the ``dag`` table (where the DAG processor saw it); otherwise every
     file of the DAGs folder that mentions the id is tried.
     """
-    from tradewind.dag_processing.finder import find_dag_files
+    from tradewind.sdk.finder import find_dag_files
     from tradewind.services.dags import get_dag
 
     folder = str(env.settings.dags_folder)

@@ -63,8 +63,8 @@ def run_scheduler(
     The DAG processor is forked first, before the executor forks its workers, and every
     child (``children`` too) is stopped on the way out.
     """
+    from tradewind.cli._executors import make_executor
     from tradewind.cli._processes import start_child, stop_children, sync_examples
-    from tradewind.executors.factory import make_executor
     from tradewind.observability.setup import setup_observability
     from tradewind.scheduler.loop import Scheduler
     from tradewind.services.execution import ExecutionService

@@ -68,8 +68,8 @@ def get(key: str, as_json: bool, default: str | None) -> None:
 @output_option
 def list_(output: str) -> None:
     """List variable keys (values of secret-looking keys masked)."""
+    from tradewind.core.masking import is_sensitive_key
     from tradewind.services import variables as service
-    from tradewind.worker.masking import is_sensitive_key
 
     env = get_env()
     with env.db.session(readonly=True) as s:

@@ -1,7 +1,7 @@
 """The execution API written once: its method table, its error codec, its generated clients.
 
 Every transport is built from :data:`METHODS`: the HTTP client (``worker/http_client.py``),
-the pipe client and its allow-list (``executors/_pipe.py``), the FastAPI routes and their
+the pipe client and its allow-list (``worker/_pipe.py``), the FastAPI routes and their
 ASGI fast path (``api/execution.py``) and the in-process transport (:class:`InProcessClient`).
 Errors travel as their class name (:func:`encode_error` / :func:`decode_error`), so the class a
 service raises is the class a worker catches, whatever the transport; the HTTP status of each
@@ -224,6 +224,7 @@ ERROR_STATUS: tuple[tuple[type[errors.TradewindError], int], ...] = (
     (errors.Conflict, 409),
     (errors.ExecutionAPIError, 409),
     (errors.ParamValidationError, 400),
+    (errors.XComTooLarge, 400),
     (errors.InvalidInput, 400),
     (errors.DagCycleError, 400),
     (errors.DuplicateTaskIdError, 400),

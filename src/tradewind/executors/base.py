@@ -32,6 +32,10 @@ class BaseExecutor:
     def __init__(self, parallelism: int = 32):
         self.parallelism = parallelism
         self.in_flight: dict[int, Workload] = {}
+        #: Set by :meth:`poll` when it handled something that may change what to schedule
+        #: (an outcome, a freed slot): the scheduler passes again before it sleeps, since
+        #: nothing is left readable to wake it.
+        self.changed = False
 
     def start(self) -> None:
         """Start workers or connect to the broker."""

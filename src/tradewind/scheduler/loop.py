@@ -369,10 +369,12 @@ class Scheduler:
             with metrics.timer("scheduler.scheduler_loop_duration"):
                 wait = self.run_once(full=self._external)
             self._external = False
+            self.executor.changed = False
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return
-            self._wait(wait)
+            if not self.executor.changed:  # an outcome served just now: pass again first
+                self._wait(wait)
 
     def run(self) -> None:
         """start, loop until stopped, shut down."""

@@ -16,7 +16,7 @@ def _target_of(context: dict[str, Any], delta: timedelta) -> datetime:
 
 def defer_until(sensor: BaseSensorOperator, moment: datetime) -> None:
     """Hand the wait to the triggerer until ``moment`` (resumes in ``execute_complete``)."""
-    from tradewind.triggerer.triggers import DateTimeTrigger
+    from tradewind.sdk.triggers import DateTimeTrigger
 
     raise TaskDeferred(trigger=DateTimeTrigger(moment), method_name="execute_complete")
 

@@ -44,7 +44,7 @@ from tradewind.services.tokens import (
     issue_ti_token,
     verify_ti_token,
 )
-from tradewind.services.wakeup import TASK_ENDED, notify_statement
+from tradewind.services.wakeup import TASK_ENDED, notify_try_ended
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = TaskInstance.__table__
@@ -476,7 +476,7 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 emit = outlet_events(ti, task.data, asset_events)
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
             if notified:
-                c.execute(notify_statement(TASK_ENDED))  # sent at commit, on this connection
+                c.execute(*notify_try_ended(ti_id, try_number))  # sent at commit
         telemetry.try_finished(ti, kept, duration, outcome is Outcome.LOST, now)
         if emit is not None:
             with self.env.db.session() as s:

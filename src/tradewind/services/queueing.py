@@ -16,10 +16,10 @@ from sqlalchemy import BigInteger, Integer, String, Table, bindparam, func, sele
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Workload
+from tradewind.core.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
-from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.services.execution import record_history
 from tradewind.services.lost_tries import pid_alive
 from tradewind.services.readiness import keep_ready

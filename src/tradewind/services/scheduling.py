@@ -1,6 +1,6 @@
 """The scheduler's use cases on the metastore: decide which task instances of running runs
 are ready, finish runs, promote retries. Creating and starting runs is in ``run_creation``. Pure
-decisions live in ``core``/``scheduler.planning``; this module does the reading and
+decisions live in ``core`` (with the planner, ``core.planning``); this module does the reading and
 compare-and-set writing.
 """
 

@@ -17,7 +17,6 @@ from sqlalchemy import Table, insert, select
 from tradewind.core.execution import Workload
 from tradewind.core.states import DagRunState, DagRunType
 from tradewind.core.states import TaskInstanceState as TI
-from tradewind.dag_processing.parser import ParsedFile
 from tradewind.metastore.database import Database
 from tradewind.metastore.tables import (
     Connection,
@@ -30,7 +29,7 @@ from tradewind.metastore.tables import (
 )
 from tradewind.sdk.serialization import serialize_dag
 from tradewind.sdk.timetables import DataInterval
-from tradewind.services.dag_store import get_serialized_dag, store_parse_results
+from tradewind.services.dag_store import ParsedFile, get_serialized_dag, store_parse_results
 from tradewind.services.env import Env
 from tradewind.services.queueing import ensure_default_pool
 from tradewind.services.runs import create_run, get_run, run_id_for

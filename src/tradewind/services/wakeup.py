@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,96 @@ def notify_statement(kind: str) -> Any:
     return text(f"NOTIFY {CHANNEL}, '{kind[:1] or 'w'}'")
 
 
+_notify_ended: Any = None
+
+
+def notify_try_ended(ti_id: int, try_number: int) -> tuple[Any, dict[str, str]]:
+    """``(statement, params)`` of the ``NOTIFY`` that try ``try_number`` of ``ti_id`` ended.
+
+    Its payload (``t:<ti_id>:<try>``) starts with :data:`TASK_ENDED`, so the schedulers read it
+    as before; the Celery executor frees the try's slot from it without a query. One cached
+    statement for every call (a ``NOTIFY`` text per payload would be compiled each time)."""
+    global _notify_ended
+    if _notify_ended is None:
+        from sqlalchemy import text
+
+        _notify_ended = text(f"SELECT pg_notify('{CHANNEL}', :payload)")
+    return _notify_ended, {"payload": f"{TASK_ENDED}:{ti_id}:{try_number}"}
+
+
+def _listen(db: Database) -> Any:
+    """A psycopg connection (autocommit) listening on :data:`CHANNEL`; None if it cannot."""
+    if db.dialect != "postgresql":
+        return None
+    try:
+        import psycopg
+
+        dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = psycopg.connect(dsn, autocommit=True)
+        conn.execute(f"LISTEN {CHANNEL}")
+        return conn
+    except Exception:  # noqa: BLE001 - polling still covers us
+        return None
+
+
+class TryEndListener:
+    """What an executor whose tries report elsewhere (Celery) learns from the notifications:
+    which tries ended. Only on PostgreSQL; ``available`` is False elsewhere or after the
+    connection broke (the executor then asks the metastore, and calls :meth:`reconnect`)."""
+
+    def __init__(self, db: Database, retry_every: float = 5.0):
+        self._db = db
+        self._pg: Any = _listen(db)
+        self._retry_every = retry_every
+        self._next_try = time.monotonic() + retry_every
+
+    @property
+    def available(self) -> bool:
+        return self._pg is not None
+
+    def reconnect(self) -> bool:
+        """Listen again after the connection broke (at most every ``retry_every`` seconds);
+        True if it listens now."""
+        if self._pg is None and self._db.dialect == "postgresql":
+            now = time.monotonic()
+            if now >= self._next_try:
+                self._next_try = now + self._retry_every
+                self._pg = _listen(self._db)
+        return self._pg is not None
+
+    def filenos(self) -> list[int]:
+        return [] if self._pg is None else [self._pg.fileno()]
+
+    def drain(self) -> tuple[list[tuple[int, int]], bool]:
+        """Consume pending notifications: ``(ended (ti_id, try) pairs, unsure)``; ``unsure``
+        when one said something changed without saying which try (or the connection broke),
+        so the caller should ask the metastore."""
+        if self._pg is None:
+            return [], True
+        ended: list[tuple[int, int]] = []
+        unsure = False
+        try:
+            for note in self._pg.notifies(timeout=0, stop_after=10_000):
+                parts = note.payload.split(":")
+                if len(parts) == 3 and parts[0] == TASK_ENDED:
+                    try:
+                        ended.append((int(parts[1]), int(parts[2])))
+                        continue
+                    except ValueError:
+                        pass
+                unsure = True
+        except Exception:  # noqa: BLE001 - a broken connection: fall back to asking
+            self.close()
+            return ended, True
+        return ended, unsure
+
+    def close(self) -> None:
+        if self._pg is not None:
+            with contextlib.suppress(Exception):
+                self._pg.close()
+            self._pg = None
+
+
 class WakeListener:
     """The scheduler's side: file descriptors to wait on, and draining them."""
 
@@ -79,18 +170,7 @@ class WakeListener:
         run_dir.mkdir(parents=True, exist_ok=True)
         self._port_file = run_dir / f"scheduler-{os.getpid()}.port"
         self._port_file.write_text(str(self._sock.getsockname()[1]))
-        self._pg: Any = None
-        if db.dialect == "postgresql":
-            try:
-                import psycopg
-
-                dsn = db.engine.url.set(drivername="postgresql").render_as_string(
-                    hide_password=False
-                )
-                self._pg = psycopg.connect(dsn, autocommit=True)
-                self._pg.execute(f"LISTEN {CHANNEL}")
-            except Exception:  # noqa: BLE001 - polling still covers us
-                self._pg = None
+        self._pg: Any = _listen(db)
 
     def filenos(self) -> list[int]:
         fds = [self._sock.fileno()]

@@ -14,10 +14,11 @@ import signal
 import threading
 from typing import Any
 
+from tradewind.sdk.triggers import BaseTrigger
 from tradewind.services import telemetry
 from tradewind.services import triggers as trigger_service
 from tradewind.services.env import Env
-from tradewind.triggerer.triggers import BaseTrigger, TriggerPolicy, load_trigger
+from tradewind.triggerer.triggers import TriggerPolicy, load_trigger
 
 log = logging.getLogger("tradewind.triggerer")
 

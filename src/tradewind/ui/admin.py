@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import AlreadyExists, InvalidInput, TradewindError
 from tradewind.services import connections as conn_service
@@ -24,7 +25,6 @@ from tradewind.services.event_log import log_event
 from tradewind.ui.admin_users import router as users_router
 from tradewind.ui.auth import check_csrf, env_of, require
 from tradewind.ui.rendering import render
-from tradewind.worker.masking import is_sensitive_key
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50

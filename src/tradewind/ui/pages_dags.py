@@ -23,10 +23,10 @@ from tradewind.services.monitoring import component_health
 from tradewind.services.monitoring import failed_since as failed_window
 from tradewind.services.run_creation import next_run_of
 from tradewind.services.task_instances import ti_log_path
+from tradewind.services.task_logs import log_as_text, read_log_lines
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.mapped_views import mapped_cell, mapped_list_context
 from tradewind.ui.rendering import render
-from tradewind.worker.logs import log_as_text, read_log_lines
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25

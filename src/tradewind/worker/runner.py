@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.core.execution import ExecutionAPI, Outcome, Workload
+from tradewind.core.log_files import callback_log_path, log_path
 from tradewind.errors import (
     AuthenticationFailed,
     NotFound,
@@ -38,7 +39,7 @@ from tradewind.sdk import mapping_runtime as mapping
 from tradewind.sdk.asset_events import OutletEventAccessors, drain_generator
 from tradewind.sdk.context import build_context
 from tradewind.sdk.xcom_sequences import plain
-from tradewind.worker.logs import callback_log_path, log_path, task_log
+from tradewind.worker.logs import task_log
 from tradewind.worker.runtime import RuntimeTaskInstance
 
 log = logging.getLogger("tradewind.task")
@@ -437,7 +438,7 @@ def _rendered_of(task: Any) -> dict[str, Any]:
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    from tradewind.worker.masking import redact, redact_value
+    from tradewind.core.masking import redact, redact_value
 
     out: dict[str, Any] = {}
     for k, v in values.items():

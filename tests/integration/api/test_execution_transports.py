@@ -26,7 +26,7 @@ from tradewind.core.execution_api import (
     WORKER_METHODS,
     InProcessClient,
 )
-from tradewind.executors import _pipe
+from tradewind.worker import _pipe
 from tradewind.worker.http_client import HttpExecutionClient
 
 ERROR_CLASSES = [cls for cls, _ in ERROR_STATUS]

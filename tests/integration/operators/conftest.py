@@ -159,7 +159,7 @@ def add_connection(env: Any, conn_id: str, uri: str) -> None:
 
 
 def task_log(env: Any, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
-    from tradewind.worker.logs import log_path
+    from tradewind.core.log_files import log_path
 
     return log_path(env.settings.log_folder, dag_id, run_id, task_id, try_number, -1).read_text()
 

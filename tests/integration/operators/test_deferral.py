@@ -12,10 +12,10 @@ from tradewind import DAG
 from tradewind.errors import TaskDeferred
 from tradewind.operators.python import PythonOperator
 from tradewind.sdk.baseoperator import BaseOperator
+from tradewind.sdk.triggers import BaseTrigger, TimeDeltaTrigger
 from tradewind.sensors.date_time import DateTimeSensor
 from tradewind.sensors.filesystem import FileSensor
 from tradewind.sensors.python import PythonSensor
-from tradewind.triggerer.triggers import BaseTrigger, TimeDeltaTrigger
 
 from .conftest import run_dag
 
@@ -151,10 +151,10 @@ def test_one_thousand_deferred_sensors_in_one_triggerer_cost_little_cpu(env):
     from sqlalchemy import select, update
 
     from tradewind.metastore.tables import TaskInstance, Trigger
+    from tradewind.sdk.triggers import DateTimeTrigger
     from tradewind.services.queueing import count_by_state
     from tradewind.services.testing import make_test_run, store_dag_object
     from tradewind.triggerer.runner import Triggerer
-    from tradewind.triggerer.triggers import DateTimeTrigger
 
     n, wait = 1000, 5.0
     moment = datetime.now(timezone.utc) + timedelta(seconds=wait + 4)

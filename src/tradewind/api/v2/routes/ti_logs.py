@@ -13,11 +13,12 @@ from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.routes.task_instances import TI_PATH
+from tradewind.core.log_files import log_path
+from tradewind.core.masking import redact
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
 from tradewind.services import queries as q
-from tradewind.worker.logs import log_path, read_log_lines
-from tradewind.worker.masking import redact
+from tradewind.services.task_logs import read_log_lines
 
 router = APIRouter(tags=["Task Instance"])
 

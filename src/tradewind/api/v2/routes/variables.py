@@ -11,12 +11,12 @@ from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.api.v2.schemas_bulk import BulkBody, BulkResponse
+from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import AlreadyExists, InvalidInput, NotFound
 from tradewind.services import queries as q
 from tradewind.services import variables as var_service
 from tradewind.services.event_log import log_event
-from tradewind.worker.masking import is_sensitive_key
 
 router = APIRouter(tags=["Variable"])
 
