@@ -115,7 +115,7 @@ def test_hitl_list_checks_every_filter_and_matches_nothing(
     with pytest.raises(BadRequestException, match="Ordering with 'nope' is disallowed"):
         tis.get_hitl_details("report", "r", order_by=["nope"])
     bad_state = api.get("/api/v2/dags/report/dagRuns/r/hitlDetails", params={"state": "stuck"})
-    assert bad_state.status_code == 400 and "Invalid value for state" in bad_state.text
+    assert bad_state.status_code == 422 and "Invalid value for state" in bad_state.text
     for name, value in (("response_received", "perhaps"), ("created_at_lt", "yesterday"),
                         ("map_index", "first")):  # fmt: skip
         answer = api.get("/api/v2/dags/report/dagRuns/r/hitlDetails", params={name: value})

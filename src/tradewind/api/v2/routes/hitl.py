@@ -2,7 +2,7 @@
 
 Tradewind has no HITL operator (``HITLOperator``, ``ApprovalOperator``...), so no task ever
 has a HITL detail. The list takes every filter of the 3.3 spec, checked as Airflow checks
-them (a bad type 422, an unknown state or ``order_by`` 400), and matches nothing; one task
+them (a bad type or state 422, an unknown ``order_by`` 400), and matches nothing; one task
 instance's detail is Airflow's 404, which says whether the task instance itself is missing.
 """
 
@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import EnvDep, allowed
@@ -61,9 +62,11 @@ def _check(order_by: list[str] | None, state: list[str] | None) -> None:
             )
     valid = {s.value for s in TaskInstanceState}
     if any(s not in valid and s not in ("none", "no_status") for s in state or ()):
-        # Airflow answers 422 with a string detail, which its own spec's 422 schema (a list
-        # of errors) does not allow; 400, as the task-instance list here, keeps to the spec.
-        raise InvalidInput(f"Invalid value for state. Valid values are {', '.join(sorted(valid))}")
+        # A 422 in the spec's HTTPValidationError shape (a list of errors), as FastAPI's own.
+        msg = f"Invalid value for state. Valid values are {', '.join(sorted(valid))}"
+        raise RequestValidationError(
+            [{"loc": ("query", "state"), "msg": msg, "type": "value_error", "input": state}]
+        )
 
 
 @router.get("/dags/{dag_id}/dagRuns/{dag_run_id}/hitlDetails", response_model=HITLDetailCollection)
