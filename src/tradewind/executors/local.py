@@ -19,13 +19,17 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
+from typing import TYPE_CHECKING
 
-from tradewind.core.execution import ExecutionAPI, Outcome, Workload
+from tradewind.core.execution import Outcome, Workload
 from tradewind.errors import TryLost
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
 from tradewind.worker import _pipe
 from tradewind.worker.processes import die_with_parent, stop_child
 from tradewind.worker.supervision import EXIT_LOST, KILL_GRACE, TryWatch, term_child
+
+if TYPE_CHECKING:
+    from tradewind.services.execution import ExecutionService
 
 log = logging.getLogger("tradewind.executor")
 
@@ -83,7 +87,7 @@ def _worker_main(
             finally:
                 os._exit(code)
         status, why = _wait_child(pid, control, workload)
-        code, sig = _describe_exit(status)
+        code, sig = _describe_exit(status)  # type: ignore[assignment]
         try:
             _pipe.send(
                 control,
@@ -110,7 +114,7 @@ def _wait_child(pid: int, control: Connection, workload: Workload) -> tuple[int,
     watch = TryWatch(workload, kill=lambda why: stop_child(pid, fd, KILL_GRACE))
     try:
         while True:
-            ready, _, _ = select.select([fd, control], [], [], watch.wait())
+            ready, _, _ = select.select([fd, control], [], [], watch.wait())  # type: ignore[type-var]
             if fd in ready:
                 break
             if control in ready:
@@ -142,7 +146,7 @@ class LocalExecutor(BaseExecutor):
 
     def __init__(
         self,
-        api: ExecutionAPI,
+        api: ExecutionService,
         run_child: Callable[[Workload, Connection], None],
         preload: Callable[[Workload], None],
         parallelism: int = 4,

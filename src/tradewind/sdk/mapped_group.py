@@ -177,5 +177,5 @@ class _PartialGroup:
                 )
         for t in tasks:
             _make_mapped(t, GroupExpandInput(expand_input, full_id), partial_kwargs=None)
-            t.mapped_group_id = full_id
+            t.mapped_group_id = full_id  # type: ignore[attr-defined]
         return group if result is None else result

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.tables import (
@@ -51,7 +52,7 @@ def record_asset_events(
 
 def _queue_once(session: Session, asset_id: int, dag_id: str, now: datetime) -> None:
     """Queue ``dag_id`` for ``asset_id`` unless already queued, race-free between producers."""
-    table = AssetDagQueue.__table__
+    table = cast(Table, AssetDagQueue.__table__)
     values = {"asset_id": asset_id, "target_dag_id": dag_id, "created_at": now}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Outcome
@@ -50,7 +50,7 @@ TIT = TaskInstance.__table__
 TIc = TIT.c
 DRT = DagRun.__table__
 DRc = DRT.c
-HT = TaskInstanceHistory.__table__
+HT = cast(Table, TaskInstanceHistory.__table__)
 
 logger = logging.getLogger("tradewind.services.execution")
 

@@ -13,7 +13,7 @@ from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import Conflict, InvalidInput, NotFound
 from tradewind.metastore.tables import Pool, TaskInstance
 from tradewind.services.event_log import log_event
-from tradewind.services.queueing import DEFAULT_POOL
+from tradewind.services.queueing import DEFAULT_POOL as DEFAULT_POOL
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class PoolInfo:
         return self.slots - used if self.slots >= 0 else -1
 
 
-def _usage(session: Session) -> dict[tuple[str, str], int]:
+def _usage(session: Session) -> dict[tuple[str, str | None], int]:
     rows = session.execute(
         select(TaskInstance.pool, TaskInstance.state, func.sum(TaskInstance.pool_slots))
         .where(
@@ -48,7 +48,7 @@ def _usage(session: Session) -> dict[tuple[str, str], int]:
     return {(pool, state): int(n or 0) for pool, state, n in rows}
 
 
-def _info(row: Pool, usage: dict[tuple[str, str], int]) -> PoolInfo:
+def _info(row: Pool, usage: dict[tuple[str, str | None], int]) -> PoolInfo:
     def used(state: TI) -> int:
         return usage.get((row.pool, state.value), 0)
 

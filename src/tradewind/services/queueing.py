@@ -174,7 +174,7 @@ def _mark_queued(
             moved.update(session.execute(stmt, {**params, "ids": ids[i : i + 500]}).scalars())
         return moved
     stmt = _TO_QUEUED.on(session)
-    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}
+    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}  # type: ignore[attr-defined]
 
 
 def queue_ready(
@@ -357,7 +357,7 @@ def requeue_stuck(
     for ti_id, by_job, queued_at, dag_id, run_id in rows:
         orphan = by_job is not None and by_job != job_id and by_job not in live_jobs
         if orphan or (queued_at is not None and queued_at < cutoff):
-            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount
+            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount  # type: ignore[attr-defined]
             runs.add((dag_id, run_id))
     touch_runs(session, runs)
     return moved

@@ -278,7 +278,7 @@ class TaskRunner:
         }
         answer = self._report(workload, "defer", self.client.defer, trigger)
         log.info("Deferred to %s", classpath)
-        return _state_of(answer)
+        return _state_of(answer)  # type: ignore[return-value]
 
     def _report(self, workload: Workload, name: str, call: Callable[..., Any], arg: Any) -> Any:
         """A deferral or reschedule; an error answer makes the try lost, said in its log."""

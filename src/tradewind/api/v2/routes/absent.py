@@ -5,13 +5,13 @@ redirects of the auth manager (to the UI's login page)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.api.v2.schemas import BaseSchema
@@ -22,9 +22,9 @@ from tradewind.services import queries as q
 
 router = APIRouter()
 
-ReadTi = allowed(Resource.TASK_INSTANCE, Action.READ)
-EditTi = allowed(Resource.TASK_INSTANCE, Action.EDIT)
-ReadLog = allowed(Resource.TASK_LOG, Action.READ)
+ReadTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.READ)]
+EditTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.EDIT)]
+ReadLog = Annotated[CurrentUser, permission(Resource.TASK_LOG, Action.READ)]
 _HITL = TI_PATH + "/{task_id}/{map_index}/hitlDetails"
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from operator import attrgetter
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 
-from tradewind.api.deps import EnvDep, UserDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, UserDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
@@ -18,10 +19,10 @@ from tradewind.services.queries import Paging
 
 router = APIRouter(tags=["Pool"])
 
-ReadPool = allowed(Resource.POOL, Action.READ)
-CreatePool = allowed(Resource.POOL, Action.CREATE)
-EditPool = allowed(Resource.POOL, Action.EDIT)
-DeletePool = allowed(Resource.POOL, Action.DELETE)
+ReadPool = Annotated[CurrentUser, permission(Resource.POOL, Action.READ)]
+CreatePool = Annotated[CurrentUser, permission(Resource.POOL, Action.CREATE)]
+EditPool = Annotated[CurrentUser, permission(Resource.POOL, Action.EDIT)]
+DeletePool = Annotated[CurrentUser, permission(Resource.POOL, Action.DELETE)]
 
 DEFAULT_POOL = "default_pool"
 _ORDER = {"id", "name", "pool", "slots"}
@@ -58,7 +59,7 @@ def _page(infos: list[Any], pattern: str | None, paging: Paging) -> tuple[list[A
                 f"Ordering with '{field}' is disallowed or the attribute does not exist on the model"
             )
         key = "slots" if field == "slots" else "name"
-        infos = sorted(infos, key=lambda i, k=key: getattr(i, k), reverse=name.startswith("-"))
+        infos = sorted(infos, key=attrgetter(key), reverse=name.startswith("-"))
     start = paging.offset
     return infos[start : start + paging.limit], len(infos)
 
