@@ -37,6 +37,7 @@ class StatsdListener:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.lines: list[Line] = []
+        self.datagrams: list[bytes] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -47,6 +48,7 @@ class StatsdListener:
                 data = self.sock.recv(65536)
             except OSError:
                 continue
+            self.datagrams.append(data)
             for text in data.decode().splitlines():
                 if text:
                     self.lines.append(Line.parse(text))

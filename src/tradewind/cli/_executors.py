@@ -60,6 +60,7 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
             preload,
             parallelism=1 if name == "SequentialExecutor" else parallelism,
             on_lost_log=lost,
+            fork_per_try=bool(env.settings.get("local_executor", "fork_per_try")),
         )
     if name == "CeleryExecutor":
         try:

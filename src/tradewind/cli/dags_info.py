@@ -95,6 +95,7 @@ def report(output: str) -> None:
         str(settings.dags_folder),
         timeout=float(settings.get("core", "dagbag_import_timeout")),
         processes=int(settings.get("scheduler", "parsing_processes")),
+        batch_size=int(settings.get("scheduler", "parsing_files_per_process")),
     )
     results = parser.parse(find_dag_files(settings.dags_folder))
     rows = [

@@ -4,11 +4,16 @@ triggerer, web server) that share ``[metrics] prometheus_multiproc_dir`` on this
 
 Names are ``<prefix>_<name with dots as underscores>`` with the metric's tags as labels;
 timers are histograms in seconds, gauges report the most recent value of any process.
+
+Each process writes files named after its pid (``counter_<pid>.db``...), and prometheus-client
+never removes them: a component removes at start the files of processes that are gone
+(:func:`remove_dead_files`), so restarts neither pile files up nor keep stale gauges.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,13 +31,49 @@ def prometheus_name(prefix: str, name: str) -> str:
     return f"{prefix}_{base}" if prefix else base
 
 
+_FILE_PID = re.compile(r"_(\d+)\.db$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_dead_files(path: Path) -> list[Path]:
+    """Remove the value files of processes that no longer run; return them.
+
+    Counters of a process that ended leave the sum (Prometheus's ``rate()`` takes the drop
+    as a reset), and its gauges stop being reported. This process's own files are kept.
+    """
+    removed = []
+    for f in path.glob("*.db"):
+        m = _FILE_PID.search(f.name)
+        if m is None:
+            continue
+        pid = int(m.group(1))
+        if pid != os.getpid() and not _alive(pid):
+            try:
+                f.unlink()
+            except FileNotFoundError:
+                continue  # another component starting at the same time removed it
+            removed.append(f)
+    return removed
+
+
 def use_multiprocess_dir(path: Path) -> None:
-    """Make prometheus-client in this process write its values under ``path``.
+    """Make prometheus-client in this process write its values under ``path``, after
+    removing the files of processes that are gone.
 
     prometheus-client picks its value store at import from ``PROMETHEUS_MULTIPROC_DIR``;
     setting it later needs the store chosen again, which is what this does.
     """
     path.mkdir(parents=True, exist_ok=True)
+    remove_dead_files(path)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     from prometheus_client import values
 
@@ -40,7 +81,8 @@ def use_multiprocess_dir(path: Path) -> None:
 
 
 class PrometheusBackend(MetricsBackend):
-    """Creates each metric on first use, with the catalog's tags as label names."""
+    """Creates each metric on first use, with the catalog's tags as label names; keeps each
+    labelled child, so a value costs a dict look-up and prometheus-client's file write."""
 
     enabled = True
 
@@ -52,9 +94,19 @@ class PrometheusBackend(MetricsBackend):
         # keeps the metric objects from clashing with other code's default registry.
         self.registry = CollectorRegistry(auto_describe=False)
         self._metrics: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        self._children: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._lock = threading.Lock()
 
     def _metric(self, kind: str, name: str, tags: Tags | None) -> Any:
+        key = (name, tuple(tags.items()) if tags else ())
+        child = self._children.get(key)
+        if child is None:
+            child = self._child(kind, name, tags)
+            if len(self._children) < 10000:
+                self._children[key] = child
+        return child
+
+    def _child(self, kind: str, name: str, tags: Tags | None) -> Any:
         found = self._metrics.get(name)
         if found is None:
             with self._lock:

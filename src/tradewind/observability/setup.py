@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from tradewind.core import metrics
-from tradewind.core.metrics import Fanout, Filtered, MetricsBackend
+from tradewind.core.metrics import Buffered, Fanout, Filtered, MetricsBackend
 from tradewind.settings import Settings
 
 
@@ -18,7 +18,8 @@ def _list(value: object) -> list[str]:
 
 
 def build_backend(settings: Settings) -> MetricsBackend | None:
-    """The back ends ``[metrics]`` turns on, filtered by the allow/block lists; None if none."""
+    """The back ends ``[metrics]`` turns on, filtered by the allow/block lists, behind one
+    :class:`Buffered` (callers only append; a thread sends); None if none."""
     g = settings.get
     found: list[MetricsBackend] = []
     if g("metrics", "statsd_on"):
@@ -59,7 +60,7 @@ def build_backend(settings: Settings) -> MetricsBackend | None:
         _list(g("metrics", "metrics_allow_list")),
         _list(g("metrics", "metrics_block_list")),
     )
-    return Filtered(inner, allow, block) if (allow or block) else inner
+    return Buffered(Filtered(inner, allow, block) if (allow or block) else inner)
 
 
 def prometheus_dir(settings: Settings) -> Path:
