@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import AlreadyExists, InvalidInput, TradewindError
+from tradewind.errors import InvalidInput, TradewindError
 from tradewind.services import connections as conn_service
 from tradewind.services import pools as pool_service
-from tradewind.services import ui_queries
 from tradewind.services.connection_service import ConnectionService
+from tradewind.services.pools import PoolService
 from tradewind.services.variables import MASK, VariableService
 from tradewind.ui.admin_users import router as users_router
 from tradewind.ui.auth import check_csrf, env_of, require
@@ -181,8 +181,7 @@ async def delete_connection(request: Request) -> RedirectResponse:
 def admin_pools(request: Request, edit: str = "", error: str = "") -> HTMLResponse:
     """Pools, the slots in use, and an add/edit form."""
     user = require(request, Resource.POOL)
-    with env_of(request).db.session(readonly=True) as session:
-        pools = ui_queries.list_pools(session)
+    pools = PoolService(env_of(request)).table()
     editing = next((p for p in pools if p["pool"] == edit), None)
     return render(
         request, "admin_pools.html", user, pools=pools, editing=editing, error=error,
@@ -196,26 +195,21 @@ async def save_pool(request: Request) -> RedirectResponse:
     original = str((await request.form()).get("original") or "")
     action = Action.EDIT if original else Action.CREATE
     user, form = await changed_by(request, Resource.POOL, action)
-    env = env_of(request)
+    pools = PoolService(env_of(request))
     name = _field(form, "pool")
     try:
         slots = int(_field(form, "slots") or "0")
     except ValueError:
         return back("/admin/pools", "slots must be a whole number (-1 for unlimited)")
+    description = str(form.get("description") or "")
+    deferred = bool(form.get("include_deferred"))
     try:
-        with env.db.session() as session:
-            if original and original != name:
-                raise InvalidInput("a pool's name cannot be changed: add a new one")
-            if not original and any(p["pool"] == name for p in ui_queries.list_pools(session)):
-                raise AlreadyExists(f"pool {name!r} exists already: edit it instead")
-            pool_service.set_pool(
-                session, name, slots, str(form.get("description") or ""),
-                include_deferred=bool(form.get("include_deferred")), now=env.now(),
-                user=user.username,
-            )  # fmt: skip
+        if original and original != name:
+            raise InvalidInput("a pool's name cannot be changed: add a new one")
+        use_case = pools.put if original else pools.create  # create refuses a taken name
+        use_case(name, slots, description, include_deferred=deferred, user=user.username)
     except TradewindError as exc:
         return back("/admin/pools", str(exc))
-    env.wake()  # more slots may let queued work start
     return back("/admin/pools")
 
 
@@ -223,12 +217,8 @@ async def save_pool(request: Request) -> RedirectResponse:
 async def delete_pool(request: Request) -> RedirectResponse:
     """Delete a pool (never the default pool)."""
     user, form = await changed_by(request, Resource.POOL, Action.DELETE)
-    env = env_of(request)
     try:
-        with env.db.session() as session:
-            pool_service.delete_pool(
-                session, _field(form, "pool"), now=env.now(), user=user.username
-            )
+        PoolService(env_of(request)).delete(_field(form, "pool"), user=user.username)
     except TradewindError as exc:
         return back("/admin/pools", str(exc))
     return back("/admin/pools")
