@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "tradewind"
-SESSION_FREE = ["cli/connections.py", "cli/variables.py", "cli/pools.py", "ui/admin.py"]
+SESSION_FREE = [
+    "cli/connections.py",
+    "cli/variables.py",
+    "cli/pools.py",
+    "cli/users.py",
+    "ui/admin.py",
+    "ui/admin_users.py",
+]
 
 
 def _session_uses(tree: ast.AST) -> list[int]:
