@@ -20,12 +20,12 @@ from tradewind.core.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
-from tradewind.services.execution import record_history
 from tradewind.services.lost_tries import pid_alive
 from tradewind.services.readiness import keep_ready
 from tradewind.services.scheduling import DagCache, ListStatement
 from tradewind.services.ti_state import ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import issue_ti_token
+from tradewind.services.try_end import record_history
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = cast(Table, TaskInstance.__table__)

@@ -135,7 +135,7 @@ def fire_triggers(session: Session, events: dict[int, Any], now: datetime) -> in
 
 
 def _fail(session: Session, tis: list[TaskInstance], now: datetime, error: str) -> int:
-    from tradewind.services.execution import record_history
+    from tradewind.services.try_end import record_history
 
     failed = 0
     for ti in tis:
