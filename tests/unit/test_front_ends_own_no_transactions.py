@@ -21,6 +21,8 @@ SESSION_FREE = [
     "cli/users.py",
     "ui/admin.py",
     "ui/admin_users.py",
+    "api/deps.py",
+    "api/web_session.py",
 ]
 
 

@@ -28,12 +28,15 @@ class UserView:
     active: bool
     last_login: datetime | None
     login_count: int
+    #: what a session or token of this user must carry to be valid (bumped on revocation)
+    version: int = 0
 
     @classmethod
     def of(cls, row: User) -> UserView:
         return cls(
             row.id, row.username, row.email, row.first_name, row.last_name,
             tuple(row.roles or ()), bool(row.active), row.last_login, int(row.login_count or 0),
+            ops.credential_version(row),
         )  # fmt: skip
 
 
@@ -53,6 +56,13 @@ class UserService:
         with self.env.db.session(readonly=True) as session:
             row = ops.find_user(session, username)
             return UserView.of(row) if row is not None else None
+
+    def active(self, username: str) -> UserView | None:
+        """The user ``username`` if it exists and is active (read on every request, so a
+        deleted or deactivated user is refused at once), else None."""
+        with self.env.db.session(readonly=True) as session:
+            row = ops.find_user(session, username)
+            return UserView.of(row) if row is not None and row.active else None
 
     def create(
         self,
