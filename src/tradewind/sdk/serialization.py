@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tradewind.sdk.assets import AssetAlias
 from tradewind.sdk.param import ParamsDict
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
         "downstream": sorted(task.downstream_task_ids),
         "trigger_rule": task.trigger_rule,
         **_setup_teardown(task),
+        **_outlet_aliases(task),
         "retries": task.retries,
         "retry_delay": _secs(task.retry_delay),
         "retry_exponential_backoff": task.retry_exponential_backoff,
@@ -121,6 +123,12 @@ def serialize_task(task: BaseOperator, weight: int) -> dict[str, Any]:
         "params": _jsonable(task.params),
         "extra_links": [],
     }
+
+
+def _outlet_aliases(task: BaseOperator) -> dict[str, Any]:
+    """Only for tasks with AssetAlias outlets, so other DAGs keep their JSON (and hash)."""
+    names = [o.name for o in task.outlets if isinstance(o, AssetAlias)]
+    return {"outlet_aliases": names} if names else {}
 
 
 def _setup_teardown(task: BaseOperator) -> dict[str, Any]:

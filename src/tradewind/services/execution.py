@@ -30,8 +30,9 @@ from tradewind.services import telemetry
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
-from tradewind.services.execution_ext import ExecutionExtensions
+from tradewind.services.execution_ext import ExecutionExtensions, outlet_events
 from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
+from tradewind.services.execution_state import ExecutionStateStore
 from tradewind.services.mapping import split_rendered
 from tradewind.services.outcomes import log_lost, next_state
 from tradewind.services.ti_state import cas, run_columns, ti_columns, ti_update, touch_runs
@@ -43,7 +44,7 @@ from tradewind.services.tokens import (
     issue_ti_token,
     verify_ti_token,
 )
-from tradewind.services.wakeup import TASK_ENDED, notify_try_ended
+from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_try_ended
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = TaskInstance.__table__
@@ -169,7 +170,7 @@ def record_history(session: Session, ti: Any, state: str | None, error: str | No
     session.execute(insert(HT).values(**history_row(ti, state, error)))
 
 
-class ExecutionService(ExecutionExtensions, ExecutionLogs):
+class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
     """Implements every method of :data:`tradewind.core.execution_api.METHODS` on the
     metastore: the try's calls here, the cross-DAG ones in ``services/execution_ext.py``, log
     uploads and token checks in ``services/execution_logs.py``."""
@@ -385,9 +386,11 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         error: str | None = None,
         rendered_fields: dict[str, Any] | None = None,
         log: str | None = None,
+        asset_events: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """End the try; with ``log``, store the try's log first (a full disk does not stop the
-        outcome: the answer's ``log`` then says ``{"error": ...}``)."""
+        outcome: the answer's ``log`` then says ``{"error": ...}``). ``asset_events``: what
+        the task set through ``outlet_events`` (kept only for its declared outlets)."""
         try_number = self._check(ti_id, token, cas=True)
         result = Outcome(outcome)  # a bad outcome is refused before the log is written
         stored: dict[str, Any] | None = None
@@ -397,7 +400,9 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             except OSError as exc:
                 logger.error("log of task instance %s not stored: %s", ti_id, exc)
                 stored = {"error": f"log not stored: {exc}"}
-        answer = self.finish_try(ti_id, try_number, result, error, rendered_fields)
+        answer = self.finish_try(
+            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events
+        )
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
             self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE
@@ -414,6 +419,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         rendered_fields: dict[str, Any] | None = None,
         *,
         expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING),
+        asset_events: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Turn an outcome into the next state (also used for lost workers and timeouts)."""
         now = self.env.now()
@@ -466,8 +472,8 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             if outcome is Outcome.LOST and current is TI.RUNNING:
                 log_lost(c, ti, new, error, now)
             c.execute(_TOUCH_RUN, {"of_dag": ti.dag_id, "of_run": ti.run_id})
-            if new is TI.SUCCESS and task is not None and task.outlets:
-                emit = (ti, list(task.outlets))
+            if new is TI.SUCCESS and task is not None:
+                emit = outlet_events(ti, task.data, asset_events)
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
             if notified:
                 c.execute(*notify_try_ended(ti_id, try_number))  # sent at commit
@@ -476,9 +482,15 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             with self.env.db.session() as s:
                 from tradewind.services.assets import record_asset_events
 
-                ti, uris = emit
+                ti, uris, events = emit
                 record_asset_events(
-                    s, uris=uris, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now
+                    s,
+                    uris=uris,
+                    dag_id=ti.dag_id,
+                    task_id=ti.task_id,
+                    run_id=ti.run_id,
+                    now=now,
+                    events=events,
                 )
         if notified:
             self.env.wake(TASK_ENDED, True)  # local datagrams only
@@ -529,8 +541,9 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
                 raise TaskInstanceMoved(
                     f"task instance {ti.dag_id}.{ti.task_id} is no longer running"
                 )
-        if self.wake_on_change:
-            self.env.wake(TASK_ENDED)
+        # The schedulers see a task end and this host's triggerers wake; in the scheduler's
+        # own process (no wake-up needed) the triggerers still do.
+        self.env.wake(DEFERRED if self.wake_on_change else TRIGGERERS)
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
