@@ -28,6 +28,9 @@ class BaseExecutor:
     name = "BaseExecutor"
     #: True when this executor can vouch for the liveness of its running tasks itself.
     supervises_heartbeats = False
+    #: True when :meth:`poll` sets :attr:`changed` for everything that may change what to
+    #: schedule: the scheduler then skips its pass after a wake-up that changed nothing.
+    reports_changes = False
 
     def __init__(self, parallelism: int = 32):
         self.parallelism = parallelism

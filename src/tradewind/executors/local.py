@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
+from typing import Any
 
 from tradewind.core.execution import ExecutionAPI, Outcome, Workload
 from tradewind.errors import TryLost
@@ -203,6 +204,7 @@ class LocalExecutor(BaseExecutor):
 
     name = "LocalExecutor"
     supervises_heartbeats = True
+    reports_changes = True
 
     def __init__(
         self,
@@ -223,6 +225,8 @@ class LocalExecutor(BaseExecutor):
         self.pending: deque[Workload] = deque()
         self._events: list[ExecutorEvent] = []
         self._stopping = False
+        # Answers to ``finish`` calls, sent after the scheduler's next pass (see _serve).
+        self._held: list[tuple[_Worker, dict[str, Any]]] = []
 
     # -- workers ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -257,6 +261,14 @@ class LocalExecutor(BaseExecutor):
             self.in_flight[w.ti_id] = w
             self.pending.append(w)
         self._dispatch()
+        self._send_held()
+
+    def _send_held(self) -> None:
+        held, self._held = self._held, []
+        for worker, reply in held:
+            if worker in self.workers:
+                with contextlib.suppress(OSError):
+                    _pipe.send(worker.api, reply)
 
     def _dispatch(self) -> None:
         for worker in self.workers:
@@ -282,6 +294,7 @@ class LocalExecutor(BaseExecutor):
 
     def poll(self) -> list[ExecutorEvent]:
         """Answer the tries' API calls and collect ended tries, without blocking."""
+        self._send_held()
         while True:
             # One select over every pipe: a Connection.poll() each costs a select() of its own.
             by_fd = {}
@@ -315,6 +328,12 @@ class LocalExecutor(BaseExecutor):
         if msg.get("method") not in _READS:
             self.changed = True
         reply = _pipe.serve_call(self.api, msg)
+        if msg.get("method") == "finish":
+            # Committed; the answer waits for the scheduler's pass that follows, so the next
+            # task is handed out before this worker wakes up (on 2 cores a woken reader
+            # takes the CPU from the writer: ~0.3 ms on the path from one task to the next).
+            self._held.append((worker, reply))
+            return
         with contextlib.suppress(OSError):
             _pipe.send(worker.api, reply)
 

@@ -44,7 +44,7 @@ from tradewind.services.tokens import (
     issue_ti_token,
     verify_ti_token,
 )
-from tradewind.services.wakeup import TASK_ENDED, notify_try_ended
+from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_try_ended
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = TaskInstance.__table__
@@ -541,8 +541,9 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 raise TaskInstanceMoved(
                     f"task instance {ti.dag_id}.{ti.task_id} is no longer running"
                 )
-        if self.wake_on_change:
-            self.env.wake(TASK_ENDED)
+        # The schedulers see a task end and this host's triggerers wake; in the scheduler's
+        # own process (no wake-up needed) the triggerers still do.
+        self.env.wake(DEFERRED if self.wake_on_change else TRIGGERERS)
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:

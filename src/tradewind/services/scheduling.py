@@ -467,17 +467,21 @@ def evaluate_dirty_runs(
     if not runs:
         return result
     sdags = {r.id: cache.get(session, r.dag_id, r.dag_version) for r in runs}
-    tis = _load_tis(session, [r.id for r in runs])
+    from tradewind.services.run_progress import quiet_runs  # it builds on this module
+
+    quiet = quiet_runs(session, runs, sdags, now)
+    busy = [r for r in runs if r.id not in quiet]
+    tis = _load_tis(session, [r.id for r in busy])
     out = _Decisions(max_map_length=cache.max_map_length)
-    for run in runs:
+    for run in busy:
         _decide(session, run, sdags[run.id], tis[run.id], out, now)
     moved, new, as_expected = _apply(session, out, now)
     result.tis_changed = moved + out.expanded
     if as_expected and not out.expanded:
         tis = {pk: [(i, t, new.get(i, st)) for i, t, st in rows] for pk, rows in tis.items()}
     else:  # someone else moved a task instance meanwhile: decide run ends from the database
-        tis = _load_tis(session, [r.id for r in runs])
-    ended = [e for r in runs if (e := _finish_state(r, sdags[r.id], tis[r.id], now))]
+        tis = _load_tis(session, [r.id for r in busy])
+    ended = [e for r in busy if (e := _finish_state(r, sdags[r.id], tis[r.id], now))]
     for chunk in _chunks([r.id for r in runs]):
         session.execute(_SEEN.on(session), {"ids": chunk, "now": now})
     if ended:

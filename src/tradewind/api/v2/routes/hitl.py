@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from tradewind.api.deps import EnvDep, allowed
@@ -61,8 +62,10 @@ def _check(order_by: list[str] | None, state: list[str] | None) -> None:
             )
     valid = {s.value for s in TaskInstanceState}
     if any(s not in valid and s not in ("none", "no_status") for s in state or ()):
-        raise HTTPException(
-            422, f"Invalid value for state. Valid values are {', '.join(sorted(valid))}"
+        # A 422 in the spec's HTTPValidationError shape (a list of errors), as FastAPI's own.
+        msg = f"Invalid value for state. Valid values are {', '.join(sorted(valid))}"
+        raise RequestValidationError(
+            [{"loc": ("query", "state"), "msg": msg, "type": "value_error", "input": state}]
         )
 
 
