@@ -2,7 +2,7 @@
 
 Tradewind has no HITL operator (``HITLOperator``, ``ApprovalOperator``...), so no task ever
 has a HITL detail. The list takes every filter of the 3.3 spec, checked as Airflow checks
-them (types and states 422, an unknown ``order_by`` 400), and matches nothing; one task
+them (a bad type or state 422, an unknown ``order_by`` 400), and matches nothing; one task
 instance's detail is Airflow's 404, which says whether the task instance itself is missing.
 """
 
