@@ -9,7 +9,12 @@ chain's gap or the fan-out's trigger->success time, and ``<workload>_metrics_cpu
 of the scheduler's CPU per task (its whole process group: workers and task children too),
 which a busy shared machine disturbs much less than wall-clock times.
 
-Usage: bench_metrics.py [--rounds 2] [fanout100|chain20 ...]
+With ``--baseline-src DIR`` a third mode, ``on_baseline``, runs the scheduler with the
+tradewind package of ``DIR`` (``git archive <commit> src | tar -x -C /tmp/old``, then
+``--baseline-src /tmp/old/src``), interleaved with the others: before and after in one run.
+Each overhead line carries the 1-minute load average over the run (min, median, max).
+
+Usage: bench_metrics.py [--rounds 2] [--baseline-src DIR] [fanout100|chain20 ...]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from measure import WORKLOADS, emit, make_home, parse_dags, start_scheduler, sto
 
 RUNS = 3
 BACKENDS = {"statsd", "prometheus"}
+BASELINE_SRC: list[str] = []  # --baseline-src: a third mode, "on" with older code
 
 
 def group_cpu(pgid: int) -> float:
@@ -121,40 +127,59 @@ def measure(w: Workload, on: bool, sink: Sink) -> tuple[list[float], list[float]
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _measure_mode(w: Workload, mode: str, sink: Sink) -> tuple[list[float], ...]:
+    """``off``, ``on``, or ``on_baseline`` (on, with the tradewind of ``BASELINE_SRC``)."""
+    saved = os.environ.get("PYTHONPATH")
+    if mode == "on_baseline":
+        os.environ["PYTHONPATH"] = BASELINE_SRC[0]  # the scheduler subprocess imports it
+    try:
+        return measure(w, mode != "off", sink)
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
 def bench(w: Workload, rounds: int, sink: Sink) -> None:
-    got: dict[bool, tuple[list[float], ...]] = {False: ([], [], []), True: ([], [], [])}
+    modes = ["off", "on", *(["on_baseline"] if BASELINE_SRC else [])]
+    got: dict[str, tuple[list[float], ...]] = {m: ([], [], []) for m in modes}
     before = sink.count
+    loads = []
     for _ in range(rounds):
-        for on in (False, True):
-            for into, values in zip(got[on], measure(w, on, sink), strict=True):
+        for mode in modes:
+            for into, values in zip(got[mode], _measure_mode(w, mode, sink), strict=True):
                 into.extend(values)
+            loads.append(os.getloadavg()[0])
     extra = {"parallelism": PARALLELISM, "tasks": w.n, "executor": "LocalExecutor"}
-    for on in (False, True):
-        mode = "on" if on else "off"
-        emit(f"{w.name}_trigger_to_success", got[on][0], "s", metrics=mode, **extra)
-        if got[on][1]:
-            emit("w2_chain_gap_median", got[on][1], "ms", metrics=mode, **extra)
-        emit(f"{w.name}_scheduler_cpu_per_task", got[on][2], "ms", metrics=mode, **extra)
-    key = 1 if got[False][1] else 0  # the chain's gap, the fan-out's total
-    off, on_ = statistics.median(got[False][key]), statistics.median(got[True][key])
-    emit(
-        f"{w.name}_metrics_overhead_pct",
-        [(on_ - off) / off * 100],
-        "%",
-        compared="w2_chain_gap_median" if key else f"{w.name}_trigger_to_success",
-        statsd_datagrams=sink.count - before,
-        target="<= 5",
-        **extra,
-    )
-    cpu_off, cpu_on = statistics.median(got[False][2]), statistics.median(got[True][2])
-    emit(
-        f"{w.name}_metrics_cpu_overhead_pct",
-        [(cpu_on - cpu_off) / cpu_off * 100],
-        "%",
-        compared=f"{w.name}_scheduler_cpu_per_task",
-        target="<= 5",
-        **extra,
-    )
+    for mode in modes:
+        emit(f"{w.name}_trigger_to_success", got[mode][0], "s", metrics=mode, **extra)
+        if got[mode][1]:
+            emit("w2_chain_gap_median", got[mode][1], "ms", metrics=mode, **extra)
+        emit(f"{w.name}_scheduler_cpu_per_task", got[mode][2], "ms", metrics=mode, **extra)
+    key = 1 if got["off"][1] else 0  # the chain's gap, the fan-out's total
+    off, cpu_off = statistics.median(got["off"][key]), statistics.median(got["off"][2])
+    for mode in modes[1:]:
+        suffix = "" if mode == "on" else "_baseline"
+        on_, cpu_on = statistics.median(got[mode][key]), statistics.median(got[mode][2])
+        emit(
+            f"{w.name}_metrics_overhead_pct{suffix}",
+            [(on_ - off) / off * 100],
+            "%",
+            compared="w2_chain_gap_median" if key else f"{w.name}_trigger_to_success",
+            statsd_datagrams=sink.count - before,
+            load1=[round(min(loads), 2), round(statistics.median(loads), 2), round(max(loads), 2)],
+            target="<= 5",
+            **extra,
+        )
+        emit(
+            f"{w.name}_metrics_cpu_overhead_pct{suffix}",
+            [(cpu_on - cpu_off) / cpu_off * 100],
+            "%",
+            compared=f"{w.name}_scheduler_cpu_per_task",
+            target="<= 5",
+            **extra,
+        )
 
 
 def emission_cost(sink: Sink) -> None:
@@ -225,16 +250,29 @@ def emission_cost(sink: Sink) -> None:
 
 
 def main() -> None:
+    global RUNS
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--backends", default="statsd,prometheus", help="what 'on' turns on")
+    parser.add_argument(
+        "--baseline-src",
+        default="",
+        help="also run 'on' with the tradewind package of this src folder (say, an older "
+        "commit exported with `git archive`), interleaved, to compare before and after",
+    )
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs per fresh home")
+    parser.add_argument("--no-emission-cost", action="store_true")
     parser.add_argument("names", nargs="*", default=["chain20", "fanout100"])
     args = parser.parse_args()
     BACKENDS.clear()
     BACKENDS.update(args.backends.split(","))
+    RUNS = args.runs
+    if args.baseline_src:
+        BASELINE_SRC.append(str(Path(args.baseline_src).resolve()))
     sink = Sink()
     try:
-        emission_cost(sink)
+        if not args.no_emission_cost:
+            emission_cost(sink)
         for name in args.names:
             bench(SCENARIOS[name], args.rounds, sink)
     finally:

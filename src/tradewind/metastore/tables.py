@@ -467,6 +467,8 @@ class AssetEvent(Base):
     source_run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
     source_map_index: Mapped[int] = mapped_column(Integer, default=-1)
     timestamp: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: the AssetAlias outlet the task added this asset through (``outlet_events[alias].add``)
+    source_alias_name: Mapped[str | None] = mapped_column(String(1500), nullable=True)
 
 
 class AssetDagQueue(Base):

@@ -20,12 +20,12 @@ from tradewind.core.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
-from tradewind.services.execution import record_history
 from tradewind.services.lost_tries import pid_alive
 from tradewind.services.readiness import keep_ready
 from tradewind.services.scheduling import DagCache, ListStatement
 from tradewind.services.ti_state import ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import issue_ti_token
+from tradewind.services.try_end import record_history
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = cast(Table, TaskInstance.__table__)
@@ -178,7 +178,7 @@ def _mark_queued(
             moved.update(session.execute(stmt, {**params, "ids": ids[i : i + 500]}).scalars())
         return moved
     stmt = _TO_QUEUED.on(session)
-    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}
+    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}  # type: ignore[attr-defined]
 
 
 def queue_ready(
@@ -385,7 +385,7 @@ def requeue_stuck(
     for ti_id, by_job, queued_at, dag_id, run_id in rows:
         orphan = by_job is not None and by_job != job_id and by_job not in live_jobs
         if orphan or (queued_at is not None and queued_at < cutoff):
-            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount
+            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount  # type: ignore[attr-defined]
             runs.add((dag_id, run_id))
     touch_runs(session, runs)
     return moved

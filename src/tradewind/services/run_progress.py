@@ -9,6 +9,7 @@ apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -52,7 +53,7 @@ COUNT_FROM_TASKS = 64
 
 
 def quiet_runs(
-    session: Session, runs: list[Any], sdags: dict[int, SerializedDag], now: datetime
+    session: Session, runs: Sequence[Any], sdags: dict[int, SerializedDag], now: datetime
 ) -> set[int]:
     """The pks of ``runs`` with no task instance waiting and not ending now (task instances
     still unfinished, no fail_fast failure, no dagrun_timeout passed); only runs of DAGs of

@@ -29,6 +29,11 @@ def _run_dir(settings: Settings) -> Path:
 #: or anything else (a trigger, clear, unpause, new DAG: a full scheduling pass).
 TASK_ENDED = "t"
 OTHER = "w"
+#: A try deferred: for the schedulers a task end; it also wakes this host's triggerers, which
+#: sleep longer while they hold no trigger.
+DEFERRED = "d"
+#: Only this host's triggerers (a deferral served inside the scheduler's own process).
+TRIGGERERS = "r"
 
 
 def wake_function(settings: Settings, db: Database) -> Callable[..., None]:
@@ -41,19 +46,25 @@ def wake_function(settings: Settings, db: Database) -> Callable[..., None]:
     def wake(kind: str = OTHER, notified: bool = False) -> None:
         """Wake the schedulers; ``notified``: the caller already sent the NOTIFY in its
         transaction (:func:`notify_statement`), only the local datagrams are left."""
+        deferred, only_triggerers = kind in (DEFERRED, TRIGGERERS), kind == TRIGGERERS
+        if deferred:
+            kind = TASK_ENDED
         payload = kind.encode()[:1] or b"w"
         try:
             names = os.listdir(run_dir)
         except OSError:
             names = []
         for name in names:
-            if name.startswith("scheduler-") and name.endswith(".port"):
+            woken = (name.startswith("scheduler-") and not only_triggerers) or (
+                deferred and name.startswith("triggerer-")
+            )
+            if woken and name.endswith(".port"):
                 try:
                     port = int((run_dir / name).read_text().strip())
                     sock.sendto(payload, ("127.0.0.1", port))
                 except (OSError, ValueError):
                     continue
-        if is_pg and not notified:
+        if is_pg and not notified and not only_triggerers:
             with contextlib.suppress(Exception), db.engine.connect() as conn:
                 conn.execute(notify_statement(kind))
                 conn.commit()
@@ -157,6 +168,33 @@ class TryEndListener:
             with contextlib.suppress(Exception):
                 self._pg.close()
             self._pg = None
+
+
+class TriggererWakeSocket:
+    """The triggerer's side: a loopback port (file ``triggerer-<pid>.port``) that a deferral
+    on this host pokes (:data:`DEFERRED`)."""
+
+    def __init__(self, settings: Settings):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.setblocking(False)
+        run_dir = _run_dir(settings)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._port_file = run_dir / f"triggerer-{os.getpid()}-{id(self)}.port"
+        self._port_file.write_text(str(self._sock.getsockname()[1]))
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def drain(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while self._sock.recv(64):
+                pass
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._port_file.unlink()
+        self._sock.close()
 
 
 class WakeListener:

@@ -56,6 +56,8 @@ def _sample(arg_type: Any) -> Any:
         return 7
     if arg_type is bool:
         return True
+    if "list[dict" in text:
+        return [{"k": 1}]
     if "list" in text:
         return ["a", "b"]
     if "dict" in text:
