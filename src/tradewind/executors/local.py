@@ -301,17 +301,18 @@ class LocalExecutor(BaseExecutor):
         """Answer the tries' API calls and collect ended tries, without blocking."""
         self._send_held()
         while True:
-            # One select over every pipe: a Connection.poll() each costs a select() of its own.
+            # One poll() over every pipe: a Connection.poll() each costs a select() of its own
+            # (and poll, unlike select, takes descriptors past 1,024).
             by_fd = {}
+            watch = select.poll()
             for worker in self.workers:
-                by_fd[worker.api.fileno()] = (worker, True)
-                by_fd[worker.control.fileno()] = (worker, False)
-            if not by_fd:
-                break
-            ready, _, _ = select.select(list(by_fd), [], [], 0)
+                for conn, is_api in ((worker.api, True), (worker.control, False)):
+                    by_fd[conn.fileno()] = (worker, is_api)
+                    watch.register(conn.fileno(), select.POLLIN)
+            ready = watch.poll(0)
             if not ready:
                 break
-            for fd in ready:
+            for fd, _ in ready:
                 worker, is_api = by_fd[fd]
                 if worker not in self.workers:
                     continue  # replaced while serving another pipe of this pass

@@ -366,6 +366,7 @@ class Scheduler:
     def loop(self, until: Callable[[], bool] | None = None) -> None:
         """Run until :meth:`stop` (or ``until()`` is true)."""
         pass_at = 0.0
+        again = False  # the poll after the last pass changed something: pass before sleeping
         while not self._stop.is_set():
             self.executor.changed = False
             events = self.executor.poll()
@@ -374,7 +375,8 @@ class Scheduler:
             # A wake-up that only served reads (a claim, an XCom) changes nothing to decide:
             # no pass (it would cost a write transaction and two queries per task start).
             if (
-                events
+                again
+                or events
                 or swept
                 or self.executor.changed
                 or self._external
@@ -382,7 +384,7 @@ class Scheduler:
                 or time.monotonic() >= pass_at
                 or not self.executor.reports_changes
             ):
-                self._poked = False
+                self._poked = again = False
                 with metrics.timer("scheduler.scheduler_loop_duration"):
                     wait = self.run_once(full=self._external)
                 pass_at = time.monotonic() + wait
@@ -391,7 +393,9 @@ class Scheduler:
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return
-            if not self.executor.changed:  # an outcome served just now: pass again first
+            if self.executor.changed:  # an outcome served just now: pass again first
+                again = True
+            else:
                 self._wait(max(pass_at - time.monotonic(), 0.0))
 
     def run(self) -> None:
