@@ -110,6 +110,13 @@ def requires(resource: Resource, action: Action) -> Callable[..., CurrentUser]:
     return check
 
 
+def permission(resource: Resource, action: Action) -> Any:
+    """``Depends(requires(resource, action))``, for a route's parameter type
+    ``Annotated[CurrentUser, permission(resource, action)]`` (a type alias mypy can read)."""
+    return Depends(requires(resource, action))
+
+
 def allowed(resource: Resource, action: Action) -> Any:
-    """``Depends(requires(resource, action))`` annotated for a route parameter."""
-    return Annotated[CurrentUser, Depends(requires(resource, action))]
+    """``Annotated[CurrentUser, permission(resource, action)]`` built at run time (mypy cannot
+    read it as a type: prefer writing the ``Annotated`` alias)."""
+    return Annotated[CurrentUser, permission(resource, action)]

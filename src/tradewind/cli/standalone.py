@@ -69,7 +69,9 @@ def _serve(settings: Any, host: str, port: int) -> None:
     from tradewind.services.env import Env
 
     setup_observability(settings)
-    serve(create_app(Env.from_settings(settings)), host=host, port=port, log_level="warning")
+    env = Env.from_settings(settings)
+    env.db.refresh_statistics()  # the list pages' plans on SQLite depend on them
+    serve(create_app(env), host=host, port=port, log_level="warning")
 
 
 def _trigger(settings: Any) -> None:

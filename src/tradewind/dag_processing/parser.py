@@ -225,7 +225,7 @@ class FileParser:
         """Parse every file of ``paths``; results come back in the order of ``paths``."""
         todo = list(paths)
         order = {p: i for i, p in enumerate(todo)}
-        pending = self._batches(todo)
+        pending: list[list[str] | list[_Pending]] = [*self._batches(todo)]
         pending.reverse()
         done: list[ParsedFile] = []
         running: dict[int, _Child] = {}

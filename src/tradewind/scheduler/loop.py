@@ -32,17 +32,13 @@ from tradewind.services import (
     scheduling,
     telemetry,
 )
+from tradewind.services.asset_scheduling import create_asset_triggered_runs
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 from tradewind.services.latency import LatencyTracker
 from tradewind.services.wakeup import TASK_ENDED
 
 log = logging.getLogger("tradewind.scheduler")
-
-try:  # data-aware scheduling (assets) lives in its own service module
-    from tradewind.services.asset_scheduling import create_asset_triggered_runs as _asset_runs
-except ImportError:  # pragma: no cover - during development only
-    _asset_runs = None
 
 
 @dataclass
@@ -226,8 +222,7 @@ class Scheduler:
                 nxt = run_creation.next_run_creation_time(s)
                 if nxt is not None:
                     due.append(nxt)
-                if _asset_runs is not None:
-                    _asset_runs(s, self.cache, now)
+                create_asset_triggered_runs(s, self.cache, now)
             run_creation.start_queued_runs(s, now)
             _, retry_at = scheduling.promote_due_retries(s, now)
             if retry_at is not None:

@@ -100,7 +100,7 @@ class ExecutionExtensions:
             q = q.where(DagRun.logical_date == when)
         else:
             return None
-        return s.execute(q).scalar_one_or_none()
+        return s.execute(q).scalar_one_or_none()  # type: ignore[no-any-return]
 
     @staticmethod
     def _run_answer(run: DagRun, *, created: bool) -> dict[str, Any]:
