@@ -15,6 +15,7 @@ Prints one JSON line per file and per DAG, then the summary lines
 Files needing Kubernetes, a cloud account or the internet are left out (``EXCLUDED``).
 
     python bench/airflow_examples.py [--version 2.10.5] [--only example_xcom] [--timeout 120]
+                                     [--parse-only]
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ EXCLUDED = {
     "example_kubernetes_executor": "needs Kubernetes",
     "example_local_kubernetes_executor": "needs Kubernetes",
     "tutorial_objectstorage": "needs the internet (an HTTP API) and S3",
-    "example_dag_decorator": "needs the internet (GET http://httpbin.org/get)",
+    "example_dag_decorator": "needs the internet (GET httpbin.org, 3.3.2: httpbingo.org)",
+    "example_retry_policy": "needs the internet (GET https://api.example.com/data)",
 }
 
 #: (version, dag_id) -> why its run does not end ``success`` on Airflow either
@@ -53,6 +55,10 @@ EXPECTED_NOT_SUCCESS = {
     ("3.3.2", "example_passing_params_via_test_command"): "renders params.foo: needs -c foo=...",
     ("2.10.5", "example_external_task_marker_child"): "waits for a task group the parent lacks",
     ("2.10.5", "example_sensors"): "a TimeSensorAsync waits until an hour from parse time",
+    ("2.10.5", "read_dataset_event_from_classic"): "its template calls Dataset(...), which "
+    "Airflow's template context does not define either",
+    ("3.3.2", "read_asset_event_from_classic"): "renders the last event of s3://output/1.txt, "
+    "which has none yet: its producers (example_outlet_event_extra) run after it",
 }
 
 
@@ -84,6 +90,10 @@ def example_files(folder: Path, only: list[str]) -> list[Path]:
     return [p for p in files if not only or any(o in p.stem for o in only)]
 
 
+#: settings whose default changed between the versions: each file runs with its version's
+CONFIG = {"2.10.5": {"TRADEWIND__SCHEDULER__CATCHUP_BY_DEFAULT": "true"}, "3.3.2": {}}
+
+
 def tradewind(home: Path, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("tradewind")
     folder = home.parent / "src" / "airflow" / "example_dags"
@@ -93,6 +103,7 @@ def tradewind(home: Path, *args: str, timeout: float) -> subprocess.CompletedPro
         "TRADEWIND__CORE__DAGS_FOLDER": str(folder),
         "TRADEWIND__CORE__PLUGINS_FOLDER": str(folder / "plugins"),
         "TRADEWIND__CORE__LOAD_EXAMPLES": "false",
+        **CONFIG.get(home.parent.name, {}),
     }
     # From the folder holding airflow/example_dags, as Airflow's own test runs (one example
     # globs "airflow/example_dags/*.py" relative to the working directory).
@@ -199,6 +210,8 @@ def measure(version: str, cache: Path, scratch: Path, args: argparse.Namespace) 
             flush=True,
         )
         runs += [(path.stem, d) for d in ids]
+    if args.parse_only:
+        runs = []
     ok = 0
     for stem, dag_id in runs:
         result = test_dag(home, dag_id, args.timeout)
@@ -252,6 +265,7 @@ def main() -> None:
     parser.add_argument("--version", action="append", choices=sorted(WHEELS))
     parser.add_argument("--only", action="append", default=[], help="file stem substring")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per dags test")
+    parser.add_argument("--parse-only", action="store_true", help="skip the dags test runs")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "compat-wheels")
     parser.add_argument(
         "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "tradewind-airflow-examples"

@@ -1,17 +1,21 @@
-"""Idle cost: ``tradewind scheduler`` (with its DAG processor) and 200 DAGs loaded, no runs.
+"""Idle cost: every component with 200 DAGs loaded, no runs.
 
-The 200 DAG files come from the W3 generator (paused, ``schedule=None``, as generated) and are
-parsed before the scheduler starts. After a settle period, CPU % of the whole process tree
-(scheduler, DAG processor, warm workers) is measured over 3 windows of 30 s each from
-/proc/<pid>/stat, then RSS and PSS from /proc. Prints JSON lines.
+``tradewind standalone`` (scheduler, DAG processor, triggerer, web server, warm workers; the
+default) or ``--component scheduler`` (``tradewind scheduler`` with its DAG processor and
+warm workers, the figure before #17). The 200 DAG files come from the W3 generator (paused,
+``schedule=None``, as generated) and are parsed before it starts. After a settle period, CPU %
+of the whole process tree is measured over 3 windows of 30 s each from /proc/<pid>/stat,
+then RSS and PSS from /proc, in total and per kind of process. Prints JSON lines.
 
 Env: BENCH_IDLE_SECONDS (window, default 30), BENCH_IDLE_SETTLE (default 10).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -75,17 +79,43 @@ def memory_kib(pids: list[int], key: str) -> int:
     return total
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _kind(pid: int) -> str:
+    """What a process of the tree is, from its title or command line."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "gone"
+    if comm.startswith("tw-"):  # the forked components name themselves (cli/_processes.py)
+        return comm
+    return "python" if "python" in title or comm.startswith("python") else comm
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--component", choices=["standalone", "scheduler"], default="standalone")
+    parser.add_argument("--parallelism", type=int, help="[core] parallelism (warm workers)")
+    opts = parser.parse_args()
+    more = {} if opts.parallelism is None else {"core__parallelism": opts.parallelism}
     tmp = Path(tempfile.mkdtemp(prefix="twidle-"))
     proc = None
     try:
-        env = make_home(tmp)
+        env = make_home(tmp, core__load_examples="false", **more)
         gen = WORKLOADS / "gen_parse_dags.py"
         subprocess.run(
             [sys.executable, str(gen), str(tmp / "dags")], check=True, capture_output=True
         )
         parse_dags(env)
-        proc = start_scheduler(env, tmp, settle=SETTLE, with_processor=True)
+        command = ["standalone", "--port", str(_free_port())]
+        if opts.component == "scheduler":
+            command = ["scheduler"]
+        proc = start_scheduler(env, tmp, settle=SETTLE, command=command)
         pids = tree(proc.pid)
         percents = []
         for _ in range(WINDOWS):
@@ -94,17 +124,31 @@ def main() -> None:
             time.sleep(WINDOW)
             after, elapsed = cpu_seconds(pids), time.monotonic() - start
             percents.append((after - before) / elapsed * 100)
-        extra = {"dags": 200, "processes": len(pids), "window_s": WINDOW, "cpus": os.cpu_count()}
-        emit("idle_cpu_200_dags", percents, "%", digits=3, of="one core", target=1.0, **extra)
+        extra = {
+            "component": opts.component,
+            "parallelism": opts.parallelism or 32,
+            "dags": 200,
+            "processes": len(pids),
+            "window_s": WINDOW,
+            "cpus": os.cpu_count(),
+        }
+        emit("idle_cpu_200_dags", percents, "%", digits=3, of="one core", target=0.5, **extra)
         rss = memory_kib(pids, "Rss:") / 1024
         pss = memory_kib(pids, "Pss:") / 1024
         own_pss = memory_kib([proc.pid], "Pss:") / 1024
+        kinds: dict[str, list[int]] = {}
+        for pid in pids:
+            kinds.setdefault(_kind(pid), []).append(pid)
+        by_kind = {
+            f"{k} x{len(v)}": round(memory_kib(v, "Pss:") / 1024, 1) for k, v in kinds.items()
+        }
         for metric, value in (
             ("idle_rss_total", rss),
             ("idle_pss_total", pss),
             ("idle_pss_scheduler", own_pss),
         ):
-            emit(metric, [value], "MiB", digits=1, **extra)
+            more = {"target": 150.0, "pss_by_kind": by_kind} if metric == "idle_pss_total" else {}
+            emit(metric, [value], "MiB", digits=1, **extra, **more)
     finally:
         if proc is not None:
             stop_scheduler(proc)

@@ -6,7 +6,12 @@ Prints JSON lines (``measure.emit``): per-instance cost of each form and their r
 issue's bar: mapped <= 1.2x static), ``expand_10000_scheduler_pass`` (the pass that expands)
 and ``grid_query_10000`` (the grid's query of that run).
 
-Usage: bench_mapping.py [fanout|expand ...]   (default: both);  BENCH_MAP_N=1000
+``grid`` times the whole grid page (an HTTP GET through the app, logged in: queries, template
+render, response) of a DAG whose mapped task has ``BENCH_MAP_N`` instances in each of 25 runs,
+with and without the mapped cell's panel open, and the page's live-refresh JSON
+(``grid_page_*``, target 300 ms; the load average is in each line).
+
+Usage: bench_mapping.py [fanout|expand|grid ...]   (default: all);  BENCH_MAP_N=1000
 """
 
 from __future__ import annotations
@@ -156,9 +161,11 @@ def expand(elements: int = 10_000) -> None:
 
 
 def main() -> None:
-    names = sys.argv[1:] or ["fanout", "expand"]
+    from bench_mapping_grid import grid
+
+    names = sys.argv[1:] or ["fanout", "expand", "grid"]
     for name in names:
-        {"fanout": fanout, "expand": expand}[name]()
+        {"fanout": fanout, "expand": expand, "grid": grid}[name]()
 
 
 if __name__ == "__main__":

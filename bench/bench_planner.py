@@ -7,7 +7,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from tradewind.scheduler.planning import Candidate, Limits, Running, plan
+from tradewind.core.planning import Candidate, Limits, Running, plan
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -75,16 +75,23 @@ def parse_dags(env: dict[str, str]) -> None:
 
 
 def start_scheduler(
-    env: dict[str, str], home: Path, settle: float = 1.5, with_processor: bool = False
+    env: dict[str, str],
+    home: Path,
+    settle: float = 1.5,
+    with_processor: bool = False,
+    command: Sequence[str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``tradewind scheduler [--skip-dag-processor]``; return once it listens for wake-ups.
+    """Start ``tradewind scheduler [--skip-dag-processor]`` (or ``command``, e.g.
+    ``standalone``); return once its scheduler listens for wake-ups.
 
     ``settle`` gives the executor's warm workers time to finish importing.
     """
     cmd = [sys.executable, "-c", "from tradewind.cli.main import main; main()"]
     log = open(home / "scheduler.out", "wb")  # noqa: SIM115 - closed with the process
+    if command is None:
+        command = ["scheduler", *([] if with_processor else ["--skip-dag-processor"])]
     proc = subprocess.Popen(
-        [*cmd, "scheduler", *([] if with_processor else ["--skip-dag-processor"])],
+        [*cmd, *command],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -124,6 +124,10 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "",
         "Run ids a user may give (API, UI, CLI, TriggerDagRunOperator); `/`, `\\` and `..` are refused whatever the pattern.",
     ),
+    ("local_executor", "fork_per_try"): (
+        "none (Tradewind only; Airflow always forks)",
+        "Run every try of the LocalExecutor in a freshly forked child of its warm worker (a try cannot change what the next one sees; ~1.5 ms and ~2 ms of CPU more per try) instead of in the worker itself, which the scheduler stops with SIGTERM/SIGKILL on a timeout or clear. Either way a try that exits or crashes (segfault) fails; a worker killed from outside is lost.",
+    ),
     ("celery", "broker_url"): (
         "",
         "Celery broker: `redis://127.0.0.1:6379/0` or `amqp://guest:guest@127.0.0.1:5672//`.",

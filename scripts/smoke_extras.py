@@ -1,12 +1,13 @@
 """Install each extra the README names into a fresh venv (without the test extra) and run it.
 
-Usage: python scripts/smoke_extras.py [default] [celery] [mysql] [flower] [otel]   (all by default)
+Usage: python scripts/smoke_extras.py [default] [celery] [mysql] [flower] [otel] [bench]   (all by default)
 
 Each smoke is what a new user does after `pip install`: the default install runs
 `tradewind standalone` and a 3-task DAG to success; `celery,postgres` runs a scheduler, a web
 server and a Celery worker on PostgreSQL with Redis and then with RabbitMQ, the same DAG to
 success; `mysql` tests a MariaDB connection through `tradewind connections test`; `flower`
-starts Celery's monitor; `otel` sends a DAG run's metrics and traces to a local OTLP receiver. Standard library only: it runs before anything is installed. Prints one
+starts Celery's monitor; `otel` sends a DAG run's metrics and traces to a local OTLP receiver; `bench` draws the
+benchmarks' chart. Standard library only: it runs before anything is installed. Prints one
 JSON line per smoke and exits 1 if any failed. A server that is not reachable fails the smoke
 (CI=true) or skips it with a message.
 """
@@ -335,12 +336,38 @@ def smoke_otel(work: Path) -> str:
     return "otel: metrics and traces of a DAG run reached a local OTLP receiver"
 
 
+def smoke_bench(work: Path) -> str:
+    """The benchmarks' chart: bench/chart.py draws a PNG from two executors' JSON lines."""
+    bin_dir = make_venv(work, "[bench]")
+    results = work / "scale.jsonl"
+    lines = [
+        {"metric": f"scale_{ex}_{n}_per_task", "value": v, "min": v * 0.9, "max": v * 1.1}
+        for ex, base in (("local", 8.0), ("celery", 6.0))
+        for n, v in ((10, base * 3), (100, base), (1000, base * 0.9))
+    ]
+    results.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    png = work / "chart.png"
+    done = subprocess.run(
+        [str(bin_dir / "python"), str(ROOT / "bench" / "chart.py"), str(results), "-o", str(png)],
+        env=base_env(work, bin_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0 or not png.exists():
+        raise SmokeFailed(f"bench/chart.py failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+    if not png.read_bytes().startswith(b"\x89PNG"):
+        raise SmokeFailed(f"bench/chart.py wrote {png}, which is not a PNG")
+    return f"bench: bench/chart.py drew a {png.stat().st_size} byte PNG"
+
+
 SMOKES: dict[str, Callable[[Path], str]] = {
     "default": smoke_default,
     "celery": smoke_celery,
     "mysql": smoke_mysql,
     "flower": smoke_flower,
     "otel": smoke_otel,
+    "bench": smoke_bench,
 }
 
 

@@ -13,7 +13,9 @@ __version__ = "0.1.0"
 __all__ = [
     "DAG",
     "Asset",
+    "AssetAlias",
     "Dataset",
+    "Metadata",
     "Param",
     "TaskGroup",
     "__version__",
@@ -31,6 +33,8 @@ _LAZY = {
     "Param": ("tradewind.sdk.param", "Param"),
     "Asset": ("tradewind.sdk.assets", "Asset"),
     "Dataset": ("tradewind.sdk.assets", "Asset"),
+    "AssetAlias": ("tradewind.sdk.assets", "AssetAlias"),
+    "Metadata": ("tradewind.sdk.asset_events", "Metadata"),
     "chain": ("tradewind.sdk.baseoperator", "chain"),
     "cross_downstream": ("tradewind.sdk.baseoperator", "cross_downstream"),
 }

@@ -14,6 +14,7 @@ from typing import Any
 from tradewind.core.execution import Workload
 from tradewind.executors.inline import InlineExecutor
 from tradewind.scheduler.loop import Scheduler, SchedulerOptions
+from tradewind.sdk.test_hook import register_runner
 from tradewind.services import runs as run_service
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
@@ -179,3 +180,6 @@ def run_task_in_process(
     return next(
         t for t in result.tasks if t.task_id == task_id and t.map_index == workload.map_index
     )
+
+
+register_runner(run_dag_in_process)  # what DAG.test() calls (sdk/test_hook.py)

@@ -61,6 +61,11 @@ class InvalidInput(TradewindError):
     """A value given by a user is malformed; the message says which and why."""
 
 
+class XComTooLarge(InvalidInput):
+    """An XCom value is over ``[core] max_xcom_size``; the message gives the size and the
+    limit, and for a task's push the task (and the mapped tasks it reduced)."""
+
+
 class PermissionDenied(TradewindError):
     """The caller is authenticated but its role lacks the permission."""
 

@@ -55,8 +55,30 @@ class LoadedPlugins:
 
     @property
     def timetables(self) -> dict[str, type]:
-        """Timetable classes by import path, for deserializing custom schedules."""
-        return {f"{t.__module__}.{t.__qualname__}": t for p in self.plugins for t in p.timetables}
+        """Timetable classes by import path, for deserializing custom schedules; a class of a
+        plugins-folder file also by that file's dotted path in the folder (``workday.X``)."""
+        out: dict[str, type] = {}
+        for p in self.plugins:
+            for t in p.timetables:
+                out[f"{t.__module__}.{t.__qualname__}"] = t
+                rel = getattr(sys.modules.get(t.__module__), "__tradewind_relname__", None)
+                if rel:
+                    out.setdefault(f"{rel}.{t.__qualname__}", t)
+        return out
+
+    def timetable(self, classpath: str) -> type | None:
+        """The registered timetable of ``classpath``; a plugins-folder class also when a DAG
+        file imported its file by a package path (``airflow.example_dags.plugins.workday.X``
+        for ``plugins/workday.py``), as Airflow's examples do."""
+        known = self.timetables
+        if classpath in known:
+            return known[classpath]
+        parts = classpath.split(".")
+        for i in range(1, len(parts) - 1):
+            found = known.get(".".join(parts[i:]))
+            if found is not None and getattr(found, "__module__", "").startswith(_FOLDER_PREFIX):
+                return found
+        return None
 
     def find(self, kind: str, name: str) -> Any:
         """Return the operator/hook/sensor class called ``name`` from any plugin, or None."""
@@ -68,6 +90,8 @@ class LoadedPlugins:
 
 
 _loaded: LoadedPlugins | None = None
+#: the module names of plugins-folder files
+_FOLDER_PREFIX = "tradewind_plugin_"
 
 
 def _plugin_classes(module: Any) -> list[type]:
@@ -82,7 +106,7 @@ def _plugin_classes(module: Any) -> list[type]:
 
 
 def _validate(cls: type, source: str) -> TradewindPlugin:
-    plugin = cls()
+    plugin: TradewindPlugin = cls()
     if not plugin.name:
         raise ValueError(f"plugin class {cls.__name__} has no name")
     plugin.source = source
@@ -100,11 +124,13 @@ def _from_folder(folder: str, result: LoadedPlugins) -> None:
             if not name.endswith(".py") or name.startswith("_"):
                 continue
             path = os.path.join(root, name)
-            mod_name = "tradewind_plugin_" + os.path.relpath(path, folder)[:-3].replace(os.sep, "_")
+            rel = os.path.relpath(path, folder)[:-3]
+            mod_name = _FOLDER_PREFIX + rel.replace(os.sep, "_")
             try:
                 spec = importlib.util.spec_from_file_location(mod_name, path)
                 assert spec is not None and spec.loader is not None
                 module = importlib.util.module_from_spec(spec)
+                module.__tradewind_relname__ = rel.replace(os.sep, ".")  # type: ignore[attr-defined]
                 sys.modules[mod_name] = module
                 spec.loader.exec_module(module)
                 result.plugins.extend(_validate(c, path) for c in _plugin_classes(module))

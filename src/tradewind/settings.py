@@ -65,10 +65,14 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "poll_interval": 1.0,
             "dag_dir_list_interval": 300.0,
             "parsing_processes": 2,
+            "parsing_files_per_process": 50,
             "standalone_dag_processor": False,
             "catchup_by_default": False,
             "shutdown_grace_seconds": 5.0,
             "allowed_run_id_pattern": r"^[A-Za-z0-9_.~:+-]+$",
+        },
+        "local_executor": {
+            "fork_per_try": False,
         },
         "celery": {
             "broker_url": "redis://127.0.0.1:6379/0",
@@ -134,8 +138,28 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+#: Settings that are true/false or one of these words (Airflow's values).
+_WORDS = {"expose_config": {"non-sensitive-only"}}
+
+
+def config_exposure(value: Any) -> str | None:
+    """What ``[api] expose_config`` allows: None (nothing), or ``"non-sensitive-only"``.
+
+    Airflow's ``true`` also shows sensitive values in clear; Tradewind hides them for every
+    value (a secret leaves the metastore only where a task needs it), so ``true`` and
+    ``non-sensitive-only`` mean the same here.
+    """
+    if isinstance(value, str):
+        low = value.strip().lower()
+        value = low == "non-sensitive-only" or low in ("1", "true", "yes", "on")
+    return "non-sensitive-only" if value is True else None
+
+
 def _coerce(value: str, like: Any, where: str) -> Any:
     """Turn an environment string into the type of the default it overrides."""
+    key = where.rsplit("__", 1)[-1].lower()
+    if value.strip().lower() in _WORDS.get(key, ()):
+        return value.strip().lower()
     if isinstance(like, bool):
         low = value.strip().lower()
         if low in ("1", "true", "yes", "on"):

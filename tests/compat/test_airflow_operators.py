@@ -182,35 +182,6 @@ def test_external_task_sensor_waits_for_a_task_group(env: Any, tmp_path: Path) -
     assert states(run(dags["child"], env)) == {"wait_for_load": "success"}
 
 
-INLETS = """
-import pendulum
-from airflow.datasets import Dataset
-from airflow.decorators import dag, task
-
-@dag(schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
-def reads_inlets():
-    @task(inlets=[Dataset("s3://bucket/a")])
-    def read(*, inlet_events=None):
-        return inlet_events[Dataset("s3://bucket/a")][-1].extra
-
-    read()
-
-reads_inlets()
-"""
-
-
-def test_inlet_events_fail_with_a_clear_message(env: Any, tmp_path: Path) -> None:
-    from tests.compat.conftest import DAY
-
-    dag = load_dags(tmp_path, "inlets.py", INLETS)["reads_inlets"]
-    result = run(dag, env, logical_date=DAY)
-    assert states(result) == {"read": "failed"}
-    log = next(
-        (Path(env.settings.log_folder) / "dag_id=reads_inlets").rglob("attempt=1.log")
-    ).read_text()
-    assert "inlet_events[...] (asset events in task code) is not supported by Tradewind yet" in log
-
-
 @pytest.mark.parametrize(
     ("uri", "fields"),
     [

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tradewind.dag_processing.finder import find_dag_files
 from tradewind.dag_processing.processor import DagProcessor
 from tradewind.errors import NotFound
 from tradewind.metastore.database import Database
@@ -23,6 +22,7 @@ from tradewind.metastore.tables import (
     DagScheduleAssetReference,
     SerializedDagModel,
 )
+from tradewind.sdk.finder import find_dag_files
 from tradewind.services.dag_store import get_serialized_dag, list_import_errors
 from tradewind.settings import Settings, load_settings
 

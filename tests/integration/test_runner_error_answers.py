@@ -10,11 +10,11 @@ import pytest
 
 from tradewind import DAG
 from tradewind.core.execution_api import InProcessClient
+from tradewind.core.log_files import log_path
 from tradewind.errors import ExecutionAPIError, InvalidInput, TryLost
 from tradewind.operators.python import PythonOperator
 from tradewind.services.execution import ExecutionService
 from tradewind.services.testing import make_test_run, queue_single_task, store_dag_object
-from tradewind.worker.logs import log_path
 from tradewind.worker.runner import TaskRunner
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -89,7 +89,7 @@ def test_a_finish_answer_without_a_state_is_no_key_error(env: Any) -> None:
 
 def test_a_deferral_the_api_refuses_makes_the_try_lost(env: Any) -> None:
     from tradewind.errors import TaskDeferred
-    from tradewind.triggerer.triggers import TimeDeltaTrigger
+    from tradewind.sdk.triggers import TimeDeltaTrigger
 
     def defer() -> None:
         from datetime import timedelta

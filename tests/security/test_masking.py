@@ -79,7 +79,7 @@ def _store_secrets(env: Any) -> None:
 
 def _check_run(env: Any, client: Any, viewer_headers: dict[str, str], run_id: str) -> None:
     """The log files, the log API and the stored rendered fields show no form of a secret."""
-    from tradewind.worker.logs import log_path
+    from tradewind.core.log_files import log_path
 
     for task in ("leak", "nested"):
         path = log_path(env.settings.log_folder, "mask_dag", run_id, task, 1)
@@ -102,9 +102,10 @@ def _check_run(env: Any, client: Any, viewer_headers: dict[str, str], run_id: st
 
 def test_encodings_are_masked_by_the_log_pipeline(tmp_path: Path) -> None:
     """The task log handler itself (what every executor uses)."""
+    from tradewind.core import masking
     from tradewind.hooks.base import mask_connection
-    from tradewind.worker import masking
-    from tradewind.worker.logs import read_log_lines, task_log
+    from tradewind.services.task_logs import read_log_lines
+    from tradewind.worker.logs import task_log
 
     mask_connection({"conn_id": "c", "conn_type": "http", "login": "bob", "password": "pa:ss@w0rd"})
     path = tmp_path / "attempt=1.log"

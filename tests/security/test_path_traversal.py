@@ -143,7 +143,7 @@ def test_execution_api_log_upload_does_not_write_outside(site: Any, evil_run: st
 
 def test_task_runner_does_not_write_outside(tmp_path: Path) -> None:
     from tradewind.core.execution import Workload
-    from tradewind.worker.logs import callback_log_path, log_path
+    from tradewind.core.log_files import callback_log_path, log_path
 
     w = Workload(1, "d", EVIL, "t", -1, 1, str(tmp_path / "d.py"), None, "")
     with pytest.raises(UnsafePath):
@@ -186,8 +186,8 @@ CALL_SITES = {
     # the same helper (callback_log_path) as the DAG callbacks' log above
     ("worker/runner.py", "run_deadline_callback"): test_task_runner_does_not_write_outside,
     ("worker/tries.py", "_try_log_path"): test_task_runner_does_not_write_outside,
-    ("executors/factory.py", "make_executor"): test_task_runner_does_not_write_outside,
-    ("executors/factory.py", "lost"): test_task_runner_does_not_write_outside,
+    ("cli/_executors.py", "make_executor"): test_task_runner_does_not_write_outside,
+    ("cli/_executors.py", "lost"): test_task_runner_does_not_write_outside,
 }
 HELPERS = {"log_path", "ti_log_path", "callback_log_path"}
 
@@ -214,11 +214,11 @@ def test_every_log_path_call_site_is_driven_above() -> None:
 
 
 def test_no_log_path_is_built_by_hand() -> None:
-    """Outside worker/logs.py, nothing joins onto the log folder with ``/`` or ``Path()``."""
+    """Outside core/log_files.py, nothing joins onto the log folder with ``/`` or ``Path()``."""
     offenders = []
     for path in SRC.rglob("*.py"):
         rel = path.relative_to(SRC).as_posix()
-        if rel == "worker/logs.py":
+        if rel == "core/log_files.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             joins = isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)

@@ -155,4 +155,6 @@ def app_from_settings() -> FastAPI:
 
     settings = load_settings()
     setup_observability(settings)
-    return create_app(Env.from_settings(settings))
+    env = Env.from_settings(settings)
+    env.db.refresh_statistics()  # the list pages' plans on SQLite depend on them
+    return create_app(env)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tradewind.api import web_session
 from tradewind.core.permissions import Action, Resource, is_allowed
 from tradewind.errors import AuthenticationFailed, PermissionDenied
 from tradewind.services.auth_tokens import verify_api_token
@@ -41,19 +42,15 @@ EnvDep = Annotated[Env, Depends(get_env)]
 
 
 def _session_user(request: Request, env: Env) -> Any | None:
-    """The user of the UI's session cookie, if the UI is installed and the cookie valid.
+    """The user of the UI's session cookie, if the cookie is valid.
 
     State-changing requests made with the cookie must carry the session's CSRF token in
     ``X-CSRF-Token``, as the UI's own forms do, so another site cannot ride the cookie.
     """
-    try:
-        from tradewind.ui import auth as ui_auth
-    except ImportError:
-        return None
-    user = ui_auth.user_from_request(request, env)
+    user = web_session.user_from_request(request, env)
     if user is None or request.method in _SAFE_METHODS:
         return user
-    session = ui_auth.read_session(request, env) or {}
+    session = web_session.read_session(request, env) or {}
     sent = request.headers.get("x-csrf-token", "")
     if not sent or not hmac.compare_digest(sent, str(session.get("csrf", ""))):
         raise PermissionDenied("CSRF token missing or wrong: send X-CSRF-Token with the session")
@@ -113,6 +110,13 @@ def requires(resource: Resource, action: Action) -> Callable[..., CurrentUser]:
     return check
 
 
+def permission(resource: Resource, action: Action) -> Any:
+    """``Depends(requires(resource, action))``, for a route's parameter type
+    ``Annotated[CurrentUser, permission(resource, action)]`` (a type alias mypy can read)."""
+    return Depends(requires(resource, action))
+
+
 def allowed(resource: Resource, action: Action) -> Any:
-    """``Depends(requires(resource, action))`` annotated for a route parameter."""
-    return Annotated[CurrentUser, Depends(requires(resource, action))]
+    """``Annotated[CurrentUser, permission(resource, action)]`` built at run time (mypy cannot
+    read it as a type: prefer writing the ``Annotated`` alias)."""
+    return Annotated[CurrentUser, permission(resource, action)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -18,10 +19,15 @@ EXAMPLES_SUBFOLDER = "tradewind_examples"
 _EXAMPLES_MARKER = ".tradewind_examples"
 
 
-def _child_main(target: Callable[..., None], args: tuple[Any, ...]) -> None:
+def _child_main(target: Callable[..., None], args: tuple[Any, ...], name: str = "") -> None:
     from tradewind.worker.processes import die_with_parent
 
     die_with_parent(signal.SIGTERM)  # stopped cleanly if the parent dies
+    # What the parent imported stays shared: the collector never walks (and copies) it here.
+    gc.freeze()
+    if name:  # what ps -o comm and top show: tw-webserver, tw-triggerer, tw-dag-processo
+        with contextlib.suppress(OSError):
+            Path("/proc/self/comm").write_text(name.replace("tradewind-", "tw-")[:15])
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     target(*args)
@@ -30,7 +36,7 @@ def _child_main(target: Callable[..., None], args: tuple[Any, ...]) -> None:
 def start_child(name: str, target: Callable[..., None], *args: Any) -> BaseProcess:
     """Fork a child running ``target(*args)``; it dies if this process dies."""
     ctx = multiprocessing.get_context("fork")
-    proc = ctx.Process(target=_child_main, args=(target, args), name=name, daemon=False)
+    proc = ctx.Process(target=_child_main, args=(target, args, name), name=name, daemon=False)
     proc.start()
     log.info("started %s (pid %s)", name, proc.pid)
     return proc

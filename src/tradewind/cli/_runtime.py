@@ -66,7 +66,7 @@ def parse_date(value: str, what: str = "date") -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-class DateParam(click.ParamType):
+class DateParam(click.ParamType):  # type: ignore[type-arg]
     """A click type for ISO dates (UTC when no offset is given)."""
 
     name = "DATE"
@@ -109,7 +109,7 @@ def load_dag_object(env: Env, dag_id: str) -> DAG:
     The file comes from the ``dag`` table (where the DAG processor saw it); otherwise every
     file of the DAGs folder that mentions the id is tried.
     """
-    from tradewind.dag_processing.finder import find_dag_files
+    from tradewind.sdk.finder import find_dag_files
     from tradewind.services.dags import get_dag
 
     folder = str(env.settings.dags_folder)

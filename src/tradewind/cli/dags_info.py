@@ -86,8 +86,8 @@ def _last_line(text: str | None) -> str:
 @output_option
 def report(output: str) -> None:
     """Parse every DAG file now and show, per file, the time it took and what it holds."""
-    from tradewind.dag_processing.finder import find_dag_files
     from tradewind.dag_processing.parser import FileParser
+    from tradewind.sdk.finder import find_dag_files
 
     env = get_env()
     settings = env.settings
@@ -95,6 +95,7 @@ def report(output: str) -> None:
         str(settings.dags_folder),
         timeout=float(settings.get("core", "dagbag_import_timeout")),
         processes=int(settings.get("scheduler", "parsing_processes")),
+        batch_size=int(settings.get("scheduler", "parsing_files_per_process")),
     )
     results = parser.parse(find_dag_files(settings.dags_folder))
     rows = [

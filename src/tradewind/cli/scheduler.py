@@ -63,8 +63,8 @@ def run_scheduler(
     The DAG processor is forked first, before the executor forks its workers, and every
     child (``children`` too) is stopped on the way out.
     """
+    from tradewind.cli._executors import make_executor
     from tradewind.cli._processes import start_child, stop_children, sync_examples
-    from tradewind.executors.factory import make_executor
     from tradewind.observability.setup import setup_observability
     from tradewind.scheduler.loop import Scheduler
     from tradewind.services.execution import ExecutionService
@@ -87,9 +87,9 @@ def run_scheduler(
             passes[0] += 1
             return 0 < num_runs <= passes[0]
 
-        # Also before the executor forks its workers: each worker would otherwise walk the
-        # whole inherited heap in its first full collection (~75 ms, in its first try), at
-        # a moment that shifts with whatever the scheduler allocated before (metrics on).
+        # Frozen before the executor forks its warm workers too: a collection in a worker
+        # then never walks (and so never copies, page by page) what it shares with this
+        # process (#17: PSS of the idle set).
         gc.collect()
         gc.freeze()
         sched.start()

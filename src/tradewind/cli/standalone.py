@@ -63,14 +63,15 @@ def _port_free(host: str, port: int) -> bool:
 
 def _serve(settings: Any, host: str, port: int) -> None:
     """Body of the web server child: its own metastore connections, uvicorn in the foreground."""
-    import uvicorn
-
     from tradewind.api.app import create_app
+    from tradewind.cli._uvicorn import serve
     from tradewind.observability.setup import setup_observability
     from tradewind.services.env import Env
 
     setup_observability(settings)
-    uvicorn.run(create_app(Env.from_settings(settings)), host=host, port=port, log_level="warning")
+    env = Env.from_settings(settings)
+    env.db.refresh_statistics()  # the list pages' plans on SQLite depend on them
+    serve(create_app(env), host=host, port=port, log_level="warning")
 
 
 def _trigger(settings: Any) -> None:

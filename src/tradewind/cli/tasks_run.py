@@ -72,7 +72,7 @@ def logs(
 ) -> None:
     """Print the log of one try of a task instance (DAG TASK RUN_ID_OR_DATE, as Airflow)."""
     from tradewind.services.task_instances import get_task_instance, ti_log_path
-    from tradewind.worker.logs import log_as_text, read_log_lines
+    from tradewind.services.task_logs import log_as_text, read_log_lines
 
     env = get_env()
     with env.db.session(readonly=True) as s:
@@ -173,12 +173,12 @@ def _states(session: Any, dag_run: Any) -> list[Any]:
 @click.argument("logical_date", metavar="LOGICAL_DATE_OR_RUN_ID")
 def render(dag_id: str, task_id: str, logical_date: str) -> None:
     """Print a task's template fields rendered for a date (or a run); nothing is run or stored."""
+    from tradewind.core.masking import redact
     from tradewind.errors import NotFound
     from tradewind.sdk.context import build_context
     from tradewind.services.connections import get_connection
     from tradewind.services.runs import get_run
     from tradewind.services.variables import get_variable_value
-    from tradewind.worker.masking import redact
 
     env = get_env()
     dag = load_dag_object(env, dag_id)

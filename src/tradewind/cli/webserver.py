@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 
@@ -23,6 +25,7 @@ def webserver(
     import uvicorn
 
     from tradewind.cli._runtime import get_settings
+    from tradewind.cli._uvicorn import serve
     from tradewind.services.install import secret_key
 
     settings = get_settings()
@@ -32,16 +35,18 @@ def webserver(
     workers = workers if workers is not None else int(settings.get("api", "workers"))
     _check_port(host, port)
     click.echo(f"Tradewind web server on http://{host}:{port} (API docs: /docs)")
-    uvicorn.run(
-        "tradewind.api.app:app_from_settings",
-        factory=True,
-        host=host,
-        port=port,
-        workers=max(workers, 1),
-        log_level=log_level,
-        proxy_headers=proxy_headers,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "proxy_headers": proxy_headers,
+        "server_header": False,
+    }
+    if workers > 1:
+        uvicorn.run("tradewind.api.app:app_from_settings", workers=workers, **options)
+    else:  # one process: the server whose idle loop wakes once a second
+        serve("tradewind.api.app:app_from_settings", **options)
 
 
 def _check_port(host: str, port: int) -> None:

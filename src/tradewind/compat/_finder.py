@@ -16,8 +16,10 @@ import dis
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
@@ -120,6 +122,26 @@ class _Loader(importlib.abc.Loader):
             module.__path__ = []  # submodules come from the finder alone
 
 
+EXAMPLES = "airflow.example_dags"
+
+
+def _example_package() -> importlib.machinery.ModuleSpec | None:
+    """``airflow.example_dags`` where a DAGs folder is a copy of Airflow's own example folder.
+
+    Airflow's example DAGs import their helpers from their own package
+    (``airflow.example_dags.plugins.workday``). When a folder on ``sys.path`` (the DAGs
+    folder is put there) is named ``airflow/example_dags`` and is a package, that copy, with
+    Airflow's own files, is the package; its submodules are then found by the path finder.
+    """
+    for entry in sys.path:
+        folder = Path(entry or ".").resolve()
+        if folder.parts[-2:] == ("airflow", "example_dags") and (folder / "__init__.py").is_file():
+            return importlib.util.spec_from_file_location(
+                EXAMPLES, folder / "__init__.py", submodule_search_locations=[str(folder)]
+            )
+    return None
+
+
 class AirflowFinder(importlib.abc.MetaPathFinder):
     """Answer ``import airflow...`` with Tradewind's modules, unless a real Airflow exists."""
 
@@ -135,6 +157,10 @@ class AirflowFinder(importlib.abc.MetaPathFinder):
             root = sys.modules.get("airflow")
             if root is None or not getattr(root, "__tradewind_compat__", False):
                 return None  # a real Airflow (or nothing) owns the airflow package
+        if fullname == EXAMPLES:
+            spec = _example_package()
+            if spec is not None:
+                return spec
         if not _names.is_module(fullname):
             raise unsupported_module(fullname)
         return importlib.machinery.ModuleSpec(

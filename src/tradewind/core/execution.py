@@ -100,9 +100,12 @@ class ExecutionAPI(Protocol):
         error: str | None = None,
         rendered_fields: dict[str, Any] | None = None,
         log: str | None = None,
+        asset_events: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """End the try; answer ``{"state": <resulting TI state>}``. With ``log`` (the try's
-        log), the server stores it first and says so: ``{"state", "log": {"path", "bytes"}}``."""
+        log), the server stores it first and says so: ``{"state", "log": {"path", "bytes"}}``.
+        ``asset_events`` (``[{"uri", "extra", "alias"?}]``): what the task set through
+        ``outlet_events``, recorded with its outlets' events when the try succeeded."""
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
         """running -> deferred, with the trigger to run and the method to resume."""
@@ -136,3 +139,32 @@ class ExecutionAPI(Protocol):
         task_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Answer the state of a run and of some of its tasks (ExternalTaskSensor)."""
+
+    def get_asset_events(
+        self, ti_id: int, token: str, uri: str | None = None, alias: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The recorded events of asset ``uri`` or of alias ``alias``, oldest first
+        (``inlet_events``)."""
+
+    def state_get(
+        self, ti_id: int, token: str, scope: str, key: str, asset_uri: str | None = None
+    ) -> dict[str, Any]:
+        """``{"found", "value"}`` of a key of the state store: the task instance's (``scope``
+        ``task``) or an inlet/outlet asset's (``asset``, with ``asset_uri``)."""
+
+    def state_set(
+        self,
+        ti_id: int,
+        token: str,
+        scope: str,
+        key: str,
+        asset_uri: str | None = None,
+        value: Any = None,
+        expiry: str = "default",
+    ) -> None:
+        """Create or overwrite a key; ``expiry``: ``default``, ``never`` or seconds."""
+
+    def state_delete(
+        self, ti_id: int, token: str, scope: str, key: str, asset_uri: str | None = None
+    ) -> None:
+        """Remove a key of the state store."""

@@ -1,7 +1,7 @@
 """The execution API written once: its method table, its error codec, its generated clients.
 
 Every transport is built from :data:`METHODS`: the HTTP client (``worker/http_client.py``),
-the pipe client and its allow-list (``executors/_pipe.py``), the FastAPI routes and their
+the pipe client and its allow-list (``worker/_pipe.py``), the FastAPI routes and their
 ASGI fast path (``api/execution.py``) and the in-process transport (:class:`InProcessClient`).
 Errors travel as their class name (:func:`encode_error` / :func:`decode_error`), so the class a
 service raises is the class a worker catches, whatever the transport; the HTTP status of each
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewind import errors
 
@@ -129,9 +129,10 @@ METHODS: dict[str, Method] = {
                 Arg("error", _OS, None),
                 Arg("rendered_fields", _OD, None),
                 Arg("log", _OS, None, max_length=MAX_LOG_BYTES),
+                Arg("asset_events", list[dict[str, Any]] | None, None),
             ),
             "FinishBody",
-            doc="Record the try's outcome (and store its log).",
+            doc="Record the try's outcome (and store its log, and its outlets' asset events).",
         ),
         Method("defer", (Arg("trigger", dict[str, Any]),), "DeferBody"),
         Method("reschedule", (Arg("reschedule_date", _S),), "RescheduleBody"),
@@ -157,6 +158,37 @@ METHODS: dict[str, Method] = {
                 Arg("task_ids", list[str] | None, None),
             ),
             "TaskStatesBody",
+        ),
+        # task_state_store / asset_state_store in task code: services/execution_state.py
+        Method(
+            "state_get",
+            (Arg("scope", _S), Arg("key", _S), Arg("asset_uri", _OS, None)),
+            "StateGetBody",
+        ),
+        Method(
+            "state_set",
+            (
+                Arg("scope", _S),
+                Arg("key", _S),
+                Arg("asset_uri", _OS, None),
+                Arg("value", Any, None),
+                Arg("expiry", _S, "default"),
+            ),
+            "StateSetBody",
+            returns=False,
+        ),
+        Method(
+            "state_delete",
+            (Arg("scope", _S), Arg("key", _S), Arg("asset_uri", _OS, None)),
+            "StateDeleteBody",
+            returns=False,
+        ),
+        # inlet_events in task code: services/execution_ext.py
+        Method(
+            "get_asset_events",
+            (Arg("uri", _OS, None), Arg("alias", _OS, None)),
+            "AssetEventsBody",
+            doc="The recorded events of an asset (or of an alias), oldest first.",
         ),
         # HTTP only: remote workers' log uploads, and DAG callbacks' token check.
         Method(
@@ -192,6 +224,7 @@ ERROR_STATUS: tuple[tuple[type[errors.TradewindError], int], ...] = (
     (errors.Conflict, 409),
     (errors.ExecutionAPIError, 409),
     (errors.ParamValidationError, 400),
+    (errors.XComTooLarge, 400),
     (errors.InvalidInput, 400),
     (errors.DagCycleError, 400),
     (errors.DuplicateTaskIdError, 400),
@@ -274,6 +307,16 @@ def _client_method(spec: Method) -> Callable[..., Any]:
     return method
 
 
+class GeneratedClient:
+    """Base of the classes :func:`generated_client` fills. Their methods are added from
+    :data:`METHODS` when the class is made, which a type checker cannot follow: it sees them
+    through ``__getattr__`` (declared for it only), so a client is an ``ExecutionAPI``."""
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
 def generated_client(*, worker_only: bool = False) -> Callable[[type[Any]], type[Any]]:
     """Class decorator: one method per entry of :data:`METHODS`, each calling
     ``self._invoke(method, ti_id, token, values)``. Methods the class defines itself stay."""
@@ -299,7 +342,7 @@ def _json_copy(value: Any) -> Any:
 
 
 @generated_client()
-class InProcessClient:
+class InProcessClient(GeneratedClient):
     """The in-process transport (``dags test``, the inline executor, tests): the same calls,
     copied through JSON as on the wire, with the errors the other transports deliver."""
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from tradewind.dag_processing.finder import IGNORE_FILE_NAMES, find_dag_files
 from tradewind.dag_processing.parser import FileParser, fingerprint, warm_up
 from tradewind.metastore.database import Database
+from tradewind.sdk.finder import IGNORE_FILE_NAMES, find_dag_files
 from tradewind.services import dag_store, telemetry
 from tradewind.settings import Settings
 
@@ -65,7 +65,8 @@ class DagProcessor:
 
     Args:
         settings: reads ``core.dags_folder``, ``core.dagbag_import_timeout``,
-            ``core.dags_are_paused_at_creation``, ``scheduler.parsing_processes`` and
+            ``core.dags_are_paused_at_creation``, ``scheduler.parsing_processes``,
+            ``scheduler.parsing_files_per_process`` and
             ``scheduler.dag_dir_list_interval``.
         db: the metastore.
         clock: returns "now" (UTC); injected so tests control recorded times.
@@ -93,6 +94,7 @@ class DagProcessor:
             self.dags_folder,
             timeout=float(settings.get("core", "dagbag_import_timeout")),
             processes=int(settings.get("scheduler", "parsing_processes")),
+            batch_size=int(settings.get("scheduler", "parsing_files_per_process")),
         )
         self.rescan_interval = float(settings.get("scheduler", "dag_dir_list_interval"))
         warm_up()
@@ -103,11 +105,13 @@ class DagProcessor:
         paths = find_dag_files(self.dags_folder)
         with self.db.session(readonly=True) as session:
             known = dag_store.file_fingerprints(session)
-        todo = paths if force else [p for p in paths if self._changed(p, known.get(p))]
+        touched: dict[str, float] = {}  # same content under a new mtime: remember the mtime
+        todo = paths if force else [p for p in paths if self._changed(p, known.get(p), touched)]
         results = self.parser.parse(todo)  # no session is open while children run user code
         now = self.clock()
         with self.db.session() as session:
             gone = dag_store.deactivate_missing_files(session, set(paths), now)
+            dag_store.record_mtimes(session, touched)
             stored = dag_store.store_parse_results(
                 session,
                 results,
@@ -139,8 +143,9 @@ class DagProcessor:
         return summary
 
     @staticmethod
-    def _changed(path: str, known: tuple[float, str] | None) -> bool:
-        """True unless the file has the stored mtime, or the stored content under a new mtime."""
+    def _changed(path: str, known: tuple[float, str] | None, touched: dict[str, float]) -> bool:
+        """True unless the file has the stored mtime, or the stored content under a new mtime
+        (then its new mtime goes into ``touched``, so the next pass need not hash it)."""
         if known is None:
             return True
         mtime, content_hash = known
@@ -149,7 +154,11 @@ class DagProcessor:
                 return False
         except OSError:
             return True
-        return fingerprint(path)[1] != content_hash
+        now_mtime, now_hash, _ = fingerprint(path)
+        if now_hash != content_hash:
+            return True
+        touched[path] = now_mtime
+        return False
 
     def run_forever(self, stop_event: StopEvent) -> None:
         """Keep the metastore in step with the folder until ``stop_event`` is set."""

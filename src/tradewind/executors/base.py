@@ -28,10 +28,17 @@ class BaseExecutor:
     name = "BaseExecutor"
     #: True when this executor can vouch for the liveness of its running tasks itself.
     supervises_heartbeats = False
+    #: True when :meth:`poll` sets :attr:`changed` for everything that may change what to
+    #: schedule: the scheduler then skips its pass after a wake-up that changed nothing.
+    reports_changes = False
 
     def __init__(self, parallelism: int = 32):
         self.parallelism = parallelism
         self.in_flight: dict[int, Workload] = {}
+        #: Set by :meth:`poll` when it handled something that may change what to schedule
+        #: (an outcome, a freed slot): the scheduler passes again before it sleeps, since
+        #: nothing is left readable to wake it.
+        self.changed = False
 
     def start(self) -> None:
         """Start workers or connect to the broker."""

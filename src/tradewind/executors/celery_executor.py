@@ -2,9 +2,13 @@
 
 The scheduler sends each workload as one JSON message to the queue named by the task's
 ``queue=``. Workers heartbeat and report through the execution API themselves, so this
-executor only counts what is in flight: a slot frees when its task instance leaves
-queued/running (checked in the metastore on each poll; a finish wakes the scheduler).
-A message the broker refused is kept and sent again on the next poll.
+executor only counts what is in flight: a slot frees when its try ends. On PostgreSQL the
+execution API's ``finish`` notifies which try ended (``NOTIFY``, sent at its commit); the
+executor listens, so its file descriptor wakes the scheduler and the slot frees without a
+query. A notification that names no try, a broken listening connection, and every
+``reconcile_interval`` (missed notifications, a user's mark) make it ask the metastore which
+tries are still queued or running; elsewhere (SQLite) it asks at most every
+``check_interval``. A message the broker refused is kept and sent again on the next poll.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from tradewind.core.execution import Workload
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
 from tradewind.services.celery_tracking import still_active
 from tradewind.services.env import Env
-from tradewind.services.execution import ExecutionService
 from tradewind.services.tokens import issue_ti_token
+from tradewind.services.wakeup import TryEndListener
 from tradewind.worker.celery_app import TASK_NAME, make_celery_app, queue_prefix
 
 log = logging.getLogger("tradewind.executor.celery")
@@ -33,25 +37,34 @@ class CeleryExecutor(BaseExecutor):
 
     Args:
         env: reads ``[celery]`` and ``[core] parallelism``; the metastore for slot tracking.
-        execution: unused (workers report over HTTP); kept for the executor factory's signature.
-        check_interval: at most this often (seconds) ask the metastore which tries ended.
+        check_interval: without notifications (not PostgreSQL), ask the metastore which
+            tries ended at most this often (seconds).
+        reconcile_interval: with notifications, ask it anyway this often.
     """
 
     name = "CeleryExecutor"
     supervises_heartbeats = False
 
     def __init__(
-        self, env: Env, execution: ExecutionService | None = None, *, check_interval: float = 0.02
+        self,
+        env: Env,
+        *,
+        check_interval: float = 0.02,
+        reconcile_interval: float = 5.0,
     ):
         super().__init__(parallelism=int(env.settings.get("core", "parallelism")))
         self.env = env
-        self.execution = execution
         self.check_interval = check_interval
+        self.reconcile_interval = reconcile_interval
+        self.listener = TryEndListener(env.db)
+        self._unsure = False
         self.app = make_celery_app(env.settings)
         self.prefix = queue_prefix(env.settings)
         self.default_queue = str(env.settings.get("celery", "default_queue"))
         self.unsent: deque[Workload] = deque()
-        self._next_check = 0.0
+        self._next_check = time.monotonic() + (
+            reconcile_interval if self.listener.available else check_interval
+        )
         self._next_resend = 0.0
 
     def start(self) -> None:
@@ -113,6 +126,10 @@ class CeleryExecutor(BaseExecutor):
             return False
         return True
 
+    def filenos(self) -> list[int]:
+        """The listening connection: readable when a try ended (the scheduler waits on it)."""
+        return self.listener.filenos()
+
     def poll(self) -> list[ExecutorEvent]:
         """Resend what the broker refused; free the slots of tries that ended."""
         mono = time.monotonic()
@@ -120,8 +137,17 @@ class CeleryExecutor(BaseExecutor):
             pending, self.unsent = list(self.unsent), deque()
             # Skip what ended or was re-queued meanwhile.
             self._send_all([w for w in pending if w.ti_id < 0 or w.ti_id in self.in_flight])
-        if self.in_flight and mono >= self._next_check:
-            self._next_check = mono + self.check_interval
+        if self.listener.available:
+            ended, unsure = self.listener.drain()
+            for ti_id, try_number in ended:
+                w = self.in_flight.get(ti_id)
+                if w is not None and w.try_number == try_number:
+                    del self.in_flight[ti_id]
+            self._unsure = self._unsure or unsure
+        if self.in_flight and (self._unsure or mono >= self._next_check):
+            interval = self.reconcile_interval if self.listener.reconnect() else self.check_interval
+            self._next_check = mono + interval
+            self._unsure = False
             self._forget_ended()
         return []
 
@@ -138,4 +164,5 @@ class CeleryExecutor(BaseExecutor):
 
     def terminate(self) -> None:
         self.unsent.clear()
+        self.listener.close()
         self.app.close()

@@ -128,7 +128,7 @@ class Connection:
 
 def mask_connection(data: dict[str, Any]) -> None:
     """Mask a connection's secrets in task logs: its password in every encoding, its URI."""
-    from tradewind.worker.masking import add_connection
+    from tradewind.core.masking import add_connection
 
     try:
         uri = Connection.from_dict(data).get_uri() if data.get("password") else None
@@ -144,7 +144,7 @@ def env_connection(conn_id: str) -> Connection | None:
         if raw:
             conn = Connection.from_uri(conn_id, raw)
             if conn.password:
-                from tradewind.worker.masking import add_secret
+                from tradewind.core.masking import add_secret
 
                 add_secret(raw)  # the URI as the user wrote it
             return conn

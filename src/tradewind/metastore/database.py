@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from tradewind.errors import ConfigError, TradewindError
 from tradewind.metastore.tables import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+log = logging.getLogger("tradewind.metastore")
 
 
 def _normalize_url(url: str) -> str:
@@ -149,6 +151,21 @@ class Database:
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def refresh_statistics(self) -> None:
+        """SQLite: sample every index (``ANALYZE`` with ``analysis_limit``, milliseconds at a
+        million rows) so the planner knows the tables' sizes. Without ``sqlite_stat1`` it
+        assumes every table is equally big and, for the task-instance list by logical date,
+        scans every task instance instead of walking the runs' date index. PostgreSQL keeps
+        its own statistics (autovacuum); a busy SQLite file is left for the next start."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                conn.exec_driver_sql("ANALYZE")
+        except Exception as exc:  # noqa: BLE001 - statistics are an optimisation only
+            log.warning("could not refresh the SQLite statistics: %s", exc)
 
     def _is_current(self) -> bool:
         """True when the recorded revision is the newest file's (revision ids are ``NNNN``)."""

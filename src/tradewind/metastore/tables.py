@@ -71,6 +71,8 @@ class DagModel(Base):
     display_name: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     timetable_summary: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     timetable_description: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    #: Airflow's ``timetable.type_name`` for this DAG's schedule (``GET /dags?timetable_type``).
+    timetable_type: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     max_active_runs: Mapped[int] = mapped_column(Integer, default=16)
     max_active_tasks: Mapped[int] = mapped_column(Integer, default=16)
@@ -134,6 +136,8 @@ class DagRun(Base):
         # Newest runs of one DAG (DAGs page, grid) without sorting all of its runs.
         Index("ix_dag_run_dag_id_id", "dag_id", "id"),
         Index("ix_dag_run_dag_state", "dag_id", "state"),  # dagStats
+        # The API's task-instance list by logical_date: runs in that order, then their TIs.
+        Index("ix_dag_run_logical_date_id", "logical_date", "id"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))
@@ -167,7 +171,6 @@ class TaskInstance(Base):
     __tablename__ = "task_instance"
     __table_args__ = (
         UniqueConstraint("dag_id", "run_id", "task_id", "map_index", name="uq_ti_key"),
-        Index("ix_ti_state_pool_priority", "state", "pool", "priority_weight"),
         Index("ix_ti_dag_run_state", "dag_id", "run_id", "state"),
         Index("ix_ti_dag_task_state", "dag_id", "task_id", "state"),
         Index("ix_ti_next_retry", "state", "next_retry_at"),
@@ -177,6 +180,8 @@ class TaskInstance(Base):
         # state, without sorting a million rows.
         Index("ix_ti_map_index_id", "map_index", "id"),
         Index("ix_ti_state_map_index_id", "state", "map_index", "id"),
+        # ... and by start_date, either direction (``id`` follows the first term's).
+        Index("ix_ti_start_date_id", "start_date", "id"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))
@@ -216,6 +221,18 @@ class TaskInstance(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     dag_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# Queueing's candidates in their order (priority first, then oldest), read from the index
+# with a LIMIT instead of sorting every scheduled task instance on each pass (#17).
+Index(
+    "ix_ti_queue_order",
+    TaskInstance.state,
+    TaskInstance.pool,
+    TaskInstance.priority_weight.desc(),
+    TaskInstance.scheduled_dttm,
+    TaskInstance.id,
+)
 
 
 class TaskInstanceHistory(Base):
@@ -450,6 +467,8 @@ class AssetEvent(Base):
     source_run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
     source_map_index: Mapped[int] = mapped_column(Integer, default=-1)
     timestamp: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: the AssetAlias outlet the task added this asset through (``outlet_events[alias].add``)
+    source_alias_name: Mapped[str | None] = mapped_column(String(1500), nullable=True)
 
 
 class AssetDagQueue(Base):

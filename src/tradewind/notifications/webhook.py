@@ -20,7 +20,7 @@ class WebhookNotifier(BaseNotifier):
         endpoint: appended to the connection's base URL.
     """
 
-    template_fields = ("payload", "endpoint")
+    template_fields: tuple[str, ...] = ("payload", "endpoint")
 
     def __init__(
         self,
@@ -99,7 +99,7 @@ class SlackWebhookNotifier(WebhookNotifier):
         conn = hook.connection
         url = hook.base_url()
         if conn.password:  # Slack's provider: the token path is the connection's password
-            from tradewind.worker.masking import add_secret
+            from tradewind.core.masking import add_secret
 
             add_secret(conn.password)
             url = f"{url}/{conn.password.lstrip('/')}"

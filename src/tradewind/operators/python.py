@@ -27,6 +27,17 @@ def determine_kwargs(
     return {p.name: context[p.name] for p in params if p.name in context and p.name not in taken}
 
 
+def call_python(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a task's callable; an ``async def`` one (as Airflow 3 allows) runs to its end on
+    an event loop of its own."""
+    result = fn(*args, **kwargs)
+    if inspect.iscoroutine(result):
+        import asyncio
+
+        result = asyncio.run(result)
+    return result
+
+
 class PythonOperator(BaseOperator):
     """Call ``python_callable(*op_args, **op_kwargs)``; context values are passed by name.
 
@@ -74,7 +85,7 @@ class PythonOperator(BaseOperator):
         return self.execute_callable(kwargs)
 
     def execute_callable(self, kwargs: dict[str, Any]) -> Any:
-        return self.python_callable(*self.op_args, **kwargs)
+        return call_python(self.python_callable, *self.op_args, **kwargs)
 
 
 def _skip_others(

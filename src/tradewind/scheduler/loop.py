@@ -32,17 +32,13 @@ from tradewind.services import (
     scheduling,
     telemetry,
 )
+from tradewind.services.asset_scheduling import create_asset_triggered_runs
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 from tradewind.services.latency import LatencyTracker
 from tradewind.services.wakeup import TASK_ENDED
 
 log = logging.getLogger("tradewind.scheduler")
-
-try:  # data-aware scheduling (assets) lives in its own service module
-    from tradewind.services.asset_scheduling import create_asset_triggered_runs as _asset_runs
-except ImportError:  # pragma: no cover - during development only
-    _asset_runs = None
 
 
 @dataclass
@@ -110,6 +106,7 @@ class Scheduler:
         self._next_sweep = 0.0
         self._next_due = datetime.min.replace(tzinfo=timezone.utc)
         self._external = True
+        self._poked = False  # woken by the pipe or the listener: pass at least once
         self.finished_runs: list[scheduling.RunOutcome] = []
         self.on_run_finished: Callable[[scheduling.RunOutcome], None] | None = None
 
@@ -225,8 +222,7 @@ class Scheduler:
                 nxt = run_creation.next_run_creation_time(s)
                 if nxt is not None:
                     due.append(nxt)
-                if _asset_runs is not None:
-                    _asset_runs(s, self.cache, now)
+                create_asset_triggered_runs(s, self.cache, now)
             run_creation.start_queued_runs(s, now)
             _, retry_at = scheduling.promote_due_retries(s, now)
             if retry_at is not None:
@@ -305,9 +301,11 @@ class Scheduler:
             except TaskInstanceMoved:
                 pass
 
-    def periodic(self) -> None:
-        """Heartbeats and safety nets, every ``heartbeat_sec``."""
+    def periodic(self) -> bool:
+        """Heartbeats and safety nets, every ``heartbeat_sec``; True when they ran."""
         mono = time.monotonic()
+        if mono < self._next_heartbeat and mono < self._next_sweep:
+            return False
         now = self.env.now()
         if mono >= self._next_heartbeat:
             self._next_heartbeat = mono + self.options.heartbeat_sec
@@ -341,6 +339,7 @@ class Scheduler:
                 if ti_id not in alive:
                     why = f"no heartbeat for {self.options.ti_heartbeat_timeout:g} s"
                     self._report_lost(ti_id, try_number, f"{why}: the worker is gone")
+        return True
 
     def _wait(self, timeout: float) -> None:
         fds = [self._wake_r, *self.executor.filenos()]
@@ -352,10 +351,13 @@ class Scheduler:
         except InterruptedError:
             return
         if self._wake_r in ready:
+            self._poked = True
             with contextlib.suppress(BlockingIOError, OSError):
                 os.read(self._wake_r, 4096)
         if self.listener is not None:
             kinds = self.listener.drain()
+            if kinds:
+                self._poked = True
             # A try that ended elsewhere (Celery) needs only the partial pass; anything else
             # (trigger, clear, unpause, new DAG) a full one.
             if kinds - {TASK_ENDED}:
@@ -363,16 +365,34 @@ class Scheduler:
 
     def loop(self, until: Callable[[], bool] | None = None) -> None:
         """Run until :meth:`stop` (or ``until()`` is true)."""
+        pass_at = 0.0
         while not self._stop.is_set():
-            self.handle_executor_events(self.executor.poll())
-            self.periodic()
-            with metrics.timer("scheduler.scheduler_loop_duration"):
-                wait = self.run_once(full=self._external)
-            self._external = False
+            self.executor.changed = False
+            events = self.executor.poll()
+            self.handle_executor_events(events)
+            swept = self.periodic()
+            # A wake-up that only served reads (a claim, an XCom) changes nothing to decide:
+            # no pass (it would cost a write transaction and two queries per task start).
+            if (
+                events
+                or swept
+                or self.executor.changed
+                or self._external
+                or self._poked
+                or time.monotonic() >= pass_at
+                or not self.executor.reports_changes
+            ):
+                self._poked = False
+                with metrics.timer("scheduler.scheduler_loop_duration"):
+                    wait = self.run_once(full=self._external)
+                pass_at = time.monotonic() + wait
+                self._external = False
+            self.executor.changed = False
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return
-            self._wait(wait)
+            if not self.executor.changed:  # an outcome served just now: pass again first
+                self._wait(max(pass_at - time.monotonic(), 0.0))
 
     def run(self) -> None:
         """start, loop until stopped, shut down."""

@@ -69,6 +69,8 @@ _BASE_ARGS = frozenset(
         "executor",
         "retry_policy",
         "map_index_template",
+        "pre_execute",
+        "post_execute",
     ]
 )
 _sig_cache: dict[type, frozenset[str]] = {}
@@ -116,7 +118,7 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
 
         # The outermost __init__ is called from the line that creates the task: remember it,
         # so errors name that line and not a subclass's ``super().__init__`` call.
-        self._tw_site = _site.definition_site()
+        self._tw_site = _site.definition_site()  # type: ignore[attr-defined]
         group = kwargs.get("task_group") or TaskGroupContext.current()
         dag = kwargs.get("dag") or DagContext.current() or getattr(group, "dag", None)
         merged: dict[str, Any] = {}
@@ -136,7 +138,7 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
         init(self, *args, **kwargs)
         _link_xcom_args(self)
 
-    wrapper.__wrapped__ = init  # type: ignore[attr-defined]
+    wrapper.__wrapped__ = init
     return wrapper
 
 
@@ -211,7 +213,7 @@ class BaseOperator(DependencyMixin):
         from tradewind.sdk.taskgroup import TaskGroupContext
 
         self._tw_init_started = True
-        self.filename, self.lineno = getattr(self, "_tw_site", None) or _site.definition_site()
+        self.filename, self.lineno = getattr(self, "_tw_site", None) or _site.definition_site()  # type: ignore[var-annotated]
         unknown = {k: v for k, v in kwargs.items() if k not in _BASE_ARGS}
         if unknown:
             raise DagDefinitionError(
@@ -220,6 +222,9 @@ class BaseOperator(DependencyMixin):
                 self.filename,
                 self.lineno,
             )
+        # Airflow's pre_execute=/post_execute= callables: (context) / (context, result)
+        self._pre_execute_hook = kwargs.get("pre_execute")
+        self._post_execute_hook = kwargs.get("post_execute")
         if not isinstance(task_id, str) or not task_id or not _valid_id(task_id):
             raise DagDefinitionError(
                 f"task_id {task_id!r} must be a non-empty string of letters, digits, "
@@ -375,10 +380,16 @@ class BaseOperator(DependencyMixin):
         raise NotImplementedError(f"{type(self).__name__} must implement execute()")
 
     def pre_execute(self, context: dict[str, Any]) -> None:
-        """Hook run just before :meth:`execute`."""
+        """Hook run just before :meth:`execute` (calls the ``pre_execute=`` callable)."""
+        hook = getattr(self, "_pre_execute_hook", None)
+        if hook is not None:
+            hook(context)
 
     def post_execute(self, context: dict[str, Any], result: Any = None) -> None:
-        """Hook run just after :meth:`execute`."""
+        """Hook run just after :meth:`execute` (calls the ``post_execute=`` callable)."""
+        hook = getattr(self, "_post_execute_hook", None)
+        if hook is not None:
+            hook(context, result)
 
     def on_kill(self) -> None:
         """Called when the task is stopped from outside; release external resources here."""

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tradewind.sdk.asset_events import FetchEvents, InletEventsAccessors, OutletEventAccessors
+
 if TYPE_CHECKING:
     from tradewind.sdk.baseoperator import BaseOperator
 
@@ -128,28 +130,34 @@ def build_context(
         "map_index_template": None,
         "triggering_asset_events": getattr(dag_run, "triggering_asset_events", {}),
         "expanded_ti_count": None,
+        "outlet_events": OutletEventAccessors(),
+        "inlet_events": InletEventsAccessors(task.inlets, _event_reader(ti)),
+        **_state_stores(ti),
     }
     ctx["triggering_dataset_events"] = ctx["triggering_asset_events"]
     ctx.update(_airflow_2_keys(task, dag_run, ref))
     return ctx
 
 
-class _NotYet:
-    """``inlet_events`` / ``outlet_events``: asset events in task code, not supported yet."""
+def _state_stores(ti: Any) -> dict[str, Any]:
+    """Airflow 3.3's ``task_state_store`` / ``asset_state_store`` (None without a transport)."""
+    from tradewind.sdk.state_store import AssetStateStores, TaskStateStore, caller_for
 
-    def __init__(self, key: str) -> None:
-        self._key = key
+    call = caller_for(ti)
+    if call is None:
+        return {"task_state_store": None, "asset_state_store": None}
+    return {"task_state_store": TaskStateStore(call), "asset_state_store": AssetStateStores(call)}
 
-    def __getitem__(self, asset: Any) -> Any:
-        from tradewind.errors import TradewindError
 
-        raise TradewindError(
-            f"{self._key}[...] (asset events in task code) is not supported by Tradewind yet "
-            "(see docs/porting.md)"
-        )
+def _event_reader(ti: Any) -> FetchEvents | None:
+    """Reads recorded asset events through the try's execution-API transport, if it has one."""
+    if getattr(ti, "_client", None) is None:
+        return None
 
-    def __repr__(self) -> str:
-        return f"<{self._key}: not supported yet>"
+    def fetch(uri: str | None, alias: str | None) -> list[dict[str, Any]]:
+        return list(ti._client.get_asset_events(ti.id, ti._token, uri, alias) or [])
+
+    return fetch
 
 
 def _airflow_2_keys(task: BaseOperator, dag_run: Any, ref: datetime) -> dict[str, Any]:
@@ -173,6 +181,4 @@ def _airflow_2_keys(task: BaseOperator, dag_run: Any, ref: datetime) -> dict[str
         "prev_execution_date": previous,
         "prev_ds": day(previous, "%Y-%m-%d"),
         "prev_ds_nodash": day(previous, "%Y%m%d"),
-        "inlet_events": _NotYet("inlet_events"),
-        "outlet_events": _NotYet("outlet_events"),
     }

@@ -175,7 +175,7 @@ class DAG:
             schedule = None
         tz = self.start_date.tzinfo if self.start_date else timezone.utc
         try:
-            tt = timetables.timetable_from_schedule(schedule, timezone=tz)
+            tt = timetables.timetable_from_schedule(schedule, timezone=tz)  # type: ignore[arg-type]
         except DagDefinitionError as exc:
             raise DagDefinitionError(
                 f"DAG {self.dag_id!r}: {exc.bare_message}", self.filename, self.lineno
@@ -322,12 +322,11 @@ class DAG:
     # -- TaskFlow support ---------------------------------------------------------------------
     def test(self, logical_date: datetime | None = None, conf: dict[str, Any] | None = None) -> Any:
         """Run the DAG once in process (as ``tradewind dags test``), for a file's ``__main__``."""
-        # The one door from a DAG file into the server side, opened only when called (so
-        # `import tradewind` stays light and the SDK keeps no static dependency on it).
-        import importlib
+        # The one door from a DAG file into the server side, through a seam (sdk/test_hook.py)
+        # opened only when called, so the SDK keeps no dependency on the scheduler.
+        from tradewind.sdk.test_hook import run_dag_test
 
-        run_dag_in_process = importlib.import_module("tradewind.dag_test").run_dag_in_process
-        return run_dag_in_process(self, logical_date=logical_date, conf=conf)
+        return run_dag_test(self, logical_date, conf)
 
 
 def _param_with_value(existing: Any, value: Any) -> Any:

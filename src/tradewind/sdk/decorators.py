@@ -16,6 +16,7 @@ from tradewind.operators.python import (
     BranchMixIn,
     PythonOperator,
     ShortCircuitOperator,
+    call_python,
     determine_kwargs,
 )
 from tradewind.sdk.xcom_arg import XComArg, find_xcom_args, resolve_xcom_args
@@ -48,7 +49,7 @@ class DecoratedPythonOperator(_DecoratedMixin, PythonOperator):
 
     def execute(self, context: dict[str, Any]) -> Any:
         args, kwargs = self._resolved_call_args(context)
-        result = self.python_callable(*args, **kwargs)
+        result = call_python(self.python_callable, *args, **kwargs)
         if self.multiple_outputs and result is not None:
             if not isinstance(result, dict):
                 raise TypeError(

@@ -111,7 +111,7 @@ def send_email(
         mime_charset=mime_charset,
     )
     if conf.get("smtp_password"):
-        from tradewind.worker.masking import add_secret
+        from tradewind.core.masking import add_secret
 
         add_secret(conf["smtp_password"])
     host, port, timeout = conf["smtp_host"], int(conf["smtp_port"]), float(conf["smtp_timeout"])
@@ -133,7 +133,7 @@ def send_failure_email(task: Any, state: str, context: dict[str, Any], error: st
     """Tell ``task.email`` that a try failed (``email_on_failure`` / ``email_on_retry``)."""
     from html import escape
 
-    from tradewind.worker.masking import redact
+    from tradewind.core.masking import redact
 
     ti = context.get("ti")
     try_number = getattr(ti, "try_number", "?")

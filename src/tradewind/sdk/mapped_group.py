@@ -4,6 +4,11 @@ Every task the function creates is mapped over the group's input: instance ``i``
 element ``i`` wherever the function used its argument (a :class:`MappedArgument`), and inside
 the group each instance depends only on the same map index of its upstream (Airflow's
 semantics). Outside the group, a downstream task sees all instances, as for any mapped task.
+
+A task mapped again inside the group (``t.expand(...)`` in the function) has ``G * n``
+instances for a group of ``G`` and its own input of ``n``: instance ``m`` belongs to group
+instance ``m // n`` and takes element ``m % n`` of its own input, the layout Airflow gives
+(``_get_relevant_map_indexes``).
 """
 
 from __future__ import annotations
@@ -55,6 +60,63 @@ class GroupExpandInput(ExpandInput):
     def resolve(self, context: dict[str, Any], map_index: int, task_id: str) -> dict[str, Any]:
         return self.group_input.resolve(context, map_index, task_id)
 
+    def resolve_in_group(
+        self, context: dict[str, Any], map_index: int, task_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the group's arguments, the task's own mapped arguments) of one instance."""
+        return self.resolve(context, map_index, task_id), {}
+
+
+class NestedExpandInput(GroupExpandInput):
+    """A task mapped again inside a mapped group: the group's input times its own."""
+
+    def __init__(self, group_input: ExpandInput, group_id: str, inner: ExpandInput):
+        super().__init__(group_input, group_id)
+        self.inner = inner
+        self.kind = "nested"
+
+    def references(self) -> list[XComArg]:
+        return [*self.group_input.references(), *self.inner.references()]
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "type": "nested",
+            "group": self.group_input.serialize(),
+            "inner": self.inner.serialize(),
+        }
+
+    def resolve(self, context: dict[str, Any], map_index: int, task_id: str) -> dict[str, Any]:
+        outer, own = self.resolve_in_group(context, map_index, task_id)
+        return {**outer, **own}
+
+    def resolve_in_group(
+        self, context: dict[str, Any], map_index: int, task_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        n = self.inner.length(context, task_id)
+        if n < 1:
+            raise IndexError(f"task {task_id!r}: its own mapped input is empty now")
+        outer = self.group_input.resolve(context, map_index // n, task_id)
+        return outer, self.inner.resolve(context, map_index % n, task_id)
+
+
+def relevant_indexes(
+    task: Any, other: Any, map_index: int, context: dict[str, Any]
+) -> int | list[int]:
+    """The map indexes of ``other`` (a task of the same mapped group) that instance
+    ``map_index`` of ``task`` reads: the same group instance's, all of them when ``other`` is
+    mapped again inside the group."""
+    mine = task.expand_input
+    group_index = (
+        map_index // mine.inner.length(context, task.task_id)
+        if isinstance(mine, NestedExpandInput)
+        else map_index
+    )
+    theirs = other.expand_input
+    if not isinstance(theirs, NestedExpandInput):
+        return group_index
+    n = theirs.inner.length(context, other.task_id)
+    return list(range(group_index * n, (group_index + 1) * n))
+
 
 def _replace(value: Any, values: dict[str, Any]) -> Any:
     if isinstance(value, MappedArgument):
@@ -68,14 +130,19 @@ def _replace(value: Any, values: dict[str, Any]) -> Any:
     return value
 
 
-def _holds_argument(value: Any) -> bool:
+def holds_argument(value: Any) -> bool:
     if isinstance(value, MappedArgument):
         return True
     if isinstance(value, list | tuple):
-        return any(_holds_argument(v) for v in value)
+        return any(holds_argument(v) for v in value)
     if isinstance(value, dict):
-        return any(_holds_argument(v) for v in value.values())
+        return any(holds_argument(v) for v in value.values())
     return False
+
+
+def replace_arguments(value: Any, values: dict[str, Any]) -> Any:
+    """``value`` with the group's arguments (:class:`MappedArgument`) replaced by ``values``."""
+    return _replace(value, values)
 
 
 def unmap_in_group(task: Any, values: dict[str, Any]) -> Any:
@@ -83,7 +150,7 @@ def unmap_in_group(task: Any, values: dict[str, Any]) -> Any:
     op = copy.copy(task)
     op.__class__ = task._tw_operator_class
     for name, value in list(vars(op).items()):
-        if _holds_argument(value):
+        if holds_argument(value):
             setattr(op, name, _replace(value, values))
     return op
 
@@ -164,18 +231,37 @@ class _PartialGroup:
             result = self.factory.function(**self.kwargs, **arguments)
         group.expand_input = expand_input  # type: ignore[attr-defined]
         group.is_mapped = True  # type: ignore[attr-defined]
-        tasks = group.iter_tasks()
+        tasks: list[Any] = group.iter_tasks()
         if not tasks:
             raise self._fail("a mapped task group needs at least one task")
         for t in tasks:
-            if getattr(t, "is_mapped", False):
-                raise DagDefinitionError(
-                    f"task {t.task_id!r}: a mapped task inside a mapped task group is not "
-                    "supported; map the group or the task, not both",
-                    t.filename,
-                    t.lineno,
-                )
+            _check_nested(t, tasks)
         for t in tasks:
-            _make_mapped(t, GroupExpandInput(expand_input, full_id), partial_kwargs=None)
+            if getattr(t, "is_mapped", False):  # mapped again inside the group
+                t.expand_input = NestedExpandInput(expand_input, full_id, t.expand_input)
+                for arg in expand_input.references():
+                    t.set_upstream(arg.operator)
+            else:
+                _make_mapped(t, GroupExpandInput(expand_input, full_id), partial_kwargs=None)
             t.mapped_group_id = full_id
         return group if result is None else result
+
+
+def _check_nested(task: Any, group_tasks: list[Any]) -> None:
+    """A task mapped inside a mapped group may not map over what differs per group instance."""
+    if not getattr(task, "is_mapped", False):
+        return
+
+    def fail(message: str) -> DagDefinitionError:
+        return DagDefinitionError(f"task {task.task_id!r}: {message}", task.filename, task.lineno)
+
+    if getattr(task, "mapped_group_id", None):
+        raise fail("Nested Mapped TaskGroups are not yet supported (as in Airflow)")
+    inside = {t.task_id for t in group_tasks}
+    for ref in task.expand_input.references():
+        if ref.operator.task_id in inside:
+            raise fail(
+                f"it is mapped over the output of {ref.operator.task_id!r}, a task of the same "
+                "mapped task group, so its number of instances would differ from one group "
+                "instance to the next: not supported; map over a task outside the group"
+            )

@@ -46,6 +46,10 @@ class ExpandInput:
         """The keyword arguments of instance ``map_index``."""
         raise NotImplementedError
 
+    def length(self, context: dict[str, Any], task_id: str) -> int:
+        """How many instances this input gives at run time."""
+        raise NotImplementedError
+
 
 class DictOfListsExpandInput(ExpandInput):
     """``expand(x=[...], y=upstream_output)``: the cross product, the last argument fastest."""
@@ -80,6 +84,12 @@ class DictOfListsExpandInput(ExpandInput):
             rest //= len(seq)
         return {k: out[k] for k in seqs}
 
+    def length(self, context: dict[str, Any], task_id: str) -> int:
+        return math.prod(
+            len(_resolve_seq(v, context, f"{task_id}: mapped argument {k!r}"))
+            for k, v in self.value.items()
+        )
+
 
 class ListOfDictsExpandInput(ExpandInput):
     """``expand_kwargs([{...}, {...}])`` or ``expand_kwargs(upstream_output)``."""
@@ -112,6 +122,9 @@ class ListOfDictsExpandInput(ExpandInput):
         if bad:
             raise TypeError(f"task {task_id!r}: expand_kwargs() keys must be strings, got {bad!r}")
         return resolve_xcom_args(dict(item), context)  # type: ignore[no-any-return]
+
+    def length(self, context: dict[str, Any], task_id: str) -> int:
+        return len(_resolve_seq(self.value, context, f"{task_id}: expand_kwargs() input"))
 
 
 def _resolve_seq(value: Any, context: dict[str, Any], what: str) -> Sequence[Any]:
@@ -163,6 +176,9 @@ def literal_length(expand: dict[str, Any]) -> int | None:
             return max(parts) if ref.get("fill") else min(parts)  # type: ignore[type-var]
         return sum(parts)  # type: ignore[arg-type]
 
+    if expand["type"] == "nested":
+        parts = [literal_length(expand["group"]), literal_length(expand["inner"])]
+        return None if None in parts else math.prod(parts)  # type: ignore[arg-type]
     if expand["type"] == "list_of_dicts":
         return length(expand["value"])
     lengths = [length(r) for r in expand["value"].values()]
@@ -183,6 +199,11 @@ def check_mapped_value(key: str, value: Any, fail: Any) -> None:
 
     if isinstance(value, XComArg):
         return
+    if _holds_group_argument(value):
+        raise fail(
+            f"expand() over the mapped task group's argument ({key!r}) is not supported (nor "
+            "in Airflow): map over a list or a task's output, or pass the argument to partial()"
+        )
     if isinstance(value, list | tuple | dict):
         if len(value) > defaults.current.max_map_length:
             raise fail(
@@ -194,6 +215,12 @@ def check_mapped_value(key: str, value: Any, fail: Any) -> None:
         f"expand() got {type(value).__name__} for {key!r}: map over a list, a dict or a "
         "task's output (XComArg)"
     )
+
+
+def _holds_group_argument(value: Any) -> bool:
+    from tradewind.sdk.mapped_group import holds_argument
+
+    return holds_argument(value)
 
 
 def _check_expand_call(args: tuple[Any, ...], kwargs: dict[str, Any], fail: Any) -> None:

@@ -11,30 +11,49 @@ from tradewind.sdk.mapping import is_mapped
 
 def unmap(task: Any, context: dict[str, Any], map_index: int) -> Any:
     """The real operator for one map index, with its mapped arguments' values."""
-    values = task.expand_input.resolve(context, map_index, task.task_id)
+    outer: dict[str, Any] | None = None  # a mapped group's arguments, in one
+    if getattr(task, "mapped_group_id", None):
+        outer, values = task.expand_input.resolve_in_group(context, map_index, task.task_id)
+    else:
+        values = task.expand_input.resolve(context, map_index, task.task_id)
     cls = task._tw_operator_class
-    if getattr(task, "mapped_group_id", None):  # in a mapped group: its arguments' values
+    if outer is not None and task.partial_kwargs is None:  # a task of a mapped group
         from tradewind.sdk.mapped_group import unmap_in_group
 
-        op = unmap_in_group(task, values)
+        op = unmap_in_group(task, outer)
+        if values:  # mapped again inside the group (TaskFlow): its own values too
+            op.op_kwargs = {**op.op_kwargs, **values}
     elif task.partial_kwargs is None:  # TaskFlow: the values are the function's arguments
         op = copy.copy(task)
         op.__class__ = cls
         op.op_kwargs = {**task.op_kwargs, **values}
     else:
-        from tradewind.sdk.baseoperator import suspended_linking
+        op = _classic(task, cls, values, outer)
+    op._tw_mapped_fields = frozenset(values) | frozenset(outer or {})
+    op._tw_mapped_from = task
+    return op
 
-        kwargs = {k: v for k, v in task.partial_kwargs.items() if k not in ("dag", "task_group")}
-        kwargs.update(values)
-        kwargs["task_id"] = task.task_id
-        with suspended_linking():
-            op = cls(**kwargs)
-        op.dag = task.dag
-        op.task_group = task.task_group
-        op.upstream_task_ids = task.upstream_task_ids
-        op.downstream_task_ids = task.downstream_task_ids
-        op.filename, op.lineno = task.filename, task.lineno
-    op._tw_mapped_fields = frozenset(values)
+
+def _classic(task: Any, cls: type, values: dict[str, Any], outer: dict[str, Any] | None) -> Any:
+    """A classic operator built from ``partial()``'s arguments and one instance's values."""
+    from tradewind.sdk.baseoperator import suspended_linking
+
+    kwargs = {k: v for k, v in task.partial_kwargs.items() if k not in ("dag", "task_group")}
+    if outer is not None:  # partial() inside a mapped group may hold the group's arguments
+        from tradewind.sdk.mapped_group import replace_arguments
+
+        kwargs = replace_arguments(kwargs, outer)
+    kwargs.update(values)
+    kwargs["task_id"] = task.task_id
+    with suspended_linking():
+        op = cls(**kwargs)
+    op.dag = task.dag
+    op.task_group = task.task_group
+    op.upstream_task_ids = task.upstream_task_ids
+    op.downstream_task_ids = task.downstream_task_ids
+    op.filename, op.lineno = task.filename, task.lineno
+    if outer is not None:
+        op.mapped_group_id = task.mapped_group_id
     return op
 
 

@@ -34,7 +34,7 @@ def custom_class(classpath: str) -> type[Timetable]:
     from tradewind import plugins_manager
 
     loaded = plugins_manager._loaded
-    found = loaded.timetables.get(classpath) if loaded is not None else None
+    found = loaded.timetable(classpath) if loaded is not None else None
     if found is None:
         import importlib
 

@@ -40,6 +40,9 @@ PRESETS: dict[str, str] = {
 # Wider than any DST shift on record (2 h), so a search window this wide never misses a fire.
 _SLACK = timedelta(hours=3)
 _TICK = timedelta(microseconds=1)
+#: the earliest instant cron arithmetic starts from: ``start_date=datetime.min`` (as some of
+#: Airflow's examples write) would overflow one step back and at any zone's offset
+_FLOOR = datetime(1, 1, 2, tzinfo=UTC)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -162,7 +165,7 @@ class _CronSchedule:
 
     def align_up(self, current: datetime) -> datetime:
         """``current`` if it is a fire, else the next fire."""
-        return self.next_after(current - _TICK)
+        return self.next_after(max(current, _FLOOR) - _TICK)
 
     def align_down(self, current: datetime) -> datetime:
         """``current`` if it is a fire, else the previous fire."""

@@ -138,7 +138,7 @@ class BaseSensorOperator(BaseOperator):
             return value
         self._check_timeout(started)
         self._save_progress(context, started, pokes + 1)
-        from tradewind.triggerer.triggers import TimeDeltaTrigger
+        from tradewind.sdk.triggers import TimeDeltaTrigger
 
         wait = timedelta(seconds=self._next_interval(pokes + 1, started))
         raise TaskDeferred(trigger=TimeDeltaTrigger(wait), method_name="resume_poke")
@@ -208,7 +208,7 @@ class BaseSensorOperator(BaseOperator):
 
 def poke_mode_only(cls: type) -> type:
     """Class decorator (Airflow's): the sensor refuses ``mode='reschedule'``."""
-    original = cls.__init__
+    original = cls.__init__  # type: ignore[misc]
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)

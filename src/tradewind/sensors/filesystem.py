@@ -66,7 +66,7 @@ class FileSensor(BaseSensorOperator):
             return super().execute(context)
         if self.poke(context):
             return None
-        from tradewind.triggerer.triggers import FileTrigger
+        from tradewind.sdk.triggers import FileTrigger
 
         deadline = self.clock() + timedelta(seconds=self.remaining(context))
         trigger = FileTrigger(

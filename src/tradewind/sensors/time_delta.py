@@ -11,12 +11,12 @@ from tradewind.sensors.base import BaseSensorOperator
 
 def _target_of(context: dict[str, Any], delta: timedelta) -> datetime:
     base = context.get("data_interval_end") or context["dag_run"].run_after
-    return base + delta
+    return base + delta  # type: ignore[no-any-return]
 
 
 def defer_until(sensor: BaseSensorOperator, moment: datetime) -> None:
     """Hand the wait to the triggerer until ``moment`` (resumes in ``execute_complete``)."""
-    from tradewind.triggerer.triggers import DateTimeTrigger
+    from tradewind.sdk.triggers import DateTimeTrigger
 
     raise TaskDeferred(trigger=DateTimeTrigger(moment), method_name="execute_complete")
 

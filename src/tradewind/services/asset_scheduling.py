@@ -27,7 +27,8 @@ from tradewind.metastore.tables import (
     DagRun,
     DagScheduleAssetReference,
 )
-from tradewind.sdk.assets import load_asset_condition
+from tradewind.sdk.assets import ALIAS_KEY, load_asset_condition
+from tradewind.services.assets import aliases_updated
 from tradewind.services.runs import create_run, run_id_for
 
 
@@ -63,7 +64,12 @@ def create_asset_triggered_runs(session: Session, cache: Any, now: datetime) -> 
             .where(AssetDagQueue.target_dag_id == dag.dag_id)
         ).all()
         updated = {uri for _, _, uri in queued}
-        if not updated or not load_asset_condition(dag.asset_expression or {}).evaluate(updated):
+        condition = load_asset_condition(dag.asset_expression or {}) if updated else None
+        if condition is not None and condition.aliases():
+            since = min(c for _, c, _ in queued)
+            names = aliases_updated(session, [a for a, _, _ in queued], since)
+            updated |= {ALIAS_KEY + n for n in names}
+        if condition is None or not condition.evaluate(updated):
             continue
         try:
             with session.begin_nested():
@@ -90,7 +96,7 @@ def create_asset_triggered_runs(session: Session, cache: Any, now: datetime) -> 
 def _consume(session: Session, dag_id: str, rows: list[tuple[int, datetime]]) -> None:
     """Delete exactly the queue rows read; fewer means another scheduler took them."""
     for asset_id, created_at in rows:
-        gone = session.execute(
+        gone = session.execute(  # type: ignore[attr-defined]
             delete(AssetDagQueue)
             .where(
                 and_(

@@ -3,55 +3,112 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.tables import (
     AssetDagQueue,
     AssetEvent,
     AssetModel,
+    DagModel,
     DagScheduleAssetReference,
 )
 
 
 def record_asset_events(
-    session: Session, *, uris: list[str], dag_id: str, task_id: str, run_id: str, now: datetime
+    session: Session,
+    *,
+    uris: list[str],
+    dag_id: str,
+    task_id: str,
+    run_id: str,
+    now: datetime,
+    events: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Record an event per updated asset and queue every DAG scheduled on it."""
-    for uri in uris:
-        asset = session.execute(
-            select(AssetModel).where(AssetModel.uri == uri)
-        ).scalar_one_or_none()
-        if asset is None:
-            asset = AssetModel(
-                uri=uri, name=uri, group="asset", extra={}, created_at=now, updated_at=now
-            )
-            session.add(asset)
-            session.flush()
+    """Record an event per updated asset and queue every DAG scheduled on it.
+
+    ``uris`` get an event with no extra unless ``events`` gives one (``{"uri", "extra"}``);
+    an entry of ``events`` with an ``alias`` records one more event of its asset, added
+    through that alias, and queues the DAGs scheduled on the alias too.
+    """
+    reported = events or []
+    extras = {e["uri"]: dict(e.get("extra") or {}) for e in reported if not e.get("alias")}
+    todo = [(uri, extras.get(uri, {}), None) for uri in uris]
+    todo += [(e["uri"], dict(e.get("extra") or {}), e["alias"]) for e in reported if e.get("alias")]
+    alias_consumers: dict[str, list[str]] = {}
+    for uri, extra, alias in todo:
+        asset = _asset_row(session, uri, now)
         session.add(
             AssetEvent(
                 asset_id=asset.id,
-                extra={},
+                extra=extra,
                 source_dag_id=dag_id,
                 source_task_id=task_id,
                 source_run_id=run_id,
                 source_map_index=-1,
                 timestamp=now,
+                source_alias_name=alias,
             )
         )
-        consumers = session.execute(
-            select(DagScheduleAssetReference.dag_id).where(
-                DagScheduleAssetReference.asset_id == asset.id
-            )
-        ).scalars()
-        for consumer in consumers:
+        consumers = set(
+            session.execute(
+                select(DagScheduleAssetReference.dag_id).where(
+                    DagScheduleAssetReference.asset_id == asset.id
+                )
+            ).scalars()
+        )
+        if alias is not None:
+            if not alias_consumers:
+                alias_consumers = _alias_consumers(session)
+            consumers.update(alias_consumers.get(alias, ()))
+        for consumer in sorted(consumers):
             _queue_once(session, asset.id, consumer, now)
+
+
+def _asset_row(session: Session, uri: str, now: datetime) -> AssetModel:
+    asset = session.execute(select(AssetModel).where(AssetModel.uri == uri)).scalar_one_or_none()
+    if asset is None:
+        asset = AssetModel(
+            uri=uri, name=uri, group="asset", extra={}, created_at=now, updated_at=now
+        )
+        session.add(asset)
+        session.flush()
+    return asset
+
+
+def _alias_consumers(session: Session) -> dict[str, list[str]]:
+    """alias name -> the active DAGs whose schedule names that alias."""
+    from tradewind.sdk.assets import load_asset_condition
+
+    out: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(DagModel.dag_id, DagModel.asset_expression).where(
+            DagModel.asset_expression.is_not(None), DagModel.is_active.is_(True)
+        )
+    ).all()
+    for dag_id, expression in rows:
+        if not expression:  # a JSON null is not an SQL NULL
+            continue
+        for name in load_asset_condition(expression).aliases():
+            out.setdefault(name, []).append(dag_id)
+    return out
+
+
+def aliases_updated(session: Session, asset_ids: list[int], since: datetime | None) -> set[str]:
+    """The aliases through which events of ``asset_ids`` were added (after ``since``)."""
+    q = select(AssetEvent.source_alias_name).where(
+        AssetEvent.asset_id.in_(asset_ids), AssetEvent.source_alias_name.is_not(None)
+    )
+    if since is not None:
+        q = q.where(AssetEvent.timestamp >= since)
+    return {str(name) for name in session.execute(q.distinct()).scalars()}
 
 
 def _queue_once(session: Session, asset_id: int, dag_id: str, now: datetime) -> None:
     """Queue ``dag_id`` for ``asset_id`` unless already queued, race-free between producers."""
-    table = AssetDagQueue.__table__
+    table = cast(Table, AssetDagQueue.__table__)
     values = {"asset_id": asset_id, "target_dag_id": dag_id, "created_at": now}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -79,7 +79,7 @@ def get_connection(env: Env, session: Session, conn_id: str) -> dict[str, Any]:
 
 def masked(data: dict[str, Any]) -> dict[str, Any]:
     """Return a copy fit to show a person: password and secret-looking extras as ``***``."""
-    from tradewind.worker.masking import is_sensitive_key
+    from tradewind.core.masking import is_sensitive_key
 
     out = dict(data)
     if out.get("password"):
@@ -250,7 +250,7 @@ def test_connection(data: dict[str, Any]) -> tuple[bool, str]:
                 else (False, f"{path} does not exist")
             )
     except Exception as exc:  # noqa: BLE001 - any failure is the answer of the test
-        from tradewind.worker.masking import add_secret, redact
+        from tradewind.core.masking import add_secret, redact
 
         add_secret(conn.password)
         return False, redact(f"{type(exc).__name__}: {exc}")

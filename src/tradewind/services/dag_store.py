@@ -10,11 +10,12 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tradewind.core.timetable_types import airflow_timetable_type
 from tradewind.errors import NotFound
 from tradewind.metastore.tables import (
     AssetModel,
@@ -26,11 +27,23 @@ from tradewind.metastore.tables import (
 )
 from tradewind.sdk.serialization import SerializedDag, version_hash
 
-if TYPE_CHECKING:
-    from tradewind.dag_processing.parser import ParsedFile
-
 T = TypeVar("T")
 _CHUNK = 500  # stay far below the bound-parameter limits of SQLite and PostgreSQL
+
+
+@dataclass
+class ParsedFile:
+    """What parsing one file gave: its serialized DAGs, or an import error."""
+
+    path: str
+    mtime: float
+    content_hash: str
+    dags: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    error_line: int | None = None
+    duration: float = 0.0
+    #: the file's text as parsed, stored for the code view (None if it could not be read)
+    source: str | None = None
 
 
 @dataclass
@@ -137,7 +150,13 @@ def store_parse_results(
     }
     dags = _load_dags(session, (d["dag_id"] for r in results for d in r.dags), paths)
     writer = _BatchWriter(
-        session, dags, _owners(results, dags), dags_folder, paused_at_creation, now
+        session,
+        dags,
+        _owners(results, dags),
+        _stored_versions(session, {*dags, *(d["dag_id"] for r in results for d in r.dags)}),
+        dags_folder,
+        paused_at_creation,
+        now,
     )
     writer.summary.files = len(results)
     for part in _chunks(paths):
@@ -158,6 +177,7 @@ class _BatchWriter:
     session: Session
     dags: dict[str, DagModel]
     owners: dict[str, str]
+    versions: dict[str, dict[str, int]]  # {dag_id: {version_hash: version_number}}, kept current
     dags_folder: str
     paused_at_creation: bool
     now: datetime
@@ -217,6 +237,9 @@ class _BatchWriter:
         # An asset-scheduled DAG has the null timetable; Airflow shows "Asset" for it.
         row.timetable_summary = "Asset" if data.get("asset_condition") else data.get("schedule")
         row.timetable_description = row.timetable_summary
+        row.timetable_type = airflow_timetable_type(
+            data.get("timetable"), data.get("asset_condition")
+        )
         row.tags = list(data.get("tags") or [])
         row.max_active_runs = data.get("max_active_runs", 16)
         row.max_active_tasks = data.get("max_active_tasks", 16)
@@ -233,35 +256,30 @@ class _BatchWriter:
         return row
 
     def store_version(self, row: DagModel, data: dict[str, Any]) -> bool:
-        """Point the DAG at its current version, inserting it if new; True if it changed."""
+        """Point the DAG at its current version, inserting it if new; True if it changed.
+
+        The batch's stored versions were read up front (``versions``): a query per DAG here
+        would also flush the session each time, one row at a time."""
         digest = version_hash(data)
         if digest == row.latest_version:
             return False
-        versions = select(SerializedDagModel).where(SerializedDagModel.dag_id == row.dag_id)
-        previous = None
-        if row.latest_version is not None:
-            previous = self.session.scalar(
-                versions.where(SerializedDagModel.version_hash == row.latest_version)
-            )
+        known = self.versions.setdefault(row.dag_id, {})
+        previous = row.latest_version
         # A revert to an older definition points at that version's row again.
-        if self.session.scalar(versions.where(SerializedDagModel.version_hash == digest)) is None:
-            last = self.session.scalar(
-                select(func.max(SerializedDagModel.version_number)).where(
-                    SerializedDagModel.dag_id == row.dag_id
-                )
-            )
+        if digest not in known:
+            known[digest] = max(known.values(), default=0) + 1
             self.session.add(
                 SerializedDagModel(
                     dag_id=row.dag_id,
                     version_hash=digest,
-                    version_number=(last or 0) + 1,
+                    version_number=known[digest],
                     data=data,
                     fileloc=data.get("fileloc") or row.fileloc,
                     created_at=self.now,
                 )
             )
         row.latest_version = digest
-        if previous is not None and _timing_changed(previous.data, data):
+        if previous is not None and self._timing_changed(row.dag_id, previous, data):
             # The scheduler recomputes the next run only when these are empty.
             row.next_dagrun = None
             row.next_dagrun_data_interval_start = None
@@ -269,9 +287,31 @@ class _BatchWriter:
             row.next_dagrun_create_after = None
         return True
 
+    def _timing_changed(self, dag_id: str, previous: str, new: dict[str, Any]) -> bool:
+        """True if the schedule or start date differ from those of stored version ``previous``."""
+        with self.session.no_autoflush:
+            old = self.session.scalar(
+                select(SerializedDagModel.data).where(
+                    SerializedDagModel.dag_id == dag_id, SerializedDagModel.version_hash == previous
+                )
+            )
+        return old is not None and any(
+            old.get(k) != new.get(k) for k in ("timetable", "start_date")
+        )
 
-def _timing_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    return any(old.get(k) != new.get(k) for k in ("timetable", "start_date"))
+
+def _stored_versions(session: Session, dag_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Return ``{dag_id: {version_hash: version_number}}`` of the stored versions of ``dag_ids``."""
+    out: dict[str, dict[str, int]] = {}
+    for part in _chunks(sorted(set(dag_ids))):
+        query = select(
+            SerializedDagModel.dag_id,
+            SerializedDagModel.version_hash,
+            SerializedDagModel.version_number,
+        ).where(SerializedDagModel.dag_id.in_(part))
+        for dag_id, digest, number in session.execute(query):
+            out.setdefault(dag_id, {})[digest] = number
+    return out
 
 
 def _asset_uris(data: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], set[str]]:
@@ -357,6 +397,12 @@ def file_fingerprints(session: Session) -> dict[str, tuple[float, str]]:
     }
 
 
+def record_mtimes(session: Session, mtimes: dict[str, float]) -> None:
+    """Record new mtimes of files whose content did not change (touched, checked out again)."""
+    for path, mtime in mtimes.items():
+        session.execute(update(DagFile).where(DagFile.fileloc == path).values(mtime=mtime))
+
+
 def deactivate_missing_files(
     session: Session, existing_paths: set[str], now: datetime
 ) -> list[str]:
@@ -365,12 +411,16 @@ def deactivate_missing_files(
     Returns:
         The DAG ids that were deactivated.
     """
-    gone: list[str] = []
-    for row in session.scalars(select(DagModel).where(DagModel.is_active.is_(True))):
-        if row.fileloc not in existing_paths:
-            row.is_active = False
-            row.last_parsed_time = now
-            gone.append(row.dag_id)
+    active = session.execute(
+        select(DagModel.dag_id, DagModel.fileloc).where(DagModel.is_active.is_(True))
+    )
+    gone = [dag_id for dag_id, fileloc in active if fileloc not in existing_paths]
+    for part in _chunks(gone):  # columns only: loading every active DAG's row costs ~20 ms/1,000
+        session.execute(
+            update(DagModel)
+            .where(DagModel.dag_id.in_(part))
+            .values(is_active=False, last_parsed_time=now)
+        )
     stale_files = [f for f in session.scalars(select(DagFile.fileloc)) if f not in existing_paths]
     stale_errors = [
         f

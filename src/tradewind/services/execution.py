@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Outcome
@@ -30,11 +30,12 @@ from tradewind.services import telemetry
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
-from tradewind.services.execution_ext import ExecutionExtensions
+from tradewind.services.execution_ext import ExecutionExtensions, outlet_events
 from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
+from tradewind.services.execution_state import ExecutionStateStore
 from tradewind.services.mapping import split_rendered
-from tradewind.services.outcomes import log_lost, next_state
-from tradewind.services.ti_state import cas, run_columns, ti_columns, ti_update, touch_runs
+from tradewind.services.outcomes import next_state
+from tradewind.services.ti_state import cas, ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import (
     CALLBACK_SCOPE,
     CALLBACK_TOKEN_TTL,
@@ -43,14 +44,15 @@ from tradewind.services.tokens import (
     issue_ti_token,
     verify_ti_token,
 )
-from tradewind.services.wakeup import TASK_ENDED, notify_statement
+from tradewind.services.try_end import reported_try, write_finish
+from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_try_ended
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = TaskInstance.__table__
 TIc = TIT.c
 DRT = DagRun.__table__
 DRc = DRT.c
-HT = TaskInstanceHistory.__table__
+HT = cast(Table, TaskInstanceHistory.__table__)
 
 logger = logging.getLogger("tradewind.services.execution")
 
@@ -97,30 +99,6 @@ _PREV_SUCCESS_DATED = (
     .limit(1)
 )
 _PREV_SUCCESS_UNDATED = _PREV_SUCCESS.order_by(DRc.id.desc()).limit(1)
-# finish's statements (the update's SET list varies: one prebuilt statement per shape).
-_TI_ROW = select(TIT).where(TIc.id == bindparam("ti_id"))
-_HISTORY_INSERT = insert(HT)
-_TOUCH_RUN = run_columns(
-    DRc.dag_id == bindparam("of_dag"), DRc.run_id == bindparam("of_run")
-).values(change_seq=DRc.change_seq + 1)
-_FINISH_UPDATES: dict[tuple[frozenset[str], TI, TI | None], Any] = {}
-
-
-def _finish_update(keys: frozenset[str], current: TI, new: TI | None) -> Any:
-    """``UPDATE task_instance SET state, <keys> WHERE id, state, try_number``, bound values;
-    one prebuilt statement per shape, each checked by the transition table once."""
-    shape = (keys, current, new)
-    stmt = _FINISH_UPDATES.get(shape)
-    if stmt is None:
-        stmt = _FINISH_UPDATES[shape] = ti_update(
-            current,
-            new,
-            TIc.id == bindparam("ti_id"),
-            TIc.try_number == bindparam("for_try"),
-        ).values({k: bindparam(f"v_{k}") for k in sorted(keys)})
-    return stmt
-
-
 _HEARTBEAT = ti_columns(
     TIc.id == bindparam("ti_id"),
     TIc.state == TI.RUNNING.value,
@@ -135,41 +113,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def history_row(
-    ti: Any, state: str | None, error: str | None, *, end_date: Any = None, duration: Any = None
-) -> dict[str, Any]:
-    """The ``task_instance_history`` row of the try of ``ti`` (an ORM object or a Core row)."""
-    return {
-        "ti_id": ti.id,
-        "dag_id": ti.dag_id,
-        "run_id": ti.run_id,
-        "task_id": ti.task_id,
-        "map_index": ti.map_index,
-        "try_number": ti.try_number,
-        "max_tries": ti.max_tries,
-        "state": state,
-        "start_date": ti.start_date,
-        "end_date": end_date if end_date is not None else ti.end_date,
-        "duration": duration if duration is not None else ti.duration,
-        "queued_dttm": ti.queued_dttm,
-        "pool": ti.pool,
-        "pool_slots": ti.pool_slots,
-        "queue": ti.queue,
-        "priority_weight": ti.priority_weight,
-        "operator": ti.operator,
-        "hostname": ti.hostname,
-        "pid": ti.pid,
-        "executor": ti.executor,
-        "error": (error or "")[-20000:] or None,
-    }
-
-
-def record_history(session: Session, ti: Any, state: str | None, error: str | None) -> None:
-    """Keep a row for the try that just ended (the tries' history)."""
-    session.execute(insert(HT).values(**history_row(ti, state, error)))
-
-
-class ExecutionService(ExecutionExtensions, ExecutionLogs):
+class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
     """Implements every method of :data:`tradewind.core.execution_api.METHODS` on the
     metastore: the try's calls here, the cross-DAG ones in ``services/execution_ext.py``, log
     uploads and token checks in ``services/execution_logs.py``."""
@@ -385,9 +329,11 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         error: str | None = None,
         rendered_fields: dict[str, Any] | None = None,
         log: str | None = None,
+        asset_events: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """End the try; with ``log``, store the try's log first (a full disk does not stop the
-        outcome: the answer's ``log`` then says ``{"error": ...}``)."""
+        outcome: the answer's ``log`` then says ``{"error": ...}``). ``asset_events``: what
+        the task set through ``outlet_events`` (kept only for its declared outlets)."""
         try_number = self._check(ti_id, token, cas=True)
         result = Outcome(outcome)  # a bad outcome is refused before the log is written
         stored: dict[str, Any] | None = None
@@ -397,7 +343,9 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
             except OSError as exc:
                 logger.error("log of task instance %s not stored: %s", ti_id, exc)
                 stored = {"error": f"log not stored: {exc}"}
-        answer = self.finish_try(ti_id, try_number, result, error, rendered_fields)
+        answer = self.finish_try(
+            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events
+        )
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
             self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE
@@ -414,19 +362,12 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
         rendered_fields: dict[str, Any] | None = None,
         *,
         expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING),
+        asset_events: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Turn an outcome into the next state (also used for lost workers and timeouts)."""
         now = self.env.now()
-        emit = None
         with self.env.db.engine.begin() as c:
-            ti = c.execute(_TI_ROW, {"ti_id": ti_id}).one_or_none()
-            if ti is None:
-                raise NotFound(f"task instance {ti_id} not found")
-            if ti.try_number != try_number or ti.state not in {e.value for e in expected}:
-                raise TaskInstanceMoved(
-                    f"task instance {ti.dag_id}.{ti.task_id} is {ti.state or 'none'} at try "
-                    f"{ti.try_number}; the report for try {try_number} is ignored"
-                )
+            ti = reported_try(c, ti_id, try_number, expected)
             current = TI(ti.state)
             duration = (now - ti.start_date).total_seconds() if ti.start_date else None
             # The try is over: a later try starts from execute(), not a deferral's resume method.
@@ -441,8 +382,7 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
                 values.update(split_rendered(rendered_fields))
             task = None
             if current is not TI.RESTARTING:
-                sdag = self._sdag_core(c, ti.dag_id, ti.dag_version)
-                task = sdag.tasks.get(ti.task_id)
+                task = self._sdag_core(c, ti.dag_id, ti.dag_version).tasks.get(ti.task_id)
             new, kept, error = next_state(
                 ti,
                 current,
@@ -454,37 +394,37 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
                 max_lost=self.max_lost_requeues,
                 no_delay=self.skip_retry_delay,
             )
-            moved = c.execute(
-                _finish_update(frozenset(values), current, new),
-                {"ti_id": ti_id, "for_try": try_number, **{f"v_{k}": v for k, v in values.items()}},
-            ).rowcount
-            if not moved:
-                raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
-            c.execute(
-                _HISTORY_INSERT, history_row(ti, kept, error, end_date=now, duration=duration)
-            )
-            if outcome is Outcome.LOST and current is TI.RUNNING:
-                log_lost(c, ti, new, error, now)
-            c.execute(_TOUCH_RUN, {"of_dag": ti.dag_id, "of_run": ti.run_id})
-            if new is TI.SUCCESS and task is not None and task.outlets:
-                emit = (ti, list(task.outlets))
+            write_finish(c, ti, current, new, kept, error, values, outcome, now)
+            emit = None
+            if new is TI.SUCCESS and task is not None:
+                emit = outlet_events(ti, task.data, asset_events)
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
             if notified:
-                c.execute(notify_statement(TASK_ENDED))  # sent at commit, on this connection
+                c.execute(*notify_try_ended(ti_id, try_number))  # sent at commit
         telemetry.try_finished(ti, kept, duration, outcome is Outcome.LOST, now)
         if emit is not None:
-            with self.env.db.session() as s:
-                from tradewind.services.assets import record_asset_events
-
-                ti, uris = emit
-                record_asset_events(
-                    s, uris=uris, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, now=now
-                )
+            self._record_outlets(emit, now)
         if notified:
             self.env.wake(TASK_ENDED, True)  # local datagrams only
         elif self.wake_on_change:
             self.env.wake(TASK_ENDED)
         return {"state": new.value if new else None}
+
+    def _record_outlets(self, emit: tuple[Any, Any, Any], now: datetime) -> None:
+        """The asset events of a successful try, after its commit (their own transaction)."""
+        from tradewind.services.assets import record_asset_events
+
+        ti, uris, events = emit
+        with self.env.db.session() as s:
+            record_asset_events(
+                s,
+                uris=uris,
+                dag_id=ti.dag_id,
+                task_id=ti.task_id,
+                run_id=ti.run_id,
+                now=now,
+                events=events,
+            )
 
     def _sdag_core(self, conn: Any, dag_id: str, version: str | None) -> SerializedDag:
         """The serialized DAG, read on the caller's connection when not cached.
@@ -529,8 +469,9 @@ class ExecutionService(ExecutionExtensions, ExecutionLogs):
                 raise TaskInstanceMoved(
                     f"task instance {ti.dag_id}.{ti.task_id} is no longer running"
                 )
-        if self.wake_on_change:
-            self.env.wake(TASK_ENDED)
+        # The schedulers see a task end and this host's triggerers wake; in the scheduler's
+        # own process (no wake-up needed) the triggerers still do.
+        self.env.wake(DEFERRED if self.wake_on_change else TRIGGERERS)
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:

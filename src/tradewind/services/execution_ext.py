@@ -1,4 +1,5 @@
-"""Execution-API calls for operators that look at other DAGs: trigger a run, read states.
+"""Execution-API calls for operators that look at other DAGs (trigger a run, read states)
+and for ``inlet_events`` in task code (read an asset's recorded events).
 
 ``TriggerDagRunOperator`` and ``ExternalTaskSensor`` run on workers, which hold no database
 session, so they ask through the task's execution-API transport like every other call. Each
@@ -7,18 +8,21 @@ call checks the caller's task-scoped token.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from tradewind.errors import AlreadyExists, NotFound
-from tradewind.metastore.tables import DagRun, TaskInstance
+from tradewind.metastore.tables import AssetEvent, AssetModel, DagRun, TaskInstance
 from tradewind.services.env import Env
 from tradewind.services.tokens import check_current_try, is_callback_token, verify_ti_token
 
+log = logging.getLogger(__name__)
+
 #: The method names every transport must forward (local pipe, HTTP execution API).
-EXTENSION_METHODS = ("trigger_dag_run", "get_dag_run_state", "get_task_states")
+EXTENSION_METHODS = ("trigger_dag_run", "get_dag_run_state", "get_task_states", "get_asset_events")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -96,7 +100,7 @@ class ExecutionExtensions:
             q = q.where(DagRun.logical_date == when)
         else:
             return None
-        return s.execute(q).scalar_one_or_none()
+        return s.execute(q).scalar_one_or_none()  # type: ignore[no-any-return]
 
     @staticmethod
     def _run_answer(run: DagRun, *, created: bool) -> dict[str, Any]:
@@ -150,6 +154,64 @@ class ExecutionExtensions:
                 tq = tq.where(TaskInstance.task_id.in_(task_ids))
             states = {t: st for t, st in s.execute(tq).all()}
         return {"run_found": True, "run_id": run.run_id, "run_state": run.state, "states": states}
+
+    def get_asset_events(
+        self, ti_id: int, token: str, uri: str | None = None, alias: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The recorded events of asset ``uri`` or alias ``alias``, oldest first (at most the
+        newest ``MAX_INLET_EVENTS``): what ``inlet_events[...]`` reads in task code."""
+        self._check_ext(ti_id, token, read=True)
+        if (uri is None) == (alias is None):
+            raise NotFound("get_asset_events needs exactly one of uri and alias")
+        q = select(AssetEvent, AssetModel.uri).join(
+            AssetModel, AssetModel.id == AssetEvent.asset_id
+        )
+        if uri is not None:
+            q = q.where(AssetModel.uri == uri)
+        else:
+            q = q.where(AssetEvent.source_alias_name == alias)
+        q = q.order_by(AssetEvent.timestamp.desc(), AssetEvent.id.desc()).limit(MAX_INLET_EVENTS)
+        with self.env.db.session(readonly=True) as s:
+            rows = s.execute(q).all()
+        return [_event_json(e, u) for e, u in reversed(rows)]
+
+
+#: the most events ``inlet_events[...]`` returns (the newest ones)
+MAX_INLET_EVENTS = 1000
+
+
+def _event_json(e: AssetEvent, uri: str) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "uri": uri,
+        "extra": e.extra or {},
+        "timestamp": _iso(e.timestamp),
+        "source_dag_id": e.source_dag_id,
+        "source_task_id": e.source_task_id,
+        "source_run_id": e.source_run_id,
+        "source_map_index": e.source_map_index,
+        "source_alias_name": e.source_alias_name,
+    }
+
+
+def outlet_events(
+    ti: Any, task: dict[str, Any], reported: list[dict[str, Any]] | None
+) -> tuple[Any, list[str], list[dict[str, Any]]] | None:
+    """What a successful try emits: its outlet URIs, and the reported extras and alias
+    events that name its declared outlets (anything else is dropped, with a warning)."""
+    uris = list(task.get("outlets") or ())
+    aliases = set(task.get("outlet_aliases") or ())
+    kept = []
+    for event in reported or ():
+        alias = event.get("alias")
+        if (alias in aliases) if alias else (event.get("uri") in uris):
+            kept.append(event)
+        else:
+            what = f"alias {alias!r}" if alias else f"asset {event.get('uri')!r}"
+            log.warning("task %s reported an event for %s, not in its outlets", ti.task_id, what)
+    if not uris and not kept:
+        return None
+    return ti, uris, kept
 
 
 def _who(ti: TaskInstance | None) -> str | None:

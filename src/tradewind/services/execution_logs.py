@@ -12,10 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tradewind.core.log_files import log_path
 from tradewind.services.celery_tracking import TaskInstanceKey, task_instance_key
 from tradewind.services.env import Env
 from tradewind.services.tokens import check_current_try, verify_ti_token
-from tradewind.worker.logs import log_path
 
 # Where each claimed task instance's logs go, so a log upload needs no query (an identity
 # never changes; a miss, e.g. on another webserver process, falls back to the metastore).

@@ -53,7 +53,7 @@ class Expansion:
     moved: int = 0  # rows changed here (not through ``schedule``)
 
 
-class _Counter:
+class Counter:
     """Counts the elements of serialized expand inputs for one run."""
 
     def __init__(self, session: Session, run: Any, sdag: SerializedDag):
@@ -62,6 +62,8 @@ class _Counter:
         self.sdag = sdag
 
     def total(self, expand: dict[str, Any]) -> int:
+        if expand["type"] == "nested":  # mapped again inside a mapped group: G * n
+            return self.total(expand["group"]) * self.total(expand["inner"])
         if expand["type"] == "list_of_dicts":
             return self.length(expand["value"])
         return math.prod(self.length(ref) for ref in expand["value"].values())
@@ -177,7 +179,7 @@ def expand(
         ).all()
     )
     try:
-        n = _Counter(session, run, sdag).total(task.expand_input)
+        n = Counter(session, run, sdag).total(task.expand_input)
         if n > max_map_length:
             raise Unmappable(
                 f"task {task.task_id!r} would expand to {n} instances, over [core] "

@@ -3,7 +3,9 @@ instance ``i`` of its upstream inside the group (its upstream outside the group 
 
 The task expands as soon as its in-group upstream has expanded (or, for the group's first
 tasks, when the upstream outside the group allows it); its instances are then decided one by
-one in the same pass.
+one in the same pass. A task mapped again inside the group (``n`` instances per group
+instance, ``G * n`` in all) has instance ``m`` in group instance ``m // n``: it waits for that
+group instance of its in-group upstream, and a task downstream of it waits for all ``n``.
 """
 
 from __future__ import annotations
@@ -52,10 +54,14 @@ def decide(
         rows = _rows(session, run, [task.task_id, *inside])
         mine = rows[task.task_id]
     whole = [st for u in outside for st in states.get(u, [None])]
+    count = mapping.Counter(session, run, sdag)
+    own = _further(count, task)
+    further = {u: _further(count, sdag.tasks[u]) if set(rows[u]) != {-1} else None for u in inside}
     for index, row in sorted(mine.items()):
         if row.state is not None or index < 0:
             continue
-        ups = whole + [_state_at(rows[u], index) for u in inside]
+        group_index = index // own if own else index
+        ups = whole + [st for u in inside for st in _states_at(rows[u], group_index, further[u])]
         decision = evaluate(task.trigger_rule, UpstreamStates.from_states(ups))
         if decision is Decision.RUN:
             out.scheduled.append(row.id)
@@ -64,6 +70,31 @@ def decide(
         elif decision is Decision.UPSTREAM_FAILED:
             out.upstream_failed.append(row.id)
     states[task.task_id] = [r.state for r in mine.values()]
+
+
+def _further(count: mapping.Counter, task: SerializedTask) -> int | None:
+    """How many instances a task mapped again inside its group has per group instance."""
+    expand = task.expand_input
+    return count.total(expand["inner"]) if expand and expand["type"] == "nested" else None
+
+
+def upstream_indexes(
+    count: mapping.Counter, task: SerializedTask, up: SerializedTask, map_index: int
+) -> list[int]:
+    """The map indexes of ``up`` (expanded, in ``task``'s mapped group) that instance
+    ``map_index`` of ``task`` waits for."""
+    own = _further(count, task)
+    group_index = map_index // own if own else map_index
+    n = _further(count, up)
+    return list(range(group_index * n, (group_index + 1) * n)) if n else [group_index]
+
+
+def _states_at(rows: dict[int, Any], group_index: int, further: int | None) -> list[str | None]:
+    """An in-group upstream's states for one group instance: one, or its ``further`` ones."""
+    if not further:
+        return [_state_at(rows, group_index)]
+    start = group_index * further
+    return [_state_at(rows, i) for i in range(start, start + further)]
 
 
 def _state_at(rows: dict[int, Any], index: int) -> str | None:

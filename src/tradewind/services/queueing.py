@@ -16,16 +16,16 @@ from sqlalchemy import BigInteger, Integer, String, Table, bindparam, func, sele
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Workload
+from tradewind.core.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
-from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
-from tradewind.services.execution import record_history
 from tradewind.services.lost_tries import pid_alive
 from tradewind.services.readiness import keep_ready
 from tradewind.services.scheduling import DagCache, ListStatement
 from tradewind.services.ti_state import ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import issue_ti_token
+from tradewind.services.try_end import record_history
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = cast(Table, TaskInstance.__table__)
@@ -147,9 +147,10 @@ _TO_QUEUED_RETURNING = ListStatement(
 
 def _candidate_rows(
     session: Session, per_pool_limit: int
-) -> tuple[dict[str, int], list[Any]] | None:
-    """The pools' sizes and the top scheduled task instances of each pool (pools and task
-    instances locked on PostgreSQL); None when nothing is scheduled (nothing is locked)."""
+) -> tuple[dict[str, int], list[Any], bool] | None:
+    """The pools' sizes, the top scheduled task instances of each pool (pools and task
+    instances locked on PostgreSQL) and whether a pool had more; None when nothing is
+    scheduled (nothing is locked)."""
     pool_names = session.execute(_SCHEDULED_POOLS).scalars().all()
     if not pool_names:
         return None
@@ -157,9 +158,12 @@ def _candidate_rows(
     pools = dict(session.execute(_POOLS_LOCKED if pg else _POOLS).all())
     stmt = _CANDIDATES_LOCKED if pg else _CANDIDATES
     rows: list[Any] = []
+    truncated = False
     for pool in pool_names:
-        rows.extend(session.execute(stmt, {"b_pool": pool, "b_limit": per_pool_limit}).all())
-    return pools, rows
+        found = session.execute(stmt, {"b_pool": pool, "b_limit": per_pool_limit}).all()
+        truncated = truncated or len(found) >= per_pool_limit
+        rows.extend(found)
+    return pools, rows, truncated
 
 
 def _mark_queued(
@@ -174,7 +178,7 @@ def _mark_queued(
             moved.update(session.execute(stmt, {**params, "ids": ids[i : i + 500]}).scalars())
         return moved
     stmt = _TO_QUEUED.on(session)
-    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}
+    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}  # type: ignore[attr-defined]
 
 
 def queue_ready(
@@ -198,10 +202,38 @@ def queue_ready(
     """
     if free_executor_slots <= 0:
         return []
+    # The top few of each pool fill the free slots nearly always: reading (and planning) 512
+    # candidates per pass made each task of a 1,000-task fan-out cost 4x one of 100 (#17).
+    # When they do not (reservations, caps, a pool too small), the full depth is read again.
+    depth = min(per_pool_limit, 4 * free_executor_slots + 16)
+    picked, truncated = _pick(
+        session, now, free_executor_slots, cache, estimates, only_run_ids, depth
+    )
+    if truncated and len(picked) < free_executor_slots and depth < per_pool_limit:
+        picked, _ = _pick(
+            session, now, free_executor_slots, cache, estimates, only_run_ids, per_pool_limit
+        )
+    if not picked:
+        return []
+    moved = _mark_queued(session, [r.id for r in picked], now, job_id, executor_name)
+    return [_workload(session, r, cache, secret, token_ttl) for r in picked if r.id in moved]
+
+
+def _pick(
+    session: Session,
+    now: datetime,
+    free_executor_slots: int,
+    cache: DagCache,
+    estimates: DurationEstimates,
+    only_run_ids: set[tuple[str, str]] | None,
+    per_pool_limit: int,
+) -> tuple[list[Any], bool]:
+    """The scheduled rows the planner picks from the top ``per_pool_limit`` of each pool (and
+    whether a pool had more), after the per-task caps and the readiness check."""
     found = _candidate_rows(session, per_pool_limit)
     if found is None:
-        return []
-    pools, rows = found
+        return [], False
+    pools, rows, truncated = found
     if only_run_ids is not None:
         rows = [r for r in rows if (r.dag_id, r.run_id) in only_run_ids]
     running_rows = session.execute(_ACTIVE).all()
@@ -254,11 +286,7 @@ def queue_ready(
         per_task[(r.dag_id, r.task_id)] += 1
         per_run[(r.dag_id, r.run_id, r.task_id)] += 1
         picked.append(r)
-    picked = keep_ready(session, picked, cache, now)
-    if not picked:
-        return []
-    moved = _mark_queued(session, [r.id for r in picked], now, job_id, executor_name)
-    return [_workload(session, r, cache, secret, token_ttl) for r in picked if r.id in moved]
+    return keep_ready(session, picked, cache, now), truncated
 
 
 def _workload(session: Session, r: Any, cache: DagCache, secret: str, token_ttl: float) -> Workload:
@@ -357,7 +385,7 @@ def requeue_stuck(
     for ti_id, by_job, queued_at, dag_id, run_id in rows:
         orphan = by_job is not None and by_job != job_id and by_job not in live_jobs
         if orphan or (queued_at is not None and queued_at < cutoff):
-            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount
+            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount  # type: ignore[attr-defined]
             runs.add((dag_id, run_id))
     touch_runs(session, runs)
     return moved

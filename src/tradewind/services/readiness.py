@@ -63,7 +63,9 @@ def keep_ready(session: Session, rows: Sequence[Any], cache: DagCache, now: date
             by_index[(task_id, map_index)] = state
         for r, task in pairs:
             sdag = cache.get(session, r.dag_id, r.dag_version)
-            ups = UpstreamStates.from_states(_upstream_states(task, r, states, by_index, sdag))
+            ups = UpstreamStates.from_states(
+                _upstream_states(task, r, states, by_index, sdag, session)
+            )
             setups = None
             if task.trigger_rule == "all_done_setup_success":
                 known = cache.get(session, dag_id, r.dag_version).tasks
@@ -85,7 +87,7 @@ def keep_ready(session: Session, rows: Sequence[Any], cache: DagCache, now: date
                 task.trigger_rule,
                 ups,
             )
-            if session.execute(_UNSCHEDULE, {"b_id": r.id, "b_now": now}).rowcount:
+            if session.execute(_UNSCHEDULE, {"b_id": r.id, "b_now": now}).rowcount:  # type: ignore[attr-defined]
                 held_back.add((dag_id, run_id))
     touch_runs(session, held_back)
     return [r for r in rows if r.id not in not_ready]
@@ -97,16 +99,24 @@ def _upstream_states(
     states: dict[str, list[str | None]],
     by_index: dict[tuple[str, int], str | None],
     sdag: Any,
+    session: Session | None = None,
 ) -> list[str | None]:
     """The upstream states a task instance's rule sees: every instance of each upstream, but
-    only the same map index of an upstream in the same mapped task group."""
+    only the same group instance of an upstream in the same mapped task group (all its
+    instances of that group instance when it is mapped again inside the group)."""
     group = task.data.get("mapped_group")
     out: list[str | None] = []
     for u in task.upstream_task_ids:
         up = sdag.tasks.get(u) if group else None
         if up is not None and up.data.get("mapped_group") == group:
-            key = (u, r.map_index) if (u, r.map_index) in by_index else (u, -1)
-            out.append(by_index.get(key))
+            if (u, 0) not in by_index or session is None:  # not expanded (yet)
+                out.append(by_index.get((u, r.map_index), by_index.get((u, -1))))
+                continue
+            from tradewind.services import mapping, mapping_groups
+
+            count = mapping.Counter(session, r, sdag)
+            for i in mapping_groups.upstream_indexes(count, task, up, r.map_index):
+                out.append(by_index.get((u, i)))
         else:
             out.extend(states.get(u, [None]))
     return out

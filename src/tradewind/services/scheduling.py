@@ -1,6 +1,6 @@
 """The scheduler's use cases on the metastore: decide which task instances of running runs
 are ready, finish runs, promote retries. Creating and starting runs is in ``run_creation``. Pure
-decisions live in ``core``/``scheduler.planning``; this module does the reading and
+decisions live in ``core`` (with the planner, ``core.planning``); this module does the reading and
 compare-and-set writing.
 """
 
@@ -107,7 +107,7 @@ class ListStatement:
     """
 
     def __init__(self, build: Callable[[Callable[[Any], Any]], Any], name: str, item_type: Any):
-        expanding = bindparam(name, expanding=True)
+        expanding: Any = bindparam(name, expanding=True)
         array = bindparam(name, type_=ARRAY(item_type))
         self.default = build(lambda col: col.in_(expanding))
         self.postgresql = build(lambda col: col == any_(array))
@@ -344,7 +344,7 @@ def _apply(session: Session, out: _Decisions, now: datetime) -> tuple[int, dict[
             params = {"ids": chunk, "now": now, "new_state": state}
             if stmt is not _TO_ENDED:
                 del params["new_state"]
-            moved += session.execute(stmt.on(session), params).rowcount
+            moved += session.execute(stmt.on(session), params).rowcount  # type: ignore[attr-defined]
             expected += len(chunk)
         new.update(dict.fromkeys(ids, state))
     return moved, new, moved == expected
@@ -467,17 +467,21 @@ def evaluate_dirty_runs(
     if not runs:
         return result
     sdags = {r.id: cache.get(session, r.dag_id, r.dag_version) for r in runs}
-    tis = _load_tis(session, [r.id for r in runs])
+    from tradewind.services.run_progress import quiet_runs  # it builds on this module
+
+    quiet = quiet_runs(session, runs, sdags, now)
+    busy = [r for r in runs if r.id not in quiet]
+    tis = _load_tis(session, [r.id for r in busy])
     out = _Decisions(max_map_length=cache.max_map_length)
-    for run in runs:
+    for run in busy:
         _decide(session, run, sdags[run.id], tis[run.id], out, now)
     moved, new, as_expected = _apply(session, out, now)
     result.tis_changed = moved + out.expanded
     if as_expected and not out.expanded:
         tis = {pk: [(i, t, new.get(i, st)) for i, t, st in rows] for pk, rows in tis.items()}
     else:  # someone else moved a task instance meanwhile: decide run ends from the database
-        tis = _load_tis(session, [r.id for r in runs])
-    ended = [e for r in runs if (e := _finish_state(r, sdags[r.id], tis[r.id], now))]
+        tis = _load_tis(session, [r.id for r in busy])
+    ended = [e for r in busy if (e := _finish_state(r, sdags[r.id], tis[r.id], now))]
     for chunk in _chunks([r.id for r in runs]):
         session.execute(_SEEN.on(session), {"ids": chunk, "now": now})
     if ended:
@@ -515,7 +519,7 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
         ids = [r.id for r in due if r.state == old]
         for chunk in _chunks(ids):
             params = {"ids": chunk, "bump": bump, "now": now}
-            moved += session.execute(_PROMOTE[old], params).rowcount
+            moved += session.execute(_PROMOTE[old], params).rowcount  # type: ignore[attr-defined]
     if due:
         from tradewind.services.ti_state import touch_runs
 

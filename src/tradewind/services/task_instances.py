@@ -108,7 +108,7 @@ def tries(
 
 
 def ti_log_path(settings: Settings, ti: Any, try_number: int | None = None) -> Path:
-    from tradewind.worker.logs import log_path
+    from tradewind.core.log_files import log_path
 
     return log_path(
         settings.log_folder,

@@ -17,7 +17,6 @@ from sqlalchemy import Table, insert, select
 from tradewind.core.execution import Workload
 from tradewind.core.states import DagRunState, DagRunType
 from tradewind.core.states import TaskInstanceState as TI
-from tradewind.dag_processing.parser import ParsedFile
 from tradewind.metastore.database import Database
 from tradewind.metastore.tables import (
     Connection,
@@ -30,7 +29,7 @@ from tradewind.metastore.tables import (
 )
 from tradewind.sdk.serialization import serialize_dag
 from tradewind.sdk.timetables import DataInterval
-from tradewind.services.dag_store import get_serialized_dag, store_parse_results
+from tradewind.services.dag_store import ParsedFile, get_serialized_dag, store_parse_results
 from tradewind.services.env import Env
 from tradewind.services.queueing import ensure_default_pool
 from tradewind.services.runs import create_run, get_run, run_id_for
@@ -103,7 +102,7 @@ def mirror_run(env: Env, scratch: Env, dag_id: str, logical_date: datetime) -> s
         data_interval = (
             sdag.timetable.infer_manual_data_interval(run_after=logical_date)
             if interval is None
-            else DataInterval(*interval)
+            else DataInterval(*interval)  # type: ignore[arg-type]
         )
         run = create_run(
             s,
@@ -181,9 +180,9 @@ def make_test_run(
         if existing is not None:
             s.delete(existing)
             s.execute(
-                TaskInstance.__table__.delete().where(
-                    TaskInstance.dag_id == dag_id, TaskInstance.run_id == existing.run_id
-                )
+                cast(Table, TaskInstance.__table__)
+                .delete()
+                .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == existing.run_id)
             )
             s.flush()
         interval = sdag.timetable.infer_manual_data_interval(run_after=logical_date)
@@ -254,13 +253,13 @@ def _test_instance(s: Any, dag_id: str, run_id: str, task_id: str, map_index: in
         raise InvalidInput(f"task {task_id!r} is not mapped: --map-index does not apply")
     for ti in of_task:
         if ti.map_index == map_index:
-            return ti
+            return ti  # type: ignore[no-any-return]
     placeholder = next((t for t in of_task if t.map_index == -1), None)
     if placeholder is None:
         raise InvalidInput(f"task {task_id!r} has no instance with map index {map_index}")
     placeholder.map_index = map_index  # not expanded yet: test this index alone
     s.flush()
-    return placeholder
+    return placeholder  # type: ignore[no-any-return]
 
 
 def deferred_triggers(env: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import ALL_MAP_INDEXES
-from tradewind.errors import InvalidInput
+from tradewind.errors import InvalidInput, XComTooLarge
 from tradewind.metastore.tables import XCom
 
 
@@ -24,8 +24,8 @@ def encode(value: Any, max_size: int) -> str:
             "(dicts, lists, strings, numbers) or store large data elsewhere and pass its path"
         ) from None
     if max_size and len(text) > max_size:
-        raise InvalidInput(
-            f"XCom value is {len(text)} bytes, over the limit of {max_size} "
+        raise XComTooLarge(
+            f"XCom value is {len(text):,} bytes, over the limit of {max_size:,} bytes "
             "([core] max_xcom_size); store the data elsewhere and pass a reference"
         )
     return text
@@ -52,7 +52,11 @@ def set_xcom(
     max_size: int = 0,
 ) -> None:
     """Store (or replace) one XCom value."""
-    text = encode(value, max_size)
+    try:
+        text = encode(value, max_size)
+    except XComTooLarge as exc:
+        index = f" (map index {map_index})" if map_index >= 0 else ""
+        raise XComTooLarge(f"task {task_id!r}{index}, key {key!r}: {exc}") from None
     row = session.get(XCom, (dag_id, run_id, task_id, map_index, key))
     if row is None:
         session.add(

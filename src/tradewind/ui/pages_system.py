@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Resource
 from tradewind.services.queries.dag_views import browse_xcoms
+from tradewind.settings import config_exposure
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.pages_dags import xcom_value
 from tradewind.ui.rendering import render
-from tradewind.worker.masking import is_sensitive_key
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -93,7 +94,7 @@ def config_view(request: Request) -> HTMLResponse:
     """The configuration, only when ``[api] expose_config`` allows it (as Airflow)."""
     user = require(request, Resource.CONFIG)
     env = env_of(request)
-    exposed = env.settings.get("api", "expose_config")
+    exposed = config_exposure(env.settings.get("api", "expose_config")) is not None
     sections = config_sections(env.settings) if exposed else []
     return render(
         request,

@@ -16,10 +16,11 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from tradewind.api.web_session import csrf_token
+from tradewind.core.masking import is_sensitive_key, redact
 from tradewind.core.permissions import Action, Resource
 from tradewind.core.states import DagRunState
-from tradewind.ui.auth import can, csrf_token, env_of
-from tradewind.worker.masking import is_sensitive_key, redact
+from tradewind.ui.auth import can, env_of
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"

@@ -12,6 +12,7 @@ import secrets
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from tradewind.api.web_session import clear_session, read_session, set_session, user_from_request
 from tradewind.errors import AuthenticationFailed
 from tradewind.services.event_log import log_event
 from tradewind.services.users import authenticate, credential_version, revoke_sessions
@@ -26,15 +27,7 @@ from tradewind.ui import (
     pages_monitor,
     pages_system,
 )
-from tradewind.ui.auth import (
-    LOGIN_CSRF_COOKIE,
-    clear_session,
-    env_of,
-    read_session,
-    safe_next,
-    set_session,
-    user_from_request,
-)
+from tradewind.ui.auth import LOGIN_CSRF_COOKIE, env_of, safe_next
 from tradewind.ui.rendering import STATIC_DIR, code_css, render
 
 router = APIRouter(include_in_schema=False)

@@ -146,7 +146,7 @@ def preload_dag_files(settings: Settings, budget: float = 60.0) -> int:
     operator's own, as for the DAG processor; a file that fails is skipped (the try reports
     the error). Stops after ``budget`` seconds: the rest is imported on first use.
     """
-    from tradewind.dag_processing.finder import find_dag_files
+    from tradewind.sdk.finder import find_dag_files
     from tradewind.worker.dag_cache import preload
 
     folder = str(settings.dags_folder)

@@ -1,4 +1,4 @@
-"""Task log files: ``logs/dag_id=D/run_id=R/task_id=T/attempt=N.log``, one JSON line per record."""
+"""Writing a try's log: one JSON line per record, in the file ``core/log_files.py`` names."""
 
 from __future__ import annotations
 
@@ -10,26 +10,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tradewind.core.paths import contained_path
-from tradewind.worker.masking import RedactingFilter, redact
+from tradewind.core.masking import RedactingFilter, redact
 
 TASK_LOGGER = "tradewind.task"
-
-
-def log_path(
-    base: str | Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
-) -> Path:
-    """Where the log of one try lives (Airflow's layout); refused if it would leave ``base``."""
-    parts = [f"dag_id={dag_id}", f"run_id={run_id}", f"task_id={task_id}"]
-    if map_index >= 0:
-        parts.append(f"map_index={int(map_index)}")
-    parts.append(f"attempt={int(try_number)}.log")
-    return contained_path(base, *parts)
-
-
-def callback_log_path(base: str | Path, dag_id: str, run_id: str) -> Path:
-    """Where the log of a DAG's success/failure callbacks for one run lives."""
-    return contained_path(base, "dag_callbacks", f"dag_id={dag_id}", f"{run_id}.log")
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -98,8 +81,8 @@ def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
         echo_handler.addFilter(RedactingFilter())
         root.addHandler(echo_handler)
     old_out, old_err = sys.stdout, sys.stderr
-    sys.stdout = _StreamToLogger(logger, logging.INFO)  # type: ignore[assignment]
-    sys.stderr = _StreamToLogger(logger, logging.WARNING)  # type: ignore[assignment]
+    sys.stdout = _StreamToLogger(logger, logging.INFO)
+    sys.stderr = _StreamToLogger(logger, logging.WARNING)
     try:
         yield logger
     finally:
@@ -110,40 +93,6 @@ def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
         if root.level != old_level:
             root.setLevel(old_level)
         handler.close()
-
-
-def read_log_lines(path: Path) -> list[dict[str, object]]:
-    """Read a log file as structured lines (plain text lines become ``event``s)."""
-    out: list[dict[str, object]] = []
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return out
-    for raw in text.splitlines():
-        try:
-            item = json.loads(raw)
-            if not isinstance(item, dict):
-                raise ValueError
-        except ValueError:
-            item = {"event": raw, "timestamp": None, "level": "info"}
-        item["event"] = redact(str(item.get("event", "")))
-        if item.get("error_detail"):
-            item["error_detail"] = redact(str(item["error_detail"]))
-        out.append(item)
-    return out
-
-
-def log_as_text(lines: list[dict[str, object]]) -> str:
-    """Structured log lines as plain text, each traceback under its line (as Airflow prints)."""
-    out: list[str] = []
-    for line in lines:
-        stamp = str(line.get("timestamp") or "")
-        level = str(line.get("level") or "").upper()
-        prefix = f"[{stamp}] {level} - " if stamp else ""
-        out.append(f"{prefix}{line.get('event', '')}")
-        if line.get("error_detail"):
-            out.append(str(line["error_detail"]).rstrip("\n"))
-    return "\n".join(out) + ("\n" if out else "")
 
 
 def append_line(path: Path, level: str, event: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.core.execution import ExecutionAPI, Outcome, Workload
+from tradewind.core.log_files import callback_log_path, log_path
 from tradewind.errors import (
     AuthenticationFailed,
     NotFound,
@@ -35,9 +36,10 @@ from tradewind.errors import (
 from tradewind.observability import tracing
 from tradewind.sdk import execution_context
 from tradewind.sdk import mapping_runtime as mapping
+from tradewind.sdk.asset_events import OutletEventAccessors, drain_generator
 from tradewind.sdk.context import build_context
 from tradewind.sdk.xcom_sequences import plain
-from tradewind.worker.logs import callback_log_path, log_path, task_log
+from tradewind.worker.logs import task_log
 from tradewind.worker.runtime import RuntimeTaskInstance
 
 log = logging.getLogger("tradewind.task")
@@ -130,11 +132,14 @@ class TaskRunner:
         error: str | None,
         rendered: dict[str, Any] | None,
         path: Path,
+        events: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Report the outcome; with ``ship_log``, the log so far travels with it."""
+        """Report the outcome; with ``ship_log``, the log so far travels with it; with
+        ``events``, what the task set through ``outlet_events``."""
+        more: dict[str, Any] = {"asset_events": events} if events else {}
         if not self.ship_log:
             return self.client.finish(
-                workload.ti_id, workload.token, outcome.value, error, rendered
+                workload.ti_id, workload.token, outcome.value, error, rendered, **more
             )
         for handler in logging.getLogger().handlers:
             handler.flush()
@@ -149,6 +154,7 @@ class TaskRunner:
             error,
             rendered,
             log=data.decode("utf-8", errors="replace"),
+            **more,
         )
         stored = answer.get("log") if isinstance(answer, dict) else None
         if isinstance(stored, dict) and "path" in stored:  # an older server ignores ``log``
@@ -202,6 +208,7 @@ class TaskRunner:
                     result = method(context, (claim["ti"].get("next_kwargs") or {}).get("event"))
                 else:
                     result = task.execute(context)
+                result = drain_generator(result, context.get("outlet_events"))
                 task.post_execute(context, result)
             mapping.check_output_for_mapping(task, result, ti.pushed)
             if result is not None and task.do_xcom_push:
@@ -238,8 +245,9 @@ class TaskRunner:
         if context is not None and getattr(task, "map_index_template", None):
             name = mapping.render_map_index(task, context)
             rendered = {**(rendered or {}), mapping.RENDERED_MAP_INDEX: name}
+        events = _asset_events(context) if outcome is Outcome.SUCCESS else None
         try:
-            answer = self._finish(workload, outcome, error, rendered, path)
+            answer = self._finish(workload, outcome, error, rendered, path, events)
         except TaskInstanceMoved as exc:
             log.warning("Outcome not recorded: %s", exc)
             return None
@@ -277,7 +285,7 @@ class TaskRunner:
         }
         answer = self._report(workload, "defer", self.client.defer, trigger)
         log.info("Deferred to %s", classpath)
-        return _state_of(answer)
+        return _state_of(answer)  # type: ignore[return-value]
 
     def _report(self, workload: Workload, name: str, call: Callable[..., Any], arg: Any) -> Any:
         """A deferral or reschedule; an error answer makes the try lost, said in its log."""
@@ -366,6 +374,13 @@ def _lost(workload: Workload, call: str, problem: object) -> TryLost:
     return TryLost(message)
 
 
+def _asset_events(context: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """What the task set through ``outlet_events`` (None when nothing)."""
+    accessors = (context or {}).get("outlet_events")
+    report = accessors.report() if isinstance(accessors, OutletEventAccessors) else []
+    return report or None
+
+
 def _state_of(answer: Any) -> str | None:
     """The resulting state in an answer (None when the answer has none)."""
     state = answer.get("state") if isinstance(answer, dict) else None
@@ -423,7 +438,7 @@ def _rendered_of(task: Any) -> dict[str, Any]:
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    from tradewind.worker.masking import redact, redact_value
+    from tradewind.core.masking import redact, redact_value
 
     out: dict[str, Any] = {}
     for k, v in values.items():

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tradewind.core.execution import ALL_MAP_INDEXES, ExecutionAPI
+from tradewind.errors import XComTooLarge
 from tradewind.sdk.xcom_arg import XCOM_RETURN_KEY
 from tradewind.sdk.xcom_sequences import LazyXComSequence, plain
+
+_MISSING: Any = object()
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -70,6 +74,7 @@ class RuntimeTaskInstance:
         self.task = task
         self.dag_run = RuntimeDagRun.from_claim(claim["dag_run"])
         self.pushed: dict[str, Any] = {}  # the values this try pushed, by key
+        self.reduced: dict[str, tuple[int, int]] = {}  # mapped task.key -> (values, bytes) read
 
     def __repr__(self) -> str:
         index = f" map_index={self.map_index}" if self.map_index >= 0 else ""
@@ -82,8 +87,24 @@ class RuntimeTaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` (JSON) under ``key`` for this task instance."""
         value = plain(value)
-        self._client.xcom_set(self.id, self._token, key, value)
+        try:
+            self._client.xcom_set(self.id, self._token, key, value)
+        except XComTooLarge as exc:
+            raise XComTooLarge(f"{exc}{self._reduce_hint()}") from None
         self.pushed[key] = value
+
+    def _reduce_hint(self) -> str:
+        """What this try reduced, for an error about a too large push."""
+        if not self.reduced:
+            return ""
+        parts = [
+            f"mapped task {label.rsplit('.', 1)[0]!r} ({count:,} results, {size:,} bytes)"
+            for label, (count, size) in self.reduced.items()
+        ]
+        return (
+            f"; task {self.task_id!r} reduces {', '.join(parts)}: return a summary of the "
+            "results (a count, a sum, a path to the data) rather than the results"
+        )
 
     def xcom_pull(
         self,
@@ -111,14 +132,19 @@ class RuntimeTaskInstance:
             task_ids = [self.task_id]
         single = isinstance(task_ids, str)
         ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
-        values = []
+        values: list[Any] = []
         for tid in ids:
             index = map_indexes
             if index is None and dag == self.dag_id and self._is_mapped(tid):
                 if not self._same_mapped_group(tid):
                     values.append(self._all_of(dag, run, tid, key))
                     continue
-                index = self.map_index  # inside a mapped group: the same instance's value
+                relevant = self._index_in_group(tid)  # the same group instance's value(s)
+                if isinstance(relevant, list):  # mapped again in the group: its values there
+                    got = self.xcom_pull(tid, dag, key, False, relevant, _MISSING, run)
+                    values.append([v for v in got if v is not _MISSING])  # as a reduce: the
+                    continue  # instances that pushed nothing are left out
+                index = relevant
             answer = self._client.xcom_get(
                 self.id, self._token, dag, run, tid, key, -1 if index is None else index
             )
@@ -137,6 +163,14 @@ class RuntimeTaskInstance:
         other = dag.task_dict.get(task_id) if dag is not None else None
         return mine is not None and getattr(other, "mapped_group_id", None) == mine
 
+    def _index_in_group(self, task_id: str) -> int | list[int]:
+        """The map index(es) of a task of this task's mapped group that this instance reads."""
+        from tradewind.sdk.mapped_group import relevant_indexes
+
+        mapped = getattr(self.task, "_tw_mapped_from", self.task)
+        other = self.task.dag.task_dict[task_id]
+        return relevant_indexes(mapped, other, self.map_index, {"ti": self})
+
     def _all_of(self, dag_id: str, run_id: str, task_id: str, key: str) -> LazyXComSequence:
         """The values of every instance of a mapped task, read when first used."""
 
@@ -144,7 +178,10 @@ class RuntimeTaskInstance:
             answer = self._client.xcom_get(
                 self.id, self._token, dag_id, run_id, task_id, key, ALL_MAP_INDEXES
             )
-            return list(answer["value"] or []) if answer["found"] else []
+            values = list(answer["value"] or []) if answer["found"] else []
+            size = len(json.dumps(values, default=str))
+            self.reduced[f"{task_id}.{key}"] = (len(values), size)
+            return values
 
         return LazyXComSequence(fetch, f"{task_id}.{key}")
 
@@ -155,7 +192,7 @@ class RuntimeTaskInstance:
     def get_variable(self, key: str) -> str | None:
         answer = self._client.get_variable(self.id, self._token, key)
         if answer["found"]:
-            from tradewind.worker.masking import add_secret, is_sensitive_key
+            from tradewind.core.masking import add_secret, is_sensitive_key
 
             if is_sensitive_key(key):
                 add_secret(answer["value"])

@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from tradewind.core.execution import Outcome, Workload
+from tradewind.core.log_files import log_path
 from tradewind.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -32,12 +33,12 @@ from tradewind.errors import (
     TaskInstanceMoved,
     TryLost,
 )
-from tradewind.executors import _pipe
-from tradewind.executors._pipe import PipeClient
 from tradewind.settings import Settings
+from tradewind.worker import _pipe
+from tradewind.worker._pipe import PipeClient
 from tradewind.worker.dag_cache import resolve_dag
 from tradewind.worker.http_client import HttpExecutionClient
-from tradewind.worker.logs import append_line, log_path
+from tradewind.worker.logs import append_line
 from tradewind.worker.processes import die_with_parent, stop_child
 from tradewind.worker.runner import TaskRunner  # imported once here, not in every forked try
 from tradewind.worker.supervision import EXIT_LOST, KILL_GRACE, TryWatch, term_child
@@ -451,7 +452,9 @@ class TrySupervisor:
         if why:
             # The try's own process died or was stopped (timeout, moved away): it failed;
             # its calls of the execution API failed (EXIT_LOST): it was lost.
-            lost = os.waitstatus_to_exitcode(status) == EXIT_LOST and not self.watch.stop_reason
+            lost = os.waitstatus_to_exitcode(status) == EXIT_LOST and not (
+                self.watch and self.watch.stop_reason
+            )
             outcome = Outcome.LOST if lost else Outcome.FAILED
             _report_lost(self.w, path, why, _client(self.config.api_url), outcome=outcome)
             result = "lost"

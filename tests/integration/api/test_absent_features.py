@@ -24,7 +24,10 @@ def test_hitl_details_are_empty_and_each_is_404(api: Api, airflow_client: object
         tis.get_hitl_detail("report", "r", "only", -1)
     with pytest.raises(NotFoundException):
         tis.get_hitl_detail_try_detail("report", "r", "only", -1, 1)
-    answer = api.patch("/api/v2/dags/report/dagRuns/r/taskInstances/only/-1/hitlDetails", json={})
+    answer = api.patch(
+        "/api/v2/dags/report/dagRuns/r/taskInstances/only/-1/hitlDetails",
+        json={"chosen_options": ["approve"]},
+    )
     assert answer.status_code == 404
     assert api.get("/api/v2/dags/report/dagRuns/r/hitlDetails", user="public").status_code == 403
 

@@ -158,7 +158,7 @@ def test_clear_run_dry_run_by_default(api: Api) -> None:
 def test_tries_and_logs(api: Api) -> None:
     import json
 
-    from tradewind.worker.logs import log_path
+    from tradewind.core.log_files import log_path
 
     api.post("/api/v2/dags/report/dagRuns", json={"logical_date": None, "dag_run_id": "r"})
     api.patch("/api/v2/dags/report/dagRuns/r/taskInstances/only", json={"new_state": "success"})

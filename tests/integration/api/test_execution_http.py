@@ -9,9 +9,9 @@ import pytest
 from tests.integration.api.conftest import NOW, Api
 
 from tradewind.core.execution import Workload
+from tradewind.core.log_files import log_path
 from tradewind.services.testing import make_test_run, queue_single_task
 from tradewind.services.tokens import issue_ti_token
-from tradewind.worker.logs import log_path
 
 MISSING = "missing task token: send 'Authorization: Bearer <token>'"
 

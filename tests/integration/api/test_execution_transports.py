@@ -26,7 +26,7 @@ from tradewind.core.execution_api import (
     WORKER_METHODS,
     InProcessClient,
 )
-from tradewind.executors import _pipe
+from tradewind.worker import _pipe
 from tradewind.worker.http_client import HttpExecutionClient
 
 ERROR_CLASSES = [cls for cls, _ in ERROR_STATUS]
@@ -56,6 +56,8 @@ def _sample(arg_type: Any) -> Any:
         return 7
     if arg_type is bool:
         return True
+    if "list[dict" in text:
+        return [{"k": 1}]
     if "list" in text:
         return ["a", "b"]
     if "dict" in text:

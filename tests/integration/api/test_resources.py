@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.integration.api.conftest import Api
 
 
@@ -93,6 +95,28 @@ def test_config_is_hidden_unless_exposed(api: Api) -> None:
     assert options[("core", "fernet_key")] == "< hidden >"
     assert api.get("/api/v2/config", "viewer").status_code == 403
     assert api.get("/api/v2/config", params={"section": "nope"}).status_code == 404
+
+
+def test_config_non_sensitive_only_shows_it_with_secrets_hidden(api: Api, tmp_path: Path) -> None:
+    from tradewind.settings import config_exposure, load_settings
+
+    # Airflow's word, from the environment or the file; "false" in either hides it all.
+    env = {"TRADEWIND__API__EXPOSE_CONFIG": "non-sensitive-only"}
+    assert config_exposure(load_settings(tmp_path, environ=env).get("api", "expose_config"))
+    (tmp_path / "tradewind.toml").write_text('[api]\nexpose_config = "false"\n')
+    assert config_exposure(load_settings(tmp_path, environ={}).get("api", "expose_config")) is None
+
+    api.env.settings.set("api", "expose_config", "non-sensitive-only")
+    config = api.get("/api/v2/config", headers={"Accept": "application/json"}).json()
+    options = {(s["name"], o["key"]): o["value"] for s in config["sections"] for o in s["options"]}
+    assert options[("api", "secret_key")] == "< hidden >"
+    assert options[("api", "expose_config")] == "non-sensitive-only"
+    one = api.get(
+        "/api/v2/config/section/core/option/dags_folder", headers={"Accept": "text/plain"}
+    )
+    assert one.status_code == 200 and "dags_folder = " in one.text
+    api.env.settings.set("api", "expose_config", "False")
+    assert api.get("/api/v2/config").status_code == 403
 
 
 def test_backfill_create_list_pause_cancel(api: Api) -> None:

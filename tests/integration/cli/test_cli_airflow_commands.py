@@ -122,6 +122,27 @@ def test_jobs_check_fails_without_a_scheduler_and_passes_with_one(cli_runner, en
     assert "on other-host" in elsewhere.stderr
 
 
+def test_jobs_check_sees_a_running_triggerer_until_it_stops(cli_runner, env) -> None:
+    """The triggerer heartbeats its own job row (``TriggererJob``), as the scheduler does."""
+    import threading
+
+    from tradewind.triggerer.runner import Triggerer
+
+    assert "No alive TriggererJob" in cli_runner("jobs", "check", "--job-type", "TriggererJob",
+                                                 expect=1).stderr  # fmt: skip
+    triggerer = Triggerer(env, poll_interval=0.05)
+    thread = threading.Thread(target=triggerer.run, daemon=True)
+    thread.start()
+    try:
+        assert triggerer.started.wait(10)
+        found = cli_runner("jobs", "check", "--job-type", "TriggererJob", "--local")
+        assert f"Found alive TriggererJob {triggerer.job_id}" in found.stdout
+    finally:
+        triggerer.stop()
+        thread.join(10)
+    cli_runner("jobs", "check", "--job-type", "TriggererJob", expect=1)  # ended: not alive
+
+
 def test_tasks_run_runs_one_task_instance_for_real_and_respects_trigger_rules(
     cli_runner, tw_home: Path
 ) -> None:

@@ -2,7 +2,7 @@
 
 import logging
 
-from tradewind.executors.factory import make_executor
+from tradewind.cli._executors import make_executor
 from tradewind.scheduler.loop import Scheduler
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService

@@ -12,7 +12,8 @@ pytestmark = [pytest.mark.postgres]
 
 def _ends_with_logs(cluster, dag_id: str, run_id: str) -> None:
     """Each try's log reached the webserver's log folder (uploaded by the remote worker)."""
-    from tradewind.worker.logs import log_path, read_log_lines
+    from tradewind.core.log_files import log_path
+    from tradewind.services.task_logs import read_log_lines
 
     for ti in cluster.ti_rows(dag_id, run_id):
         path = log_path(

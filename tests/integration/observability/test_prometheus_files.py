@@ -45,9 +45,7 @@ def _seen(folder: Path) -> tuple[float, float]:
     families = {f.name: f for f in text_string_to_metric_families(scrape(folder).decode())}
     (slots,) = families["tradewind_executor_open_slots"].samples
     (beats,) = [
-        s
-        for s in families["tradewind_scheduler_heartbeat"].samples
-        if s.name.endswith("_total")
+        s for s in families["tradewind_scheduler_heartbeat"].samples if s.name.endswith("_total")
     ]
     return slots.value, beats.value
 

@@ -46,6 +46,7 @@ def run_dag(
     extra_dags: tuple[Any, ...] = (),
     over_http: bool = False,
     client: Any = None,
+    triggerer_interval: float = 0.05,
 ) -> RunResult:
     """Run ``dag`` once through the real scheduler pass, task runner and metastore.
 
@@ -70,8 +71,20 @@ def run_dag(
                 timeout=timeout,
                 extra_dags=extra_dags,
                 client=client,
+                triggerer_interval=triggerer_interval,
             )
-    return _run_dag(env, dag, logical_date, conf, triggerer, all_runs, timeout, extra_dags, client)
+    return _run_dag(
+        env,
+        dag,
+        logical_date,
+        conf,
+        triggerer,
+        all_runs,
+        timeout,
+        extra_dags,
+        client,
+        triggerer_interval,
+    )
 
 
 def _run_dag(
@@ -84,6 +97,7 @@ def _run_dag(
     timeout: float,
     extra_dags: tuple[Any, ...],
     client: Any,
+    triggerer_interval: float = 0.05,
 ) -> RunResult:
     from tradewind.executors.inline import InlineExecutor
     from tradewind.scheduler.loop import Scheduler, SchedulerOptions
@@ -111,7 +125,7 @@ def _run_dag(
     if triggerer:
         from tradewind.triggerer.runner import Triggerer
 
-        trig = Triggerer(env, poll_interval=0.05)
+        trig = Triggerer(env, poll_interval=triggerer_interval)
         thread = threading.Thread(target=trig.run, daemon=True)
         thread.start()
         trig.started.wait(10)
@@ -159,7 +173,7 @@ def add_connection(env: Any, conn_id: str, uri: str) -> None:
 
 
 def task_log(env: Any, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
-    from tradewind.worker.logs import log_path
+    from tradewind.core.log_files import log_path
 
     return log_path(env.settings.log_folder, dag_id, run_id, task_id, try_number, -1).read_text()
 

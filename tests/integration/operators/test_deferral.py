@@ -12,10 +12,10 @@ from tradewind import DAG
 from tradewind.errors import TaskDeferred
 from tradewind.operators.python import PythonOperator
 from tradewind.sdk.baseoperator import BaseOperator
+from tradewind.sdk.triggers import BaseTrigger, TimeDeltaTrigger
 from tradewind.sensors.date_time import DateTimeSensor
 from tradewind.sensors.filesystem import FileSensor
 from tradewind.sensors.python import PythonSensor
-from tradewind.triggerer.triggers import BaseTrigger, TimeDeltaTrigger
 
 from .conftest import run_dag
 
@@ -117,6 +117,22 @@ def test_deferrable_sensors_wait_in_the_triggerer_and_resume(env, tmp_path):
     assert found and value["event"]["status"] == "success"
 
 
+def test_an_idle_triggerer_is_woken_by_a_deferral_on_its_host(env):
+    # It syncs every 30 s while it holds no trigger (#17: an idle triggerer costs ~0 CPU);
+    # the deferral's wake-up makes it claim the trigger at once, well inside the run's 15 s.
+    with DAG("woken", schedule=None, start_date=START) as dag:
+        resumed = DeferOnce(
+            task_id="resumed", trigger_factory=lambda: TimeDeltaTrigger(timedelta(seconds=0.1))
+        )
+        resumed >> PythonOperator(task_id="after", python_callable=lambda: None)
+
+    started = time.monotonic()
+    result = run_dag(env, dag, triggerer=True, triggerer_interval=30.0, timeout=15)
+
+    assert result.states == {"resumed": "success", "after": "success"}
+    assert time.monotonic() - started < 15
+
+
 def test_deferral_timeout_and_broken_trigger_fail_the_task(env, tmp_path):
     with DAG("deferred_fail", schedule=None, start_date=START) as dag:
         DeferOnce(
@@ -151,10 +167,10 @@ def test_one_thousand_deferred_sensors_in_one_triggerer_cost_little_cpu(env):
     from sqlalchemy import select, update
 
     from tradewind.metastore.tables import TaskInstance, Trigger
+    from tradewind.sdk.triggers import DateTimeTrigger
     from tradewind.services.queueing import count_by_state
     from tradewind.services.testing import make_test_run, store_dag_object
     from tradewind.triggerer.runner import Triggerer
-    from tradewind.triggerer.triggers import DateTimeTrigger
 
     n, wait = 1000, 5.0
     moment = datetime.now(timezone.utc) + timedelta(seconds=wait + 4)

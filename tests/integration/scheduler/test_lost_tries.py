@@ -207,7 +207,10 @@ from tradewind.operators.python import PythonOperator
 
 def victim(ti=None):
     if ti.try_number <= int(os.environ.get("TW_KILLS", "1")):
-        os.kill(os.getppid(), signal.SIGKILL)  # the warm worker supervising this try
+        # The warm worker: the parent supervising this try, or this very process when the
+        # worker runs its tries itself ([local_executor] fork_per_try = false).
+        fork = os.environ["TRADEWIND__LOCAL_EXECUTOR__FORK_PER_TRY"] == "true"
+        os.kill(os.getppid() if fork else os.getpid(), signal.SIGKILL)
         time.sleep(30)
     return "ok"
 
@@ -221,7 +224,14 @@ with DAG("killer", schedule=None, start_date=datetime(2026, 1, 1)):
 """
 
 
-def test_a_dead_warm_worker_is_replaced_and_its_try_requeued_as_lost(lab: Home) -> None:
+FORK_OR_NOT = pytest.mark.parametrize("fork_per_try", ["true", "false"])
+
+
+@FORK_OR_NOT
+def test_a_dead_warm_worker_is_replaced_and_its_try_requeued_as_lost(
+    lab: Home, fork_per_try: str
+) -> None:
+    lab.environ["TRADEWIND__LOCAL_EXECUTOR__FORK_PER_TRY"] = fork_per_try
     lab.write_dag("killer.py", WORKER_KILLER)
     lab.start_scheduler()
     rid = _trigger(lab, "killer")
@@ -235,7 +245,11 @@ def test_a_dead_warm_worker_is_replaced_and_its_try_requeued_as_lost(lab: Home) 
     assert not (lab.scratch / "callbacks").exists()  # no retry/failure callback for a requeue
 
 
-def test_a_task_that_exhausts_max_lost_try_requeues_fails_saying_so(lab: Home) -> None:
+@FORK_OR_NOT
+def test_a_task_that_exhausts_max_lost_try_requeues_fails_saying_so(
+    lab: Home, fork_per_try: str
+) -> None:
+    lab.environ["TRADEWIND__LOCAL_EXECUTOR__FORK_PER_TRY"] = fork_per_try
     lab.environ["TW_KILLS"] = "99"
     lab.write_dag("killer.py", WORKER_KILLER)
     lab.start_scheduler()

@@ -333,3 +333,52 @@ def test_many_runs_are_decided_in_one_pass(env: Env) -> None:
     assert [o.dag_id for o in result.finished_runs] == ["many4"]
     for k, (dag_id, run_id) in enumerate(runs[:4]):
         assert _states(env, dag_id, run_id)[f"t{k}"] == "scheduled"
+
+
+def _wide(dag_id: str, n: int, **kw: object) -> DAG:
+    """``n`` independent tasks, then one that waits for them all."""
+    kw.setdefault("schedule", None)
+    with DAG(dag_id, start_date=datetime(2026, 1, 1, tzinfo=UTC), **kw) as dag:  # type: ignore[arg-type]
+        last = EmptyOperator(task_id="last")
+        for i in range(n):
+            EmptyOperator(task_id=f"w{i:03d}") >> last
+    return dag
+
+
+@BOTH_DATABASES
+def test_a_wide_run_counted_in_the_database_still_decides_and_ends(env: Env) -> None:
+    """Runs of 64+ tasks are first counted in SQL (services/run_progress.py): a pass with
+    nothing waiting and tasks still running changes nothing, the last success still
+    schedules the join and ends the run."""
+    _store(env, _wide("wide", 80))
+    run_id = _trigger(env, "wide")
+    _pass(env)
+    states = _states(env, "wide", run_id)
+    assert states.pop("last") is None and set(states.values()) == {"scheduled"}
+    _set(env, "wide", run_id, **{f"w{i:03d}": "success" for i in range(79)})
+    assert _pass(env).finished_runs == []
+    assert _states(env, "wide", run_id)["last"] is None  # w079 is still scheduled
+    _set(env, "wide", run_id, w079="success")
+    _pass(env)
+    assert _states(env, "wide", run_id)["last"] == "scheduled"
+    _set(env, "wide", run_id, last="success")
+    result = _pass(env)
+    assert [(o.state, o.reason) for o in result.finished_runs] == [("success", "success")]
+
+
+@BOTH_DATABASES
+def test_a_wide_run_still_fails_fast_and_times_out(env: Env, clock: FrozenClock) -> None:
+    _store(env, _wide("wide_fast", 70, fail_fast=True))
+    _store(env, _wide("wide_slow", 70, dagrun_timeout=timedelta(minutes=5)))
+    fast, slow = _trigger(env, "wide_fast"), _trigger(env, "wide_slow")
+    _pass(env)
+    # Nothing waits (no state) in either run: only the counts can tell they must end.
+    _set(env, "wide_fast", fast, w000="failed", w001="running", last="scheduled")
+    clock.advance(minutes=10)
+    _set(env, "wide_slow", slow, w000="running", last="scheduled")
+    result = _pass(env)
+    assert sorted((o.dag_id, o.state, o.reason) for o in result.finished_runs) == [
+        ("wide_fast", "failed", "task_failure"),
+        ("wide_slow", "failed", "timed_out"),
+    ]
+    assert _run_state(env, "wide_fast", fast) == _run_state(env, "wide_slow", slow) == "failed"

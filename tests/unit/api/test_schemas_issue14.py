@@ -12,7 +12,7 @@ from tests.unit.api.test_schemas import SPEC_PATH, shape
 
 from tradewind.api.v2 import schemas_bulk as b
 from tradewind.api.v2 import schemas_catalog as sc
-from tradewind.api.v2.routes import absent, asset_queue, connection_tests, state_store
+from tradewind.api.v2.routes import asset_queue, connection_tests, hitl, state_store
 from tradewind.api.v2.schemas import StrictBaseSchema, VariableBody
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -38,7 +38,7 @@ MODELS: dict[str, type[BaseModel]] = {
         "ConnectionTestRequestBody", "ConnectionTestQueuedResponse", "AsyncConnectionTestResponse",
     )},
     "MaterializeAssetBody": asset_queue.MaterializeAssetBody,
-    "HITLDetailCollection": absent.HITLDetailCollection,
+    "HITLDetailCollection": hitl.HITLDetailCollection,
 }  # fmt: skip
 
 

@@ -363,5 +363,58 @@ def test_mapped_task_group_errors() -> None:
         def nested(x: int) -> None:
             one.expand(x=[x])
 
-        with pytest.raises(DagDefinitionError, match="inside a mapped task group is not"):
+        with pytest.raises(DagDefinitionError, match="over the mapped task group's argument"):
             nested.expand(x=[1, 2])
+
+        @task_group
+        def over_sibling(x: int) -> None:
+            one.expand(x=one(x))
+
+        with pytest.raises(DagDefinitionError, match="a task of the same mapped task group"):
+            over_sibling.expand(x=[1, 2])
+
+        @task_group
+        def inner(y: int) -> None:
+            one(y)
+
+        @task_group
+        def outer(x: int) -> None:
+            inner.expand(y=[1, 2])
+
+        with pytest.raises(DagDefinitionError, match="Nested Mapped TaskGroups are not yet"):
+            outer.expand(x=[1, 2])
+
+
+def test_a_task_mapped_inside_a_mapped_group_multiplies_and_unmaps_group_major() -> None:
+    from tradewind.decorators import task_group
+
+    with DAG(dag_id="nested_units", start_date=START) as dag:
+
+        @task
+        def pair(name: str, part: int) -> str:
+            return f"{name}{part}"
+
+        @task_group
+        def grp(name: str) -> None:
+            pair.partial(name=name).expand(part=[1, 2, 3])
+            BashOperator.partial(task_id="echo", env={"N": name}).expand(
+                bash_command=["echo 1", "echo 2"]
+            )
+
+        grp.expand(name=["a", "b"])
+    sdag = _serialized(dag)
+    expand = sdag.tasks["grp.pair"].expand_input
+    assert expand["type"] == "nested"
+    assert expand["group"]["value"]["name"]["length"] == 2
+    assert expand["inner"]["value"]["part"]["length"] == 3
+    assert literal_length(expand) == 6
+    assert literal_length(sdag.tasks["grp.echo"].expand_input) == 4
+    ctx = {"ti": _Ti({})}
+    ops = [unmap(dag.task_dict["grp.pair"], ctx, m) for m in range(6)]
+    assert [(o.op_kwargs["name"], o.op_kwargs["part"]) for o in ops] == [
+        ("a", 1), ("a", 2), ("a", 3), ("b", 1), ("b", 2), ("b", 3)
+    ]  # fmt: skip
+    echo = unmap(dag.task_dict["grp.echo"], ctx, 3)
+    assert (echo.env, echo.bash_command, echo.is_mapped) == ({"N": "b"}, "echo 2", False)
+    with pytest.raises(IndexError):
+        unmap(dag.task_dict["grp.pair"], ctx, 6)

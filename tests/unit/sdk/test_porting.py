@@ -104,3 +104,25 @@ def test_authoring_imports_stay_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"heavy modules imported: {out.stdout.strip()}"
+
+
+def test_every_authoring_module_imports_without_the_server_stack() -> None:
+    """Importing any module a DAG file may import (every operator, sensor, transfer, hook,
+    notifier) loads no SQLAlchemy, web stack, Celery or click: SqlHook imports SQLAlchemy
+    only when it connects (the one exception the import contract allows)."""
+    code = (
+        "import importlib, pkgutil, sys, tradewind\n"
+        "names = ['tradewind.exceptions']\n"
+        "for pkg in ('sdk', 'operators', 'sensors', 'transfers', 'decorators', 'hooks',\n"
+        "            'notifications', 'models', 'utils'):\n"
+        "    mod = importlib.import_module('tradewind.' + pkg)\n"
+        "    names += [i.name for i in pkgutil.walk_packages(mod.__path__, mod.__name__ + '.')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(len(names), ','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    count, _, heavy = out.stdout.strip().partition(" ")
+    assert int(count) > 40, out.stdout
+    assert heavy == "", f"heavy modules imported: {heavy}"

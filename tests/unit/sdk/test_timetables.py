@@ -90,6 +90,20 @@ def test_catchup_false_gives_only_the_latest_complete_interval() -> None:
     assert infos[1].data_interval == DataInterval(utc(2024, 6, 10), utc(2024, 6, 11))
 
 
+@pytest.mark.parametrize(
+    "timetable",
+    [CronDataIntervalTimetable("@daily"), CronTriggerTimetable("@daily", timezone=NEW_YORK)],
+    ids=["data-interval", "trigger-new-york"],
+)
+def test_start_date_datetime_min_without_catchup_gives_the_latest_day(timetable) -> None:
+    # Airflow's example_outlet_event_extra.py writes start_date=datetime.datetime.min: one
+    # step back from it overflowed, and `dags list` crashed on the whole folder.
+    infos = runs(timetable, datetime.min.replace(tzinfo=UTC), 1, catchup=False)
+    assert len(infos) == 1
+    assert infos[0].run_after <= NOW
+    assert NOW - infos[0].run_after < timedelta(days=1, hours=6)
+
+
 def test_catchup_false_skips_over_a_long_pause_after_the_last_run() -> None:
     timetable = CronDataIntervalTimetable("@daily")
     info = timetable.next_dagrun_info(

@@ -79,28 +79,70 @@ class AssetLinks:
         }
 
 
-def asset_links(session: Session) -> AssetLinks:
-    """Producers and readers of every asset, from the active DAGs' latest versions."""
+#: ``(dag_id, version hash) -> (task_id, outlets, inlets)`` of its tasks that name assets.
+#: A version hash is its content, so an entry never goes stale; read once per process.
+_TASK_ASSETS: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]] = {}
+_CACHE_LIMIT = 50_000
+
+
+def _task_assets(data: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    return tuple(
+        (task["task_id"], tuple(task.get("outlets") or ()), tuple(task.get("inlets") or ()))
+        for task in data.get("tasks", [])
+        if task.get("outlets") or task.get("inlets")
+    )
+
+
+def _read_task_assets(session: Session, missing: list[tuple[str, str]]) -> None:
+    """Fill the cache for these versions; only JSON naming outlets or inlets is decoded."""
     text = cast(SerializedDagModel.data, Text)
-    rows = session.execute(
-        select(SerializedDagModel.dag_id, SerializedDagModel.data, SerializedDagModel.created_at)
-        .join(
-            DagModel,
-            (DagModel.dag_id == SerializedDagModel.dag_id)
-            & (DagModel.latest_version == SerializedDagModel.version_hash),
-        )
-        .where(
-            DagModel.is_active.is_(True),
-            or_(text.like('%"outlets": ["%'), text.like('%"inlets": ["%')),
+    names_assets = or_(text.like('%"outlets": ["%'), text.like('%"inlets": ["%'))
+    if len(_TASK_ASSETS) + len(missing) > _CACHE_LIMIT:
+        _TASK_ASSETS.clear()
+    for i in range(0, len(missing), 500):
+        chunk = missing[i : i + 500]
+        rows = session.execute(
+            select(SerializedDagModel.dag_id, SerializedDagModel.version_hash,
+                   SerializedDagModel.data)
+            .where(
+                SerializedDagModel.dag_id.in_(sorted({d for d, _ in chunk})),
+                SerializedDagModel.version_hash.in_(sorted({v for _, v in chunk})),
+                names_assets,
+            )
+        )  # fmt: skip
+        found = {(d, v): _task_assets(data) for d, v, data in rows}
+        for key in chunk:
+            _TASK_ASSETS[key] = found.get(key, ())
+
+
+def asset_links(session: Session) -> AssetLinks:
+    """Producers and readers of every asset, from the active DAGs' latest versions.
+
+    The versions' task lists come from a per-process cache keyed by version hash, so a
+    request reads one row per active DAG (no JSON) once every version has been seen.
+    """
+    latest = list(
+        session.execute(
+            select(DagModel.dag_id, DagModel.latest_version, SerializedDagModel.created_at)
+            .join(
+                SerializedDagModel,
+                (DagModel.dag_id == SerializedDagModel.dag_id)
+                & (DagModel.latest_version == SerializedDagModel.version_hash),
+            )
+            .where(DagModel.is_active.is_(True))
+            .order_by(DagModel.dag_id)
         )
     )
+    missing = [(d, v) for d, v, _ in latest if (d, v) not in _TASK_ASSETS]
+    if missing:
+        _read_task_assets(session, missing)
     out = AssetLinks()
-    for dag_id, data, created in rows:
-        for task in data.get("tasks", []):
-            ref = TaskRef(dag_id, task["task_id"], created)
-            for uri in task.get("outlets") or ():
+    for dag_id, version, created in latest:
+        for task_id, outlets, inlets in _TASK_ASSETS.get((dag_id, version), ()):
+            ref = TaskRef(dag_id, task_id, created)
+            for uri in outlets:
                 out.producers.setdefault(uri, []).append(ref)
-            for uri in task.get("inlets") or ():
+            for uri in inlets:
                 out.readers.setdefault(uri, []).append(ref)
     return out
 

@@ -195,6 +195,8 @@ DAG_FILTERS: dict[str, Filter] = dict(
         ),
     ),
     asset_dependency=Filter("pattern", build=_depending),
+    # Airflow's ``timetable.type_name`` (``airflow.timetables.interval.CronDataIntervalTimetable``).
+    timetable_type=Filter("strs", DagModel.timetable_type),
     **{
         name: Filter("date", build=_run_range(name))
         for name in (

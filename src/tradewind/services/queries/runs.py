@@ -10,6 +10,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.tables import (
+    DagModel,
     DagRun,
 )
 from tradewind.services.queries.cursor import CursorPage, cursor_page
@@ -98,12 +99,31 @@ def _with_id(order: Sequence[str]) -> tuple[str, ...]:
 
 def run_state_counts(session: Session, dag_ids: Sequence[str] | None) -> dict[str, dict[str, int]]:
     """``dag_id -> state -> number of runs``, for the DAGs with runs (of ``dag_ids``)."""
+    return {dag_id: counts for dag_id, _, counts in dag_run_stats(session, dag_ids)}
+
+
+def dag_run_stats(
+    session: Session, dag_ids: Sequence[str] | None
+) -> list[tuple[str, str, dict[str, int]]]:
+    """``(dag_id, display name, state -> number of runs)`` per DAG with runs, by dag_id.
+
+    One query: the counts are grouped first (an index-only walk of ``(dag_id, state)``),
+    then joined with ``dag`` for the names, so the join touches one row per DAG and state.
+    """
     from sqlalchemy import func
 
-    query = select(DagRun.dag_id, DagRun.state, func.count()).group_by(DagRun.dag_id, DagRun.state)
+    grouped = select(DagRun.dag_id, DagRun.state, func.count().label("n")).group_by(
+        DagRun.dag_id, DagRun.state
+    )
     if dag_ids:
-        query = query.where(DagRun.dag_id.in_(list(dag_ids)))
-    counts: dict[str, dict[str, int]] = {}
-    for dag_id, state, count in session.execute(query):
-        counts.setdefault(dag_id, {})[state] = int(count)
-    return counts
+        grouped = grouped.where(DagRun.dag_id.in_(list(dag_ids)))
+    counts = grouped.subquery()
+    query = (
+        select(counts.c.dag_id, counts.c.state, counts.c.n, DagModel.display_name)
+        .outerjoin(DagModel, DagModel.dag_id == counts.c.dag_id)
+        .order_by(counts.c.dag_id)
+    )
+    out: dict[str, tuple[str, dict[str, int]]] = {}
+    for dag_id, state, n, name in session.execute(query):
+        out.setdefault(dag_id, (name or dag_id, {}))[1][state] = int(n)
+    return [(dag_id, name, states) for dag_id, (name, states) in out.items()]

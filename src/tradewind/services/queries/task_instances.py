@@ -24,6 +24,7 @@ from tradewind.services.queries.paging import (
     Page,
     Paging,
     paged,
+    paged_nulls_last,
     pattern_clause,
     range_clauses,
 )
@@ -104,21 +105,31 @@ def runs_of(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str
     return {key: run for key, run in found.items() if key in keys}
 
 
-def list_task_instances(session: Session, conditions: list[Any], paging: Paging) -> Page[TiRow]:
-    """A page of task instances with their runs.
+def _with_tie_break(order_by: Sequence[str]) -> tuple[str, ...]:
+    """The order with ``id`` last, in the first term's direction (as Airflow's)."""
+    order = tuple(n for n in order_by if n) or ("map_index",)
+    if any(n.lstrip("-") == "id" for n in order):
+        return order
+    return (*order, "-id" if order[0].startswith("-") else "id")
 
-    Unless a filter or the ordering needs the run, the page and its COUNT read
-    ``task_instance`` alone through its indexes (a join would walk every run of a million-row
-    history), and the page's runs come in one more query. ``id`` breaks ties, so pages are
-    stable and ``(map_index, id)``, the default order, is served by ``ix_ti_map_index_id``.
+
+def list_task_instances(session: Session, conditions: list[Any], paging: Paging) -> Page[TiRow]:
+    """A page of task instances with their runs, in Airflow's order (NULLs last).
+
+    ``id`` breaks ties in the first term's direction, so each order has an index:
+    ``(map_index, id)`` for the default, ``(start_date, id)``, and for ``logical_date`` the
+    runs' ``(logical_date, id)`` walked into each run's task instances. Unless a filter
+    needs the run, the COUNT reads ``task_instance`` alone (through its smallest index),
+    and unless the order needs it too, so does the page, whose runs come in one more query.
     """
-    order = tuple(paging.order_by) or ("map_index",)
-    if not any(n.lstrip("-") == "id" for n in order):
-        order = (*order, "id")
-    paging = Paging(paging.limit, paging.offset, order)
-    if _uses_runs(conditions, order):
-        return paged(session, ti_query(), conditions, paging, TI_ORDER, "map_index", scalars=False)
-    page = paged(session, select(TaskInstance), conditions, paging, TI_ORDER, "map_index")
+    paging = Paging(paging.limit, paging.offset, _with_tie_break(paging.order_by))
+    filters_runs = _uses_runs(conditions, ())
+    if filters_runs or _uses_runs([], paging.order_by):
+        count = ti_query() if filters_runs else select(TaskInstance)
+        return paged_nulls_last(
+            session, ti_query(), conditions, paging, TI_ORDER, count_query=count, scalars=False
+        )
+    page = paged_nulls_last(session, select(TaskInstance), conditions, paging, TI_ORDER)
     runs = runs_of(session, {(ti.dag_id, ti.run_id) for ti in page.items})
     rows = [
         (ti, runs[(ti.dag_id, ti.run_id)]) for ti in page.items if (ti.dag_id, ti.run_id) in runs

@@ -16,6 +16,7 @@ from tradewind.api.v2.routes import (
     dag_runs,
     dags,
     favorites,
+    hitl,
     mapped,
     monitor,
     parsing,
@@ -57,6 +58,7 @@ for module in (
     system,
     catalog,
     parsing,
+    hitl,
     absent,
 ):
     router.include_router(module.router)

@@ -1,85 +1,25 @@
 """Operations of features Tradewind does not have, answered as Airflow answers when the
-feature is absent: human-in-the-loop details (no HITL operators: an empty list, else 404),
-external log URLs (no log handler with external links: 400), and the browser login/logout
+feature is absent: external log URLs (no log handler with external links: 400), and the browser login/logout
 redirects of the auth manager (to the UI's login page)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from tradewind.api.deps import EnvDep, allowed
-from tradewind.api.v2.params import Limit, Offset, OrderBy
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2.routes.task_instances import TI_PATH
-from tradewind.api.v2.schemas import BaseSchema
+from tradewind.api.web_session import clear_session
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import InvalidInput, NotFound
+from tradewind.errors import InvalidInput
 from tradewind.services import queries as q
 
 router = APIRouter()
 
-ReadTi = allowed(Resource.TASK_INSTANCE, Action.READ)
-EditTi = allowed(Resource.TASK_INSTANCE, Action.EDIT)
-ReadLog = allowed(Resource.TASK_LOG, Action.READ)
-_HITL = TI_PATH + "/{task_id}/{map_index}/hitlDetails"
-
-
-class HITLDetailCollection(BaseSchema):
-    """Human-in-the-loop details of a run: Tradewind has no HITL operator, so none."""
-
-    hitl_details: list[dict[str, Any]]
-    total_entries: int
-
-
-def _no_hitl(dag_id: str, run_id: str, task_id: str, map_index: int) -> NotFound:
-    return NotFound(
-        f"Human-in-the-loop detail does not exist for Task Instance with id dag_id: `{dag_id}`, "
-        f"run_id: `{run_id}`, task_id: `{task_id}`, map_index: `{map_index}`"
-    )
-
-
-@router.get(
-    "/dags/{dag_id}/dagRuns/{dag_run_id}/hitlDetails",
-    response_model=HITLDetailCollection,
-    tags=["Task Instance"],
-)
-def get_hitl_details(
-    dag_id: str,
-    dag_run_id: str,
-    _user: ReadTi,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    order_by: OrderBy = None,
-) -> HITLDetailCollection:
-    """Human-in-the-loop details: always an empty list."""
-    return HITLDetailCollection(hitl_details=[], total_entries=0)
-
-
-@router.get(_HITL, tags=["Task Instance"])
-def get_hitl_detail(
-    dag_id: str, dag_run_id: str, task_id: str, map_index: int, _user: ReadTi
-) -> Any:
-    """One task instance's human-in-the-loop detail: 404, there are none."""
-    raise _no_hitl(dag_id, dag_run_id, task_id, map_index)
-
-
-@router.patch(_HITL, tags=["Task Instance"])
-def update_hitl_detail(
-    dag_id: str, dag_run_id: str, task_id: str, map_index: int, _user: EditTi
-) -> Any:
-    """Answer a human-in-the-loop task: 404, there are none."""
-    raise _no_hitl(dag_id, dag_run_id, task_id, map_index)
-
-
-@router.get(_HITL + "/tries/{try_number}", tags=["Task Instance"])
-def get_hitl_detail_try_detail(
-    dag_id: str, dag_run_id: str, task_id: str, map_index: int, try_number: int, _user: ReadTi
-) -> Any:
-    """A try's human-in-the-loop detail: 404, there are none."""
-    raise _no_hitl(dag_id, dag_run_id, task_id, map_index)
+ReadLog = Annotated[CurrentUser, permission(Resource.TASK_LOG, Action.READ)]
 
 
 @router.get(TI_PATH + "/{task_id}/externalLogUrl/{try_number}", tags=["Task Instance"])
@@ -111,9 +51,5 @@ def login(next: str | None = None) -> RedirectResponse:
 def logout() -> RedirectResponse:
     """End the UI session and go to the login page."""
     response = RedirectResponse("/login", status_code=307)
-    try:
-        from tradewind.ui.auth import clear_session
-    except ImportError:
-        return response
     clear_session(response)
     return response

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas_catalog as sc
 from tradewind.api.v2.params import Limit, Offset, OrderBy
@@ -18,10 +19,10 @@ from tradewind.services.dag_warnings import dag_warnings
 
 router = APIRouter()
 
-ReadRun = allowed(Resource.DAG_RUN, Action.READ)
-ReadWarning = allowed(Resource.DAG_WARNING, Action.READ)
-ReadProvider = allowed(Resource.PROVIDER, Action.READ)
-ReadPlugin = allowed(Resource.PLUGIN, Action.READ)
+ReadRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.READ)]
+ReadWarning = Annotated[CurrentUser, permission(Resource.DAG_WARNING, Action.READ)]
+ReadProvider = Annotated[CurrentUser, permission(Resource.PROVIDER, Action.READ)]
+ReadPlugin = Annotated[CurrentUser, permission(Resource.PLUGIN, Action.READ)]
 
 _PROVIDERS = [
     ("standard", "Bash, Python, empty and trigger-DAG-run operators; date, time, "
@@ -41,20 +42,23 @@ def get_dag_stats(
 ) -> sc.DagStatsCollectionResponse:
     """Per DAG with runs (or per DAG of ``dag_ids``), how many runs are in each state."""
     with env.db.session(readonly=True) as session:
-        counts = q.run_state_counts(session, dag_ids)
-        names = q.display_names(session, counts)
-    dags = [
-        sc.DagStatsResponse(
-            dag_id=dag_id,
-            dag_display_name=names[dag_id],
-            stats=[
-                sc.DagStatsStateResponse(state=state, count=counts[dag_id].get(state.value, 0))
-                for state in DagRunState
+        found = q.dag_run_stats(session, dag_ids)
+    states = [state.value for state in DagRunState]
+    # One validation of the whole tree (in pydantic-core), not one model per DAG and state:
+    # the list of every DAG is thousands of small objects.
+    return sc.DagStatsCollectionResponse.model_validate(
+        {
+            "dags": [
+                {
+                    "dag_id": dag_id,
+                    "dag_display_name": name,
+                    "stats": [{"state": st, "count": counts.get(st, 0)} for st in states],
+                }
+                for dag_id, name, counts in found
             ],
-        )
-        for dag_id in sorted(counts)
-    ]
-    return sc.DagStatsCollectionResponse(dags=dags, total_entries=len(dags))
+            "total_entries": len(found),
+        }
+    )
 
 
 @router.get("/dagWarnings", response_model=sc.DAGWarningCollectionResponse, tags=["DagWarning"])
@@ -78,7 +82,7 @@ def list_dag_warnings(
             raise InvalidInput(
                 f"Ordering with '{field}' is disallowed or the attribute does not exist on the model"
             )
-        found.sort(key=lambda w, f=field: getattr(w, f), reverse=name.startswith("-"))
+        found.sort(key=attrgetter(field), reverse=name.startswith("-"))
     items = [
         sc.DAGWarningResponse(
             dag_id=w.dag_id,

@@ -8,16 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import schemas as s
+from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound, PermissionDenied, TradewindError
 from tradewind.services import queries as q
-from tradewind.worker.masking import is_sensitive_key
+from tradewind.settings import config_exposure
 
 router = APIRouter()
 
-ReadConfig = allowed(Resource.CONFIG, Action.READ)
+ReadConfig = Annotated[CurrentUser, permission(Resource.CONFIG, Action.READ)]
 _HIDDEN = "< hidden >"
 
 
@@ -100,7 +101,7 @@ def _render(sections: list[s.ConfigSection], accept: str) -> Response:
 
 
 def _check_exposed(env: Any) -> None:
-    if not env.settings.get("api", "expose_config"):
+    if config_exposure(env.settings.get("api", "expose_config")) is None:
         raise PermissionDenied(
             "Your Tradewind administrator chose not to expose the configuration, most likely "
             "for security reasons ([api] expose_config)."

@@ -5,11 +5,12 @@ from __future__ import annotations
 from multiprocessing.connection import Connection
 
 from tradewind.core.execution import Workload
+from tradewind.core.log_files import log_path
 from tradewind.errors import ConfigError
 from tradewind.executors.base import BaseExecutor
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
-from tradewind.worker.logs import append_line, log_path
+from tradewind.worker.logs import append_line
 
 
 def make_executor(env: Env, execution: ExecutionService, name: str | None = None) -> BaseExecutor:
@@ -19,8 +20,8 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
     dags_folder = str(env.settings.dags_folder)
     log_folder = str(env.settings.log_folder)
     if name in ("LocalExecutor", "SequentialExecutor"):
-        from tradewind.executors._pipe import PipeClient
         from tradewind.executors.local import LocalExecutor
+        from tradewind.worker._pipe import PipeClient
         from tradewind.worker.dag_cache import resolve_dag
         from tradewind.worker.runner import TaskRunner, warm_up
 
@@ -59,6 +60,7 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
             preload,
             parallelism=1 if name == "SequentialExecutor" else parallelism,
             on_lost_log=lost,
+            fork_per_try=bool(env.settings.get("local_executor", "fork_per_try")),
         )
     if name == "CeleryExecutor":
         try:
@@ -67,7 +69,7 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
             raise ConfigError(
                 f"CeleryExecutor needs the celery extra: pip install 'tradewind[celery]' ({exc})"
             ) from None
-        return CeleryExecutor(env, execution)
+        return CeleryExecutor(env)  # its workers report over HTTP, not through `execution`
     raise ConfigError(
         f"[core] executor {name!r} is not one of LocalExecutor, SequentialExecutor, CeleryExecutor"
     )

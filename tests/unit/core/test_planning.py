@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradewind.scheduler.planning import Candidate, Limits, Running, plan, unrunnable
+from tradewind.core.planning import Candidate, Limits, Running, plan, unrunnable
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 Planner = Callable[[Sequence[Candidate], Sequence[Running], Limits, datetime], list[Hashable]]
