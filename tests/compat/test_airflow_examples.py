@@ -228,3 +228,24 @@ def test_asset_decorator_defines_a_producing_dag_per_function(
     for dag_id in ("asset1_producer", "asset2_producer"):
         assert run(dags[dag_id], env).state == "success"
     assert [u for u, _, _ in _events(env)] == ["s3://bucket/asset1_producer", "s3://bucket/object"]
+
+
+def test_a_plugins_folder_timetable_is_found_by_the_path_the_dag_file_used(
+    examples: dict[str, Path],
+) -> None:
+    # The scheduler does not import DAG files: the DAG stored the timetable as
+    # airflow.example_dags.plugins.workday.AfterWorkdayTimetable, the plugins folder loaded
+    # plugins/workday.py under a name of its own, and the two must meet.
+    from tradewind import plugins_manager
+    from tradewind.sdk.timetable_json import custom_class
+
+    folder = examples["3.3.2"] / "plugins"
+    loaded = plugins_manager.load_plugins(folder=str(folder), reload=True)
+    try:
+        found = custom_class("airflow.example_dags.plugins.workday.AfterWorkdayTimetable")
+        assert found.__module__.startswith("tradewind_plugin_")
+        assert found in [t for p in loaded.plugins for t in p.timetables]
+        assert loaded.timetable("elsewhere.workday.NoSuchTimetable") is None
+    finally:
+        plugins_manager.load_plugins(folder=str(folder.parent / "none"), reload=True)
+        sys.path.remove(str(folder))

@@ -183,7 +183,8 @@ UNSUPPORTED: dict[str, str] = {
     "airflow.sdk.RetryAction": "retry policies (Airflow 3.3) are not supported yet",
     "airflow.listeners": "listeners are not supported yet",
     "airflow.sdk.execution_time": "Airflow 3's task runtime internals are not Tradewind's",
-    "airflow.task.priority_strategy": "custom priority weight strategies are not supported",
+    "airflow.task": "custom priority weight strategies (airflow.task.priority_strategy) are not "
+    "supported yet; use priority_weight and weight_rule",
 }
 
 

@@ -1,6 +1,6 @@
 """``/assets/{asset_id}/state-store`` and ``.../taskInstances/{task_id}/state-store``: the
-state store of Airflow 3.3, read and written through the API (tasks of Tradewind do not
-write it yet). A task entry's ``expires_at: "default"`` applies ``[state_store]
+state store of Airflow 3.3, read and written through the API (tasks use the execution
+API's ``state_*`` calls on the same entries). A task entry's ``expires_at: "default"`` applies ``[state_store]
 default_retention_days`` when set, else the entry never expires."""
 
 from __future__ import annotations
