@@ -70,6 +70,8 @@ _CLAIM_COLUMNS = (
     TIc.next_kwargs,
     TIc.dag_version,
     TIc.queue_seq,
+    TIc.hostname,
+    TIc.pid,
 )
 _CLAIM = ti_update(
     TI.QUEUED,
@@ -240,12 +242,12 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 ti = c.execute(_CLAIM_RETURNING, params).one_or_none()
                 if ti is None:
                     ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
-                    self._refuse_claim(ti, ti_id, try_number, seq)
+                    self._refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
             else:
                 ok = c.execute(_CLAIM, params).rowcount
                 ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
                 if not ok:
-                    self._refuse_claim(ti, ti_id, try_number, seq)
+                    self._refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
             assert ti is not None
             run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
@@ -284,9 +286,18 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         return answer
 
     @staticmethod
-    def _refuse_claim(ti: Any, ti_id: int, try_number: int, seq: int) -> None:
+    def _refuse_claim(
+        ti: Any, ti_id: int, try_number: int, seq: int, hostname: str, pid: int
+    ) -> None:
+        """Raise why the claim's compare-and-set failed; return (accept it) when the task
+        instance is already running this leg for the same host and process: the claimant's
+        retry of a claim whose answer it never got (the webserver died after the commit)."""
         if ti is None:
             raise NotFound(f"task instance {ti_id} not found")
+        mine = (TI.RUNNING.value, try_number, seq, hostname, pid)
+        if (ti.state, ti.try_number, ti.queue_seq, ti.hostname, ti.pid) == mine:
+            logger.info("task instance %s: claim repeated by %s pid %s", ti_id, hostname, pid)
+            return
         if ti.try_number == try_number and ti.queue_seq != seq:
             raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
         raise TaskInstanceMoved(
