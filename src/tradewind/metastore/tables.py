@@ -194,6 +194,10 @@ class TaskInstance(Base):
     #: Tries lost since the last clear (Tradewind's own process went away): each was requeued
     #: without using a retry, up to ``[scheduler] max_lost_try_requeues``.
     lost_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: How often this task instance was queued (never reset): each queueing starts a *leg*
+    #: (a deferred or rescheduled try resumes in a new leg with the same try number), and the
+    #: leg's task token carries it, so an earlier leg's token is refused (#18).
+    queue_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     start_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -42,7 +42,8 @@ from tradewind.services.tokens import (
     check_current_try,
     is_callback_token,
     issue_ti_token,
-    verify_ti_token,
+    stale_leg_message,
+    verify_ti_leg,
 )
 from tradewind.services.try_end import reported_try, write_finish
 from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_try_ended
@@ -69,12 +70,16 @@ _CLAIM_COLUMNS = (
     TIc.next_method,
     TIc.next_kwargs,
     TIc.dag_version,
+    TIc.queue_seq,
+    TIc.hostname,
+    TIc.pid,
 )
 _CLAIM = ti_update(
     TI.QUEUED,
     TI.RUNNING,
     TIc.id == bindparam("ti_id"),
     TIc.try_number == bindparam("for_try"),
+    TIc.queue_seq == bindparam("for_seq"),  # the token's leg: an earlier leg's never claims
 ).values(
     start_date=bindparam("now"),
     end_date=None,
@@ -103,6 +108,7 @@ _HEARTBEAT = ti_columns(
     TIc.id == bindparam("ti_id"),
     TIc.state == TI.RUNNING.value,
     TIc.try_number == bindparam("for_try"),
+    TIc.queue_seq == bindparam("for_seq"),
 ).values(last_heartbeat_at=bindparam("now"))
 
 
@@ -145,25 +151,30 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
             raise NotFound(f"task instance {ti_id} not found")
         return ti
 
-    def _check(self, ti_id: int, token: str, *, read: bool = False, cas: bool = False) -> int:
-        """Verify the token; return its try. Unless the call's own compare-and-set checks the
-        try (``cas``), the try must be the current one and running; a callback token (from
-        ``finish``) may only ``read``, while its try is still the current one."""
-        try_number = verify_ti_token(self._secret, token, ti_id, callback_ok=read)
-        if not cas:
-            with self.env.db.engine.connect() as c:
-                running = not (read and is_callback_token(token))
-                check_current_try(c, ti_id, try_number, running=running)
+    def _check(self, ti_id: int, token: str, *, read: bool = False) -> int:
+        """Verify the token; return its try, which must be the current one and running, in
+        the token's leg; a callback token (from ``finish``) may only ``read``, while its try
+        is still the current one."""
+        try_number, seq = verify_ti_leg(self._secret, token, ti_id, callback_ok=read)
+        with self.env.db.engine.connect() as c:
+            running = not (read and is_callback_token(token))
+            check_current_try(c, ti_id, try_number, running=running, seq=seq)
         return try_number
+
+    def _check_leg(self, ti_id: int, token: str) -> tuple[int, int]:
+        """Verify the token; return its (try, leg), which the call's own compare-and-set
+        checks against the task instance (no query here)."""
+        return verify_ti_leg(self._secret, token, ti_id)
 
     # -- the API ---------------------------------------------------------------------------
     def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         now = self.env.now()
         # Prebuilt Core statements on one connection: this is the hot path of every task start.
         params = {
             "ti_id": ti_id,
             "for_try": try_number,
+            "for_seq": seq,
             "now": now,
             "by_host": hostname,
             "by_pid": pid,
@@ -173,12 +184,12 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 ti = c.execute(_CLAIM_RETURNING, params).one_or_none()
                 if ti is None:
                     ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
-                    self._refuse_claim(ti, ti_id, try_number)
+                    self._refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
             else:
                 ok = c.execute(_CLAIM, params).rowcount
                 ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
                 if not ok:
-                    self._refuse_claim(ti, ti_id, try_number)
+                    self._refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
             assert ti is not None
             run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
@@ -217,9 +228,20 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         return answer
 
     @staticmethod
-    def _refuse_claim(ti: Any, ti_id: int, try_number: int) -> None:
+    def _refuse_claim(
+        ti: Any, ti_id: int, try_number: int, seq: int, hostname: str, pid: int
+    ) -> None:
+        """Raise why the claim's compare-and-set failed; return (accept it) when the task
+        instance is already running this leg for the same host and process: the claimant's
+        retry of a claim whose answer it never got (the webserver died after the commit)."""
         if ti is None:
             raise NotFound(f"task instance {ti_id} not found")
+        mine = (TI.RUNNING.value, try_number, seq, hostname, pid)
+        if (ti.state, ti.try_number, ti.queue_seq, ti.hostname, ti.pid) == mine:
+            logger.info("task instance %s: claim repeated by %s pid %s", ti_id, hostname, pid)
+            return
+        if ti.try_number == try_number and ti.queue_seq != seq:
+            raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
         raise TaskInstanceMoved(
             f"task instance {ti.dag_id}.{ti.task_id} ({ti.run_id}) is "
             f"{ti.state or 'none'} at try {ti.try_number}, not queued for try {try_number}"
@@ -240,10 +262,10 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         }
 
     def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         now = self.env.now()
         with self.env.db.engine.begin() as c:
-            params = {"ti_id": ti_id, "for_try": try_number, "now": now}
+            params = {"ti_id": ti_id, "for_try": try_number, "for_seq": seq, "now": now}
             ok = c.execute(_HEARTBEAT, params).rowcount
         return {"stop": not ok}
 
@@ -334,7 +356,7 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         """End the try; with ``log``, store the try's log first (a full disk does not stop the
         outcome: the answer's ``log`` then says ``{"error": ...}``). ``asset_events``: what
         the task set through ``outlet_events`` (kept only for its declared outlets)."""
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         result = Outcome(outcome)  # a bad outcome is refused before the log is written
         stored: dict[str, Any] | None = None
         if log is not None:
@@ -344,11 +366,11 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 logger.error("log of task instance %s not stored: %s", ti_id, exc)
                 stored = {"error": f"log not stored: {exc}"}
         answer = self.finish_try(
-            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events
+            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events, seq=seq
         )
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
-            self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE
+            self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE, seq=seq
         )
         answer = {**answer, "callback_token": callback}
         return answer if stored is None else {**answer, "log": stored}
@@ -363,11 +385,15 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         *,
         expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING),
         asset_events: list[dict[str, Any]] | None = None,
+        seq: int | None = None,
     ) -> dict[str, Any]:
-        """Turn an outcome into the next state (also used for lost workers and timeouts)."""
+        """Turn an outcome into the next state (also used for lost workers and timeouts);
+        with ``seq`` (a worker's report) only for that leg of the try."""
         now = self.env.now()
         with self.env.db.engine.begin() as c:
             ti = reported_try(c, ti_id, try_number, expected)
+            if seq is not None and ti.queue_seq != seq:
+                raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
             current = TI(ti.state)
             duration = (now - ti.start_date).total_seconds() if ti.start_date else None
             # The try is over: a later try starts from execute(), not a deferral's resume method.
@@ -440,10 +466,12 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         return sdag
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         now = self.env.now()
         with self.env.db.session() as s:
             ti = self._ti(s, ti_id)
+            if ti.try_number == try_number and ti.queue_seq != seq:
+                raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
             row = Trigger(
                 classpath=trigger["classpath"], kwargs=trigger.get("kwargs") or {}, created_date=now
             )
@@ -475,13 +503,15 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         now = self.env.now()
         when = datetime.fromisoformat(reschedule_date)
         with self.env.db.session() as s:
             ti = self._ti(s, ti_id)
             if ti.try_number != try_number:
                 raise TaskInstanceMoved("stale try")
+            if ti.queue_seq != seq:
+                raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
             s.add(
                 TaskReschedule(
                     ti_id=ti.id,

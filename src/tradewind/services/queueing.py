@@ -136,13 +136,15 @@ def _to_queued(in_list: Callable[[Any], Any]) -> Any:
         queued_by_job_id=bindparam("b_job", type_=Integer),
         executor=bindparam("b_executor"),
         updated_at=_NOW,
+        queue_seq=TIc.queue_seq + 1,  # a new leg: the tokens of earlier legs end (#18)
     )
 
 
 _TO_QUEUED = ListStatement(_to_queued, "ids", BigInteger)
 _TO_QUEUED_RETURNING = ListStatement(
-    lambda in_list: _to_queued(in_list).returning(TIc.id), "ids", BigInteger
+    lambda in_list: _to_queued(in_list).returning(TIc.id, TIc.queue_seq), "ids", BigInteger
 )
+_QUEUE_SEQ = select(TIc.queue_seq).where(TIc.id == bindparam("b_id"))
 
 
 def _candidate_rows(
@@ -168,17 +170,22 @@ def _candidate_rows(
 
 def _mark_queued(
     session: Session, ids: list[int], now: datetime, job_id: int | None, executor_name: str
-) -> set[int]:
-    """scheduled -> queued (compare-and-set) for ``ids``; return those that moved."""
+) -> dict[int, int]:
+    """scheduled -> queued (compare-and-set) for ``ids``; return the ``queue_seq`` (the new
+    leg) of each that moved."""
     params = {"now": now, "b_job": job_id, "b_executor": executor_name}
+    moved: dict[int, int] = {}
     if session.get_bind().dialect.update_returning:
         stmt = _TO_QUEUED_RETURNING.on(session)
-        moved: set[int] = set()
         for i in range(0, len(ids), 500):
-            moved.update(session.execute(stmt, {**params, "ids": ids[i : i + 500]}).scalars())
+            rows = session.execute(stmt, {**params, "ids": ids[i : i + 500]})
+            moved.update((ti_id, seq) for ti_id, seq in rows)
         return moved
     stmt = _TO_QUEUED.on(session)
-    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}  # type: ignore[attr-defined]
+    for i in ids:
+        if session.execute(stmt, {**params, "ids": [i]}).rowcount:  # type: ignore[attr-defined]
+            moved[i] = session.execute(_QUEUE_SEQ, {"b_id": i}).scalar_one()
+    return moved
 
 
 def queue_ready(
@@ -216,7 +223,11 @@ def queue_ready(
     if not picked:
         return []
     moved = _mark_queued(session, [r.id for r in picked], now, job_id, executor_name)
-    return [_workload(session, r, cache, secret, token_ttl) for r in picked if r.id in moved]
+    return [
+        _workload(session, r, cache, secret, token_ttl, moved[r.id])
+        for r in picked
+        if r.id in moved
+    ]
 
 
 def _pick(
@@ -289,7 +300,9 @@ def _pick(
     return keep_ready(session, picked, cache, now), truncated
 
 
-def _workload(session: Session, r: Any, cache: DagCache, secret: str, token_ttl: float) -> Workload:
+def _workload(
+    session: Session, r: Any, cache: DagCache, secret: str, token_ttl: float, seq: int
+) -> Workload:
     sdag = cache.get(session, r.dag_id, r.dag_version)
     task = sdag.tasks.get(r.task_id)
     return Workload(
@@ -301,7 +314,7 @@ def _workload(session: Session, r: Any, cache: DagCache, secret: str, token_ttl:
         try_number=r.try_number,
         fileloc=sdag.fileloc,
         dag_version=r.dag_version,
-        token=issue_ti_token(secret, r.id, r.try_number, token_ttl),
+        token=issue_ti_token(secret, r.id, r.try_number, token_ttl, seq=seq),
         queue=r.queue,
         timeout=task.execution_timeout if task is not None else None,
     )

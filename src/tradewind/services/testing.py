@@ -214,7 +214,10 @@ def queue_single_task(
         ti = _test_instance(s, dag_id, run_id, task_id, map_index)
         s.execute(  # a test's shortcut past scheduling: audited like a user's mark
             ti_update(ANY, TI.QUEUED, TaskInstance.id == ti.id, audited=True).values(
-                try_number=TaskInstance.try_number + 1, queued_dttm=now, updated_at=now
+                try_number=TaskInstance.try_number + 1,
+                queue_seq=TaskInstance.queue_seq + 1,
+                queued_dttm=now,
+                updated_at=now,
             )
         )
         s.flush()
@@ -229,7 +232,7 @@ def queue_single_task(
             try_number=ti.try_number,
             fileloc=sdag.fileloc,
             dag_version=ti.dag_version,
-            token=issue_ti_token(env.secret_key, ti.id, ti.try_number, 3600),
+            token=issue_ti_token(env.secret_key, ti.id, ti.try_number, 3600, seq=ti.queue_seq),
         )
 
 

@@ -45,6 +45,7 @@ def _finish_update(keys: frozenset[str], current: TI, new: TI | None) -> Any:
             new,
             TIc.id == bindparam("ti_id"),
             TIc.try_number == bindparam("for_try"),
+            TIc.queue_seq == bindparam("for_seq"),
         ).values({k: bindparam(f"v_{k}") for k in sorted(keys)})
     return stmt
 
@@ -110,7 +111,12 @@ def write_finish(
 ) -> None:
     """The end of a try in the metastore: the compare-and-set, its history row, the lost-try
     event, and the run marked changed."""
-    params = {"ti_id": ti.id, "for_try": ti.try_number, **{f"v_{k}": v for k, v in values.items()}}
+    params = {
+        "ti_id": ti.id,
+        "for_try": ti.try_number,
+        "for_seq": ti.queue_seq,
+        **{f"v_{k}": v for k, v in values.items()},
+    }
     if not c.execute(_finish_update(frozenset(values), current, new), params).rowcount:
         raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
     duration = values["duration"]
