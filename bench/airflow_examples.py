@@ -41,7 +41,7 @@ EXCLUDED = {
     "example_kubernetes_executor": "needs Kubernetes",
     "example_local_kubernetes_executor": "needs Kubernetes",
     "tutorial_objectstorage": "needs the internet (an HTTP API) and S3",
-    "example_dag_decorator": "needs the internet (GET http://httpbin.org/get)",
+    "example_dag_decorator": "needs the internet (GET httpbin.org, 3.3.2: httpbingo.org)",
     "example_retry_policy": "needs the internet (GET https://api.example.com/data)",
 }
 

@@ -250,6 +250,7 @@ def emission_cost(sink: Sink) -> None:
 
 
 def main() -> None:
+    global RUNS
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--backends", default="statsd,prometheus", help="what 'on' turns on")
@@ -265,7 +266,6 @@ def main() -> None:
     args = parser.parse_args()
     BACKENDS.clear()
     BACKENDS.update(args.backends.split(","))
-    global RUNS
     RUNS = args.runs
     if args.baseline_src:
         BASELINE_SRC.append(str(Path(args.baseline_src).resolve()))

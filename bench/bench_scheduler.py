@@ -6,11 +6,17 @@ triggered one after another through ``services.runs.trigger_run`` + ``env.wake()
 JSON lines: trigger -> success time, per-task cost, and for the chain the median gap between
 one task's end_date and the next one's start_date.
 
-Usage: bench_scheduler.py [fanout100|fanout1000|chain20 ...]   (default: all three)
+Also: the scheduler process's own CPU per task (user + system of its main process, not of
+its workers) and the whole tree's (the workers and their children included).
+``fanout10`` and ``fanout10000`` (1 run; ~1 min) give the ends of the per-task-cost curve.
+
+Usage: bench_scheduler.py [fanout100|fanout1000|chain20|fanout10|fanout10000 ...]
+(default: fanout100 fanout1000 chain20)
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import sys
@@ -40,7 +46,36 @@ SCENARIOS = {
     "fanout100": Workload("w1_fanout_100", "fanout.py", "bench_fanout", 100, "BENCH_FANOUT_N"),
     "fanout1000": Workload("w1_fanout_1000", "fanout.py", "bench_fanout", 1000, "BENCH_FANOUT_N"),
     "chain20": Workload("w2_chain_20", "chain.py", "bench_chain", 20, "BENCH_CHAIN_N"),
+    "fanout10": Workload("w1_fanout_10", "fanout.py", "bench_fanout", 10, "BENCH_FANOUT_N"),
+    "fanout10000": Workload(
+        "w1_fanout_10000", "fanout.py", "bench_fanout", 10000, "BENCH_FANOUT_N"
+    ),
 }
+DEFAULT = ["fanout100", "fanout1000", "chain20"]
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, tree: bool = False) -> float:
+    """User + system CPU of ``pid`` (with ``tree``: plus its children's, live and reaped)."""
+
+    def one(p: int, reaped: bool) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        ticks = int(fields[11]) + int(fields[12])
+        if reaped:
+            ticks += int(fields[13]) + int(fields[14])
+        return ticks / _TICK
+
+    total = one(pid, tree)
+    if tree:
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            kids = []
+        total += sum(one(int(k), True) for k in kids)
+    return total
 
 
 def run_once(env_obj: object, dag_id: str, timeout: float) -> tuple[float, float, list[float]]:
@@ -89,8 +124,13 @@ def bench(w: Workload) -> None:
         totals: list[float] = []
         firsts: list[float] = []
         gap_medians: list[float] = []
-        for _ in range(RUNS):
+        own: list[float] = []
+        tree: list[float] = []
+        for _ in range(1 if w.n > 1000 else RUNS):
+            own0, tree0 = cpu_seconds(proc.pid), cpu_seconds(proc.pid, tree=True)
             total, first, gaps = run_once(env, w.dag_id, timeout=60 + w.n * 0.5)
+            own.append((cpu_seconds(proc.pid) - own0) / w.n * 1000)
+            tree.append((cpu_seconds(proc.pid, tree=True) - tree0) / w.n * 1000)
             totals.append(total)
             firsts.append(first * 1000)
             if gaps and w.file == "chain.py":
@@ -99,6 +139,8 @@ def bench(w: Workload) -> None:
         emit(f"{w.name}_trigger_to_success", totals, "s", **extra)
         emit(f"{w.name}_per_task", [t / w.n * 1000 for t in totals], "ms", **extra)
         emit(f"{w.name}_trigger_to_first_start", firsts, "ms", **extra)
+        emit(f"{w.name}_scheduler_cpu_per_task", own, "ms", **extra)
+        emit(f"{w.name}_tree_cpu_per_task", tree, "ms", **extra)
         if gap_medians:
             emit("w2_chain_gap_median", [g * 1000 for g in gap_medians], "ms", **extra)
         env.db.engine.dispose()
@@ -113,7 +155,7 @@ def bench(w: Workload) -> None:
 
 
 def main() -> None:
-    names = sys.argv[1:] or list(SCENARIOS)
+    names = sys.argv[1:] or DEFAULT
     for name in names:
         bench(SCENARIOS[name])
 

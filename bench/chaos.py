@@ -73,6 +73,19 @@ def running(env_obj: object, run_id: str) -> set[tuple[int, int]]:
         }
 
 
+def running_pids(env_obj: object, run_id: str) -> set[int]:
+    """The pids that the running tries of the run recorded at their claim."""
+    from sqlalchemy import select
+
+    from tradewind.metastore.tables import TaskInstance as T
+
+    with env_obj.db.session(readonly=True) as s:  # type: ignore[attr-defined]
+        rows = s.execute(
+            select(T.pid).where(T.dag_id == "chaos", T.run_id == run_id, T.state == "running")
+        ).scalars()
+        return {int(p) for p in rows if p}
+
+
 def wait_moved(
     env_obj: object, run_id: str, held: set[tuple[int, int]], start: float, timeout: float
 ) -> float:
@@ -93,7 +106,10 @@ def one_round(env_obj, home, env, proc, rng):  # noqa: ANN001, ANN201
     env_obj.wake()
     time.sleep(rng.uniform(0.5, 3.0))
     target = rng.choice(["scheduler", "worker"])
-    busy = [w for w in children(proc.pid) if children(w)]
+    # A busy worker: it forked a child for its try, or runs the try itself (the default,
+    # [local_executor] fork_per_try = false: the try's pid is the worker's).
+    in_worker = running_pids(env_obj, run_id)
+    busy = [w for w in children(proc.pid) if children(w) or w in in_worker]
     if target == "worker" and busy:
         start = time.monotonic()
         os.kill(rng.choice(busy), signal.SIGKILL)

@@ -106,7 +106,7 @@ def _plugin_classes(module: Any) -> list[type]:
 
 
 def _validate(cls: type, source: str) -> TradewindPlugin:
-    plugin = cls()
+    plugin: TradewindPlugin = cls()
     if not plugin.name:
         raise ValueError(f"plugin class {cls.__name__} has no name")
     plugin.source = source

@@ -91,6 +91,11 @@ CASES: dict[tuple[str, str], list[tuple[str, dict[str, str]]]] = {
     ("3.3.2", "example_task_state_store_mapped"): [
         ("example_task_state_store_mapped", {"get_tables": OK, "process_table": OK})
     ],
+    ("3.3.2", "example_asset_decorator"): [
+        ("asset1_producer", {"asset1_producer": OK}),
+        ("asset2_producer", {"asset2_producer": OK}),
+        ("consumes_asset_decorator", {"process_nothing": OK}),
+    ],
     ("3.3.2", "example_asset_state_store"): [
         ("example_asset_state_store_producer", {"load": OK}),
         ("example_asset_state_store_consumer", {"consume": OK}),
@@ -206,3 +211,41 @@ def test_workday_timetable_plans_the_next_workday(
     )
     assert info is not None
     assert info.data_interval.start.date().isoformat() == "2026-01-12"  # over the weekend
+
+
+def test_asset_decorator_defines_a_producing_dag_per_function(
+    examples: dict[str, Path], env: Any
+) -> None:
+    from tradewind.sdk.serialization import serialize_dag
+
+    dags = _load(examples["3.3.2"], "example_asset_decorator")
+    second = serialize_dag(dags["asset2_producer"])["tasks"][0]
+    assert (second["task_id"], second["outlets"], second["inlets"]) == (
+        "asset2_producer",
+        ["s3://bucket/object"],
+        ["s3://bucket/asset1_producer"],  # its parameter, the asset defined above it
+    )
+    for dag_id in ("asset1_producer", "asset2_producer"):
+        assert run(dags[dag_id], env).state == "success"
+    assert [u for u, _, _ in _events(env)] == ["s3://bucket/asset1_producer", "s3://bucket/object"]
+
+
+def test_a_plugins_folder_timetable_is_found_by_the_path_the_dag_file_used(
+    examples: dict[str, Path],
+) -> None:
+    # The scheduler does not import DAG files: the DAG stored the timetable as
+    # airflow.example_dags.plugins.workday.AfterWorkdayTimetable, the plugins folder loaded
+    # plugins/workday.py under a name of its own, and the two must meet.
+    from tradewind import plugins_manager
+    from tradewind.sdk.timetable_json import custom_class
+
+    folder = examples["3.3.2"] / "plugins"
+    loaded = plugins_manager.load_plugins(folder=str(folder), reload=True)
+    try:
+        found = custom_class("airflow.example_dags.plugins.workday.AfterWorkdayTimetable")
+        assert found.__module__.startswith("tradewind_plugin_")
+        assert found in [t for p in loaded.plugins for t in p.timetables]
+        assert loaded.timetable("elsewhere.workday.NoSuchTimetable") is None
+    finally:
+        plugins_manager.load_plugins(folder=str(folder.parent / "none"), reload=True)
+        sys.path.remove(str(folder))

@@ -15,7 +15,7 @@ from tradewind.core.permissions import Action, Resource, is_allowed
 from tradewind.errors import AuthenticationFailed, PermissionDenied
 from tradewind.services.auth_tokens import verify_api_token
 from tradewind.services.env import Env
-from tradewind.services.users import credential_version, find_user
+from tradewind.services.user_service import UserService
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -72,16 +72,15 @@ def current_user(
     """
     if credentials is not None and credentials.credentials:
         claims = verify_api_token(env.secret_key, credentials.credentials, env.now())
-        with env.db.session(readonly=True) as session:
-            user = find_user(session, claims.username)
-            if user is None or not user.active:
-                raise AuthenticationFailed("Invalid token: the user no longer exists")
-            if claims.version != credential_version(user):
-                raise AuthenticationFailed(
-                    "Token revoked (logout, password or role change); get a new one from "
-                    "POST /auth/token"
-                )
-            return CurrentUser(user.username, tuple(user.roles or ()))
+        found = UserService(env).active(claims.username)
+        if found is None:
+            raise AuthenticationFailed("Invalid token: the user no longer exists")
+        if claims.version != found.version:
+            raise AuthenticationFailed(
+                "Token revoked (logout, password or role change); get a new one from "
+                "POST /auth/token"
+            )
+        return CurrentUser(found.username, found.roles)
     user = _session_user(request, env)
     if user is None:
         raise AuthenticationFailed("Not authenticated")
@@ -110,6 +109,13 @@ def requires(resource: Resource, action: Action) -> Callable[..., CurrentUser]:
     return check
 
 
+def permission(resource: Resource, action: Action) -> Any:
+    """``Depends(requires(resource, action))``, for a route's parameter type
+    ``Annotated[CurrentUser, permission(resource, action)]`` (a type alias mypy can read)."""
+    return Depends(requires(resource, action))
+
+
 def allowed(resource: Resource, action: Action) -> Any:
-    """``Depends(requires(resource, action))`` annotated for a route parameter."""
-    return Annotated[CurrentUser, Depends(requires(resource, action))]
+    """``Annotated[CurrentUser, permission(resource, action)]`` built at run time (mypy cannot
+    read it as a type: prefer writing the ``Annotated`` alias)."""
+    return Annotated[CurrentUser, permission(resource, action)]

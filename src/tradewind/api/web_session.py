@@ -15,7 +15,7 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tradewind.services.env import Env
-from tradewind.services.users import credential_version, find_user
+from tradewind.services.user_service import UserService
 
 SESSION_COOKIE = "tradewind_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -47,11 +47,10 @@ def user_from_request(request: Request, env: Env) -> Any | None:
     data = read_session(request, env)
     if data is None:
         return None
-    with env.db.session(readonly=True) as session:
-        user = find_user(session, str(data["u"]))
-    if user is None or not user.active:
+    user = UserService(env).active(str(data["u"]))
+    if user is None:
         return None
-    if data.get("v", 0) != credential_version(user):
+    if data.get("v", 0) != user.version:
         return None  # revoked: logout, password or role change since the cookie was made
     return user
 

@@ -69,7 +69,7 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
             raise ConfigError(
                 f"CeleryExecutor needs the celery extra: pip install 'tradewind[celery]' ({exc})"
             ) from None
-        return CeleryExecutor(env, execution)
+        return CeleryExecutor(env)  # its workers report over HTTP, not through `execution`
     raise ConfigError(
         f"[core] executor {name!r} is not one of LocalExecutor, SequentialExecutor, CeleryExecutor"
     )

@@ -153,3 +153,10 @@ def _styled(column: str, text: str) -> str:
     if column == "state" and text in STATE_COLORS:
         return f"[{STATE_COLORS[text]}]{text}[/]"
     return text
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (an export that holds secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")

@@ -66,7 +66,7 @@ def parse_date(value: str, what: str = "date") -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-class DateParam(click.ParamType):
+class DateParam(click.ParamType):  # type: ignore[type-arg]
     """A click type for ISO dates (UTC when no offset is given)."""
 
     name = "DATE"

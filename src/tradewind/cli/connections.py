@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tradewind.cli._output import emit, emit_one, output_option
+from tradewind.cli._output import emit, emit_one, output_option, write_private
 from tradewind.cli._runtime import get_env
+
+if TYPE_CHECKING:
+    from tradewind.services.connection_service import ConnectionService
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 LIST_COLUMNS = [
@@ -87,9 +90,7 @@ def add(
         }
     if conn_description is not None:
         data["description"] = conn_description
-    env = get_env()
-    with env.db.session() as s:
-        service.add_connection(env, s, data)
+    _connections().create(data)
     click.echo(f"Successfully added `conn_id`={conn_id} : {_safe_uri(data)}")
 
 
@@ -105,12 +106,9 @@ def _safe_uri(data: dict[str, Any]) -> str:
 @output_option
 def get(conn_id: str, output: str) -> None:
     """Show one connection (password masked)."""
-    from tradewind.services import connections as service
+    from tradewind.services.connections import masked
 
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        data = service.get_connection(env, s, conn_id)
-    emit_one(service.masked(data), output)
+    emit_one(masked(_resolved(conn_id)), output)
 
 
 @connections.command("list")
@@ -118,12 +116,7 @@ def get(conn_id: str, output: str) -> None:
 @click.option("--conn-id", help="Show only this connection")
 def list_(output: str, conn_id: str | None) -> None:
     """List stored connections (passwords masked)."""
-    from tradewind.services import connections as service
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        rows = service.list_connections(env, s)
-    rows = [service.masked(r) for r in rows if conn_id is None or r["conn_id"] == conn_id]
+    rows = [r for r in _connections().everything() if conn_id is None or r["conn_id"] == conn_id]
     emit(rows, output, LIST_COLUMNS)
 
 
@@ -131,11 +124,7 @@ def list_(output: str, conn_id: str | None) -> None:
 @click.argument("conn_id")
 def delete(conn_id: str) -> None:
     """Delete a connection."""
-    from tradewind.services import connections as service
-
-    env = get_env()
-    with env.db.session() as s:
-        service.delete_connection(s, conn_id)
+    _connections().delete(conn_id)
     click.echo(f"Successfully deleted connection with `conn_id`={conn_id}")
 
 
@@ -143,12 +132,7 @@ def delete(conn_id: str) -> None:
 @click.argument("conn_id")
 def test(conn_id: str) -> None:
     """Try to reach the system a connection points at (exit 1 on failure)."""
-    from tradewind.services import connections as service
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        data = service.get_connection(env, s, conn_id)
-    ok, message = service.test_connection(data)
+    ok, message = _connections().test(_resolved(conn_id))
     click.echo(f"{'Connection success!' if ok else 'Connection failed!'} {message}")
     if not ok:
         raise SystemExit(1)
@@ -158,26 +142,13 @@ def test(conn_id: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 def export(file: str) -> None:
     """Write every stored connection to a JSON file (``-`` for stdout), secrets in clear."""
-    from tradewind.services import connections as service
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        data = service.export_connections(env, s)
+    data = _connections().export()
     text = json.dumps(data, indent=2, sort_keys=True)
     if file == "-":
         click.echo(text)
         return
-    _write_private(Path(file), text)
+    write_private(Path(file), text)
     click.echo(f"Connections successfully exported to {file}")
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds secrets)."""
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
 
 
 @connections.command("import")
@@ -186,15 +157,12 @@ def _write_private(path: Path, text: str) -> None:
 def import_(file: str, overwrite: bool) -> None:
     """Read connections from a JSON file of ``{conn_id: fields or URI}``."""
     from tradewind.errors import InvalidInput
-    from tradewind.services import connections as service
 
     try:
         data = json.loads(Path(file).read_text())
     except ValueError as exc:
         raise InvalidInput(f"{file} is not valid JSON: {exc}") from None
-    env = get_env()
-    with env.db.session() as s:
-        added, skipped = service.import_connections(env, s, data, overwrite=overwrite)
+    added, skipped = _connections().import_(data, overwrite=overwrite)
     for conn_id in skipped:
         click.echo(f"Could not import connection {conn_id}: connection already exists.")
     click.echo(f"Imported {added} connection(s) from {file}")
@@ -206,11 +174,24 @@ def rotate_fernet_key_command() -> None:
 
     Set ``fernet_key = "NEW,OLD"``, run this command, then drop OLD.
     """
-    from tradewind.services.connections import rotate_fernet_key
-
-    env = get_env()
-    with env.db.session() as s:
-        counts = rotate_fernet_key(s, env)
+    counts = _connections().rotate_fernet_key()
     click.echo(
         f"Re-encrypted {counts['connections']} connection(s) and {counts['variables']} variable(s)"
     )
+
+
+def _connections() -> ConnectionService:
+    """The connections' service for this installation (imported when a command runs)."""
+    from tradewind.services.connection_service import ConnectionService
+
+    return ConnectionService(get_env())
+
+
+def _resolved(conn_id: str) -> dict[str, Any]:
+    """The connection a task would get (the environment's first), in clear; raise NotFound."""
+    from tradewind.errors import NotFound
+
+    data = _connections().resolve(conn_id)
+    if data is None:
+        raise NotFound(f"connection {conn_id!r} does not exist")
+    return data

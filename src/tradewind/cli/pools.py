@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from tradewind.cli._output import emit, output_option
 from tradewind.cli._runtime import cli_user, get_env
 from tradewind.cli.main import CONTEXT_SETTINGS
 from tradewind.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tradewind.services.pools import PoolService
 
 COLUMNS = ["pool", "slots", "description", "include_deferred", "running", "queued", "open_slots"]
 
@@ -38,11 +41,7 @@ def pools() -> None:
 @output_option
 def list_(output: str) -> None:
     """List every pool with its slot usage."""
-    from tradewind.services.pools import list_pools
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        rows = [pool_row(p) for p in list_pools(s)]
+    rows = [pool_row(p) for p in _pools().everything()]
     emit(rows, output, COLUMNS)
 
 
@@ -51,11 +50,7 @@ def list_(output: str) -> None:
 @output_option
 def get(name: str, output: str) -> None:
     """Show one pool."""
-    from tradewind.services.pools import get_pool
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        row = pool_row(get_pool(s, name))
+    row = pool_row(_pools().get(name))
     emit([row], output, COLUMNS)
 
 
@@ -67,34 +62,17 @@ def get(name: str, output: str) -> None:
 @output_option
 def set_(name: str, slots: int, description: str, include_deferred: bool, output: str) -> None:
     """Create or update a pool (SLOTS -1 means unlimited)."""
-    from tradewind.services.pools import set_pool
-
-    env = get_env()
-    with env.db.session() as s:
-        row = pool_row(
-            set_pool(
-                s,
-                name,
-                slots,
-                description,
-                include_deferred=include_deferred,
-                now=env.now(),
-                user=cli_user(),
-            )
-        )
-    env.wake()
-    emit([row], output, COLUMNS)
+    info = _pools().put(
+        name, slots, description, include_deferred=include_deferred, user=cli_user()
+    )
+    emit([pool_row(info)], output, COLUMNS)
 
 
 @pools.command("delete", context_settings=CONTEXT_SETTINGS)
 @click.argument("name")
 def delete(name: str) -> None:
     """Delete a pool (not default_pool)."""
-    from tradewind.services.pools import delete_pool
-
-    env = get_env()
-    with env.db.session() as s:
-        delete_pool(s, name, now=env.now(), user=cli_user())
+    _pools().delete(name, user=cli_user())
     click.echo(f"Deleted pool {name}.")
 
 
@@ -102,17 +80,11 @@ def delete(name: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_(file: Path) -> None:
     """Create or update pools from a JSON file: {"name": {"slots": N, "description": "..."}}."""
-    from tradewind.services.pools import import_pools
-
     try:
         data = json.loads(file.read_text())
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{file} is not valid JSON: {exc}") from None
-    env = get_env()
-    with env.db.session() as s:
-        done = import_pools(s, data, now=env.now(), user=cli_user())
-        names = [p.name for p in done]
-    env.wake()
+    names = [p.name for p in _pools().import_(data, user=cli_user())]
     click.echo(f"Imported {len(names)} pools: {', '.join(names)}")
 
 
@@ -120,10 +92,13 @@ def import_(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def export(file: Path) -> None:
     """Write every pool to a JSON file in Airflow's format."""
-    from tradewind.services.pools import export_pools
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        data = export_pools(s)
+    data = _pools().export()
     file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     click.echo(f"Exported {len(data)} pools to {file}")
+
+
+def _pools() -> PoolService:
+    """The pools' service for this installation (imported when a command runs)."""
+    from tradewind.services.pools import PoolService
+
+    return PoolService(get_env())

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from tradewind.cli._output import emit, output_option
 from tradewind.cli._runtime import get_env
+
+if TYPE_CHECKING:
+    from tradewind.services.user_service import UserService
 
 _ROLES = ("Admin", "Op", "User", "Viewer", "Public")
 _COLUMNS = ["id", "username", "email", "first_name", "last_name", "roles"]
@@ -36,15 +41,11 @@ def create(
     """Create a user; the password is stored argon2-hashed."""
     import secrets
 
-    from tradewind.services.users import create_user
-
     if use_random_password:
         password = secrets.token_urlsafe(12)
     elif password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    env = get_env()
-    with env.db.session() as session:
-        create_user(session, username, email, firstname, lastname, password, [role], env.now())
+    _users().create(username, email, firstname, lastname, password, [role])
     click.echo(f"User {username!r} created with role {role}.")
     if use_random_password:
         click.echo(f"Password: {password}")
@@ -54,21 +55,17 @@ def create(
 @output_option
 def list_(output: str) -> None:
     """List users."""
-    from tradewind.services.users import list_users
-
-    env = get_env()
-    with env.db.session(readonly=True) as session:
-        rows = [
-            {
-                "id": u.id,
-                "username": u.username,
-                "email": u.email,
-                "first_name": u.first_name,
-                "last_name": u.last_name,
-                "roles": list(u.roles or []),
-            }
-            for u in list_users(session)
-        ]
+    rows = [
+        {
+            "id": u.id,
+            "username": u.username,
+            "email": u.email,
+            "first_name": u.first_name,
+            "last_name": u.last_name,
+            "roles": list(u.roles),
+        }
+        for u in _users().page(limit=1000)
+    ]
     emit(rows, output, _COLUMNS, title="Users")
 
 
@@ -76,11 +73,7 @@ def list_(output: str) -> None:
 @click.option("-u", "--username", required=True)
 def delete(username: str) -> None:
     """Delete a user."""
-    from tradewind.services.users import delete_user
-
-    env = get_env()
-    with env.db.session() as session:
-        delete_user(session, username, env.now())
+    _users().delete(username)
     click.echo(f"User {username!r} deleted.")
 
 
@@ -89,12 +82,7 @@ def delete(username: str) -> None:
 @click.option("-r", "--role", required=True, help=f"One of {', '.join(_ROLES)}.")
 def add_role_cmd(username: str, role: str) -> None:
     """Give a user a role."""
-    from tradewind.services.users import add_role
-
-    env = get_env()
-    with env.db.session() as session:
-        user = add_role(session, username, role, env.now())
-        roles = ", ".join(user.roles)
+    roles = ", ".join(_users().add_role(username, role).roles)
     click.echo(f"User {username!r} now has: {roles}.")
 
 
@@ -103,12 +91,7 @@ def add_role_cmd(username: str, role: str) -> None:
 @click.option("-r", "--role", required=True, help=f"One of {', '.join(_ROLES)}.")
 def remove_role_cmd(username: str, role: str) -> None:
     """Take a role away from a user."""
-    from tradewind.services.users import remove_role
-
-    env = get_env()
-    with env.db.session() as session:
-        user = remove_role(session, username, role, env.now())
-        roles = ", ".join(user.roles) or "no role"
+    roles = ", ".join(_users().remove_role(username, role).roles) or "no role"
     click.echo(f"User {username!r} now has: {roles}.")
 
 
@@ -117,13 +100,9 @@ def remove_role_cmd(username: str, role: str) -> None:
 @click.option("-p", "--password", default=None, help="Prompted for (hidden) when omitted.")
 def reset_password(username: str, password: str | None) -> None:
     """Set a new password for a user."""
-    from tradewind.services.users import set_password
-
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    env = get_env()
-    with env.db.session() as session:
-        set_password(session, username, password, env.now())
+    _users().set_password(username, password)
     click.echo(f"Password of {username!r} changed.")
 
 
@@ -132,15 +111,14 @@ def reset_password(username: str, password: str | None) -> None:
 @click.option("--all", "all_users", is_flag=True, help="End the sessions of every user.")
 def revoke_sessions_cmd(username: str | None, all_users: bool) -> None:
     """End a user's web sessions and API tokens at once (they must log in again)."""
-    from tradewind.services.users import list_users, revoke_sessions
-
     if bool(username) == all_users:
         raise click.UsageError("give either --username NAME or --all")
-    env = get_env()
-    with env.db.session() as session:
-        names = (
-            [u.username for u in list_users(session, limit=1_000_000)] if all_users else [username]
-        )
-        for name in names:
-            revoke_sessions(session, str(name), env.now(), owner="cli", reason="revoked")
+    names = _users().revoke_sessions(None if all_users else [str(username)], owner="cli")
     click.echo(f"Sessions and API tokens of {', '.join(map(repr, names))} revoked.")
+
+
+def _users() -> UserService:
+    """The users' service for this installation (imported when a command runs)."""
+    from tradewind.services.user_service import UserService
+
+    return UserService(get_env())

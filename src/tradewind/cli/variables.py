@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from tradewind.cli._output import emit, output_option
+from tradewind.cli._output import emit, output_option, write_private
 from tradewind.cli._runtime import get_env
+
+if TYPE_CHECKING:
+    from tradewind.services.variables import VariableService
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -26,7 +30,6 @@ def variables() -> None:
 def set_(key: str, value: str, as_json: bool, description: str | None) -> None:
     """Create or update a variable."""
     from tradewind.errors import InvalidInput
-    from tradewind.services import variables as service
 
     stored: object = value
     if as_json:
@@ -34,9 +37,7 @@ def set_(key: str, value: str, as_json: bool, description: str | None) -> None:
             stored = json.loads(value)
         except ValueError as exc:
             raise InvalidInput(f"VALUE is not valid JSON: {exc}") from None
-    env = get_env()
-    with env.db.session() as s:
-        service.set_variable(env, s, key, stored, description=description, serialize_json=as_json)
+    _variables().put(key, stored, description=description, serialize_json=as_json)
     click.echo(f"Variable {key} created")
 
 
@@ -51,12 +52,9 @@ def set_(key: str, value: str, as_json: bool, description: str | None) -> None:
 def get(key: str, as_json: bool, default: str | None) -> None:
     """Print a variable's value (the stored text, as Airflow prints it)."""
     from tradewind.errors import NotFound
-    from tradewind.services import variables as service
 
-    env = get_env()
     try:
-        with env.db.session(readonly=True) as s:
-            value = service.get_variable(env, s, key, deserialize_json=as_json)
+        value = _variables().value(key, deserialize_json=as_json)
     except NotFound:
         if default is None:
             raise
@@ -68,15 +66,8 @@ def get(key: str, as_json: bool, default: str | None) -> None:
 @output_option
 def list_(output: str) -> None:
     """List variable keys (values of secret-looking keys masked)."""
-    from tradewind.core.masking import is_sensitive_key
-    from tradewind.services import variables as service
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        rows = service.list_variables(env, s)
-    for r in rows:
-        if is_sensitive_key(r["key"]):
-            r["value"] = "***"
+    views = _variables().everything()
+    rows = [{"key": v.key, "value": v.value, "description": v.description} for v in views]
     emit(rows, output, ["key", "value", "description"])
 
 
@@ -84,11 +75,8 @@ def list_(output: str) -> None:
 @click.argument("key")
 def delete(key: str) -> None:
     """Delete a variable."""
-    from tradewind.services import variables as service
 
-    env = get_env()
-    with env.db.session() as s:
-        service.delete_variable(s, key)
+    _variables().delete(key)
     click.echo(f"Variable {key} deleted")
 
 
@@ -96,17 +84,12 @@ def delete(key: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 def export(file: str) -> None:
     """Write every variable to a JSON file (``-`` for stdout)."""
-    from tradewind.cli.connections import _write_private
-    from tradewind.services import variables as service
-
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        data = service.export_variables(env, s)
+    data = _variables().export()
     text = json.dumps(data, indent=2, sort_keys=True)
     if file == "-":
         click.echo(text)
         return
-    _write_private(Path(file), text)
+    write_private(Path(file), text)
     click.echo(f"{len(data)} variables successfully exported to {file}")
 
 
@@ -115,13 +98,17 @@ def export(file: str) -> None:
 def import_(file: str) -> None:
     """Create or update variables from a JSON file of ``{key: value}``."""
     from tradewind.errors import InvalidInput
-    from tradewind.services import variables as service
 
     try:
         data = json.loads(Path(file).read_text())
     except ValueError as exc:
         raise InvalidInput(f"{file} is not valid JSON: {exc}") from None
-    env = get_env()
-    with env.db.session() as s:
-        n = service.import_variables(env, s, data)
+    n = _variables().import_(data)
     click.echo(f"{n} of {n} variables successfully updated.")
+
+
+def _variables() -> VariableService:
+    """The variables' service for this installation (imported when a command runs)."""
+    from tradewind.services.variables import VariableService
+
+    return VariableService(get_env())

@@ -114,6 +114,7 @@ _SDK_NAMES = {
     "AssetAny": "tradewind.sdk.assets:AssetAny",
     "AssetAlias": "tradewind.sdk.assets:AssetAlias",
     "AssetAccessControl": "tradewind.sdk.assets:AssetAccessControl",
+    "asset": "tradewind.sdk.asset_decorator:asset",
     "Metadata": "tradewind.sdk.asset_events:Metadata",
     "chain": "tradewind.sdk.baseoperator:chain",
     "cross_downstream": "tradewind.sdk.baseoperator:cross_downstream",
@@ -172,7 +173,6 @@ UNSUPPORTED: dict[str, str] = {
     "airflow.example_dags": "it is Airflow's own example package, served only from a DAGs "
     "folder that is a copy of it (airflow/example_dags); else copy its helper modules next "
     "to your DAG files and import them by their own name",
-    "airflow.sdk.asset": "the @asset decorator is not supported yet",
     "airflow.sdk.AssetWatcher": "asset watchers (assets updated by a trigger) are not supported yet",
     "airflow.providers.standard.triggers": "triggers are served only as deferrable sensors' own; "
     "asset watchers are not supported yet",
@@ -183,7 +183,8 @@ UNSUPPORTED: dict[str, str] = {
     "airflow.sdk.RetryAction": "retry policies (Airflow 3.3) are not supported yet",
     "airflow.listeners": "listeners are not supported yet",
     "airflow.sdk.execution_time": "Airflow 3's task runtime internals are not Tradewind's",
-    "airflow.task.priority_strategy": "custom priority weight strategies are not supported",
+    "airflow.task": "custom priority weight strategies (airflow.task.priority_strategy) are not "
+    "supported yet; use priority_weight and weight_rule",
 }
 
 

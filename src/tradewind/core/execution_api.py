@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewind import errors
 
@@ -307,6 +307,16 @@ def _client_method(spec: Method) -> Callable[..., Any]:
     return method
 
 
+class GeneratedClient:
+    """Base of the classes :func:`generated_client` fills. Their methods are added from
+    :data:`METHODS` when the class is made, which a type checker cannot follow: it sees them
+    through ``__getattr__`` (declared for it only), so a client is an ``ExecutionAPI``."""
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
 def generated_client(*, worker_only: bool = False) -> Callable[[type[Any]], type[Any]]:
     """Class decorator: one method per entry of :data:`METHODS`, each calling
     ``self._invoke(method, ti_id, token, values)``. Methods the class defines itself stay."""
@@ -332,7 +342,7 @@ def _json_copy(value: Any) -> Any:
 
 
 @generated_client()
-class InProcessClient:
+class InProcessClient(GeneratedClient):
     """The in-process transport (``dags test``, the inline executor, tests): the same calls,
     copied through JSON as on the wire, with the errors the other transports deliver."""
 

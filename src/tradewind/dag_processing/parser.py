@@ -122,20 +122,27 @@ def _child_document(path: str, dags_folder: str) -> dict[str, Any]:
         return {"dags": [], "error": f"{path}: cannot serialize DAG: {exc}", "error_line": line}
 
 
-def _forget_file_state(dags_folder: str, saved_path: list[str], saved_cwd: str) -> None:
+def _forget_file_state(
+    dags_folder: str, baseline: set[str], saved_path: list[str], saved_cwd: str
+) -> None:
     """Undo what importing one DAG file left behind that could change how the next imports.
 
-    The DAG module itself and modules from the DAGs folder (shared helpers) are dropped, so the
-    next file imports them afresh as it would in a process of its own; third-party modules stay
-    imported (re-importing a C extension is not always possible, and costs what batching saves).
+    The DAG module itself and the modules it imported from the DAGs folder (shared helpers)
+    are dropped, so the next file imports them afresh as it would in a process of its own.
+    Kept: what the child started with (``baseline``: Tradewind, even when the DAGs folder
+    holds the virtualenv), and installed packages (re-importing a C extension is not always
+    possible, and costs what batching saves).
     """
     folder = dags_folder.rstrip(os.sep) + os.sep
     for name, module in list(sys.modules.items()):
+        if name in baseline:
+            continue
         try:
             origin = str(getattr(module, "__file__", None) or "")
         except Exception:  # noqa: BLE001 - a module object with a strange __getattr__
             origin = ""
-        if name.startswith("unusual_prefix_") or origin.startswith(folder):
+        installed = "site-packages" in origin or "dist-packages" in origin
+        if name.startswith("unusual_prefix_") or (origin.startswith(folder) and not installed):
             sys.modules.pop(name, None)
     sys.path[:] = saved_path
     with contextlib.suppress(OSError):
@@ -151,7 +158,7 @@ def _run_child(paths: list[str], dags_folder: str, write_fd: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         # Keep the collector off the inherited heap: fewer copy-on-write page faults.
         gc.freeze()
-        saved_path, saved_cwd = list(sys.path), os.getcwd()
+        baseline, saved_path, saved_cwd = set(sys.modules), list(sys.path), os.getcwd()
         for path in paths:
             data = json.dumps(_child_document(path, dags_folder), default=str).encode() + b"\n"
             view = memoryview(data)
@@ -159,7 +166,7 @@ def _run_child(paths: list[str], dags_folder: str, write_fd: int) -> None:
                 view = view[os.write(write_fd, view) :]
             sys.stdout.flush()  # what the DAG file printed; os._exit would drop it
             sys.stderr.flush()
-            _forget_file_state(dags_folder, saved_path, saved_cwd)
+            _forget_file_state(dags_folder, baseline, saved_path, saved_cwd)
     except BaseException:  # noqa: BLE001 - nothing may escape a forked child
         code = 70
     finally:
@@ -218,7 +225,7 @@ class FileParser:
         """Parse every file of ``paths``; results come back in the order of ``paths``."""
         todo = list(paths)
         order = {p: i for i, p in enumerate(todo)}
-        pending = self._batches(todo)
+        pending: list[list[str] | list[_Pending]] = [*self._batches(todo)]
         pending.reverse()
         done: list[ParsedFile] = []
         running: dict[int, _Child] = {}

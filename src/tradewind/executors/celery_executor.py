@@ -23,7 +23,6 @@ from tradewind.core.execution import Workload
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
 from tradewind.services.celery_tracking import still_active
 from tradewind.services.env import Env
-from tradewind.services.execution import ExecutionService
 from tradewind.services.tokens import issue_ti_token
 from tradewind.services.wakeup import TryEndListener
 from tradewind.worker.celery_app import TASK_NAME, make_celery_app, queue_prefix
@@ -38,7 +37,6 @@ class CeleryExecutor(BaseExecutor):
 
     Args:
         env: reads ``[celery]`` and ``[core] parallelism``; the metastore for slot tracking.
-        execution: unused (workers report over HTTP); kept for the executor factory's signature.
         check_interval: without notifications (not PostgreSQL), ask the metastore which
             tries ended at most this often (seconds).
         reconcile_interval: with notifications, ask it anyway this often.
@@ -50,14 +48,12 @@ class CeleryExecutor(BaseExecutor):
     def __init__(
         self,
         env: Env,
-        execution: ExecutionService | None = None,
         *,
         check_interval: float = 0.02,
         reconcile_interval: float = 5.0,
     ):
         super().__init__(parallelism=int(env.settings.get("core", "parallelism")))
         self.env = env
-        self.execution = execution
         self.check_interval = check_interval
         self.reconcile_interval = reconcile_interval
         self.listener = TryEndListener(env.db)

@@ -21,9 +21,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tradewind.core.execution import ExecutionAPI, Outcome, Workload
+from tradewind.core.execution import Outcome, Workload
 from tradewind.errors import TryLost
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
 from tradewind.worker import _pipe
@@ -35,6 +35,9 @@ from tradewind.worker.supervision import (
     TryWatch,
     term_child,
 )
+
+if TYPE_CHECKING:
+    from tradewind.services.execution import ExecutionService
 
 log = logging.getLogger("tradewind.executor")
 
@@ -110,6 +113,8 @@ def _worker_main(
         if msg.get("op") != "run":
             continue  # e.g. a kill for a try that already ended
         workload = Workload.from_json(msg["workload"])
+        code: int | None
+        sig: int | None
         if not fork_per_try:
             code, sig, why = _run_here(workload, api, run_child), None, None
         else:
@@ -156,7 +161,7 @@ def _fork_try(
         finally:
             os._exit(code)
     status, why = _wait_child(pid, control, workload)
-    code, sig = _describe_exit(status)
+    code, sig = _describe_exit(status)  # type: ignore[assignment]
     return code, sig, why
 
 
@@ -170,7 +175,7 @@ def _wait_child(pid: int, control: Connection, workload: Workload) -> tuple[int,
     watch = TryWatch(workload, kill=lambda why: stop_child(pid, fd, KILL_GRACE))
     try:
         while True:
-            ready, _, _ = select.select([fd, control], [], [], watch.wait())
+            ready, _, _ = select.select([fd, control], [], [], watch.wait())  # type: ignore[type-var]
             if fd in ready:
                 break
             if control in ready:
@@ -208,7 +213,7 @@ class LocalExecutor(BaseExecutor):
 
     def __init__(
         self,
-        api: ExecutionAPI,
+        api: ExecutionService,
         run_child: Callable[[Workload, Connection], None],
         preload: Callable[[Workload], None],
         parallelism: int = 4,
@@ -296,17 +301,18 @@ class LocalExecutor(BaseExecutor):
         """Answer the tries' API calls and collect ended tries, without blocking."""
         self._send_held()
         while True:
-            # One select over every pipe: a Connection.poll() each costs a select() of its own.
+            # One poll() over every pipe: a Connection.poll() each costs a select() of its own
+            # (and poll, unlike select, takes descriptors past 1,024).
             by_fd = {}
+            watch = select.poll()
             for worker in self.workers:
-                by_fd[worker.api.fileno()] = (worker, True)
-                by_fd[worker.control.fileno()] = (worker, False)
-            if not by_fd:
-                break
-            ready, _, _ = select.select(list(by_fd), [], [], 0)
+                for conn, is_api in ((worker.api, True), (worker.control, False)):
+                    by_fd[conn.fileno()] = (worker, is_api)
+                    watch.register(conn.fileno(), select.POLLIN)
+            ready = watch.poll(0)
             if not ready:
                 break
-            for fd in ready:
+            for fd, _ in ready:
                 worker, is_api = by_fd[fd]
                 if worker not in self.workers:
                     continue  # replaced while serving another pipe of this pass

@@ -199,7 +199,7 @@ class SqlHook(BaseHook):
 
     def get_first(self, sql: str, parameters: Params = None) -> tuple[Any, ...] | None:
         """Return the first row of a query, or None."""
-        return self.run(sql, parameters, handler=fetch_one_handler)
+        return self.run(sql, parameters, handler=fetch_one_handler)  # type: ignore[no-any-return]
 
     def stream(
         self, sql: str, batch_size: int = 10_000, parameters: Params = None
@@ -223,7 +223,7 @@ class SqlHook(BaseHook):
     def insert_rows(
         self,
         table: str,
-        rows: Iterable[Sequence[Any]],
+        rows: Iterable[Sequence[Any]] | Iterable[Mapping[str, Any]],
         target_fields: Sequence[str] | None = None,
         commit_every: int = 1000,
         *,

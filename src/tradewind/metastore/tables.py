@@ -171,7 +171,6 @@ class TaskInstance(Base):
     __tablename__ = "task_instance"
     __table_args__ = (
         UniqueConstraint("dag_id", "run_id", "task_id", "map_index", name="uq_ti_key"),
-        Index("ix_ti_state_pool_priority", "state", "pool", "priority_weight"),
         Index("ix_ti_dag_run_state", "dag_id", "run_id", "state"),
         Index("ix_ti_dag_task_state", "dag_id", "task_id", "state"),
         Index("ix_ti_next_retry", "state", "next_retry_at"),
@@ -195,6 +194,10 @@ class TaskInstance(Base):
     #: Tries lost since the last clear (Tradewind's own process went away): each was requeued
     #: without using a retry, up to ``[scheduler] max_lost_try_requeues``.
     lost_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: How often this task instance was queued (never reset): each queueing starts a *leg*
+    #: (a deferred or rescheduled try resumes in a new leg with the same try number), and the
+    #: leg's task token carries it, so an earlier leg's token is refused (#18).
+    queue_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     start_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -222,6 +225,18 @@ class TaskInstance(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     dag_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# Queueing's candidates in their order (priority first, then oldest), read from the index
+# with a LIMIT instead of sorting every scheduled task instance on each pass (#17).
+Index(
+    "ix_ti_queue_order",
+    TaskInstance.state,
+    TaskInstance.pool,
+    TaskInstance.priority_weight.desc(),
+    TaskInstance.scheduled_dttm,
+    TaskInstance.id,
+)
 
 
 class TaskInstanceHistory(Base):

@@ -20,7 +20,7 @@ class WebhookNotifier(BaseNotifier):
         endpoint: appended to the connection's base URL.
     """
 
-    template_fields = ("payload", "endpoint")
+    template_fields: tuple[str, ...] = ("payload", "endpoint")
 
     def __init__(
         self,

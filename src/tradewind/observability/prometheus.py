@@ -77,7 +77,7 @@ def use_multiprocess_dir(path: Path) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     from prometheus_client import values
 
-    values.ValueClass = values.get_value_class()
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
 class PrometheusBackend(MetricsBackend):
@@ -151,5 +151,5 @@ def scrape(path: Path) -> bytes:
 
     registry = CollectorRegistry(auto_describe=False)
     if path.is_dir():
-        MultiProcessCollector(registry, path=str(path))
+        MultiProcessCollector(registry, path=str(path))  # type: ignore[no-untyped-call]
     return bytes(generate_latest(registry))

@@ -32,17 +32,13 @@ from tradewind.services import (
     scheduling,
     telemetry,
 )
+from tradewind.services.asset_scheduling import create_asset_triggered_runs
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 from tradewind.services.latency import LatencyTracker
 from tradewind.services.wakeup import TASK_ENDED
 
 log = logging.getLogger("tradewind.scheduler")
-
-try:  # data-aware scheduling (assets) lives in its own service module
-    from tradewind.services.asset_scheduling import create_asset_triggered_runs as _asset_runs
-except ImportError:  # pragma: no cover - during development only
-    _asset_runs = None
 
 
 @dataclass
@@ -226,8 +222,7 @@ class Scheduler:
                 nxt = run_creation.next_run_creation_time(s)
                 if nxt is not None:
                     due.append(nxt)
-                if _asset_runs is not None:
-                    _asset_runs(s, self.cache, now)
+                create_asset_triggered_runs(s, self.cache, now)
             run_creation.start_queued_runs(s, now)
             _, retry_at = scheduling.promote_due_retries(s, now)
             if retry_at is not None:
@@ -371,6 +366,7 @@ class Scheduler:
     def loop(self, until: Callable[[], bool] | None = None) -> None:
         """Run until :meth:`stop` (or ``until()`` is true)."""
         pass_at = 0.0
+        again = False  # the poll after the last pass changed something: pass before sleeping
         while not self._stop.is_set():
             self.executor.changed = False
             events = self.executor.poll()
@@ -379,7 +375,8 @@ class Scheduler:
             # A wake-up that only served reads (a claim, an XCom) changes nothing to decide:
             # no pass (it would cost a write transaction and two queries per task start).
             if (
-                events
+                again
+                or events
                 or swept
                 or self.executor.changed
                 or self._external
@@ -387,7 +384,7 @@ class Scheduler:
                 or time.monotonic() >= pass_at
                 or not self.executor.reports_changes
             ):
-                self._poked = False
+                self._poked = again = False
                 with metrics.timer("scheduler.scheduler_loop_duration"):
                     wait = self.run_once(full=self._external)
                 pass_at = time.monotonic() + wait
@@ -396,7 +393,9 @@ class Scheduler:
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return
-            if not self.executor.changed:  # an outcome served just now: pass again first
+            if self.executor.changed:  # an outcome served just now: pass again first
+                again = True
+            else:
                 self._wait(max(pass_at - time.monotonic(), 0.0))
 
     def run(self) -> None:

@@ -118,7 +118,7 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
 
         # The outermost __init__ is called from the line that creates the task: remember it,
         # so errors name that line and not a subclass's ``super().__init__`` call.
-        self._tw_site = _site.definition_site()
+        self._tw_site = _site.definition_site()  # type: ignore[attr-defined]
         group = kwargs.get("task_group") or TaskGroupContext.current()
         dag = kwargs.get("dag") or DagContext.current() or getattr(group, "dag", None)
         merged: dict[str, Any] = {}
@@ -138,7 +138,7 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
         init(self, *args, **kwargs)
         _link_xcom_args(self)
 
-    wrapper.__wrapped__ = init  # type: ignore[attr-defined]
+    wrapper.__wrapped__ = init
     return wrapper
 
 
@@ -213,7 +213,7 @@ class BaseOperator(DependencyMixin):
         from tradewind.sdk.taskgroup import TaskGroupContext
 
         self._tw_init_started = True
-        self.filename, self.lineno = getattr(self, "_tw_site", None) or _site.definition_site()
+        self.filename, self.lineno = getattr(self, "_tw_site", None) or _site.definition_site()  # type: ignore[var-annotated]
         unknown = {k: v for k, v in kwargs.items() if k not in _BASE_ARGS}
         if unknown:
             raise DagDefinitionError(

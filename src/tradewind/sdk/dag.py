@@ -175,7 +175,7 @@ class DAG:
             schedule = None
         tz = self.start_date.tzinfo if self.start_date else timezone.utc
         try:
-            tt = timetables.timetable_from_schedule(schedule, timezone=tz)
+            tt = timetables.timetable_from_schedule(schedule, timezone=tz)  # type: ignore[arg-type]
         except DagDefinitionError as exc:
             raise DagDefinitionError(
                 f"DAG {self.dag_id!r}: {exc.bare_message}", self.filename, self.lineno

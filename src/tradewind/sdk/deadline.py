@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Callback:
             return c(**dict(self.kwargs))(context)
         if isinstance(c, BaseNotifier):
             return c(context)
-        return c(**dict(self.kwargs), context=context)
+        return cast(Callable[..., Any], c)(**dict(self.kwargs), context=context)
 
 
 class AsyncCallback(Callback):

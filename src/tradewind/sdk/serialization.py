@@ -211,7 +211,7 @@ class SerializedTask:
 
     @property
     def upstream_task_ids(self) -> list[str]:
-        return self.data["upstream"]
+        return self.data["upstream"]  # type: ignore[no-any-return]
 
     @property
     def is_mapped(self) -> bool:
@@ -220,7 +220,7 @@ class SerializedTask:
 
     @property
     def downstream_task_ids(self) -> list[str]:
-        return self.data["downstream"]
+        return self.data["downstream"]  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -281,7 +281,7 @@ class SerializedDag:
         """Task ids upstream-first (computed once per instance)."""
         cached = self.__dict__.get("_topo")
         if cached is not None:
-            return cached
+            return cached  # type: ignore[no-any-return]
         indeg = {tid: len(t.upstream_task_ids) for tid, t in self.tasks.items()}
         ready = [tid for tid, d in indeg.items() if d == 0]
         order: list[str] = []

@@ -208,7 +208,7 @@ class BaseSensorOperator(BaseOperator):
 
 def poke_mode_only(cls: type) -> type:
     """Class decorator (Airflow's): the sensor refuses ``mode='reschedule'``."""
-    original = cls.__init__
+    original = cls.__init__  # type: ignore[misc]
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)

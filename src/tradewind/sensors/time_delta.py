@@ -11,7 +11,7 @@ from tradewind.sensors.base import BaseSensorOperator
 
 def _target_of(context: dict[str, Any], delta: timedelta) -> datetime:
     base = context.get("data_interval_end") or context["dag_run"].run_after
-    return base + delta
+    return base + delta  # type: ignore[no-any-return]
 
 
 def defer_until(sensor: BaseSensorOperator, moment: datetime) -> None:

@@ -96,7 +96,7 @@ def create_asset_triggered_runs(session: Session, cache: Any, now: datetime) -> 
 def _consume(session: Session, dag_id: str, rows: list[tuple[int, datetime]]) -> None:
     """Delete exactly the queue rows read; fewer means another scheduler took them."""
     for asset_id, created_at in rows:
-        gone = session.execute(
+        gone = session.execute(  # type: ignore[attr-defined]
             delete(AssetDagQueue)
             .where(
                 and_(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.tables import (
@@ -108,7 +108,7 @@ def aliases_updated(session: Session, asset_ids: list[int], since: datetime | No
 
 def _queue_once(session: Session, asset_id: int, dag_id: str, now: datetime) -> None:
     """Queue ``dag_id`` for ``asset_id`` unless already queued, race-free between producers."""
-    table = AssetDagQueue.__table__
+    table = cast(Table, AssetDagQueue.__table__)
     values = {"asset_id": asset_id, "target_dag_id": dag_id, "created_at": now}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

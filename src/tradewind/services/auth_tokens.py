@@ -64,7 +64,11 @@ def verify_api_token(secret: str, token: str, now: datetime | None = None) -> To
     try:
         if now is None:
             claims = jwt.decode(
-                token, secret, algorithms=["HS256"], audience=_AUDIENCE, options=options
+                token,
+                secret,
+                algorithms=["HS256"],
+                audience=_AUDIENCE,
+                options=options,  # type: ignore[arg-type]
             )
         else:
             claims = jwt.decode(
@@ -72,7 +76,7 @@ def verify_api_token(secret: str, token: str, now: datetime | None = None) -> To
                 secret,
                 algorithms=["HS256"],
                 audience=_AUDIENCE,
-                options={**options, "verify_exp": False, "verify_nbf": False},
+                options={**options, "verify_exp": False, "verify_nbf": False},  # type: ignore[arg-type]
             )
             if int(claims["exp"]) <= int(now.timestamp()):
                 raise jwt.ExpiredSignatureError

@@ -91,7 +91,7 @@ def find_missed(session: Session, now: datetime, limit: int = 500) -> list[Misse
         if r.state in _ENDED and r.end_date is not None and r.end_date <= r.deadline_time:
             session.execute(delete(Deadline).where(Deadline.id == r.id, Deadline.missed.is_(False)))
             continue
-        moved = session.execute(
+        moved = session.execute(  # type: ignore[attr-defined]
             update(Deadline)
             .where(Deadline.id == r.id, Deadline.missed.is_(False))
             .values(missed=True, missed_at=now)

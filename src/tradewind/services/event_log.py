@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.tables import EventLog
+
+if TYPE_CHECKING:
+    from tradewind.services.env import Env
 
 
 def log_event(
@@ -36,3 +39,12 @@ def log_event(
             extra=json.dumps(extra, default=str) if isinstance(extra, dict) else extra,
         )
     )
+
+
+def log_change(
+    env: Env, session: Session, event: str, user: str | None, extra: dict[str, Any]
+) -> None:
+    """Event-log a change a user made through a service (the CLI passes no user: its
+    changes are not logged, as before)."""
+    if user is not None:
+        log_event(session, event, now=env.now(), owner=user, extra=extra)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Outcome
@@ -34,16 +34,18 @@ from tradewind.services.execution_ext import ExecutionExtensions, outlet_events
 from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
 from tradewind.services.execution_state import ExecutionStateStore
 from tradewind.services.mapping import split_rendered
-from tradewind.services.outcomes import log_lost, next_state
-from tradewind.services.ti_state import cas, run_columns, ti_columns, ti_update, touch_runs
+from tradewind.services.outcomes import next_state
+from tradewind.services.ti_state import cas, ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import (
     CALLBACK_SCOPE,
     CALLBACK_TOKEN_TTL,
     check_current_try,
     is_callback_token,
     issue_ti_token,
-    verify_ti_token,
+    stale_leg_message,
+    verify_ti_leg,
 )
+from tradewind.services.try_end import reported_try, write_finish
 from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_try_ended
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -51,7 +53,7 @@ TIT = TaskInstance.__table__
 TIc = TIT.c
 DRT = DagRun.__table__
 DRc = DRT.c
-HT = TaskInstanceHistory.__table__
+HT = cast(Table, TaskInstanceHistory.__table__)
 
 logger = logging.getLogger("tradewind.services.execution")
 
@@ -68,12 +70,16 @@ _CLAIM_COLUMNS = (
     TIc.next_method,
     TIc.next_kwargs,
     TIc.dag_version,
+    TIc.queue_seq,
+    TIc.hostname,
+    TIc.pid,
 )
 _CLAIM = ti_update(
     TI.QUEUED,
     TI.RUNNING,
     TIc.id == bindparam("ti_id"),
     TIc.try_number == bindparam("for_try"),
+    TIc.queue_seq == bindparam("for_seq"),  # the token's leg: an earlier leg's never claims
 ).values(
     start_date=bindparam("now"),
     end_date=None,
@@ -98,34 +104,11 @@ _PREV_SUCCESS_DATED = (
     .limit(1)
 )
 _PREV_SUCCESS_UNDATED = _PREV_SUCCESS.order_by(DRc.id.desc()).limit(1)
-# finish's statements (the update's SET list varies: one prebuilt statement per shape).
-_TI_ROW = select(TIT).where(TIc.id == bindparam("ti_id"))
-_HISTORY_INSERT = insert(HT)
-_TOUCH_RUN = run_columns(
-    DRc.dag_id == bindparam("of_dag"), DRc.run_id == bindparam("of_run")
-).values(change_seq=DRc.change_seq + 1)
-_FINISH_UPDATES: dict[tuple[frozenset[str], TI, TI | None], Any] = {}
-
-
-def _finish_update(keys: frozenset[str], current: TI, new: TI | None) -> Any:
-    """``UPDATE task_instance SET state, <keys> WHERE id, state, try_number``, bound values;
-    one prebuilt statement per shape, each checked by the transition table once."""
-    shape = (keys, current, new)
-    stmt = _FINISH_UPDATES.get(shape)
-    if stmt is None:
-        stmt = _FINISH_UPDATES[shape] = ti_update(
-            current,
-            new,
-            TIc.id == bindparam("ti_id"),
-            TIc.try_number == bindparam("for_try"),
-        ).values({k: bindparam(f"v_{k}") for k in sorted(keys)})
-    return stmt
-
-
 _HEARTBEAT = ti_columns(
     TIc.id == bindparam("ti_id"),
     TIc.state == TI.RUNNING.value,
     TIc.try_number == bindparam("for_try"),
+    TIc.queue_seq == bindparam("for_seq"),
 ).values(last_heartbeat_at=bindparam("now"))
 
 
@@ -134,40 +117,6 @@ _RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def history_row(
-    ti: Any, state: str | None, error: str | None, *, end_date: Any = None, duration: Any = None
-) -> dict[str, Any]:
-    """The ``task_instance_history`` row of the try of ``ti`` (an ORM object or a Core row)."""
-    return {
-        "ti_id": ti.id,
-        "dag_id": ti.dag_id,
-        "run_id": ti.run_id,
-        "task_id": ti.task_id,
-        "map_index": ti.map_index,
-        "try_number": ti.try_number,
-        "max_tries": ti.max_tries,
-        "state": state,
-        "start_date": ti.start_date,
-        "end_date": end_date if end_date is not None else ti.end_date,
-        "duration": duration if duration is not None else ti.duration,
-        "queued_dttm": ti.queued_dttm,
-        "pool": ti.pool,
-        "pool_slots": ti.pool_slots,
-        "queue": ti.queue,
-        "priority_weight": ti.priority_weight,
-        "operator": ti.operator,
-        "hostname": ti.hostname,
-        "pid": ti.pid,
-        "executor": ti.executor,
-        "error": (error or "")[-20000:] or None,
-    }
-
-
-def record_history(session: Session, ti: Any, state: str | None, error: str | None) -> None:
-    """Keep a row for the try that just ended (the tries' history)."""
-    session.execute(insert(HT).values(**history_row(ti, state, error)))
 
 
 class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
@@ -202,25 +151,30 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
             raise NotFound(f"task instance {ti_id} not found")
         return ti
 
-    def _check(self, ti_id: int, token: str, *, read: bool = False, cas: bool = False) -> int:
-        """Verify the token; return its try. Unless the call's own compare-and-set checks the
-        try (``cas``), the try must be the current one and running; a callback token (from
-        ``finish``) may only ``read``, while its try is still the current one."""
-        try_number = verify_ti_token(self._secret, token, ti_id, callback_ok=read)
-        if not cas:
-            with self.env.db.engine.connect() as c:
-                running = not (read and is_callback_token(token))
-                check_current_try(c, ti_id, try_number, running=running)
+    def _check(self, ti_id: int, token: str, *, read: bool = False) -> int:
+        """Verify the token; return its try, which must be the current one and running, in
+        the token's leg; a callback token (from ``finish``) may only ``read``, while its try
+        is still the current one."""
+        try_number, seq = verify_ti_leg(self._secret, token, ti_id, callback_ok=read)
+        with self.env.db.engine.connect() as c:
+            running = not (read and is_callback_token(token))
+            check_current_try(c, ti_id, try_number, running=running, seq=seq)
         return try_number
+
+    def _check_leg(self, ti_id: int, token: str) -> tuple[int, int]:
+        """Verify the token; return its (try, leg), which the call's own compare-and-set
+        checks against the task instance (no query here)."""
+        return verify_ti_leg(self._secret, token, ti_id)
 
     # -- the API ---------------------------------------------------------------------------
     def claim(self, ti_id: int, token: str, hostname: str, pid: int) -> dict[str, Any]:
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         now = self.env.now()
         # Prebuilt Core statements on one connection: this is the hot path of every task start.
         params = {
             "ti_id": ti_id,
             "for_try": try_number,
+            "for_seq": seq,
             "now": now,
             "by_host": hostname,
             "by_pid": pid,
@@ -230,12 +184,12 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 ti = c.execute(_CLAIM_RETURNING, params).one_or_none()
                 if ti is None:
                     ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
-                    self._refuse_claim(ti, ti_id, try_number)
+                    self._refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
             else:
                 ok = c.execute(_CLAIM, params).rowcount
                 ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
                 if not ok:
-                    self._refuse_claim(ti, ti_id, try_number)
+                    self._refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
             assert ti is not None
             run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
             prev = self._prev_success(c, run)
@@ -274,9 +228,20 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         return answer
 
     @staticmethod
-    def _refuse_claim(ti: Any, ti_id: int, try_number: int) -> None:
+    def _refuse_claim(
+        ti: Any, ti_id: int, try_number: int, seq: int, hostname: str, pid: int
+    ) -> None:
+        """Raise why the claim's compare-and-set failed; return (accept it) when the task
+        instance is already running this leg for the same host and process: the claimant's
+        retry of a claim whose answer it never got (the webserver died after the commit)."""
         if ti is None:
             raise NotFound(f"task instance {ti_id} not found")
+        mine = (TI.RUNNING.value, try_number, seq, hostname, pid)
+        if (ti.state, ti.try_number, ti.queue_seq, ti.hostname, ti.pid) == mine:
+            logger.info("task instance %s: claim repeated by %s pid %s", ti_id, hostname, pid)
+            return
+        if ti.try_number == try_number and ti.queue_seq != seq:
+            raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
         raise TaskInstanceMoved(
             f"task instance {ti.dag_id}.{ti.task_id} ({ti.run_id}) is "
             f"{ti.state or 'none'} at try {ti.try_number}, not queued for try {try_number}"
@@ -297,10 +262,10 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         }
 
     def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         now = self.env.now()
         with self.env.db.engine.begin() as c:
-            params = {"ti_id": ti_id, "for_try": try_number, "now": now}
+            params = {"ti_id": ti_id, "for_try": try_number, "for_seq": seq, "now": now}
             ok = c.execute(_HEARTBEAT, params).rowcount
         return {"stop": not ok}
 
@@ -391,7 +356,7 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         """End the try; with ``log``, store the try's log first (a full disk does not stop the
         outcome: the answer's ``log`` then says ``{"error": ...}``). ``asset_events``: what
         the task set through ``outlet_events`` (kept only for its declared outlets)."""
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         result = Outcome(outcome)  # a bad outcome is refused before the log is written
         stored: dict[str, Any] | None = None
         if log is not None:
@@ -401,11 +366,11 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 logger.error("log of task instance %s not stored: %s", ti_id, exc)
                 stored = {"error": f"log not stored: {exc}"}
         answer = self.finish_try(
-            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events
+            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events, seq=seq
         )
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
-            self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE
+            self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE, seq=seq
         )
         answer = {**answer, "callback_token": callback}
         return answer if stored is None else {**answer, "log": stored}
@@ -420,19 +385,15 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         *,
         expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING),
         asset_events: list[dict[str, Any]] | None = None,
+        seq: int | None = None,
     ) -> dict[str, Any]:
-        """Turn an outcome into the next state (also used for lost workers and timeouts)."""
+        """Turn an outcome into the next state (also used for lost workers and timeouts);
+        with ``seq`` (a worker's report) only for that leg of the try."""
         now = self.env.now()
-        emit = None
         with self.env.db.engine.begin() as c:
-            ti = c.execute(_TI_ROW, {"ti_id": ti_id}).one_or_none()
-            if ti is None:
-                raise NotFound(f"task instance {ti_id} not found")
-            if ti.try_number != try_number or ti.state not in {e.value for e in expected}:
-                raise TaskInstanceMoved(
-                    f"task instance {ti.dag_id}.{ti.task_id} is {ti.state or 'none'} at try "
-                    f"{ti.try_number}; the report for try {try_number} is ignored"
-                )
+            ti = reported_try(c, ti_id, try_number, expected)
+            if seq is not None and ti.queue_seq != seq:
+                raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
             current = TI(ti.state)
             duration = (now - ti.start_date).total_seconds() if ti.start_date else None
             # The try is over: a later try starts from execute(), not a deferral's resume method.
@@ -447,8 +408,7 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 values.update(split_rendered(rendered_fields))
             task = None
             if current is not TI.RESTARTING:
-                sdag = self._sdag_core(c, ti.dag_id, ti.dag_version)
-                task = sdag.tasks.get(ti.task_id)
+                task = self._sdag_core(c, ti.dag_id, ti.dag_version).tasks.get(ti.task_id)
             new, kept, error = next_state(
                 ti,
                 current,
@@ -460,18 +420,8 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 max_lost=self.max_lost_requeues,
                 no_delay=self.skip_retry_delay,
             )
-            moved = c.execute(
-                _finish_update(frozenset(values), current, new),
-                {"ti_id": ti_id, "for_try": try_number, **{f"v_{k}": v for k, v in values.items()}},
-            ).rowcount
-            if not moved:
-                raise TaskInstanceMoved(f"task instance {ti.dag_id}.{ti.task_id} changed meanwhile")
-            c.execute(
-                _HISTORY_INSERT, history_row(ti, kept, error, end_date=now, duration=duration)
-            )
-            if outcome is Outcome.LOST and current is TI.RUNNING:
-                log_lost(c, ti, new, error, now)
-            c.execute(_TOUCH_RUN, {"of_dag": ti.dag_id, "of_run": ti.run_id})
+            write_finish(c, ti, current, new, kept, error, values, outcome, now)
+            emit = None
             if new is TI.SUCCESS and task is not None:
                 emit = outlet_events(ti, task.data, asset_events)
             notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
@@ -479,24 +429,28 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 c.execute(*notify_try_ended(ti_id, try_number))  # sent at commit
         telemetry.try_finished(ti, kept, duration, outcome is Outcome.LOST, now)
         if emit is not None:
-            with self.env.db.session() as s:
-                from tradewind.services.assets import record_asset_events
-
-                ti, uris, events = emit
-                record_asset_events(
-                    s,
-                    uris=uris,
-                    dag_id=ti.dag_id,
-                    task_id=ti.task_id,
-                    run_id=ti.run_id,
-                    now=now,
-                    events=events,
-                )
+            self._record_outlets(emit, now)
         if notified:
             self.env.wake(TASK_ENDED, True)  # local datagrams only
         elif self.wake_on_change:
             self.env.wake(TASK_ENDED)
         return {"state": new.value if new else None}
+
+    def _record_outlets(self, emit: tuple[Any, Any, Any], now: datetime) -> None:
+        """The asset events of a successful try, after its commit (their own transaction)."""
+        from tradewind.services.assets import record_asset_events
+
+        ti, uris, events = emit
+        with self.env.db.session() as s:
+            record_asset_events(
+                s,
+                uris=uris,
+                dag_id=ti.dag_id,
+                task_id=ti.task_id,
+                run_id=ti.run_id,
+                now=now,
+                events=events,
+            )
 
     def _sdag_core(self, conn: Any, dag_id: str, version: str | None) -> SerializedDag:
         """The serialized DAG, read on the caller's connection when not cached.
@@ -512,10 +466,12 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         return sdag
 
     def defer(self, ti_id: int, token: str, trigger: dict[str, Any]) -> dict[str, Any]:
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         now = self.env.now()
         with self.env.db.session() as s:
             ti = self._ti(s, ti_id)
+            if ti.try_number == try_number and ti.queue_seq != seq:
+                raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
             row = Trigger(
                 classpath=trigger["classpath"], kwargs=trigger.get("kwargs") or {}, created_date=now
             )
@@ -547,13 +503,15 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         return {"state": TI.DEFERRED.value}
 
     def reschedule(self, ti_id: int, token: str, reschedule_date: str) -> dict[str, Any]:
-        try_number = self._check(ti_id, token, cas=True)
+        try_number, seq = self._check_leg(ti_id, token)
         now = self.env.now()
         when = datetime.fromisoformat(reschedule_date)
         with self.env.db.session() as s:
             ti = self._ti(s, ti_id)
             if ti.try_number != try_number:
                 raise TaskInstanceMoved("stale try")
+            if ti.queue_seq != seq:
+                raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
             s.add(
                 TaskReschedule(
                     ti_id=ti.id,

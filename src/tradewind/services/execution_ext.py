@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tradewind.errors import AlreadyExists, NotFound
 from tradewind.metastore.tables import AssetEvent, AssetModel, DagRun, TaskInstance
 from tradewind.services.env import Env
-from tradewind.services.tokens import check_current_try, is_callback_token, verify_ti_token
+from tradewind.services.tokens import check_current_try, is_callback_token, verify_ti_leg
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,10 @@ class ExecutionExtensions:
 
     def _check_ext(self, ti_id: int, token: str, *, read: bool = False) -> int:
         """As ``ExecutionService._check``: the token's try must be the current running one."""
-        try_number = verify_ti_token(self.env.secret_key, token, ti_id, callback_ok=read)
+        try_number, seq = verify_ti_leg(self.env.secret_key, token, ti_id, callback_ok=read)
         with self.env.db.engine.connect() as c:
             running = not (read and is_callback_token(token))
-            check_current_try(c, ti_id, try_number, running=running)
+            check_current_try(c, ti_id, try_number, running=running, seq=seq)
         return try_number
 
     def trigger_dag_run(
@@ -100,7 +100,7 @@ class ExecutionExtensions:
             q = q.where(DagRun.logical_date == when)
         else:
             return None
-        return s.execute(q).scalar_one_or_none()
+        return s.execute(q).scalar_one_or_none()  # type: ignore[no-any-return]
 
     @staticmethod
     def _run_answer(run: DagRun, *, created: bool) -> dict[str, Any]:

@@ -25,7 +25,9 @@ from tradewind.sdk.serialization import SerializedDag
 STAGES = ("upstream_to_queued", "queued_to_started", "upstream_to_started")
 
 
-def stages(ready: datetime | None, queued: datetime | None, started: datetime | None) -> dict:
+def stages(
+    ready: datetime | None, queued: datetime | None, started: datetime | None
+) -> dict[str, float]:
     """Seconds of each stage that the times allow (never negative)."""
     out: dict[str, float] = {}
     if ready is not None and queued is not None:
@@ -117,7 +119,7 @@ class LatencyTracker:
         if not self.pending:
             return 0
         ids = list(self.pending)
-        started = []
+        started: list[Any] = []
         for i in range(0, len(ids), 500):
             started.extend(
                 session.execute(_STARTED, {"ids": ids[i : i + 500]}).all()  # plain rows: cheap

@@ -65,7 +65,7 @@ def run_durations(session: Session, dag_id: str, limit: int = 50) -> list[RunDur
         .limit(limit)
     ).all()
     return [
-        RunDuration(r, s, start, max((end - start).total_seconds(), 0.0))
+        RunDuration(r, s, start, max((end - start).total_seconds(), 0.0))  # type: ignore[arg-type, operator]
         for r, s, start, end in reversed(rows)
     ]
 

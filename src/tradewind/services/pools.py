@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState as TI
-from tradewind.errors import Conflict, InvalidInput, NotFound
+from tradewind.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from tradewind.metastore.tables import Pool, TaskInstance
+from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
-from tradewind.services.queueing import DEFAULT_POOL
+from tradewind.services.queueing import DEFAULT_POOL as DEFAULT_POOL
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class PoolInfo:
         return self.slots - used if self.slots >= 0 else -1
 
 
-def _usage(session: Session) -> dict[tuple[str, str], int]:
+def _usage(session: Session) -> dict[tuple[str, str | None], int]:
     rows = session.execute(
         select(TaskInstance.pool, TaskInstance.state, func.sum(TaskInstance.pool_slots))
         .where(
@@ -48,7 +49,7 @@ def _usage(session: Session) -> dict[tuple[str, str], int]:
     return {(pool, state): int(n or 0) for pool, state, n in rows}
 
 
-def _info(row: Pool, usage: dict[tuple[str, str], int]) -> PoolInfo:
+def _info(row: Pool, usage: dict[tuple[str, str | None], int]) -> PoolInfo:
     def used(state: TI) -> int:
         return usage.get((row.pool, state.value), 0)
 
@@ -148,3 +149,113 @@ def import_pools(
         set_pool(session, n, s, d, include_deferred=inc, now=now, user=user)
         for n, s, d, inc in checked
     ]
+
+
+_KEEP: Any = object()
+
+
+class PoolService:
+    """The pools' use cases, bound to the environment: the REST API, the UI and the CLI call
+    these; each call is one transaction, event-logged with its user, and a change that may
+    free slots wakes the schedulers."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def everything(self) -> list[PoolInfo]:
+        """Every pool, by name, with its slot usage."""
+        with self.env.db.session(readonly=True) as session:
+            return list_pools(session)
+
+    def table(self) -> list[dict[str, Any]]:
+        """Every pool with the slots in use, as the UI's table shows it."""
+        from tradewind.services.ui_queries import list_pools as pool_table
+
+        with self.env.db.session(readonly=True) as session:
+            return pool_table(session)
+
+    def get(self, name: str) -> PoolInfo:
+        """One pool; raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            return get_pool(session, name)
+
+    def create(
+        self,
+        name: str,
+        slots: int,
+        description: str = "",
+        *,
+        include_deferred: bool = False,
+        user: str | None = None,
+    ) -> PoolInfo:
+        """Add a pool; raise AlreadyExists when the name is taken."""
+        with self.env.db.session() as session:
+            if session.scalar(select(Pool).where(Pool.pool == name)) is not None:
+                raise AlreadyExists(f"The Pool with name: `{name}` already exists")
+            info = set_pool(
+                session, name, slots, description,
+                include_deferred=include_deferred, now=self.env.now(), user=user,
+            )  # fmt: skip
+        self.env.wake()
+        return info
+
+    def put(
+        self,
+        name: str,
+        slots: int,
+        description: str = "",
+        *,
+        include_deferred: bool = False,
+        user: str | None = None,
+    ) -> PoolInfo:
+        """Create or replace a pool (``tradewind pools set``); -1 slots means unlimited."""
+        with self.env.db.session() as session:
+            info = set_pool(
+                session, name, slots, description,
+                include_deferred=include_deferred, now=self.env.now(), user=user,
+            )  # fmt: skip
+        self.env.wake()
+        return info
+
+    def update(
+        self,
+        name: str,
+        *,
+        slots: Any = _KEEP,
+        description: Any = _KEEP,
+        include_deferred: Any = _KEEP,
+        user: str | None = None,
+    ) -> PoolInfo:
+        """Change some of a pool's settings (the others stay); raise NotFound."""
+        with self.env.db.session() as session:
+            current = get_pool(session, name)
+            info = set_pool(
+                session,
+                name,
+                current.slots if slots is _KEEP else slots,
+                (current.description if description is _KEEP else description) or "",
+                include_deferred=(
+                    current.include_deferred if include_deferred is _KEEP else include_deferred
+                ),
+                now=self.env.now(),
+                user=user,
+            )
+        self.env.wake()
+        return info
+
+    def delete(self, name: str, *, user: str | None = None) -> None:
+        """Delete a pool; raise NotFound, or Conflict for the default pool."""
+        with self.env.db.session() as session:
+            delete_pool(session, name, now=self.env.now(), user=user)
+
+    def export(self) -> dict[str, dict[str, Any]]:
+        """Every pool in Airflow's JSON form."""
+        with self.env.db.session(readonly=True) as session:
+            return export_pools(session)
+
+    def import_(self, data: Any, *, user: str | None = None) -> list[PoolInfo]:
+        """Create or update pools from Airflow's JSON form (all checked before any write)."""
+        with self.env.db.session() as session:
+            done = import_pools(session, data, now=self.env.now(), user=user)
+        self.env.wake()
+        return done

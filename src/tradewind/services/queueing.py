@@ -20,12 +20,12 @@ from tradewind.core.planning import Candidate, Limits, Running, plan, unrunnable
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import TradewindError
 from tradewind.metastore.tables import DagModel, Job, Pool, TaskInstance, TaskInstanceHistory
-from tradewind.services.execution import record_history
 from tradewind.services.lost_tries import pid_alive
 from tradewind.services.readiness import keep_ready
 from tradewind.services.scheduling import DagCache, ListStatement
 from tradewind.services.ti_state import ti_columns, ti_update, touch_runs
 from tradewind.services.tokens import issue_ti_token
+from tradewind.services.try_end import record_history
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = cast(Table, TaskInstance.__table__)
@@ -136,20 +136,23 @@ def _to_queued(in_list: Callable[[Any], Any]) -> Any:
         queued_by_job_id=bindparam("b_job", type_=Integer),
         executor=bindparam("b_executor"),
         updated_at=_NOW,
+        queue_seq=TIc.queue_seq + 1,  # a new leg: the tokens of earlier legs end (#18)
     )
 
 
 _TO_QUEUED = ListStatement(_to_queued, "ids", BigInteger)
 _TO_QUEUED_RETURNING = ListStatement(
-    lambda in_list: _to_queued(in_list).returning(TIc.id), "ids", BigInteger
+    lambda in_list: _to_queued(in_list).returning(TIc.id, TIc.queue_seq), "ids", BigInteger
 )
+_QUEUE_SEQ = select(TIc.queue_seq).where(TIc.id == bindparam("b_id"))
 
 
 def _candidate_rows(
     session: Session, per_pool_limit: int
-) -> tuple[dict[str, int], list[Any]] | None:
-    """The pools' sizes and the top scheduled task instances of each pool (pools and task
-    instances locked on PostgreSQL); None when nothing is scheduled (nothing is locked)."""
+) -> tuple[dict[str, int], list[Any], bool] | None:
+    """The pools' sizes, the top scheduled task instances of each pool (pools and task
+    instances locked on PostgreSQL) and whether a pool had more; None when nothing is
+    scheduled (nothing is locked)."""
     pool_names = session.execute(_SCHEDULED_POOLS).scalars().all()
     if not pool_names:
         return None
@@ -157,24 +160,32 @@ def _candidate_rows(
     pools = dict(session.execute(_POOLS_LOCKED if pg else _POOLS).all())
     stmt = _CANDIDATES_LOCKED if pg else _CANDIDATES
     rows: list[Any] = []
+    truncated = False
     for pool in pool_names:
-        rows.extend(session.execute(stmt, {"b_pool": pool, "b_limit": per_pool_limit}).all())
-    return pools, rows
+        found = session.execute(stmt, {"b_pool": pool, "b_limit": per_pool_limit}).all()
+        truncated = truncated or len(found) >= per_pool_limit
+        rows.extend(found)
+    return pools, rows, truncated
 
 
 def _mark_queued(
     session: Session, ids: list[int], now: datetime, job_id: int | None, executor_name: str
-) -> set[int]:
-    """scheduled -> queued (compare-and-set) for ``ids``; return those that moved."""
+) -> dict[int, int]:
+    """scheduled -> queued (compare-and-set) for ``ids``; return the ``queue_seq`` (the new
+    leg) of each that moved."""
     params = {"now": now, "b_job": job_id, "b_executor": executor_name}
+    moved: dict[int, int] = {}
     if session.get_bind().dialect.update_returning:
         stmt = _TO_QUEUED_RETURNING.on(session)
-        moved: set[int] = set()
         for i in range(0, len(ids), 500):
-            moved.update(session.execute(stmt, {**params, "ids": ids[i : i + 500]}).scalars())
+            rows = session.execute(stmt, {**params, "ids": ids[i : i + 500]})
+            moved.update((ti_id, seq) for ti_id, seq in rows)
         return moved
     stmt = _TO_QUEUED.on(session)
-    return {i for i in ids if session.execute(stmt, {**params, "ids": [i]}).rowcount}
+    for i in ids:
+        if session.execute(stmt, {**params, "ids": [i]}).rowcount:  # type: ignore[attr-defined]
+            moved[i] = session.execute(_QUEUE_SEQ, {"b_id": i}).scalar_one()
+    return moved
 
 
 def queue_ready(
@@ -198,10 +209,42 @@ def queue_ready(
     """
     if free_executor_slots <= 0:
         return []
+    # The top few of each pool fill the free slots nearly always: reading (and planning) 512
+    # candidates per pass made each task of a 1,000-task fan-out cost 4x one of 100 (#17).
+    # When they do not (reservations, caps, a pool too small), the full depth is read again.
+    depth = min(per_pool_limit, 4 * free_executor_slots + 16)
+    picked, truncated = _pick(
+        session, now, free_executor_slots, cache, estimates, only_run_ids, depth
+    )
+    if truncated and len(picked) < free_executor_slots and depth < per_pool_limit:
+        picked, _ = _pick(
+            session, now, free_executor_slots, cache, estimates, only_run_ids, per_pool_limit
+        )
+    if not picked:
+        return []
+    moved = _mark_queued(session, [r.id for r in picked], now, job_id, executor_name)
+    return [
+        _workload(session, r, cache, secret, token_ttl, moved[r.id])
+        for r in picked
+        if r.id in moved
+    ]
+
+
+def _pick(
+    session: Session,
+    now: datetime,
+    free_executor_slots: int,
+    cache: DagCache,
+    estimates: DurationEstimates,
+    only_run_ids: set[tuple[str, str]] | None,
+    per_pool_limit: int,
+) -> tuple[list[Any], bool]:
+    """The scheduled rows the planner picks from the top ``per_pool_limit`` of each pool (and
+    whether a pool had more), after the per-task caps and the readiness check."""
     found = _candidate_rows(session, per_pool_limit)
     if found is None:
-        return []
-    pools, rows = found
+        return [], False
+    pools, rows, truncated = found
     if only_run_ids is not None:
         rows = [r for r in rows if (r.dag_id, r.run_id) in only_run_ids]
     running_rows = session.execute(_ACTIVE).all()
@@ -254,14 +297,12 @@ def queue_ready(
         per_task[(r.dag_id, r.task_id)] += 1
         per_run[(r.dag_id, r.run_id, r.task_id)] += 1
         picked.append(r)
-    picked = keep_ready(session, picked, cache, now)
-    if not picked:
-        return []
-    moved = _mark_queued(session, [r.id for r in picked], now, job_id, executor_name)
-    return [_workload(session, r, cache, secret, token_ttl) for r in picked if r.id in moved]
+    return keep_ready(session, picked, cache, now), truncated
 
 
-def _workload(session: Session, r: Any, cache: DagCache, secret: str, token_ttl: float) -> Workload:
+def _workload(
+    session: Session, r: Any, cache: DagCache, secret: str, token_ttl: float, seq: int
+) -> Workload:
     sdag = cache.get(session, r.dag_id, r.dag_version)
     task = sdag.tasks.get(r.task_id)
     return Workload(
@@ -273,7 +314,7 @@ def _workload(session: Session, r: Any, cache: DagCache, secret: str, token_ttl:
         try_number=r.try_number,
         fileloc=sdag.fileloc,
         dag_version=r.dag_version,
-        token=issue_ti_token(secret, r.id, r.try_number, token_ttl),
+        token=issue_ti_token(secret, r.id, r.try_number, token_ttl, seq=seq),
         queue=r.queue,
         timeout=task.execution_timeout if task is not None else None,
     )
@@ -357,7 +398,7 @@ def requeue_stuck(
     for ti_id, by_job, queued_at, dag_id, run_id in rows:
         orphan = by_job is not None and by_job != job_id and by_job not in live_jobs
         if orphan or (queued_at is not None and queued_at < cutoff):
-            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount
+            moved += session.execute(_REQUEUE, {"b_id": ti_id, "now": now}).rowcount  # type: ignore[attr-defined]
             runs.add((dag_id, run_id))
     touch_runs(session, runs)
     return moved

@@ -87,7 +87,7 @@ def keep_ready(session: Session, rows: Sequence[Any], cache: DagCache, now: date
                 task.trigger_rule,
                 ups,
             )
-            if session.execute(_UNSCHEDULE, {"b_id": r.id, "b_now": now}).rowcount:
+            if session.execute(_UNSCHEDULE, {"b_id": r.id, "b_now": now}).rowcount:  # type: ignore[attr-defined]
                 held_back.add((dag_id, run_id))
     touch_runs(session, held_back)
     return [r for r in rows if r.id not in not_ready]

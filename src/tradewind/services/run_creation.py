@@ -30,7 +30,7 @@ def _last_automated(session: Session, dag_id: str) -> DataInterval | None:
     ).first()
     if row is None or row[0] is None:
         return None
-    return DataInterval(row[0], row[1])
+    return DataInterval(row[0], row[1])  # type: ignore[arg-type]
 
 
 def _next_info(
@@ -175,7 +175,7 @@ def create_due_runs(session: Session, cache: DagCache, now: datetime) -> int:
                 break
             interval = DataInterval(
                 dag.next_dagrun_data_interval_start, dag.next_dagrun_data_interval_end
-            )  # type: ignore[arg-type]
+            )
             logical = dag.next_dagrun
             exists = session.execute(
                 select(DagRun.id).where(DagRun.dag_id == dag.dag_id, DagRun.logical_date == logical)
@@ -258,7 +258,7 @@ def start_queued_runs(session: Session, now: datetime) -> int:
         elif paused or running[run.dag_id] >= limit:
             continue  # a paused DAG's runs wait in the queue, as in Airflow
         start = run.start_date or now
-        if not session.execute(_START_RUN, {"b_id": run.id, "b_start": start}).rowcount:
+        if not session.execute(_START_RUN, {"b_id": run.id, "b_start": start}).rowcount:  # type: ignore[attr-defined]
             continue  # someone else started or ended it meanwhile
         # The loaded object says what the row now says (no second query, nothing to flush).
         set_committed_value(run, "state", DagRunState.RUNNING.value)

@@ -107,7 +107,7 @@ class ListStatement:
     """
 
     def __init__(self, build: Callable[[Callable[[Any], Any]], Any], name: str, item_type: Any):
-        expanding = bindparam(name, expanding=True)
+        expanding: Any = bindparam(name, expanding=True)
         array = bindparam(name, type_=ARRAY(item_type))
         self.default = build(lambda col: col.in_(expanding))
         self.postgresql = build(lambda col: col == any_(array))
@@ -344,7 +344,7 @@ def _apply(session: Session, out: _Decisions, now: datetime) -> tuple[int, dict[
             params = {"ids": chunk, "now": now, "new_state": state}
             if stmt is not _TO_ENDED:
                 del params["new_state"]
-            moved += session.execute(stmt.on(session), params).rowcount
+            moved += session.execute(stmt.on(session), params).rowcount  # type: ignore[attr-defined]
             expected += len(chunk)
         new.update(dict.fromkeys(ids, state))
     return moved, new, moved == expected
@@ -519,7 +519,7 @@ def promote_due_retries(session: Session, now: datetime) -> tuple[int, datetime 
         ids = [r.id for r in due if r.state == old]
         for chunk in _chunks(ids):
             params = {"ids": chunk, "bump": bump, "now": now}
-            moved += session.execute(_PROMOTE[old], params).rowcount
+            moved += session.execute(_PROMOTE[old], params).rowcount  # type: ignore[attr-defined]
     if due:
         from tradewind.services.ti_state import touch_runs
 

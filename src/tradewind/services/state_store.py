@@ -72,4 +72,4 @@ def delete_entries(session: Session, owner: dict[str, Any], key: str | None = No
     terms = [getattr(Entry, n) == v for n, v in owner.items()]
     if key is not None:
         terms.append(Entry.key == key)
-    return int(session.execute(delete(Entry).where(*terms)).rowcount or 0)
+    return int(session.execute(delete(Entry).where(*terms)).rowcount or 0)  # type: ignore[attr-defined]

@@ -102,7 +102,7 @@ def mirror_run(env: Env, scratch: Env, dag_id: str, logical_date: datetime) -> s
         data_interval = (
             sdag.timetable.infer_manual_data_interval(run_after=logical_date)
             if interval is None
-            else DataInterval(*interval)
+            else DataInterval(*interval)  # type: ignore[arg-type]
         )
         run = create_run(
             s,
@@ -180,9 +180,9 @@ def make_test_run(
         if existing is not None:
             s.delete(existing)
             s.execute(
-                TaskInstance.__table__.delete().where(
-                    TaskInstance.dag_id == dag_id, TaskInstance.run_id == existing.run_id
-                )
+                cast(Table, TaskInstance.__table__)
+                .delete()
+                .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == existing.run_id)
             )
             s.flush()
         interval = sdag.timetable.infer_manual_data_interval(run_after=logical_date)
@@ -214,7 +214,10 @@ def queue_single_task(
         ti = _test_instance(s, dag_id, run_id, task_id, map_index)
         s.execute(  # a test's shortcut past scheduling: audited like a user's mark
             ti_update(ANY, TI.QUEUED, TaskInstance.id == ti.id, audited=True).values(
-                try_number=TaskInstance.try_number + 1, queued_dttm=now, updated_at=now
+                try_number=TaskInstance.try_number + 1,
+                queue_seq=TaskInstance.queue_seq + 1,
+                queued_dttm=now,
+                updated_at=now,
             )
         )
         s.flush()
@@ -229,7 +232,7 @@ def queue_single_task(
             try_number=ti.try_number,
             fileloc=sdag.fileloc,
             dag_version=ti.dag_version,
-            token=issue_ti_token(env.secret_key, ti.id, ti.try_number, 3600),
+            token=issue_ti_token(env.secret_key, ti.id, ti.try_number, 3600, seq=ti.queue_seq),
         )
 
 
@@ -253,13 +256,13 @@ def _test_instance(s: Any, dag_id: str, run_id: str, task_id: str, map_index: in
         raise InvalidInput(f"task {task_id!r} is not mapped: --map-index does not apply")
     for ti in of_task:
         if ti.map_index == map_index:
-            return ti
+            return ti  # type: ignore[no-any-return]
     placeholder = next((t for t in of_task if t.map_index == -1), None)
     if placeholder is None:
         raise InvalidInput(f"task {task_id!r} has no instance with map index {map_index}")
     placeholder.map_index = map_index  # not expanded yet: test this index alone
     s.flush()
-    return placeholder
+    return placeholder  # type: ignore[no-any-return]
 
 
 def deferred_triggers(env: Any, dag_id: str, run_id: str) -> list[dict[str, Any]]:

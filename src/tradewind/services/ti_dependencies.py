@@ -57,7 +57,9 @@ def _task(session: Session, ti: TaskInstance) -> dict[str, Any] | None:
     return None if task is None else task.data
 
 
-def _trigger_rule(session: Session, ti: TaskInstance, task: dict[str, Any]) -> dict | None:
+def _trigger_rule(
+    session: Session, ti: TaskInstance, task: dict[str, Any]
+) -> dict[str, Any] | None:
     upstream = list(task.get("upstream") or [])
     if not upstream:
         return None

@@ -60,7 +60,7 @@ def _state_clause(column: Any, states: list[Any]) -> Any:
 def _set_state(to: Any) -> Any:
     """``SET state = <to>``: a literal, or ``:new_state`` when ``to`` lists several states."""
     if to is None or isinstance(to, str):
-        return to.value if hasattr(to, "value") else to
+        return getattr(to, "value", to)
     return bindparam("new_state")
 
 
@@ -158,7 +158,7 @@ def cas(
     """
     del check  # every move is checked
     stmt = ti_update(expected, new, _TIc.id == ti_id, updated_at=now, **values)
-    ok = bool(session.execute(stmt.execution_options(synchronize_session=False)).rowcount)
+    ok = bool(session.execute(stmt.execution_options(synchronize_session=False)).rowcount)  # type: ignore[attr-defined]
     if ok and run_key is not None:
         touch_runs(session, [run_key])
     return ok
@@ -181,5 +181,5 @@ def cas_many(
     for i in range(0, len(ti_ids), 500):
         chunk = ti_ids[i : i + 500]
         stmt = ti_update(expected, new, _TIc.id.in_(chunk), updated_at=now, **values)
-        moved += session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+        moved += session.execute(stmt.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     return moved

@@ -4,6 +4,11 @@ A token is valid only while its try is the task instance's current one and runni
 (``check_current_try``): once the try finished, failed over to a retry or was cleared, a
 replayed token reads and writes nothing. ``finish`` answers with a *callback* token, which
 the task's callbacks use to read (variables, connections, XComs) after the outcome.
+
+A try can run in several *legs*: a deferred (or rescheduled, or lost and requeued) task
+resumes with the same try number. Each queueing bumps ``task_instance.queue_seq`` and the
+token carries it (``seq``), so a token of an earlier leg is refused while a later one runs.
+Tokens without ``seq`` (issued before the column existed) count as leg 0.
 """
 
 from __future__ import annotations
@@ -24,13 +29,21 @@ RUNNING_STATES = frozenset({"running", "restarting"})
 
 
 def issue_ti_token(
-    secret: str, ti_id: int, try_number: int, ttl: float = 86400.0, *, scope: str = "task"
+    secret: str,
+    ti_id: int,
+    try_number: int,
+    ttl: float = 86400.0,
+    *,
+    scope: str = "task",
+    seq: int = 0,
 ) -> str:
-    """Return a token that lets its bearer act for task instance ``ti_id``, try ``try_number``."""
+    """Return a token that lets its bearer act for task instance ``ti_id``, try ``try_number``,
+    in the leg the task instance's ``queue_seq`` is ``seq``."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": str(ti_id),
         "try": try_number,
+        "seq": seq,
         "aud": _AUDIENCE,
         "iat": now,
         "nbf": now - 5,
@@ -55,6 +68,13 @@ def verify_ti_token(secret: str, token: str, ti_id: int, *, callback_ok: bool = 
     The signature, audience, ``exp`` and ``nbf`` are checked; a callback token is accepted
     only where ``callback_ok`` (the read-only calls).
     """
+    return verify_ti_leg(secret, token, ti_id, callback_ok=callback_ok)[0]
+
+
+def verify_ti_leg(
+    secret: str, token: str, ti_id: int, *, callback_ok: bool = False
+) -> tuple[int, int]:
+    """As :func:`verify_ti_token`; return the token's (try number, leg ``seq``)."""
     claims = _verified.get((secret, token))
     now = time.time()
     if claims is not None and not claims["nbf_at"] <= now < claims["exp"]:
@@ -80,7 +100,7 @@ def verify_ti_token(secret: str, token: str, ti_id: int, *, callback_ok: bool = 
         raise AuthenticationFailed(f"task token is not for task instance {ti_id}")
     if claims.get("scope", "task") == CALLBACK_SCOPE and not callback_ok:
         raise AuthenticationFailed("a callback token may only read (variables, connections)")
-    return int(claims["try"])
+    return int(claims["try"]), int(claims.get("seq", 0))
 
 
 def is_callback_token(token: str) -> bool:
@@ -89,20 +109,28 @@ def is_callback_token(token: str) -> bool:
     return claims.get("scope") == CALLBACK_SCOPE
 
 
+_CURRENT = select(TaskInstance.state, TaskInstance.try_number, TaskInstance.queue_seq)
+
+
 def check_current_try(
-    session: Any, ti_id: int, try_number: int, *, running: bool, past: bool = False
+    session: Any,
+    ti_id: int,
+    try_number: int,
+    *,
+    running: bool,
+    past: bool = False,
+    seq: int | None = None,
 ) -> None:
     """Refuse (AuthenticationFailed) a token whose try is no longer the task instance's
-    current one, or, with ``running``, no longer running (finished, deferred, cleared).
+    current one, or, with ``running``, no longer running (finished, deferred, cleared); with
+    ``seq``, a token of an earlier leg of the try (deferred or rescheduled, then resumed).
 
-    ``past`` accepts a try that a later one replaced (the log upload of a lost try, which
-    the worker's main process sends once the pool process died: it writes only that try's
-    own log file)."""
+    ``past`` accepts a try (or leg) that a later one replaced (the log upload of a lost try,
+    which the worker's main process sends once the pool process died: it writes only that
+    try's own log file)."""
     if ti_id <= 0:  # DAG callbacks carry a token for a negative id: no try to check
         return
-    row = session.execute(
-        select(TaskInstance.state, TaskInstance.try_number).where(TaskInstance.id == ti_id)
-    ).one_or_none()
+    row = session.execute(_CURRENT.where(TaskInstance.id == ti_id)).one_or_none()
     if row is None:
         raise NotFound(f"task instance {ti_id} not found")
     superseded = row.try_number != try_number and not (past and try_number <= row.try_number)
@@ -111,3 +139,14 @@ def check_current_try(
             f"task token of try {try_number} is no longer valid: the task instance is "
             f"{row.state or 'none'} at try {row.try_number}"
         )
+    if seq is not None and not past and row.queue_seq != seq:
+        raise AuthenticationFailed(stale_leg_message(try_number, seq, row.queue_seq))
+
+
+def stale_leg_message(try_number: int, seq: int, current: int) -> str:
+    """Why a token of an earlier leg of its try is refused."""
+    return (
+        f"task token of try {try_number} is no longer valid: it was issued for queueing "
+        f"#{seq} of the task instance, which was queued again since (#{current}: the try was "
+        "deferred, rescheduled or requeued, and resumed)"
+    )

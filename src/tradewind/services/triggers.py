@@ -8,9 +8,9 @@ heartbeat stopped loses its triggers to the others. On PostgreSQL the claim uses
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState as TI
@@ -69,7 +69,7 @@ def delete_unused_triggers(session: Session) -> int:
     used = select(TaskInstance.trigger_id).where(
         TaskInstance.state == TI.DEFERRED.value, TaskInstance.trigger_id.is_not(None)
     )
-    return session.execute(
+    return session.execute(  # type: ignore[attr-defined, no-any-return]
         delete(Trigger).where(Trigger.id.not_in(used)).execution_options(synchronize_session=False)
     ).rowcount
 
@@ -91,7 +91,7 @@ def fire_triggers(session: Session, events: dict[int, Any], now: datetime) -> in
     method. One executemany per 500 triggers, so a thousand events cost one round trip
     each, not a thousand. Returns how many task instances moved.
     """
-    table = TaskInstance.__table__
+    table = cast(Table, TaskInstance.__table__)
     stmt = (
         table.update()
         .where(table.c.id == bindparam("ti_id"), table.c.state == TI.DEFERRED.value)
@@ -135,7 +135,7 @@ def fire_triggers(session: Session, events: dict[int, Any], now: datetime) -> in
 
 
 def _fail(session: Session, tis: list[TaskInstance], now: datetime, error: str) -> int:
-    from tradewind.services.execution import record_history
+    from tradewind.services.try_end import record_history
 
     failed = 0
     for ti in tis:

@@ -88,11 +88,11 @@ def dags_page(
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = "%" + escaped + "%"
         where.append(
-            or_(DagModel.dag_id.ilike(like, escape="\\"), DagModel.owners.ilike(like, escape="\\"))
+            or_(DagModel.dag_id.ilike(like, escape="\\"), DagModel.owners.ilike(like, escape="\\"))  # type: ignore[arg-type]
         )
     if tag:
         # tags is a JSON list; matching the quoted tag in its text form works on every backend.
-        where.append(cast(DagModel.tags, Text).contains(json.dumps(tag)))
+        where.append(cast(DagModel.tags, Text).contains(json.dumps(tag)))  # type: ignore[arg-type]
     if paused is not None:
         where.append(DagModel.is_paused.is_(paused))
     if failed_since is not None:
@@ -357,7 +357,7 @@ def task_durations(
             TaskInstance.duration.is_not(None),
         )
     )
-    return list(reversed(newest)), [(r, t, float(d)) for r, t, d in rows]
+    return list(reversed(newest)), [(r, t, float(d)) for r, t, d in rows]  # type: ignore[arg-type]
 
 
 def _page(session: Session, query: Any, limit: int, offset: int) -> tuple[list[Any], bool]:

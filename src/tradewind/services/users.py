@@ -10,10 +10,11 @@ session and token issued before.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.permissions import Role, role_named
@@ -134,7 +135,9 @@ def delete_user(
     """Delete a user (NotFound if there is none)."""
     user = get_user(session, username)
     session.delete(user)
-    session.execute(LoginFailure.__table__.delete().where(LoginFailure.username == username))
+    session.execute(
+        cast(Table, LoginFailure.__table__).delete().where(LoginFailure.username == username)
+    )
     log_event(session, "user_delete", now=now, owner=owner, extra={"username": username})
 
 

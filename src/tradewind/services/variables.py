@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tradewind.errors import InvalidInput, NotFound
+from tradewind.core.masking import is_sensitive_key
+from tradewind.errors import AlreadyExists, InvalidInput, NotFound
 from tradewind.metastore.tables import Variable
 from tradewind.services.env import Env
+from tradewind.services.event_log import log_change
 from tradewind.services.install import fernet_key
 
 
@@ -135,3 +138,158 @@ def rotate_variables(env: Env, session: Session) -> int:
             row.val, row.is_encrypted = f.encrypt(row.val.encode()).decode(), True
         n += 1
     return n
+
+
+MASK = "***"
+_UNDECRYPTABLE = "(cannot decrypt with the current fernet_key)"
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class VariableView:
+    """A stored variable as every front end shows it: decrypted, and ``***`` for a key that
+    looks secret (``password``, ``token``...)."""
+
+    key: str
+    value: str | None
+    description: str | None
+    is_encrypted: bool
+
+
+class VariableService:
+    """The variables' use cases, bound to the environment: the REST API, the UI and the CLI
+    call these; each call is one transaction, and a change made by a user is event-logged."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def _view(self, row: Variable) -> VariableView:
+        value = row.val
+        if is_sensitive_key(row.key) and value is not None:
+            value = MASK
+        elif value is not None and row.is_encrypted:
+            try:
+                value = decrypt(self.env, value)
+            except InvalidToken:  # a value under an old key: say so, do not fail the page
+                value = _UNDECRYPTABLE
+        return VariableView(row.key, value, row.description, bool(row.is_encrypted))
+
+    @staticmethod
+    def _missing(key: str) -> NotFound:
+        return NotFound(f"The Variable with key: `{key}` was not found")
+
+    def page(
+        self, paging: Any, pattern: str | None = None, prefix: str | None = None
+    ) -> tuple[list[VariableView], int]:
+        """One page (``services.queries.Paging``) of the stored variables, and their total."""
+        from tradewind.services.queries.admin import list_variable_rows
+
+        with self.env.db.session(readonly=True) as session:
+            found = list_variable_rows(session, pattern, prefix, paging)
+            return [self._view(row) for row in found.items], found.total
+
+    def browse(self, limit: int, offset: int) -> tuple[list[VariableView], bool]:
+        """Variables by key, ``limit`` from ``offset``, and whether there are more."""
+        q = select(Variable).order_by(Variable.key).offset(offset).limit(limit + 1)
+        with self.env.db.session(readonly=True) as session:
+            rows = [self._view(row) for row in session.execute(q).scalars()]
+        return rows[:limit], len(rows) > limit
+
+    def find(self, key: str) -> VariableView | None:
+        """The stored variable ``key`` (not the environment's), or None."""
+        with self.env.db.session(readonly=True) as session:
+            row = _stored(session, key)
+            return self._view(row) if row is not None else None
+
+    def get(self, key: str) -> VariableView:
+        """The stored variable ``key``; raise NotFound."""
+        found = self.find(key)
+        if found is None:
+            raise self._missing(key)
+        return found
+
+    def value(self, key: str, *, deserialize_json: bool = False) -> Any:
+        """What a task reads: ``TRADEWIND_VAR_<KEY>`` first, then the stored value, decrypted
+        and unmasked (parsed as JSON if asked); raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            return get_variable(self.env, session, key, deserialize_json=deserialize_json)
+
+    def everything(self) -> list[VariableView]:
+        """Every stored variable, by key."""
+        with self.env.db.session(readonly=True) as session:
+            q = select(Variable).order_by(Variable.key)
+            return [self._view(row) for row in session.execute(q).scalars()]
+
+    def create(
+        self, key: str, value: Any, description: str | None = None, *, user: str | None = None
+    ) -> VariableView:
+        """Add a variable; raise AlreadyExists when the key is taken."""
+        with self.env.db.session() as session:
+            if _stored(session, key) is not None:
+                raise AlreadyExists(f"The Variable with key: `{key}` already exists")
+            set_variable(self.env, session, key, value, description=description)
+            log_change(self.env, session, "variable_create", user, {"key": key})
+            session.flush()
+            return self._view(_stored(session, key))  # type: ignore[arg-type]
+
+    def put(
+        self,
+        key: str,
+        value: Any,
+        description: str | None = None,
+        *,
+        serialize_json: bool = False,
+        user: str | None = None,
+    ) -> None:
+        """Create or replace a variable (``tradewind variables set``)."""
+        with self.env.db.session() as session:
+            set_variable(
+                self.env,
+                session,
+                key,
+                value,
+                description=description,
+                serialize_json=serialize_json,
+            )
+            log_change(self.env, session, "variable_edit", user, {"key": key})
+
+    def update(
+        self, key: str, *, value: Any = _UNSET, description: Any = _UNSET, user: str | None = None
+    ) -> VariableView:
+        """Change the value and/or the description of a stored variable; raise NotFound."""
+        with self.env.db.session() as session:
+            row = _stored(session, key)
+            if row is None:
+                raise self._missing(key)
+            if value is not _UNSET:
+                set_variable(self.env, session, key, value)
+            if description is not _UNSET:
+                row.description = description
+            fields = sorted(
+                n for n, v in (("description", description), ("value", value)) if v is not _UNSET
+            )
+            log_change(self.env, session, "variable_edit", user, {"key": key, "fields": fields})
+            session.flush()
+            return self._view(row)
+
+    def delete(self, key: str, *, user: str | None = None) -> None:
+        """Delete a stored variable; raise NotFound."""
+        with self.env.db.session() as session:
+            if _stored(session, key) is None:
+                raise self._missing(key)
+            delete_variable(session, key)
+            log_change(self.env, session, "variable_delete", user, {"key": key})
+
+    def export(self) -> dict[str, Any]:
+        """``{key: value}`` of every variable, in clear (JSON values parsed)."""
+        with self.env.db.session(readonly=True) as session:
+            return export_variables(self.env, session)
+
+    def import_(self, data: dict[str, Any]) -> int:
+        """Create or update every variable of ``{key: value}``; return how many."""
+        with self.env.db.session() as session:
+            return import_variables(self.env, session, data)
+
+
+def _stored(session: Session, key: str) -> Variable | None:
+    return session.execute(select(Variable).where(Variable.key == key)).scalar_one_or_none()

@@ -15,20 +15,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import AlreadyExists, InvalidInput, TradewindError
+from tradewind.errors import InvalidInput, TradewindError
 from tradewind.services import connections as conn_service
 from tradewind.services import pools as pool_service
-from tradewind.services import queries as q
-from tradewind.services import ui_queries
-from tradewind.services import variables as var_service
-from tradewind.services.event_log import log_event
+from tradewind.services.connection_service import ConnectionService
+from tradewind.services.pools import PoolService
+from tradewind.services.variables import MASK, VariableService
 from tradewind.ui.admin_users import router as users_router
 from tradewind.ui.auth import check_csrf, env_of, require
 from tradewind.ui.rendering import render
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
-MASK = "***"
 
 
 def back(path: str, error: str | None = None) -> RedirectResponse:
@@ -49,34 +47,19 @@ def _field(form: Any, name: str) -> str:
 
 
 # -- variables --------------------------------------------------------------------------------
-def _shown_value(env: Any, row: Any) -> str:
-    """A variable's value as the page may show it (secret-looking keys masked)."""
-    if is_sensitive_key(row.key):
-        return MASK
-    try:
-        return var_service.decrypt(env, row.val) if row.is_encrypted and row.val else row.val
-    except Exception:  # noqa: BLE001 - a value under an old key: say so, do not fail the page
-        return "(cannot decrypt with the current fernet_key)"
-
-
 @router.get("/admin/variables", response_class=HTMLResponse)
 def admin_variables(
     request: Request, page: int = Query(1, ge=1, le=100_000), edit: str = "", error: str = ""
 ) -> HTMLResponse:
     """Variables with an add/edit form; values of secret-looking keys masked."""
     user = require(request, Resource.VARIABLE)
-    env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        rows, more = ui_queries.list_variables(session, limit=PAGE, offset=(page - 1) * PAGE)
-        editing = q.variable_row(session, edit) if edit else None
-        items = [
-            {"key": r.key, "value": _shown_value(env, r), "description": r.description}
-            for r in rows
-        ]
-        form = None
-        if editing is not None:
-            value = _shown_value(env, editing)
-            form = {"key": editing.key, "value": value, "description": editing.description}
+    variables = VariableService(env_of(request))
+    views, more = variables.browse(limit=PAGE, offset=(page - 1) * PAGE)
+    items = [{"key": v.key, "value": v.value, "description": v.description} for v in views]
+    editing = variables.find(edit) if edit else None
+    form = None
+    if editing is not None:
+        form = {"key": editing.key, "value": editing.value, "description": editing.description}
     return render(
         request, "admin_variables.html", user, items=items, more=more, page=page,
         editing=form, error=error, title="Variables",
@@ -89,22 +72,20 @@ async def save_variable(request: Request) -> RedirectResponse:
     original = str((await request.form()).get("original") or "")
     action = Action.EDIT if original else Action.CREATE
     user, form = await changed_by(request, Resource.VARIABLE, action)
-    env = env_of(request)
+    variables = VariableService(env_of(request))
     key, value = _field(form, "key"), str(form.get("value") or "")
     description = str(form.get("description") or "") or None
     try:
-        with env.db.session() as session:
-            if not original and q.variable_row(session, key) is not None:
-                raise AlreadyExists(f"variable {key!r} exists already: edit it instead")
-            if original and original != key:
-                raise InvalidInput("a variable's key cannot be changed: add a new one")
-            keep = bool(original) and value == MASK and is_sensitive_key(key)
-            if keep:
-                q.variable_row(session, key).description = description  # type: ignore[union-attr]
-            else:
-                var_service.set_variable(env, session, key, value, description=description)
-            event = "variable_edit" if original else "variable_create"
-            log_event(session, event, now=env.now(), owner=user.username, extra={"key": key})
+        if not original:
+            variables.create(key, value, description=description, user=user.username)
+        elif original != key:
+            raise InvalidInput("a variable's key cannot be changed: add a new one")
+        elif value == MASK and is_sensitive_key(key):  # the masked value sent back: keep it
+            variables.update(key, description=description, user=user.username)
+        elif description is None:
+            variables.update(key, value=value, user=user.username)
+        else:
+            variables.update(key, value=value, description=description, user=user.username)
     except TradewindError as exc:
         return back("/admin/variables", str(exc))
     return back("/admin/variables")
@@ -114,14 +95,8 @@ async def save_variable(request: Request) -> RedirectResponse:
 async def delete_variable(request: Request) -> RedirectResponse:
     """Delete a variable."""
     user, form = await changed_by(request, Resource.VARIABLE, Action.DELETE)
-    env = env_of(request)
-    key = _field(form, "key")
     try:
-        with env.db.session() as session:
-            var_service.delete_variable(session, key)
-            log_event(
-                session, "variable_delete", now=env.now(), owner=user.username, extra={"key": key}
-            )
+        VariableService(env_of(request)).delete(_field(form, "key"), user=user.username)
     except TradewindError as exc:
         return back("/admin/variables", str(exc))
     return back("/admin/variables")
@@ -137,10 +112,9 @@ def admin_connections(
 ) -> HTMLResponse:
     """Connections with an add/edit form; passwords never shown, secret extras masked."""
     user = require(request, Resource.CONNECTION)
-    env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        items, more = ui_queries.list_connections(session, limit=PAGE, offset=(page - 1) * PAGE)
-        editing = conn_service.get_connection_dict(env, session, edit) if edit else None
+    connections = ConnectionService(env_of(request))
+    items, more = connections.browse(limit=PAGE, offset=(page - 1) * PAGE)
+    editing = connections.resolve(edit) if edit else None
     form = None
     if editing is not None:
         form = conn_service.masked(editing)
@@ -175,22 +149,17 @@ async def save_connection(request: Request) -> RedirectResponse:
     original = str((await request.form()).get("original") or "")
     action = Action.EDIT if original else Action.CREATE
     user, form = await changed_by(request, Resource.CONNECTION, action)
-    env = env_of(request)
+    connections = ConnectionService(env_of(request))
     conn_id = _field(form, "conn_id")
     try:
-        with env.db.session() as session:
-            if original and original != conn_id:
-                raise InvalidInput("a connection's id cannot be changed: add a new one")
-            stored = conn_service.get_connection_dict(env, session, conn_id) if original else None
-            changes = _connection_changes(form, stored)
-            if original:
-                conn_service.update_connection(env, session, conn_id, changes)
-            else:
-                conn_service.add_connection(env, session, {"conn_id": conn_id, **changes})
-            event = "connection_edit" if original else "connection_create"
-            log_event(
-                session, event, now=env.now(), owner=user.username, extra={"conn_id": conn_id}
-            )
+        if original and original != conn_id:
+            raise InvalidInput("a connection's id cannot be changed: add a new one")
+        stored = connections.resolve(conn_id) if original else None
+        changes = _connection_changes(form, stored)
+        if original:
+            connections.update(conn_id, changes, user=user.username)
+        else:
+            connections.create({"conn_id": conn_id, **changes}, user=user.username)
     except TradewindError as exc:
         return back("/admin/connections", str(exc))
     return back("/admin/connections")
@@ -200,18 +169,8 @@ async def save_connection(request: Request) -> RedirectResponse:
 async def delete_connection(request: Request) -> RedirectResponse:
     """Delete a connection."""
     user, form = await changed_by(request, Resource.CONNECTION, Action.DELETE)
-    env = env_of(request)
-    conn_id = _field(form, "conn_id")
     try:
-        with env.db.session() as session:
-            conn_service.delete_connection(session, conn_id)
-            log_event(
-                session,
-                "connection_delete",
-                now=env.now(),
-                owner=user.username,
-                extra={"conn_id": conn_id},
-            )
+        ConnectionService(env_of(request)).delete(_field(form, "conn_id"), user=user.username)
     except TradewindError as exc:
         return back("/admin/connections", str(exc))
     return back("/admin/connections")
@@ -222,8 +181,7 @@ async def delete_connection(request: Request) -> RedirectResponse:
 def admin_pools(request: Request, edit: str = "", error: str = "") -> HTMLResponse:
     """Pools, the slots in use, and an add/edit form."""
     user = require(request, Resource.POOL)
-    with env_of(request).db.session(readonly=True) as session:
-        pools = ui_queries.list_pools(session)
+    pools = PoolService(env_of(request)).table()
     editing = next((p for p in pools if p["pool"] == edit), None)
     return render(
         request, "admin_pools.html", user, pools=pools, editing=editing, error=error,
@@ -237,26 +195,21 @@ async def save_pool(request: Request) -> RedirectResponse:
     original = str((await request.form()).get("original") or "")
     action = Action.EDIT if original else Action.CREATE
     user, form = await changed_by(request, Resource.POOL, action)
-    env = env_of(request)
+    pools = PoolService(env_of(request))
     name = _field(form, "pool")
     try:
         slots = int(_field(form, "slots") or "0")
     except ValueError:
         return back("/admin/pools", "slots must be a whole number (-1 for unlimited)")
+    description = str(form.get("description") or "")
+    deferred = bool(form.get("include_deferred"))
     try:
-        with env.db.session() as session:
-            if original and original != name:
-                raise InvalidInput("a pool's name cannot be changed: add a new one")
-            if not original and any(p["pool"] == name for p in ui_queries.list_pools(session)):
-                raise AlreadyExists(f"pool {name!r} exists already: edit it instead")
-            pool_service.set_pool(
-                session, name, slots, str(form.get("description") or ""),
-                include_deferred=bool(form.get("include_deferred")), now=env.now(),
-                user=user.username,
-            )  # fmt: skip
+        if original and original != name:
+            raise InvalidInput("a pool's name cannot be changed: add a new one")
+        use_case = pools.put if original else pools.create  # create refuses a taken name
+        use_case(name, slots, description, include_deferred=deferred, user=user.username)
     except TradewindError as exc:
         return back("/admin/pools", str(exc))
-    env.wake()  # more slots may let queued work start
     return back("/admin/pools")
 
 
@@ -264,12 +217,8 @@ async def save_pool(request: Request) -> RedirectResponse:
 async def delete_pool(request: Request) -> RedirectResponse:
     """Delete a pool (never the default pool)."""
     user, form = await changed_by(request, Resource.POOL, Action.DELETE)
-    env = env_of(request)
     try:
-        with env.db.session() as session:
-            pool_service.delete_pool(
-                session, _field(form, "pool"), now=env.now(), user=user.username
-            )
+        PoolService(env_of(request)).delete(_field(form, "pool"), user=user.username)
     except TradewindError as exc:
         return back("/admin/pools", str(exc))
     return back("/admin/pools")

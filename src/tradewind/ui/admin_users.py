@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tradewind.core.permissions import Action, Resource, Role
 from tradewind.errors import Conflict, InvalidInput, TradewindError
-from tradewind.services import users as user_service
+from tradewind.services.user_service import UserService
 from tradewind.ui.auth import check_csrf, env_of, require
 from tradewind.ui.rendering import render
 
@@ -45,12 +45,12 @@ def admin_users(
 ) -> HTMLResponse:
     """Users and their roles, with forms to add, change and delete them (Admin only)."""
     user = require(request, Resource.USER)
-    with env_of(request).db.session(readonly=True) as session:
-        users = user_service.list_users(session, limit=PAGE + 1, offset=(page - 1) * PAGE)
-        editing = user_service.find_user(session, edit) if edit else None
-        form = None
-        if editing is not None:
-            form = {"username": editing.username, "roles": list(editing.roles or ())}
+    service = UserService(env_of(request))
+    users = service.page(limit=PAGE + 1, offset=(page - 1) * PAGE)
+    editing = service.find(edit) if edit else None
+    form = None
+    if editing is not None:
+        form = {"username": editing.username, "roles": list(editing.roles)}
     return render(
         request, "admin_users.html", user, users=users[:PAGE], more=len(users) > PAGE,
         page=page, editing=form, roles=ROLES, error=error, title="Users",
@@ -61,14 +61,12 @@ def admin_users(
 async def create_user(request: Request) -> RedirectResponse:
     """Create a user with the chosen roles."""
     admin, form = await _admin_form(request, Action.CREATE)
-    env = env_of(request)
     try:
-        with env.db.session() as session:
-            user_service.create_user(
-                session, str(form.get("username") or ""), str(form.get("email") or ""),
-                str(form.get("first_name") or ""), str(form.get("last_name") or ""),
-                str(form.get("password") or ""), _roles(form), env.now(), owner=admin.username,
-            )  # fmt: skip
+        UserService(env_of(request)).create(
+            str(form.get("username") or ""), str(form.get("email") or ""),
+            str(form.get("first_name") or ""), str(form.get("last_name") or ""),
+            str(form.get("password") or ""), _roles(form), owner=admin.username,
+        )  # fmt: skip
     except TradewindError as exc:
         return _back(str(exc))
     return _back()
@@ -78,20 +76,9 @@ async def create_user(request: Request) -> RedirectResponse:
 async def set_roles(request: Request) -> RedirectResponse:
     """Give a user exactly the chosen roles."""
     admin, form = await _admin_form(request, Action.EDIT)
-    env = env_of(request)
     username = str(form.get("username") or "")
     try:
-        wanted = _roles(form)
-        with env.db.session() as session:
-            current = list(user_service.get_user(session, username).roles or ())
-            for role in wanted:
-                if role not in current:
-                    user_service.add_role(session, username, role, env.now(), owner=admin.username)
-            for role in current:
-                if role not in wanted:
-                    user_service.remove_role(
-                        session, username, role, env.now(), owner=admin.username
-                    )
+        UserService(env_of(request)).set_roles(username, _roles(form), owner=admin.username)
     except TradewindError as exc:
         return _back(str(exc))
     return _back()
@@ -101,16 +88,10 @@ async def set_roles(request: Request) -> RedirectResponse:
 async def reset_password(request: Request) -> RedirectResponse:
     """Set a new password for a user."""
     admin, form = await _admin_form(request, Action.EDIT)
-    env = env_of(request)
     try:
-        with env.db.session() as session:
-            user_service.set_password(
-                session,
-                str(form.get("username") or ""),
-                str(form.get("password") or ""),
-                env.now(),
-                owner=admin.username,
-            )
+        UserService(env_of(request)).set_password(
+            str(form.get("username") or ""), str(form.get("password") or ""), owner=admin.username
+        )
     except TradewindError as exc:
         return _back(str(exc))
     return _back()
@@ -120,13 +101,11 @@ async def reset_password(request: Request) -> RedirectResponse:
 async def delete_user(request: Request) -> RedirectResponse:
     """Delete a user (not oneself: an installation must keep an Admin who can log in)."""
     admin, form = await _admin_form(request, Action.DELETE)
-    env = env_of(request)
     username = str(form.get("username") or "")
     try:
         if username == admin.username:
             raise Conflict("you cannot delete your own user")
-        with env.db.session() as session:
-            user_service.delete_user(session, username, env.now(), owner=admin.username)
+        UserService(env_of(request)).delete(username, owner=admin.username)
     except TradewindError as exc:
         return _back(str(exc))
     return _back()

@@ -48,7 +48,7 @@ def load_dag(session: Any, dag_id: str, now: datetime) -> tuple[Any, SerializedD
         dag, sdag = get_dag(session, dag_id), get_serialized_dag(session, dag_id)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    dag.next_run_info = next_run_of(session, dag, sdag, now)
+    dag.next_run_info = next_run_of(session, dag, sdag, now)  # type: ignore[attr-defined]
     return dag, sdag
 
 
@@ -88,7 +88,7 @@ def dags_list(
         components = monitor_health(env, session)
         now = env.now()
         for row in result.rows:
-            row.dag.next_run_info = next_run(session, row.dag, now)
+            row.dag.next_run_info = next_run(session, row.dag, now)  # type: ignore[attr-defined]
     pages = max(1, -(-result.total // PAGE_SIZE))
     return render(
         request,
@@ -261,7 +261,7 @@ def row_cells(
         return Markup("".join(parts))  # noqa: S704 - every piece escaped above
     esc_task, q_task = html.escape(task), quote(task, safe="")
     for run_id, esc_run, q_run in run_keys:
-        state = cells.get((run_id, task))
+        state = cells.get((run_id, task))  # type: ignore[assignment]
         if state is None:
             parts.append("<td></td>")
             continue

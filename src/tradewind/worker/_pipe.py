@@ -16,6 +16,7 @@ from typing import Any
 from tradewind.core.execution_api import (
     BY_CALL_NAME,
     WORKER_METHODS,
+    GeneratedClient,
     Method,
     call_service,
     decode_error,
@@ -34,7 +35,8 @@ def send(conn: Connection, message: dict[str, Any]) -> None:
 
 
 def recv(conn: Connection) -> dict[str, Any]:
-    return json.loads(conn.recv_bytes())
+    message: dict[str, Any] = json.loads(conn.recv_bytes())
+    return message
 
 
 def error_reply(exc: BaseException) -> dict[str, Any]:
@@ -69,7 +71,7 @@ def serve_call(target: Any, msg: dict[str, Any]) -> dict[str, Any]:
 
 
 @generated_client(worker_only=True)
-class PipeClient:
+class PipeClient(GeneratedClient):
     """ExecutionAPI over a pipe to the executor's parent, which applies the calls."""
 
     def __init__(self, conn: Connection):

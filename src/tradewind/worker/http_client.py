@@ -20,6 +20,7 @@ from typing import Any
 from tradewind import errors
 from tradewind.core.execution_api import (
     ERROR_HEADER,
+    GeneratedClient,
     Method,
     decode_error,
     error_of_status,
@@ -44,7 +45,7 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 @generated_client()
-class HttpExecutionClient:
+class HttpExecutionClient(GeneratedClient):
     """Implements :class:`tradewind.core.execution.ExecutionAPI` over HTTP (keep-alive); its
     methods are generated from the method table (``core/execution_api.py``), each one a
     ``POST .../task-instances/{ti_id}/<method>`` with the call's fields as the JSON body.

@@ -81,8 +81,8 @@ def task_log(path: Path, echo: bool = False) -> Iterator[logging.Logger]:
         echo_handler.addFilter(RedactingFilter())
         root.addHandler(echo_handler)
     old_out, old_err = sys.stdout, sys.stderr
-    sys.stdout = _StreamToLogger(logger, logging.INFO)  # type: ignore[assignment]
-    sys.stderr = _StreamToLogger(logger, logging.WARNING)  # type: ignore[assignment]
+    sys.stdout = _StreamToLogger(logger, logging.INFO)
+    sys.stderr = _StreamToLogger(logger, logging.WARNING)
     try:
         yield logger
     finally:

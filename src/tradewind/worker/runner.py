@@ -136,7 +136,7 @@ class TaskRunner:
     ) -> dict[str, Any]:
         """Report the outcome; with ``ship_log``, the log so far travels with it; with
         ``events``, what the task set through ``outlet_events``."""
-        more = {"asset_events": events} if events else {}
+        more: dict[str, Any] = {"asset_events": events} if events else {}
         if not self.ship_log:
             return self.client.finish(
                 workload.ti_id, workload.token, outcome.value, error, rendered, **more
@@ -285,7 +285,7 @@ class TaskRunner:
         }
         answer = self._report(workload, "defer", self.client.defer, trigger)
         log.info("Deferred to %s", classpath)
-        return _state_of(answer)
+        return _state_of(answer)  # type: ignore[return-value]
 
     def _report(self, workload: Workload, name: str, call: Callable[..., Any], arg: Any) -> Any:
         """A deferral or reschedule; an error answer makes the try lost, said in its log."""

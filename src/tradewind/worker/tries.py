@@ -452,7 +452,9 @@ class TrySupervisor:
         if why:
             # The try's own process died or was stopped (timeout, moved away): it failed;
             # its calls of the execution API failed (EXIT_LOST): it was lost.
-            lost = os.waitstatus_to_exitcode(status) == EXIT_LOST and not self.watch.stop_reason
+            lost = os.waitstatus_to_exitcode(status) == EXIT_LOST and not (
+                self.watch and self.watch.stop_reason
+            )
             outcome = Outcome.LOST if lost else Outcome.FAILED
             _report_lost(self.w, path, why, _client(self.config.api_url), outcome=outcome)
             result = "lost"

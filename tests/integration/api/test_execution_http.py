@@ -157,10 +157,28 @@ def test_service_errors_map_to_404_409_and_422(api: Api, queued: Workload) -> No
     assert missing.status_code == 404
     assert missing.json() == {"detail": "task instance 987654 not found"}
     assert call(api, queued, "claim", {"hostname": "h", "pid": 1}).status_code == 200
-    again = call(api, queued, "claim", {"hostname": "h", "pid": 1})
+    again = call(api, queued, "claim", {"hostname": "h", "pid": 2})
     assert again.status_code == 409 and isinstance(again.json()["detail"], str)
     bad = call(api, queued, "finish", {"outcome": "great"})
     assert bad.status_code == 422 and "great" in bad.json()["detail"]
+
+
+def test_a_claim_repeated_by_its_claimant_is_answered_again(api: Api, queued: Workload) -> None:
+    """A worker whose claim was committed but whose answer was lost (the webserver killed in
+    between) retries it: the same host and process get the answer again, nobody else does."""
+    first = call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    assert first.status_code == 200, first.text
+    retried = call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["ti"] == {
+        **first.json()["ti"],
+        "start_date": retried.json()["ti"]["start_date"],
+    }
+    for other in ({"hostname": "node-b", "pid": 43}, {"hostname": "node-c", "pid": 42}):
+        assert call(api, queued, "claim", other).status_code == 409, other
+    assert call(api, queued, "finish", {"outcome": "success"}).json()["state"] == "success"
+    late = call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    assert late.status_code == 409  # the try is over: a repeat no longer answers
 
 
 def test_invalid_bodies_get_fastapi_validation_errors(api: Api, queued: Workload) -> None:
@@ -242,7 +260,7 @@ def test_the_fast_path_answers_valid_calls_without_the_app(api: Api, queued: Wor
     auth = {"Authorization": f"Bearer {queued.token}"}
     url = f"/execution/task-instances/{queued.ti_id}/"
     assert client.post(url + "claim", json={"hostname": "h", "pid": 1}, headers=auth).is_success
-    moved = client.post(url + "claim", json={"hostname": "h", "pid": 1}, headers=auth)
+    moved = client.post(url + "claim", json={"hostname": "h", "pid": 2}, headers=auth)
     assert moved.status_code == 409 and "not queued" in moved.json()["detail"]
     finished = client.post(url + "finish", json={"outcome": "success"}, headers=auth).json()
     assert finished["state"] == "success"

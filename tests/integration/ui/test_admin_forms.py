@@ -58,7 +58,7 @@ def test_variables_create_edit_delete_keep_secrets(
         assert get_variable(env, s, "db_password") == "new-secret"
     dup = post(op, "/admin/variables/save", {"key": "region", "value": "us"}, page)
     assert "error=" in dup.headers["location"]  # type: ignore[attr-defined]
-    assert "exists already" in op.get(dup.headers["location"]).text  # type: ignore[attr-defined]
+    assert "already exists" in op.get(dup.headers["location"]).text  # type: ignore[attr-defined]
     post(op, "/admin/variables/delete", {"key": "region"}, page)
     assert "<td>region</td>" not in op.get(page).text
     assert audit(env, "variable_create") == ["op", "op"]

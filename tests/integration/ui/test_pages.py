@@ -230,8 +230,8 @@ def test_the_try_list_shows_lost_tries_with_their_reason(
     from sqlalchemy import select
 
     from tradewind.metastore.tables import TaskInstance
-    from tradewind.services.execution import record_history
     from tradewind.services.outcomes import LOST
+    from tradewind.services.try_end import record_history
 
     with env.db.session() as s:
         ti = s.execute(select(TaskInstance).where(TaskInstance.task_id == "boom")).scalar_one()

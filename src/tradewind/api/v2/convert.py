@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, overload
 from uuid import UUID
 
 from itsdangerous import URLSafeSerializer
@@ -19,6 +19,12 @@ BUNDLE = "dags-folder"
 _NOT_PERIODIC = {None, "", "None", "@once", "@continuous", "Asset", "asset"}
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: Any) -> datetime | None: ...
 def aware(value: Any) -> datetime | None:
     """A datetime (or ISO string) as aware UTC; None stays None."""
     if value is None or value == "":

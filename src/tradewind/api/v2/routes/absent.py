@@ -4,13 +4,13 @@ redirects of the auth manager (to the UI's login page)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.api.web_session import clear_session
 from tradewind.core.permissions import Action, Resource
@@ -19,7 +19,7 @@ from tradewind.services import queries as q
 
 router = APIRouter()
 
-ReadLog = allowed(Resource.TASK_LOG, Action.READ)
+ReadLog = Annotated[CurrentUser, permission(Resource.TASK_LOG, Action.READ)]
 
 
 @router.get(TI_PATH + "/{task_id}/externalLogUrl/{try_number}", tags=["Task Instance"])

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from pydantic import AwareDatetime
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_catalog as sc
 from tradewind.api.v2.convert import aware
@@ -25,10 +25,10 @@ from tradewind.services.asset_queue import delete_queued_events, queued_events
 
 router = APIRouter(tags=["Asset"])
 
-ReadAlias = allowed(Resource.ASSET_ALIAS, Action.READ)
-ReadAsset = allowed(Resource.ASSET, Action.READ)
-DeleteAsset = allowed(Resource.ASSET, Action.DELETE)
-CreateAsset = allowed(Resource.ASSET, Action.CREATE)
+ReadAlias = Annotated[CurrentUser, permission(Resource.ASSET_ALIAS, Action.READ)]
+ReadAsset = Annotated[CurrentUser, permission(Resource.ASSET, Action.READ)]
+DeleteAsset = Annotated[CurrentUser, permission(Resource.ASSET, Action.DELETE)]
+CreateAsset = Annotated[CurrentUser, permission(Resource.ASSET, Action.CREATE)]
 
 
 @router.get("/assets/aliases", response_model=sc.AssetAliasCollectionResponse)
@@ -67,7 +67,9 @@ def _before(before: str | None) -> datetime | None:
         ) from None
 
 
-def _queued(env: Any, asset_id: int | None, dag_id: str | None, before: str | None) -> list[Any]:
+def _queued(
+    env: Any, asset_id: int | None, dag_id: str | None, before: str | None
+) -> list[sc.QueuedEventResponse]:
     with env.db.session(readonly=True) as session:
         rows = queued_events(session, asset_id, dag_id, _before(before))
         names = q.display_names(session, [r.target_dag_id for r in rows])

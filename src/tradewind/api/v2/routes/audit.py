@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.list_filters import EventLogFilters, ImportErrorFilters
@@ -17,8 +17,8 @@ from tradewind.services import queries as q
 
 router = APIRouter()
 
-ReadImportErrors = allowed(Resource.IMPORT_ERROR, Action.READ)
-ReadEventLog = allowed(Resource.EVENT_LOG, Action.READ)
+ReadImportErrors = Annotated[CurrentUser, permission(Resource.IMPORT_ERROR, Action.READ)]
+ReadEventLog = Annotated[CurrentUser, permission(Resource.EVENT_LOG, Action.READ)]
 Events = Annotated[list[str] | None, Query()]
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.params import Limit, Offset, OrderBy
@@ -16,9 +16,9 @@ from tradewind.services import queries as q
 
 router = APIRouter(tags=["Backfill"])
 
-ReadBackfill = allowed(Resource.BACKFILL, Action.READ)
-CreateBackfill = allowed(Resource.BACKFILL, Action.CREATE)
-EditBackfill = allowed(Resource.BACKFILL, Action.EDIT)
+ReadBackfill = Annotated[CurrentUser, permission(Resource.BACKFILL, Action.READ)]
+CreateBackfill = Annotated[CurrentUser, permission(Resource.BACKFILL, Action.CREATE)]
+EditBackfill = Annotated[CurrentUser, permission(Resource.BACKFILL, Action.EDIT)]
 
 
 def _one(session: Any, row: Any) -> s.BackfillResponse:
@@ -88,7 +88,7 @@ def create_backfill_dry_run(
         )
     items = [
         {
-            "logical_date": convert.aware(p["info"].logical_date).isoformat(),  # type: ignore[union-attr]
+            "logical_date": convert.aware(p["info"].logical_date).isoformat(),
             "partition_key": None,
             "partition_date": None,
         }

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_extra as sx
 from tradewind.api.v2.routes.dag_runs import page_response
@@ -18,8 +18,8 @@ from tradewind.services import queries as q
 
 router = APIRouter()
 
-ReadRun = allowed(Resource.DAG_RUN, Action.READ)
-ReadTi = allowed(Resource.TASK_INSTANCE, Action.READ)
+ReadRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.READ)]
+ReadTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.READ)]
 Tilde = Literal["~"]
 
 

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from tradewind.api.deps import EnvDep, UserDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, UserDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_bulk as b
 from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
@@ -26,8 +26,8 @@ from tradewind.services.dag_store import get_serialized_dag
 
 router = APIRouter()
 
-EditRun = allowed(Resource.DAG_RUN, Action.EDIT)
-EditTi = allowed(Resource.TASK_INSTANCE, Action.EDIT)
+EditRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.EDIT)]
+EditTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.EDIT)]
 
 
 def _no_create(kind: str) -> Any:

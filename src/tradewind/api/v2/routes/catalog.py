@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas_catalog as sc
 from tradewind.api.v2.params import Limit, Offset, OrderBy
@@ -18,10 +19,10 @@ from tradewind.services.dag_warnings import dag_warnings
 
 router = APIRouter()
 
-ReadRun = allowed(Resource.DAG_RUN, Action.READ)
-ReadWarning = allowed(Resource.DAG_WARNING, Action.READ)
-ReadProvider = allowed(Resource.PROVIDER, Action.READ)
-ReadPlugin = allowed(Resource.PLUGIN, Action.READ)
+ReadRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.READ)]
+ReadWarning = Annotated[CurrentUser, permission(Resource.DAG_WARNING, Action.READ)]
+ReadProvider = Annotated[CurrentUser, permission(Resource.PROVIDER, Action.READ)]
+ReadPlugin = Annotated[CurrentUser, permission(Resource.PLUGIN, Action.READ)]
 
 _PROVIDERS = [
     ("standard", "Bash, Python, empty and trigger-DAG-run operators; date, time, "
@@ -81,7 +82,7 @@ def list_dag_warnings(
             raise InvalidInput(
                 f"Ordering with '{field}' is disallowed or the attribute does not exist on the model"
             )
-        found.sort(key=lambda w, f=field: getattr(w, f), reverse=name.startswith("-"))
+        found.sort(key=attrgetter(field), reverse=name.startswith("-"))
     items = [
         sc.DAGWarningResponse(
             dag_id=w.dag_id,

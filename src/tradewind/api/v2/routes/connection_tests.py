@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from pydantic import AwareDatetime, Field
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2.schemas import BaseSchema, StrictBaseSchema
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound, PermissionDenied
@@ -23,8 +23,8 @@ from tradewind.services.connection_tests import load_outcome, save_outcome
 
 router = APIRouter(tags=["Connection"])
 
-ReadConn = allowed(Resource.CONNECTION, Action.READ)
-CreateConn = allowed(Resource.CONNECTION, Action.CREATE)
+ReadConn = Annotated[CurrentUser, permission(Resource.CONNECTION, Action.READ)]
+CreateConn = Annotated[CurrentUser, permission(Resource.CONNECTION, Action.CREATE)]
 
 
 class ConnectionTestRequestBody(StrictBaseSchema):

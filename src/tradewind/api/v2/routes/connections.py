@@ -2,57 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 
-from tradewind.api.deps import EnvDep, UserDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, UserDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.api.v2.schemas_bulk import BulkBody, BulkResponse
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import InvalidInput, NotFound, PermissionDenied
+from tradewind.errors import InvalidInput, PermissionDenied
 from tradewind.services import connections as conn_service
 from tradewind.services import queries as q
+from tradewind.services.connection_service import ConnectionService
 from tradewind.services.event_log import log_event
-from tradewind.services.variables import decrypt
 
 router = APIRouter(tags=["Connection"])
 
-ReadConn = allowed(Resource.CONNECTION, Action.READ)
-CreateConn = allowed(Resource.CONNECTION, Action.CREATE)
-EditConn = allowed(Resource.CONNECTION, Action.EDIT)
-DeleteConn = allowed(Resource.CONNECTION, Action.DELETE)
+ReadConn = Annotated[CurrentUser, permission(Resource.CONNECTION, Action.READ)]
+CreateConn = Annotated[CurrentUser, permission(Resource.CONNECTION, Action.CREATE)]
+EditConn = Annotated[CurrentUser, permission(Resource.CONNECTION, Action.EDIT)]
+DeleteConn = Annotated[CurrentUser, permission(Resource.CONNECTION, Action.DELETE)]
 
 _FIELDS = {"conn_type", "description", "host", "login", "schema", "port", "password", "extra"}
 
 
-def connection_response(env: Any, row: Any) -> s.ConnectionResponse:
-    """A stored connection with its password and secret extras masked."""
-    extra = row.extra
-    if extra and row.is_extra_encrypted:
-        extra = decrypt(env, extra)
-    shown = conn_service.masked({"password": row.password, "extra": extra})
+def connection_response(shown: dict[str, Any]) -> s.ConnectionResponse:
+    """A connection as the service shows it (password and secret extras masked)."""
     return s.ConnectionResponse(
-        connection_id=row.conn_id,
-        conn_type=row.conn_type,
-        description=row.description,
-        host=row.host,
-        login=row.login,
-        schema=row.schema,
-        port=row.port,
+        connection_id=shown["conn_id"],
+        conn_type=shown["conn_type"],
+        description=shown["description"],
+        host=shown["host"],
+        login=shown["login"],
+        schema=shown["schema"],
+        port=shown["port"],
         password=shown["password"] or None,
         extra=shown["extra"],
         team_name=None,
     )
-
-
-def _row(session: Any, conn_id: str) -> Any:
-    row = q.connection_row(session, conn_id)
-    if row is None:
-        raise NotFound(f"The Connection with connection_id: `{conn_id}` was not found")
-    return row
 
 
 def _data(body: s.ConnectionBody, fields: set[str] | None = None) -> dict[str, Any]:
@@ -86,12 +75,11 @@ def get_connections(
 ) -> s.ConnectionCollectionResponse:
     """Stored connections, paged."""
     paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
-    with env.db.session(readonly=True) as session:
-        page = q.list_connection_rows(
-            session, connection_id_pattern, connection_id_prefix_pattern, paging
-        )
-        items = [connection_response(env, row) for row in page.items]
-    return s.ConnectionCollectionResponse(connections=items, total_entries=page.total)
+    shown, total = ConnectionService(env).page(
+        paging, connection_id_pattern, connection_id_prefix_pattern
+    )
+    items = [connection_response(item) for item in shown]
+    return s.ConnectionCollectionResponse(connections=items, total_entries=total)
 
 
 @router.post("/connections/test", response_model=s.ConnectionTestResponse)
@@ -103,45 +91,28 @@ def test_connection(body: s.ConnectionBody, env: EnvDep, _user: CreateConn) -> A
             "Testing connections is disabled in Tradewind configuration. Set [core] "
             'test_connection = "Enabled" to enable it.'
         )
-    ok, message = conn_service.test_connection({"conn_id": body.connection_id, **_data(body)})
+    ok, message = ConnectionService(env).test({"conn_id": body.connection_id, **_data(body)})
     return s.ConnectionTestResponse(status=ok, message=message)
 
 
 @router.post("/connections/defaults", status_code=204)
 def create_default_connections(env: EnvDep, user: CreateConn) -> Response:
     """Create Airflow's default connections whose ids are free (204, no body)."""
-    from tradewind.services.default_connections import create_default_connections as create
-
-    with env.db.session() as session:
-        created = create(env, session)
-        log_event(
-            session, "connection_create_defaults", now=env.now(), owner=user.username,
-            extra={"created": created},
-        )  # fmt: skip
+    ConnectionService(env).create_defaults(user=user.username)
     return Response(status_code=204)
 
 
 @router.get("/connections/{connection_id}", response_model=s.ConnectionResponse)
 def get_connection(connection_id: str, env: EnvDep, _user: ReadConn) -> s.ConnectionResponse:
     """One connection."""
-    with env.db.session(readonly=True) as session:
-        return connection_response(env, _row(session, connection_id))
+    return connection_response(ConnectionService(env).shown(connection_id))
 
 
 @router.post("/connections", status_code=201, response_model=s.ConnectionResponse)
 def post_connection(body: s.ConnectionBody, env: EnvDep, user: CreateConn) -> s.ConnectionResponse:
     """Create a connection (409 if the id exists)."""
-    with env.db.session() as session:
-        conn_service.add_connection(env, session, {"conn_id": body.connection_id, **_data(body)})
-        log_event(
-            session,
-            "connection_create",
-            now=env.now(),
-            owner=user.username,
-            extra={"conn_id": body.connection_id},
-        )
-        session.flush()
-        return connection_response(env, _row(session, body.connection_id))
+    data = {"conn_id": body.connection_id, **_data(body)}
+    return connection_response(ConnectionService(env).create(data, user=user.username))
 
 
 @router.patch("/connections/{connection_id}", response_model=s.ConnectionResponse)
@@ -156,33 +127,14 @@ def patch_connection(
     if body.connection_id != connection_id:
         raise InvalidInput("The connection_id in the request body does not match the URL parameter")
     fields = check_mask(update_mask, _FIELDS)
-    with env.db.session() as session:
-        _row(session, connection_id)
-        conn_service.update_connection(env, session, connection_id, _data(body, fields))
-        log_event(
-            session,
-            "connection_edit",
-            now=env.now(),
-            owner=user.username,
-            extra={"conn_id": connection_id},
-        )
-        session.flush()
-        return connection_response(env, _row(session, connection_id))
+    changed = ConnectionService(env).update(connection_id, _data(body, fields), user=user.username)
+    return connection_response(changed)
 
 
 @router.delete("/connections/{connection_id}", status_code=204)
 def delete_connection(connection_id: str, env: EnvDep, user: DeleteConn) -> Response:
     """Delete a connection."""
-    with env.db.session() as session:
-        _row(session, connection_id)
-        conn_service.delete_connection(session, connection_id)
-        log_event(
-            session,
-            "connection_delete",
-            now=env.now(),
-            owner=user.username,
-            extra={"conn_id": connection_id},
-        )
+    ConnectionService(env).delete(connection_id, user=user.username)
     return Response(status_code=204)
 
 

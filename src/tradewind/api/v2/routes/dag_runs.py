@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.list_filters import RunFilters
@@ -21,10 +21,10 @@ from tradewind.services import task_instances as ti_service
 
 router = APIRouter(tags=["DagRun"])
 
-ReadRun = allowed(Resource.DAG_RUN, Action.READ)
-CreateRun = allowed(Resource.DAG_RUN, Action.CREATE)
-EditRun = allowed(Resource.DAG_RUN, Action.EDIT)
-DeleteRun = allowed(Resource.DAG_RUN, Action.DELETE)
+ReadRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.READ)]
+CreateRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.CREATE)]
+EditRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.EDIT)]
+DeleteRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.DELETE)]
 
 Date = datetime | None
 

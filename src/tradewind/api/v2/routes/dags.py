@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import PlainTextResponse, Response
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.list_filters import DagFilters
@@ -20,10 +20,10 @@ from tradewind.services.dag_store import get_serialized_dag
 
 router = APIRouter(tags=["DAG"])
 
-ReadDag = allowed(Resource.DAG, Action.READ)
-EditDag = allowed(Resource.DAG, Action.EDIT)
-DeleteDag = allowed(Resource.DAG, Action.DELETE)
-ReadCode = allowed(Resource.DAG_CODE, Action.READ)
+ReadDag = Annotated[CurrentUser, permission(Resource.DAG, Action.READ)]
+EditDag = Annotated[CurrentUser, permission(Resource.DAG, Action.EDIT)]
+DeleteDag = Annotated[CurrentUser, permission(Resource.DAG, Action.DELETE)]
+ReadCode = Annotated[CurrentUser, permission(Resource.DAG_CODE, Action.READ)]
 
 
 def _filter(

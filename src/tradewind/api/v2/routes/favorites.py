@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.core.permissions import Action, Resource
 from tradewind.services import dags as dag_service
 from tradewind.services.favorites import add_favorite, remove_favorite
 
 router = APIRouter(tags=["DAG"])
 
-ReadDag = allowed(Resource.DAG, Action.READ)
+ReadDag = Annotated[CurrentUser, permission(Resource.DAG, Action.READ)]
 
 
 @router.post("/dags/{dag_id}/favorite", status_code=204)

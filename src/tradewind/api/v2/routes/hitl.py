@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.api.v2.schemas import BaseSchema, TaskInstanceState
@@ -25,8 +25,8 @@ from tradewind.services import queries as q
 
 router = APIRouter(tags=["Task Instance"])
 
-ReadTi = allowed(Resource.TASK_INSTANCE, Action.READ)
-EditTi = allowed(Resource.TASK_INSTANCE, Action.EDIT)
+ReadTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.READ)]
+EditTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.EDIT)]
 _ONE = TI_PATH + "/{task_id}/{map_index}/hitlDetails"
 StrList = Annotated[list[str] | None, Query()]
 

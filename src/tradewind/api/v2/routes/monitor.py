@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Action, Resource
@@ -18,7 +18,7 @@ from tradewind.settings import config_exposure
 
 router = APIRouter()
 
-ReadConfig = allowed(Resource.CONFIG, Action.READ)
+ReadConfig = Annotated[CurrentUser, permission(Resource.CONFIG, Action.READ)]
 _HIDDEN = "< hidden >"
 
 

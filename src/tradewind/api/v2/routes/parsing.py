@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
 from tradewind.services.event_log import log_event
@@ -14,7 +16,7 @@ from tradewind.services.reparse import request_reparse
 
 router = APIRouter(tags=["DAG Parsing"])
 
-EditDag = allowed(Resource.DAG, Action.EDIT)
+EditDag = Annotated[CurrentUser, permission(Resource.DAG, Action.EDIT)]
 
 
 @router.put("/parseDagFile/{file_token}", status_code=201)

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from operator import attrgetter
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 
-from tradewind.api.deps import EnvDep, UserDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, UserDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.api.v2.schemas_bulk import BulkBody, BulkResponse
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from tradewind.errors import Conflict, InvalidInput, NotFound
 from tradewind.services import pools as pool_service
+from tradewind.services.pools import PoolService
 from tradewind.services.queries import Paging
 
 router = APIRouter(tags=["Pool"])
 
-ReadPool = allowed(Resource.POOL, Action.READ)
-CreatePool = allowed(Resource.POOL, Action.CREATE)
-EditPool = allowed(Resource.POOL, Action.EDIT)
-DeletePool = allowed(Resource.POOL, Action.DELETE)
+ReadPool = Annotated[CurrentUser, permission(Resource.POOL, Action.READ)]
+CreatePool = Annotated[CurrentUser, permission(Resource.POOL, Action.CREATE)]
+EditPool = Annotated[CurrentUser, permission(Resource.POOL, Action.EDIT)]
+DeletePool = Annotated[CurrentUser, permission(Resource.POOL, Action.DELETE)]
 
 DEFAULT_POOL = "default_pool"
 _ORDER = {"id", "name", "pool", "slots"}
@@ -58,7 +60,7 @@ def _page(infos: list[Any], pattern: str | None, paging: Paging) -> tuple[list[A
                 f"Ordering with '{field}' is disallowed or the attribute does not exist on the model"
             )
         key = "slots" if field == "slots" else "name"
-        infos = sorted(infos, key=lambda i, k=key: getattr(i, k), reverse=name.startswith("-"))
+        infos = sorted(infos, key=attrgetter(key), reverse=name.startswith("-"))
     start = paging.offset
     return infos[start : start + paging.limit], len(infos)
 
@@ -74,8 +76,7 @@ def get_pools(
     pool_name_prefix_pattern: str | None = None,
 ) -> s.PoolCollectionResponse:
     """Pools with their slot usage."""
-    with env.db.session(readonly=True) as session:
-        infos = pool_service.list_pools(session)
+    infos = PoolService(env).everything()
     if pool_name_prefix_pattern and pool_name_prefix_pattern != "~":
         prefixes = tuple(p for p in pool_name_prefix_pattern.split("|") if p)
         infos = [i for i in infos if i.name.startswith(prefixes)]
@@ -88,8 +89,15 @@ def get_pools(
 @router.get("/pools/{pool_name}", response_model=s.PoolResponse)
 def get_pool(pool_name: str, env: EnvDep, _user: ReadPool) -> s.PoolResponse:
     """One pool."""
-    with env.db.session(readonly=True) as session:
-        return pool_response(_get(session, pool_name))
+    return pool_response(_call(PoolService(env).get, pool_name))
+
+
+def _call(use_case: Any, name: str, **kwargs: Any) -> Any:
+    """A use case on pool ``name``, its NotFound worded as Airflow's REST API does."""
+    try:
+        return use_case(name, **kwargs)
+    except NotFound:
+        raise NotFound(f"The Pool with name: `{name}` was not found") from None
 
 
 def _get(session: Any, name: str) -> Any:
@@ -102,23 +110,13 @@ def _get(session: Any, name: str) -> Any:
 @router.post("/pools", status_code=201, response_model=s.PoolResponse)
 def post_pool(body: s.PoolBody, env: EnvDep, user: CreatePool) -> s.PoolResponse:
     """Create a pool (409 if the name exists)."""
-    with env.db.session() as session:
-        try:
-            pool_service.get_pool(session, body.name)
-        except NotFound:
-            pass
-        else:
-            raise AlreadyExists(f"The Pool with name: `{body.name}` already exists")
-        info = pool_service.set_pool(
-            session,
-            body.name,
-            body.slots,
-            body.description or "",
-            include_deferred=body.include_deferred,
-            now=env.now(),
-            user=user.username,
-        )
-    env.wake()
+    info = PoolService(env).create(
+        body.name,
+        body.slots,
+        body.description or "",
+        include_deferred=body.include_deferred,
+        user=user.username,
+    )
     return pool_response(info)
 
 
@@ -139,23 +137,14 @@ def patch_pool(
             if pool_name == DEFAULT_POOL
             else "Renaming a pool is not supported; create a new pool instead"
         )
-    with env.db.session() as session:
-        current = _get(session, pool_name)
-        slots = body.slots if "slots" in fields and body.slots is not None else current.slots
-        description = body.description if "description" in fields else current.description
-        deferred = current.include_deferred
-        if "include_deferred" in fields and body.include_deferred is not None:
-            deferred = body.include_deferred
-        info = pool_service.set_pool(
-            session,
-            pool_name,
-            slots,
-            description or "",
-            include_deferred=deferred,
-            now=env.now(),
-            user=user.username,
-        )
-    env.wake()
+    changes: dict[str, Any] = {}
+    if "slots" in fields and body.slots is not None:
+        changes["slots"] = body.slots
+    if "description" in fields:
+        changes["description"] = body.description
+    if "include_deferred" in fields and body.include_deferred is not None:
+        changes["include_deferred"] = body.include_deferred
+    info = _call(PoolService(env).update, pool_name, **changes, user=user.username)
     return pool_response(info)
 
 
@@ -164,12 +153,10 @@ def delete_pool(pool_name: str, env: EnvDep, user: DeletePool) -> Response:
     """Delete a pool; ``default_pool`` answers 400."""
     if pool_name == DEFAULT_POOL:
         raise InvalidInput("Default Pool can't be deleted")
-    with env.db.session() as session:
-        _get(session, pool_name)
-        try:
-            pool_service.delete_pool(session, pool_name, now=env.now(), user=user.username)
-        except Conflict as exc:
-            raise InvalidInput(str(exc)) from None
+    try:
+        _call(PoolService(env).delete, pool_name, user=user.username)
+    except Conflict as exc:
+        raise InvalidInput(str(exc)) from None
     return Response(status_code=204)
 
 

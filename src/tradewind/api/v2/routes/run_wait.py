@@ -18,14 +18,14 @@ import anyio
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2.routes.dag_runs import _get_run
 from tradewind.core.permissions import Action, Resource
 from tradewind.services.xcom import get_xcom
 
 router = APIRouter(tags=["experimental"])
 
-ReadRun = allowed(Resource.DAG_RUN, Action.READ)
+ReadRun = Annotated[CurrentUser, permission(Resource.DAG_RUN, Action.READ)]
 FINISHED = frozenset({"success", "failed"})
 NDJSON = "application/x-ndjson"
 
@@ -70,7 +70,7 @@ def wait_dag_run_until_finished(
 ) -> StreamingResponse:
     """Experimental: wait for a run to finish, then its state and the tasks' results."""
     first = _state(env, dag_id, dag_run_id, result)  # 404 before the stream starts
-    as_json = bool(accept) and "json" in accept and NDJSON not in accept
+    as_json = accept is not None and "json" in accept and NDJSON not in accept
 
     async def lines() -> AsyncIterator[str]:
         current = first

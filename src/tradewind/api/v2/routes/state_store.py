@@ -1,6 +1,6 @@
 """``/assets/{asset_id}/state-store`` and ``.../taskInstances/{task_id}/state-store``: the
-state store of Airflow 3.3, read and written through the API (tasks of Tradewind do not
-write it yet). A task entry's ``expires_at: "default"`` applies ``[state_store]
+state store of Airflow 3.3, read and written through the API (tasks use the execution
+API's ``state_*`` calls on the same entries). A task entry's ``expires_at: "default"`` applies ``[state_store]
 default_retention_days`` when set, else the entry never expires."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime, JsonValue
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2.convert import aware
 from tradewind.api.v2.params import Limit, Offset
 from tradewind.api.v2.routes.task_instances import TI_PATH
@@ -24,11 +24,11 @@ from tradewind.services.queries import assets as aq
 
 router = APIRouter()
 
-ReadAsset = allowed(Resource.ASSET, Action.READ)
-EditAsset = allowed(Resource.ASSET, Action.CREATE)
-DeleteAsset = allowed(Resource.ASSET, Action.DELETE)
-ReadTi = allowed(Resource.TASK_INSTANCE, Action.READ)
-EditTi = allowed(Resource.TASK_INSTANCE, Action.EDIT)
+ReadAsset = Annotated[CurrentUser, permission(Resource.ASSET, Action.READ)]
+EditAsset = Annotated[CurrentUser, permission(Resource.ASSET, Action.CREATE)]
+DeleteAsset = Annotated[CurrentUser, permission(Resource.ASSET, Action.DELETE)]
+ReadTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.READ)]
+EditTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.EDIT)]
 MapIndex = Annotated[int, Query(ge=-1)]
 _ASSET = "/assets/{asset_id}/state-store"
 _TASK = TI_PATH + "/{task_id}/state-store"

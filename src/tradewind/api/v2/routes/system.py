@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_extra as sx
@@ -18,9 +19,9 @@ from tradewind.services.queries import system as sq
 
 router = APIRouter()
 
-ReadJob = allowed(Resource.JOB, Action.READ)
-ReadPlugin = allowed(Resource.PLUGIN, Action.READ)
-ReadDag = allowed(Resource.DAG, Action.READ)
+ReadJob = Annotated[CurrentUser, permission(Resource.JOB, Action.READ)]
+ReadPlugin = Annotated[CurrentUser, permission(Resource.PLUGIN, Action.READ)]
+ReadDag = Annotated[CurrentUser, permission(Resource.DAG, Action.READ)]
 Date = datetime | None
 _OPS = ("gte", "gt", "lte", "lt")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import schemas_catalog as sc
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.core.permissions import Action, Resource
@@ -13,7 +15,7 @@ from tradewind.services.ti_dependencies import failed_dependencies
 
 router = APIRouter(tags=["Task Instance"])
 
-ReadTi = allowed(Resource.TASK_INSTANCE, Action.READ)
+ReadTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.READ)]
 
 
 @router.get(TI_PATH + "/{task_id}/dependencies", response_model=sc.TaskDependencyCollectionResponse)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.routes.task_instances import TI_PATH
@@ -22,11 +22,13 @@ from tradewind.services.task_logs import read_log_lines
 
 router = APIRouter(tags=["Task Instance"])
 
-ReadTi = allowed(Resource.TASK_INSTANCE, Action.READ)
-ReadLog = allowed(Resource.TASK_LOG, Action.READ)
+ReadTi = Annotated[CurrentUser, permission(Resource.TASK_INSTANCE, Action.READ)]
+ReadLog = Annotated[CurrentUser, permission(Resource.TASK_LOG, Action.READ)]
 
 
-def _tries(env: Any, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[Any]:
+def _tries(
+    env: Any, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> list[s.TaskInstanceHistoryResponse]:
     """Every try of a task instance: the finished ones, then the current one."""
     with env.db.session(readonly=True) as session:
         ti, _run = q.get_task_instance(session, dag_id, run_id, task_id, map_index)

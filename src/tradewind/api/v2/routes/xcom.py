@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import Field, JsonValue
 
-from tradewind.api.deps import EnvDep, allowed
+from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.list_filters import XcomFilters
@@ -19,10 +19,10 @@ from tradewind.services import queries as q
 
 router = APIRouter(tags=["XCom"])
 
-ReadXcom = allowed(Resource.XCOM, Action.READ)
-CreateXcom = allowed(Resource.XCOM, Action.CREATE)
-EditXcom = allowed(Resource.XCOM, Action.EDIT)
-DeleteXcom = allowed(Resource.XCOM, Action.DELETE)
+ReadXcom = Annotated[CurrentUser, permission(Resource.XCOM, Action.READ)]
+CreateXcom = Annotated[CurrentUser, permission(Resource.XCOM, Action.CREATE)]
+EditXcom = Annotated[CurrentUser, permission(Resource.XCOM, Action.EDIT)]
+DeleteXcom = Annotated[CurrentUser, permission(Resource.XCOM, Action.DELETE)]
 
 XCOM_PATH = TI_PATH + "/{task_id}/xcomEntries"
 
