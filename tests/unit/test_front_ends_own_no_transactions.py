@@ -2,7 +2,8 @@
 
 Variables, connections and pools are written once, in services that own their transactions
 (``VariableService``, ``ConnectionService``, ``PoolService``); these CLI and UI modules only
-call them. The list grows as more front ends move; pyproject's import contract "front ends
+call them. Every module of the front ends (api, cli, ui, scheduler) is checked, minus the
+pending lists, which only shrink; pyproject's import contract "front ends
 moved to services import no SQLAlchemy" locks the same modules against direct imports.
 """
 
@@ -14,16 +15,32 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "tradewind"
-SESSION_FREE = [
-    "cli/connections.py",
-    "cli/variables.py",
-    "cli/pools.py",
-    "cli/users.py",
-    "ui/admin.py",
-    "ui/admin_users.py",
-    "api/deps.py",
-    "api/web_session.py",
-]
+FRONT_ENDS = ("api", "cli", "ui", "scheduler")
+#: Modules not moved yet, by front end: each list only shrinks (a module that moves is taken
+#: off, and the test then keeps it session-free).
+PENDING_API = {
+    "api/auth.py", "api/v2/filters.py", "api/v2/routes/absent.py", "api/v2/routes/asset_queue.py",
+    "api/v2/routes/assets.py", "api/v2/routes/audit.py", "api/v2/routes/backfills.py",
+    "api/v2/routes/batch.py", "api/v2/routes/bulk_runs.py", "api/v2/routes/catalog.py",
+    "api/v2/routes/connection_tests.py", "api/v2/routes/connections.py",
+    "api/v2/routes/dag_runs.py", "api/v2/routes/dags.py", "api/v2/routes/favorites.py",
+    "api/v2/routes/hitl.py", "api/v2/routes/mapped.py", "api/v2/routes/monitor.py",
+    "api/v2/routes/parsing.py", "api/v2/routes/pools.py", "api/v2/routes/run_wait.py",
+    "api/v2/routes/state_store.py", "api/v2/routes/system.py",
+    "api/v2/routes/task_instances.py", "api/v2/routes/ti_extra.py", "api/v2/routes/ti_logs.py",
+    "api/v2/routes/variables.py", "api/v2/routes/xcom.py",
+}  # fmt: skip
+PENDING_CLI_UI = {
+    "cli/_runtime.py", "cli/dags.py", "cli/dags_info.py", "cli/dags_run.py", "cli/db.py",
+    "cli/jobs.py", "cli/scheduler.py", "cli/standalone.py", "cli/tasks.py", "cli/tasks_run.py",
+    "ui/actions.py", "ui/pages_assets.py", "ui/pages_browse.py", "ui/pages_dag_more.py",
+    "ui/pages_dag_views.py", "ui/pages_dags.py", "ui/pages_monitor.py", "ui/pages_system.py",
+    "ui/routes.py", "scheduler/loop.py",
+}  # fmt: skip
+PENDING = PENDING_API | PENDING_CLI_UI
+MODULES = sorted(
+    str(p.relative_to(SRC)) for front in FRONT_ENDS for p in (SRC / front).rglob("*.py")
+)
 
 
 def _session_uses(tree: ast.AST) -> list[int]:
@@ -37,10 +54,17 @@ def _session_uses(tree: ast.AST) -> list[int]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("rel", SESSION_FREE)
+@pytest.mark.parametrize("rel", [m for m in MODULES if m not in PENDING])
 def test_front_end_module_opens_no_session(rel: str) -> None:
     tree = ast.parse((SRC / rel).read_text(), rel)
     assert _session_uses(tree) == [], f"{rel} opens a session: call the service instead"
+
+
+@pytest.mark.parametrize("rel", sorted(PENDING))
+def test_a_pending_module_still_opens_one(rel: str) -> None:
+    """Keeps the pending lists true: a module that moved must be taken off them."""
+    tree = ast.parse((SRC / rel).read_text(), rel)
+    assert _session_uses(tree), f"{rel} no longer opens a session: take it off PENDING"
 
 
 def test_the_check_sees_a_session() -> None:

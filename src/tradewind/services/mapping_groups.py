@@ -11,7 +11,7 @@ group instance of its in-group upstream, and a task downstream of it waits for a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,15 +22,34 @@ from tradewind.services import mapping
 from tradewind.services.mapping import TIc
 
 
-def _rows(session: Session, run: Any, task_ids: list[str]) -> dict[str, dict[int, Any]]:
-    out: dict[str, dict[int, Any]] = {t: {} for t in task_ids}
-    for row in session.execute(
+class _Row(NamedTuple):
+    id: int
+    task_id: str
+    map_index: int
+    state: str | None
+
+
+def _decided(out: Any) -> dict[int, str]:
+    """The states this pass already decided (not written yet): later tasks of the pass must
+    see them, or a decision that is the run's last event would leave its downstream waiting
+    with nothing left to wake the run."""
+    decided: dict[int, str] = dict.fromkeys(out.scheduled, "scheduled")
+    decided.update(dict.fromkeys(out.skipped, "skipped"))
+    decided.update(dict.fromkeys(out.upstream_failed, "upstream_failed"))
+    return decided
+
+
+def _rows(session: Session, run: Any, task_ids: list[str], out: Any) -> dict[str, dict[int, _Row]]:
+    """The instances of ``task_ids`` in ``run`` by map index, with this pass's decisions."""
+    decided = _decided(out)
+    rows: dict[str, dict[int, _Row]] = {t: {} for t in task_ids}
+    for ti_id, task_id, map_index, state in session.execute(
         select(TIc.id, TIc.task_id, TIc.map_index, TIc.state).where(
             TIc.dag_id == run.dag_id, TIc.run_id == run.run_id, TIc.task_id.in_(task_ids)
         )
     ):
-        out[row.task_id][row.map_index] = row
-    return out
+        rows[task_id][map_index] = _Row(ti_id, task_id, map_index, decided.get(ti_id, state))
+    return rows
 
 
 def decide(
@@ -46,17 +65,19 @@ def decide(
     group = task.data["mapped_group"]
     inside = [u for u in task.upstream_task_ids if sdag.tasks[u].data.get("mapped_group") == group]
     outside = [u for u in task.upstream_task_ids if u not in inside]
-    rows = _rows(session, run, [task.task_id, *inside])
+    rows = _rows(session, run, [task.task_id, *inside], out)
     mine = rows[task.task_id]
     if set(mine) == {-1}:  # not expanded yet
         if not _expand(session, run, sdag, task, states, out, now, inside, outside, rows):
+            states[task.task_id] = [_decided(out).get(mine[-1].id, mine[-1].state)]
             return
-        rows = _rows(session, run, [task.task_id, *inside])
+        rows = _rows(session, run, [task.task_id, *inside], out)
         mine = rows[task.task_id]
     whole = [st for u in outside for st in states.get(u, [None])]
     count = mapping.Counter(session, run, sdag)
     own = _further(count, task)
     further = {u: _further(count, sdag.tasks[u]) if set(rows[u]) != {-1} else None for u in inside}
+    new: dict[int, str] = {}
     for index, row in sorted(mine.items()):
         if row.state is not None or index < 0:
             continue
@@ -65,11 +86,14 @@ def decide(
         decision = evaluate(task.trigger_rule, UpstreamStates.from_states(ups))
         if decision is Decision.RUN:
             out.scheduled.append(row.id)
+            new[row.id] = "scheduled"
         elif decision is Decision.SKIP:
             out.skipped.append(row.id)
+            new[row.id] = "skipped"
         elif decision is Decision.UPSTREAM_FAILED:
             out.upstream_failed.append(row.id)
-    states[task.task_id] = [r.state for r in mine.values()]
+            new[row.id] = "upstream_failed"
+    states[task.task_id] = [new.get(r.id, r.state) for r in mine.values()]
 
 
 def _further(count: mapping.Counter, task: SerializedTask) -> int | None:
