@@ -8,6 +8,7 @@ message can never run a task twice or overwrite a newer state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -31,7 +32,12 @@ from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
 from tradewind.services.execution_ext import ExecutionExtensions, outlet_events
-from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
+from tradewind.services.execution_logs import (
+    ExecutionLogs,
+    remember_key,
+    store_log,
+    write_try_log,
+)
 from tradewind.services.execution_state import ExecutionStateStore
 from tradewind.services.mapping import split_rendered
 from tradewind.services.outcomes import next_state
@@ -113,6 +119,16 @@ _HEARTBEAT = ti_columns(
 
 
 _RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == bindparam("run_id"))
+
+
+def _stored_or_error(ti_id: int, write: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """What ``finish`` answers about the log it stored: where, or why not (a full disk does
+    not stop the outcome)."""
+    try:
+        return write()
+    except OSError as exc:
+        logger.error("log of task instance %s not stored: %s", ti_id, exc)
+        return {"error": f"log not stored: {exc}"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -359,15 +375,29 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         try_number, seq = self._check_leg(ti_id, token)
         result = Outcome(outcome)  # a bad outcome is refused before the log is written
         stored: dict[str, Any] | None = None
-        if log is not None:
-            try:
-                stored = store_log(self.env, ti_id, token, log)
-            except OSError as exc:
-                logger.error("log of task instance %s not stored: %s", ti_id, exc)
-                stored = {"error": f"log not stored: {exc}"}
-        answer = self.finish_try(
-            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events, seq=seq
-        )
+
+        def keep_log(ti: Any) -> None:
+            # In finish's transaction, once its row shows the token's try is the current one:
+            # the check store_log would make on a connection of its own, for free.
+            nonlocal stored
+            text = cast(str, log)
+            stored = _stored_or_error(ti_id, lambda: write_try_log(self.env, ti, try_number, text))
+
+        try:
+            answer = self.finish_try(
+                ti_id,
+                try_number,
+                result,
+                error,
+                rendered_fields,
+                asset_events=asset_events,
+                seq=seq,
+                before_write=None if log is None else keep_log,
+            )
+        except (TaskInstanceMoved, NotFound):
+            if log is not None and stored is None:  # a past try may still store its own log
+                _stored_or_error(ti_id, lambda: store_log(self.env, ti_id, token, log))
+            raise
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
             self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE, seq=seq
@@ -386,14 +416,19 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING),
         asset_events: list[dict[str, Any]] | None = None,
         seq: int | None = None,
+        before_write: Callable[[Any], None] | None = None,
     ) -> dict[str, Any]:
         """Turn an outcome into the next state (also used for lost workers and timeouts);
-        with ``seq`` (a worker's report) only for that leg of the try."""
+        with ``seq`` (a worker's report) only for that leg of the try. ``before_write`` is
+        called with the task instance's row once it shows that try (and leg) is current,
+        before the outcome is written."""
         now = self.env.now()
         with self.env.db.engine.begin() as c:
             ti = reported_try(c, ti_id, try_number, expected)
             if seq is not None and ti.queue_seq != seq:
                 raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
+            if before_write is not None:
+                before_write(ti)
             current = TI(ti.state)
             duration = (now - ti.start_date).total_seconds() if ti.start_date else None
             # The try is over: a later try starts from execute(), not a deferral's resume method.

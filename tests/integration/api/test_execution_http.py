@@ -96,6 +96,31 @@ def test_finish_with_log_replaces_an_uploaded_log_like_the_logs_call(
     assert path.read_text() == "final copy\n"
 
 
+def test_a_repeated_finish_is_refused_but_still_stores_its_log(api: Api, queued: Workload) -> None:
+    # A worker whose first finish got no answer sends it again: the outcome stands, the log
+    # of that try is still kept.
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    assert call(api, queued, "finish", {"outcome": "success"}).status_code == 200
+    again = call(api, queued, "finish", {"outcome": "failed", "log": "sent again\n"})
+    assert again.status_code == 409
+    assert log_file(api, queued).read_text() == "sent again\n"
+    assert ti_state(api, queued) == "success"
+
+
+def test_finish_records_the_outcome_when_its_log_cannot_be_written(
+    api: Api, queued: Workload
+) -> None:
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    blocked = log_file(api, queued).parent
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the try's log folder should be")
+    done = call(api, queued, "finish", {"outcome": "success", "log": "lost\n"})
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "success"
+    assert done.json()["log"]["error"].startswith("log not stored:")
+    assert ti_state(api, queued) == "success"
+
+
 def test_finish_with_a_token_of_another_try_stores_no_log(api: Api, queued: Workload) -> None:
     call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
     other = issue_ti_token(api.env.secret_key, queued.ti_id + 1, 1)
