@@ -16,6 +16,12 @@ from tradewind.services.tokens import issue_ti_token
 MISSING = "missing task token: send 'Authorization: Bearer <token>'"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, api: Api) -> Api:
+    """Every call on both metastores: PostgreSQL claims in one statement (a CTE)."""
+    return api if request.param == "sqlite" else request.getfixturevalue("pg_api")
+
+
 @pytest.fixture
 def queued(api: Api) -> Workload:
     """The ``extract`` task instance of a manual ``etl`` run, queued for its first try."""
@@ -51,6 +57,13 @@ def test_a_try_claims_heartbeats_and_finishes(api: Api, queued: Workload) -> Non
     assert claim.headers["x-frame-options"] == "DENY"
     ti = claim.json()["ti"]
     assert (ti["dag_id"], ti["task_id"], ti["try_number"]) == ("etl", "extract", 1)
+    run = claim.json()["dag_run"]
+    assert (run["dag_id"], run["run_id"], run["run_type"]) == ("etl", queued.run_id, "manual")
+    assert run["conf"] == {} and run["clear_number"] == 0
+    again = call(api, queued, "claim", {"hostname": "node-b", "pid": 42})  # its answer lost
+    assert again.status_code == 200 and again.json()["dag_run"] == run
+    taken = call(api, queued, "claim", {"hostname": "node-c", "pid": 7})
+    assert taken.status_code == 409
     assert call(api, queued, "heartbeat", {"pid": 42}).json() == {"stop": False}
     stored = call(api, queued, "xcom_set", {"key": "k", "value": [1, "two"]})
     assert stored.status_code == 200 and stored.json() is None
