@@ -45,7 +45,7 @@ from tradewind.services.tokens import (
     stale_leg_message,
     verify_ti_leg,
 )
-from tradewind.services.try_end import reported_try, write_finish
+from tradewind.services.try_end import repeated_finish, reported_try, write_finish
 from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_try_ended
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -391,7 +391,14 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         with ``seq`` (a worker's report) only for that leg of the try."""
         now = self.env.now()
         with self.env.db.engine.begin() as c:
-            ti = reported_try(c, ti_id, try_number, expected)
+            try:
+                ti = reported_try(c, ti_id, try_number, expected)
+            except TaskInstanceMoved:
+                again = None if seq is None else repeated_finish(c, ti_id, try_number, seq, outcome)
+                if again is None:
+                    raise
+                logger.info("task instance %s: finish of try %s repeated", ti_id, try_number)
+                return {"state": again}
             if seq is not None and ti.queue_seq != seq:
                 raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
             current = TI(ti.state)
