@@ -182,6 +182,23 @@ def test_a_claim_repeated_by_its_claimant_is_answered_again(api: Api, queued: Wo
     assert late.status_code == 409  # the try is over: a repeat no longer answers
 
 
+def test_an_earlier_legs_finish_or_upload_leaves_the_current_legs_log(
+    api: Api, queued: Workload
+) -> None:
+    """A worker of an earlier leg of the try (deferred, then resumed elsewhere) that reports
+    late changes neither the outcome nor the log the current leg stored."""
+    seq = queued_seq(api, queued)
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    call(api, queued, "logs", {"text": "current leg\n"})
+    stale = issue_ti_token(api.env.secret_key, queued.ti_id, 1, seq=seq - 1)
+    late = call(api, queued, "finish", {"outcome": "success", "log": "stale leg\n"}, token=stale)
+    assert late.status_code == 409, late.text
+    assert "was queued again since" in late.json()["detail"]
+    assert call(api, queued, "logs", {"text": "stale leg\n"}, token=stale).status_code == 409
+    assert log_file(api, queued).read_text() == "current leg\n"
+    assert ti_state(api, queued) == "running"
+
+
 def test_a_finish_repeated_by_its_claimant_is_answered_again(api: Api, queued: Workload) -> None:
     """A worker whose finish was committed but whose answer was lost retries it: the same try's
     token with the same outcome gets the state again (and a callback token, so the task's
