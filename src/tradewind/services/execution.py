@@ -365,9 +365,23 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
             except OSError as exc:
                 logger.error("log of task instance %s not stored: %s", ti_id, exc)
                 stored = {"error": f"log not stored: {exc}"}
-        answer = self.finish_try(
-            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events, seq=seq
-        )
+        try:
+            answer = self.finish_try(
+                ti_id,
+                try_number,
+                result,
+                error,
+                rendered_fields,
+                asset_events=asset_events,
+                seq=seq,
+            )
+        except TaskInstanceMoved:
+            with self.env.db.engine.connect() as c:
+                again = repeated_finish(c, ti_id, try_number, seq, result)
+            if again is None:
+                raise
+            logger.info("task instance %s: finish of try %s repeated", ti_id, try_number)
+            answer = {"state": again}
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
             self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE, seq=seq
@@ -391,14 +405,7 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         with ``seq`` (a worker's report) only for that leg of the try."""
         now = self.env.now()
         with self.env.db.engine.begin() as c:
-            try:
-                ti = reported_try(c, ti_id, try_number, expected)
-            except TaskInstanceMoved:
-                again = None if seq is None else repeated_finish(c, ti_id, try_number, seq, outcome)
-                if again is None:
-                    raise
-                logger.info("task instance %s: finish of try %s repeated", ti_id, try_number)
-                return {"state": again}
+            ti = reported_try(c, ti_id, try_number, expected)
             if seq is not None and ti.queue_seq != seq:
                 raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
             current = TI(ti.state)
