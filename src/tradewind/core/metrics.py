@@ -211,11 +211,14 @@ class Buffered(MetricsBackend):
         while not self._closed:
             self._wake.wait(self.interval)
             self._wake.clear()
-            # In slices of SLICE_SECONDS, each followed by a pause: the thread that emitted
-            # them gets the GIL back at once, instead of after the interpreter's switch
-            # interval (5 ms) at each of its I/O waits while a backlog is handed over (a new
-            # Prometheus series costs ~20 values to create: ~35 ms for W1's 100 tasks).
-            while self._pending and not self._closed:
+            # What waits now, in slices of SLICE_SECONDS with a pause after each: the thread
+            # that emitted them gets the GIL back at once, instead of after the interpreter's
+            # switch interval (5 ms) at each of its I/O waits while a backlog is handed over
+            # (a new Prometheus series costs ~20 values to create: ~35 ms for W1's 100 tasks).
+            # Then the thread waits again, even if more arrived meanwhile: one hand-over per
+            # interval, not one per metric of a busy emitter.
+            more = bool(self._pending)
+            while more and not self._closed:
                 with self._lock:
                     more = self._hand_over(time.perf_counter() + SLICE_SECONDS)
                 if more:
@@ -242,7 +245,7 @@ class Buffered(MetricsBackend):
                 except Exception:  # noqa: BLE001 - a bad metric must not stop the others
                     log.warning("metric %s could not be recorded", name, exc_info=True)
                 if until is not None and clock() >= until:
-                    return bool(pending)
+                    return True  # some of those waiting at the start may be left
             return False
         finally:
             with contextlib.suppress(Exception):
