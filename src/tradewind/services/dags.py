@@ -23,6 +23,7 @@ from tradewind.metastore.tables import (
     TaskReschedule,
     XCom,
 )
+from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
 
 
@@ -115,3 +116,16 @@ def delete_dag(session: Session, dag_id: str, *, now: datetime, user: str | None
         count += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
     log_event(session, "delete_dag", now=now, owner=user, dag_id=dag_id, extra={"rows": count})
     return count
+
+
+class DagService:
+    """The DAGs' use cases, bound to the environment: the CLI and the UI call these; each
+    call is one transaction, a change is event-logged with its user and wakes the schedulers."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def get(self, dag_id: str) -> DagModel:
+        """The ``dag`` row of ``dag_id``; raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            return get_dag(session, dag_id)

@@ -83,6 +83,21 @@ class UserService:
             )  # fmt: skip
             return UserView.of(row)
 
+    def create_first(
+        self, username: str, password: str, roles: list[str], **names: str
+    ) -> UserView | None:
+        """Add this user (``names``: email, first_name, last_name) only if there is no user
+        yet (``tradewind standalone``'s admin), in one transaction; return it, or None when
+        users exist."""
+        with self.env.db.session() as session:
+            if ops.count_users(session) > 0:
+                return None
+            email, first, last = (names.get(k, "") for k in ("email", "first_name", "last_name"))
+            row = ops.create_user(
+                session, username, email, first, last, password, roles, self.env.now()
+            )
+            return UserView.of(row)
+
     def delete(self, username: str, *, owner: str | None = None) -> None:
         """Delete a user; raise NotFound."""
         with self.env.db.session() as session:
