@@ -17,6 +17,7 @@ from tradewind.sdk.serialization import SerializedDag
 from tradewind.sdk.timetables import DataInterval, as_utc
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.deadlines import record_deadlines
+from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
 
 
@@ -241,3 +242,42 @@ def task_states(session: Session, dag_id: str, run_id: str) -> list[TaskInstance
             .order_by(TaskInstance.task_id, TaskInstance.map_index)
         ).scalars()
     )
+
+
+class RunService:
+    """The DAG runs' use cases, bound to the environment: the CLI and the UI call these; each
+    call is one transaction, and a new run wakes the schedulers."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def trigger(
+        self,
+        dag_id: str,
+        *,
+        conf: Any = None,
+        run_id: str | None = None,
+        logical_date: datetime | None = None,
+        user: str | None = None,
+        triggered_by: str = "cli",
+        note: str | None = None,
+    ) -> tuple[DagRun, bool]:
+        """Create a manual run of the DAG's latest version (run ids checked against
+        ``[scheduler] allowed_run_id_pattern``); return it and whether the DAG is paused."""
+        with self.env.db.session() as session:
+            run = trigger_run(
+                session, dag_id, now=self.env.now(), conf=conf, run_id=run_id,
+                logical_date=logical_date, user=user, triggered_by=triggered_by, note=note,
+                run_id_pattern=self.env.settings.get("scheduler", "allowed_run_id_pattern"),
+            )  # fmt: skip
+            paused = bool(session.get(DagModel, dag_id).is_paused)  # type: ignore[union-attr]
+        self.env.wake()
+        return run, paused
+
+    def of_dag(self, dag_id: str, *, state: str | None = None, limit: int = 100) -> list[DagRun]:
+        """The runs of a DAG, newest first; raise NotFound for an unknown DAG."""
+        from tradewind.services.dags import get_dag
+
+        with self.env.db.session(readonly=True) as session:
+            get_dag(session, dag_id)
+            return list_runs(session, dag_id, state=state, limit=limit)
