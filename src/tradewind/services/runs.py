@@ -281,3 +281,19 @@ class RunService:
         with self.env.db.session(readonly=True) as session:
             get_dag(session, dag_id)
             return list_runs(session, dag_id, state=state, limit=limit)
+
+    def get(self, dag_id: str, run_id: str) -> DagRun:
+        """One run; raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            return get_run(session, dag_id, run_id)
+
+    def find(self, dag_id: str, run_id: str, logical_date: datetime | None) -> DagRun | None:
+        """The run ``run_id``, else the newest run at ``logical_date``, else None."""
+        with self.env.db.session(readonly=True) as session:
+            try:
+                return get_run(session, dag_id, run_id)
+            except NotFound:
+                pass
+            if logical_date is None:
+                return None
+            return find_run_by_logical_date(session, dag_id, logical_date)
