@@ -297,3 +297,19 @@ class RunService:
             if logical_date is None:
                 return None
             return find_run_by_logical_date(session, dag_id, logical_date)
+
+    def browse(
+        self, *, limit: int, offset: int, dag_id: str = "", state: str = ""
+    ) -> tuple[list[DagRun], bool]:
+        """Runs newest first, filtered by DAG and state; whether more follow (no COUNT)."""
+        from tradewind.services.ui_queries import browse_runs
+
+        with self.env.db.session(readonly=True) as session:
+            return browse_runs(session, dag_id=dag_id, state=state, limit=limit, offset=offset)
+
+    def calendar(self, dag_id: str, since: datetime) -> dict[Any, dict[str, int]]:
+        """Per day since ``since``: how many runs of the DAG ended in each state."""
+        from tradewind.services.queries.dag_views import run_calendar
+
+        with self.env.db.session(readonly=True) as session:
+            return run_calendar(session, dag_id, since)

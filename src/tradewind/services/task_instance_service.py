@@ -43,3 +43,11 @@ class TaskInstanceService:
         if not dry_run:
             self.env.wake()
         return found
+
+    def browse(self, *, limit: int, offset: int, **filters: Any) -> tuple[list[TaskInstance], bool]:
+        """Task instances newest first, filtered (``dag_id``, ``state``, ``start_after``,
+        ``start_before``); whether more follow (no COUNT over a big table)."""
+        from tradewind.services.ui_queries import browse_task_instances
+
+        with self.env.db.session(readonly=True) as session:
+            return browse_task_instances(session, limit=limit, offset=offset, **filters)
