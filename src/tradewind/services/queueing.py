@@ -86,9 +86,20 @@ class DurationEstimates:
 # Built once: constructing a statement costs more CPU than executing a cached one, and the
 # scheduler queues after every finished task.
 _NOW = bindparam("now", type_=TIc.updated_at.type)
-_SCHEDULED_POOLS = select(TIc.pool).where(TIc.state == TI.SCHEDULED.value).group_by(TIc.pool)
-_POOLS = select(Pool.__table__.c.pool, Pool.__table__.c.slots)
-_POOLS_LOCKED = _POOLS.with_for_update()  # serialises slot counting between schedulers
+_Pc = Pool.__table__.c
+# Every pool's size, and whether a task instance waits in it (one index seek per pool in
+# ix_ti_queue_order). A GROUP BY over the scheduled task instances read every one of them
+# on each pass: in a 10,000-task fan-out, 10,000 index entries per finished task (#17).
+# Task instances of a pool that does not exist are not read: they stay scheduled anyway.
+_POOLS = select(
+    _Pc.pool,
+    _Pc.slots,
+    select(TIc.id)
+    .where(TIc.state == TI.SCHEDULED.value, TIc.pool == _Pc.pool)
+    .exists()
+    .label("waiting"),
+)
+_POOLS_LOCKED = select(_Pc.pool, _Pc.slots).with_for_update()  # serialises slot counting
 _CANDIDATES = (
     select(
         TIc.id,
@@ -153,11 +164,14 @@ def _candidate_rows(
     """The pools' sizes, the top scheduled task instances of each pool (pools and task
     instances locked on PostgreSQL) and whether a pool had more; None when nothing is
     scheduled (nothing is locked)."""
-    pool_names = session.execute(_SCHEDULED_POOLS).scalars().all()
+    found = session.execute(_POOLS).all()
+    pool_names = [r.pool for r in found if r.waiting]
     if not pool_names:
         return None
     pg = session.get_bind().dialect.name == "postgresql"
-    pools = dict(session.execute(_POOLS_LOCKED if pg else _POOLS).all())
+    if pg:  # the sizes again, locked, now that there is something to count slots for
+        found = session.execute(_POOLS_LOCKED).all()
+    pools = {r.pool: r.slots for r in found}
     stmt = _CANDIDATES_LOCKED if pg else _CANDIDATES
     rows: list[Any] = []
     truncated = False
