@@ -198,7 +198,7 @@ class Scheduler:
             self._full_pass(now)
         with self.env.db.session() as s:
             result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
-            workloads = self._queue(s, now)
+            workloads = self._queue(s, now, result.scheduled)
         if workloads:
             self.latency.queued(w.ti_id for w in workloads)
             self.executor.queue_workloads(workloads)
@@ -229,7 +229,7 @@ class Scheduler:
                 due.append(retry_at)
         self._next_due = min(due)
 
-    def _queue(self, s: Any, now: datetime) -> list[Workload]:
+    def _queue(self, s: Any, now: datetime, decided: set[int]) -> list[Workload]:
         free = self.executor.free_slots()
         if free <= 0:
             return []
@@ -244,6 +244,7 @@ class Scheduler:
             token_ttl=max(self.options.queued_timeout * 4, 3600.0),
             executor_name=self.executor.name,
             only_run_ids=self.only_runs,
+            decided=decided,
         )
 
     def _run_finished(self, outcome: scheduling.RunOutcome) -> None:

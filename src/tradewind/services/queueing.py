@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -215,11 +215,13 @@ def queue_ready(
     executor_name: str = "LocalExecutor",
     only_run_ids: set[tuple[str, str]] | None = None,
     per_pool_limit: int = 512,
+    decided: Collection[int] = (),
 ) -> list[Workload]:
     """Move the scheduled task instances the planner picks to queued; return their workloads.
 
     Queueing changes nothing a run's readiness or end depends on (scheduled and queued are
-    both unfinished), so it does not mark runs changed.
+    both unfinished), so it does not mark runs changed. ``decided``: task instances this
+    transaction scheduled from their upstream's states (``PassResult.scheduled``).
     """
     if free_executor_slots <= 0:
         return []
@@ -228,11 +230,18 @@ def queue_ready(
     # When they do not (reservations, caps, a pool too small), the full depth is read again.
     depth = min(per_pool_limit, 4 * free_executor_slots + 16)
     picked, truncated = _pick(
-        session, now, free_executor_slots, cache, estimates, only_run_ids, depth
+        session, now, free_executor_slots, cache, estimates, only_run_ids, depth, decided
     )
     if truncated and len(picked) < free_executor_slots and depth < per_pool_limit:
         picked, _ = _pick(
-            session, now, free_executor_slots, cache, estimates, only_run_ids, per_pool_limit
+            session,
+            now,
+            free_executor_slots,
+            cache,
+            estimates,
+            only_run_ids,
+            per_pool_limit,
+            decided,
         )
     if not picked:
         return []
@@ -252,6 +261,7 @@ def _pick(
     estimates: DurationEstimates,
     only_run_ids: set[tuple[str, str]] | None,
     per_pool_limit: int,
+    decided: Collection[int],
 ) -> tuple[list[Any], bool]:
     """The scheduled rows the planner picks from the top ``per_pool_limit`` of each pool (and
     whether a pool had more), after the per-task caps and the readiness check."""
@@ -311,7 +321,7 @@ def _pick(
         per_task[(r.dag_id, r.task_id)] += 1
         per_run[(r.dag_id, r.run_id, r.task_id)] += 1
         picked.append(r)
-    return keep_ready(session, picked, cache, now), truncated
+    return keep_ready(session, picked, cache, now, decided), truncated
 
 
 def _workload(
