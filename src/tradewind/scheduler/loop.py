@@ -107,6 +107,8 @@ class Scheduler:
         self._next_due = datetime.min.replace(tzinfo=timezone.utc)
         self._external = True
         self._poked = False  # woken by the pipe or the listener: pass at least once
+        # The last pass filled every free slot: a slot that comes free may take a task.
+        self._slot_bound = True
         self.finished_runs: list[scheduling.RunOutcome] = []
         self.on_run_finished: Callable[[scheduling.RunOutcome], None] | None = None
 
@@ -231,9 +233,10 @@ class Scheduler:
 
     def _queue(self, s: Any, now: datetime, decided: set[int]) -> list[Workload]:
         free = self.executor.free_slots()
+        self._slot_bound = True
         if free <= 0:
             return []
-        return queueing.queue_ready(
+        workloads = queueing.queue_ready(
             s,
             now=now,
             free_executor_slots=free,
@@ -246,6 +249,10 @@ class Scheduler:
             only_run_ids=self.only_runs,
             decided=decided,
         )
+        # Fewer than the free slots: nothing else could be queued as the database stands, so
+        # a slot freed later needs no pass of its own (the outcome that freed it is a change).
+        self._slot_bound = len(workloads) >= free
+        return workloads
 
     def _run_finished(self, outcome: scheduling.RunOutcome) -> None:
         log.info("DAG run %s of %s is %s", outcome.run_id, outcome.dag_id, outcome.state)
@@ -369,7 +376,7 @@ class Scheduler:
         pass_at = 0.0
         again = False  # the poll after the last pass changed something: pass before sleeping
         while not self._stop.is_set():
-            self.executor.changed = False
+            self.executor.changed = self.executor.freed = False
             events = self.executor.poll()
             self.handle_executor_events(events)
             swept = self.periodic()
@@ -380,6 +387,7 @@ class Scheduler:
                 or events
                 or swept
                 or self.executor.changed
+                or (self.executor.freed and self._slot_bound)
                 or self._external
                 or self._poked
                 or time.monotonic() >= pass_at
@@ -390,11 +398,12 @@ class Scheduler:
                     wait = self.run_once(full=self._external)
                 pass_at = time.monotonic() + wait
                 self._external = False
-            self.executor.changed = False
+            self.executor.changed = self.executor.freed = False
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return
-            if self.executor.changed:  # an outcome served just now: pass again first
+            if self.executor.changed or (self.executor.freed and self._slot_bound):
+                # an outcome served (or a needed slot freed) just now: pass again first
                 again = True
             else:
                 self._wait(max(pass_at - time.monotonic(), 0.0))
