@@ -196,9 +196,11 @@ class Scheduler:
         runs, which only timers and outside events (trigger, unpause, new DAG) can require.
         """
         now = self.env.now()
-        if full or now >= self._next_due:
-            self._full_pass(now)
+        # One transaction for the whole pass: a run started by the full pass is decided and
+        # queued before the commit (a trigger's first task starts one commit earlier, #17).
         with self.env.db.session() as s:
+            if full or now >= self._next_due:
+                self._full_pass(s, now)
             result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
             workloads = self._queue(s, now, result.scheduled)
         if workloads:
@@ -215,20 +217,19 @@ class Scheduler:
             min((self._next_due - self.env.now()).total_seconds(), self.options.poll_interval), 0.0
         )
 
-    def _full_pass(self, now: datetime) -> None:
+    def _full_pass(self, s: Any, now: datetime) -> None:
         due = [now + timedelta(seconds=self.options.poll_interval)]
-        with self.env.db.session() as s:
-            if self.only_runs is None:
-                run_creation.refresh_changed_dags(s, self.cache, now)
-                run_creation.create_due_runs(s, self.cache, now)
-                nxt = run_creation.next_run_creation_time(s)
-                if nxt is not None:
-                    due.append(nxt)
-                create_asset_triggered_runs(s, self.cache, now)
-            run_creation.start_queued_runs(s, now)
-            _, retry_at = scheduling.promote_due_retries(s, now)
-            if retry_at is not None:
-                due.append(retry_at)
+        if self.only_runs is None:
+            run_creation.refresh_changed_dags(s, self.cache, now)
+            run_creation.create_due_runs(s, self.cache, now)
+            nxt = run_creation.next_run_creation_time(s)
+            if nxt is not None:
+                due.append(nxt)
+            create_asset_triggered_runs(s, self.cache, now)
+        run_creation.start_queued_runs(s, now)
+        _, retry_at = scheduling.promote_due_retries(s, now)
+        if retry_at is not None:
+            due.append(retry_at)
         self._next_due = min(due)
 
     def _queue(self, s: Any, now: datetime, decided: set[int]) -> list[Workload]:
