@@ -351,7 +351,7 @@ class LocalExecutor(BaseExecutor):
             return
         if msg.get("op") != "done":
             return
-        self.changed = True  # a free worker
+        self.freed = True  # a free worker: its try's outcome was served before
         w, why = worker.current, worker.stop_reason
         worker.current = None
         worker.stop_reason = worker.kill_at = None

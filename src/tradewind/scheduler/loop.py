@@ -107,6 +107,8 @@ class Scheduler:
         self._next_due = datetime.min.replace(tzinfo=timezone.utc)
         self._external = True
         self._poked = False  # woken by the pipe or the listener: pass at least once
+        # The last pass filled every free slot: a slot that comes free may take a task.
+        self._slot_bound = True
         self.finished_runs: list[scheduling.RunOutcome] = []
         self.on_run_finished: Callable[[scheduling.RunOutcome], None] | None = None
 
@@ -194,11 +196,13 @@ class Scheduler:
         runs, which only timers and outside events (trigger, unpause, new DAG) can require.
         """
         now = self.env.now()
-        if full or now >= self._next_due:
-            self._full_pass(now)
+        # One transaction for the whole pass: a run started by the full pass is decided and
+        # queued before the commit (a trigger's first task starts one commit earlier, #17).
         with self.env.db.session() as s:
+            if full or now >= self._next_due:
+                self._full_pass(s, now)
             result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
-            workloads = self._queue(s, now)
+            workloads = self._queue(s, now, result.scheduled)
         if workloads:
             self.latency.queued(w.ti_id for w in workloads)
             self.executor.queue_workloads(workloads)
@@ -213,27 +217,27 @@ class Scheduler:
             min((self._next_due - self.env.now()).total_seconds(), self.options.poll_interval), 0.0
         )
 
-    def _full_pass(self, now: datetime) -> None:
+    def _full_pass(self, s: Any, now: datetime) -> None:
         due = [now + timedelta(seconds=self.options.poll_interval)]
-        with self.env.db.session() as s:
-            if self.only_runs is None:
-                run_creation.refresh_changed_dags(s, self.cache, now)
-                run_creation.create_due_runs(s, self.cache, now)
-                nxt = run_creation.next_run_creation_time(s)
-                if nxt is not None:
-                    due.append(nxt)
-                create_asset_triggered_runs(s, self.cache, now)
-            run_creation.start_queued_runs(s, now)
-            _, retry_at = scheduling.promote_due_retries(s, now)
-            if retry_at is not None:
-                due.append(retry_at)
+        if self.only_runs is None:
+            run_creation.refresh_changed_dags(s, self.cache, now)
+            run_creation.create_due_runs(s, self.cache, now)
+            nxt = run_creation.next_run_creation_time(s)
+            if nxt is not None:
+                due.append(nxt)
+            create_asset_triggered_runs(s, self.cache, now)
+        run_creation.start_queued_runs(s, now)
+        _, retry_at = scheduling.promote_due_retries(s, now)
+        if retry_at is not None:
+            due.append(retry_at)
         self._next_due = min(due)
 
-    def _queue(self, s: Any, now: datetime) -> list[Workload]:
+    def _queue(self, s: Any, now: datetime, decided: set[int]) -> list[Workload]:
         free = self.executor.free_slots()
+        self._slot_bound = True
         if free <= 0:
             return []
-        return queueing.queue_ready(
+        workloads = queueing.queue_ready(
             s,
             now=now,
             free_executor_slots=free,
@@ -244,7 +248,12 @@ class Scheduler:
             token_ttl=max(self.options.queued_timeout * 4, 3600.0),
             executor_name=self.executor.name,
             only_run_ids=self.only_runs,
+            decided=decided,
         )
+        # Fewer than the free slots: nothing else could be queued as the database stands, so
+        # a slot freed later needs no pass of its own (the outcome that freed it is a change).
+        self._slot_bound = len(workloads) >= free
+        return workloads
 
     def _run_finished(self, outcome: scheduling.RunOutcome) -> None:
         log.info("DAG run %s of %s is %s", outcome.run_id, outcome.dag_id, outcome.state)
@@ -368,7 +377,7 @@ class Scheduler:
         pass_at = 0.0
         again = False  # the poll after the last pass changed something: pass before sleeping
         while not self._stop.is_set():
-            self.executor.changed = False
+            self.executor.changed = self.executor.freed = False
             events = self.executor.poll()
             self.handle_executor_events(events)
             swept = self.periodic()
@@ -379,6 +388,7 @@ class Scheduler:
                 or events
                 or swept
                 or self.executor.changed
+                or (self.executor.freed and self._slot_bound)
                 or self._external
                 or self._poked
                 or time.monotonic() >= pass_at
@@ -389,11 +399,12 @@ class Scheduler:
                     wait = self.run_once(full=self._external)
                 pass_at = time.monotonic() + wait
                 self._external = False
-            self.executor.changed = False
+            self.executor.changed = self.executor.freed = False
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return
-            if self.executor.changed:  # an outcome served just now: pass again first
+            if self.executor.changed or (self.executor.freed and self._slot_bound):
+                # an outcome served (or a needed slot freed) just now: pass again first
                 again = True
             else:
                 self._wait(max(pass_at - time.monotonic(), 0.0))
