@@ -433,7 +433,7 @@ class LocalExecutor(BaseExecutor):
         if self.on_lost_log is not None:
             with contextlib.suppress(Exception):
                 self.on_lost_log(w, message)
-        self._events.append(ExecutorEvent(w.ti_id, w.try_number, outcome.value, message))
+        self._events.append(ExecutorEvent(w.ti_id, w.try_number, outcome.value, message, w.seq))
 
     def _replace(self, worker: _Worker, why: str) -> None:
         status = None

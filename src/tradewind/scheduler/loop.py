@@ -139,20 +139,21 @@ class Scheduler:
         with self.env.db.session() as s:
             lost_tries.end_dead_local_jobs(s, now)
             dead = lost_tries.dead_local_tries(s, set(self.executor.alive_ti_ids()))
-        for ti_id, try_number, why in dead:
-            self._report_lost(ti_id, try_number, why)
+        for ti_id, try_number, seq, why in dead:
+            self._report_lost(ti_id, try_number, why, seq)
         with self.env.db.session() as s:
             queueing.requeue_stuck(
                 s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
             )
 
-    def _report_lost(self, ti_id: int, try_number: int, why: str) -> None:
-        """Report one try lost; a compare-and-set, so one scheduler of several does it."""
+    def _report_lost(self, ti_id: int, try_number: int, why: str, seq: int | None = None) -> None:
+        """Report one try lost (with ``seq``, only that leg of it: a later leg that runs or
+        is queued now is left alone); a compare-and-set, so one scheduler of several does it."""
         try:
-            answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why)
+            answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why, seq=seq)
         except TaskInstanceMoved:
             with self.env.db.session() as s:  # lost before its claim: still queued
-                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now()):
+                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now(), seq):
                     log.warning(
                         "task instance %s try %s was lost before its claim (%s): scheduled",
                         ti_id,
@@ -313,10 +314,12 @@ class Scheduler:
             if ev.ti_id < 0:
                 continue
             if ev.outcome == Outcome.LOST.value:
-                self._report_lost(ev.ti_id, ev.try_number, ev.message)
+                self._report_lost(ev.ti_id, ev.try_number, ev.message, ev.seq)
                 continue
             try:
-                self.execution.finish_try(ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message)
+                self.execution.finish_try(
+                    ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message, seq=ev.seq
+                )
                 log.warning("task instance %s try %s: %s", ev.ti_id, ev.try_number, ev.message)
             except TaskInstanceMoved:
                 pass
