@@ -52,7 +52,7 @@ from tradewind.services.tokens import (
     stale_leg_message,
     verify_ti_leg,
 )
-from tradewind.services.try_end import reported_try, write_finish
+from tradewind.services.try_end import repeated_finish, reported_try, write_finish
 from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_try_ended
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -308,12 +308,12 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         try_number, seq = self._check_leg(ti_id, token)
         result = Outcome(outcome)  # a bad outcome is refused before the log is written
         stored: dict[str, Any] | None = None
+        text = "" if log is None else log
 
         def keep_log(ti: Any) -> None:
             # In finish's transaction, once its row shows the token's try is the current one:
             # the check store_log would make on a connection of its own, for free.
             nonlocal stored
-            text = cast(str, log)
             stored = _stored_or_error(ti_id, lambda: write_try_log(self.env, ti, try_number, text))
 
         try:
@@ -327,10 +327,17 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 seq=seq,
                 before_write=None if log is None else keep_log,
             )
-        except (TaskInstanceMoved, NotFound):
+        except (TaskInstanceMoved, NotFound) as exc:
             if log is not None and stored is None:  # a past try may still store its own log
-                _stored_or_error(ti_id, lambda: store_log(self.env, ti_id, token, log))
-            raise
+                stored = _stored_or_error(ti_id, lambda: store_log(self.env, ti_id, token, text))
+            if isinstance(exc, NotFound):
+                raise
+            with self.env.db.engine.connect() as c:
+                again = repeated_finish(c, ti_id, try_number, seq, result)
+            if again is None:
+                raise
+            logger.info("task instance %s: finish of try %s repeated", ti_id, try_number)
+            answer = {"state": again}
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
             self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE, seq=seq
