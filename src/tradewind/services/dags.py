@@ -25,6 +25,7 @@ from tradewind.metastore.tables import (
 )
 from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
+from tradewind.services.queries.paging import Page
 
 if TYPE_CHECKING:
     from tradewind.sdk.serialization import SerializedDag
@@ -205,6 +206,28 @@ class DagService:
         """Delete every record of a DAG but the event log; return how many rows."""
         with self.env.db.session() as session:
             return delete_dag(session, dag_id, now=self.env.now(), user=user)
+
+    def versions(
+        self, dag_id: str, version_number: int | None, paging: Any
+    ) -> tuple[Page[SerializedDagModel], str]:
+        """One page (``queries.Paging``) of a DAG's stored versions (only ``version_number``
+        if given), and the DAG's display name; raise NotFound."""
+        from tradewind.services.queries import display_names
+        from tradewind.services.queries.system import list_dag_versions
+
+        with self.env.db.session(readonly=True) as session:
+            get_dag(session, dag_id)
+            page = list_dag_versions(session, dag_id, version_number, paging)
+            return page, display_names(session, [dag_id])[dag_id]
+
+    def version(self, dag_id: str, version_number: int) -> tuple[SerializedDagModel, str]:
+        """One stored version of a DAG and the DAG's display name; raise NotFound."""
+        from tradewind.services.queries import display_names
+        from tradewind.services.queries.system import get_dag_version
+
+        with self.env.db.session(readonly=True) as session:
+            row = get_dag_version(session, dag_id, version_number)
+            return row, display_names(session, [dag_id])[dag_id]
 
 
 def _next_runs(
