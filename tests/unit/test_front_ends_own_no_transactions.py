@@ -24,8 +24,7 @@ PENDING_API = {
     "api/v2/routes/bulk_runs.py", "api/v2/routes/catalog.py", "api/v2/routes/connection_tests.py",
     "api/v2/routes/connections.py", "api/v2/routes/dag_runs.py", "api/v2/routes/dags.py",
     "api/v2/routes/favorites.py", "api/v2/routes/hitl.py", "api/v2/routes/mapped.py",
-    "api/v2/routes/pools.py", "api/v2/routes/task_instances.py", "api/v2/routes/ti_extra.py",
-    "api/v2/routes/ti_logs.py", "api/v2/routes/variables.py",
+    "api/v2/routes/task_instances.py", "api/v2/routes/ti_extra.py", "api/v2/routes/ti_logs.py",
 }  # fmt: skip
 PENDING_CLI_UI = {
     "ui/actions.py", "ui/pages_dag_views.py", "ui/pages_dags.py", "scheduler/loop.py",
