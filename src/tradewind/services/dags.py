@@ -27,8 +27,10 @@ from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
 
 if TYPE_CHECKING:
+    from tradewind.metastore.tables import ImportError_
     from tradewind.sdk.serialization import SerializedDag
     from tradewind.services.dag_store import ImportErrorRecord
+    from tradewind.services.queries import Page
 
 
 def list_dags(
@@ -188,6 +190,20 @@ class DagService:
 
         with self.env.db.session(readonly=True) as session:
             return list_import_errors(session)
+
+    def import_error_page(self, where: list[Any], paging: Any) -> Page[ImportError_]:
+        """One page (``queries.Paging``) of the import errors matching ``where``."""
+        from tradewind.services.queries import list_import_errors
+
+        with self.env.db.session(readonly=True) as session:
+            return list_import_errors(session, where, paging)
+
+    def import_error(self, import_error_id: int) -> ImportError_:
+        """One import error; raise NotFound."""
+        from tradewind.services.queries import get_import_error
+
+        with self.env.db.session(readonly=True) as session:
+            return get_import_error(session, import_error_id)
 
     def details(self, dag_id: str) -> dict[str, Any]:
         """The ``dag`` row's fields, its run counts and its latest version number."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.deadlines import record_deadlines
 from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
+
+if TYPE_CHECKING:
+    from tradewind.services.listings import Listed
 
 
 def run_id_for(run_type: DagRunType, when: datetime) -> str:
@@ -313,3 +316,33 @@ class RunService:
 
         with self.env.db.session(readonly=True) as session:
             return run_calendar(session, dag_id, since)
+
+    def page(self, where: list[Any], paging: Any, *, dag_id: str | None = None) -> Listed[DagRun]:
+        """One page (``queries.Paging``) of the runs matching ``where``, with their labels
+        (``listings.Listed``); with ``dag_id``, raise NotFound for an unknown DAG first."""
+        from tradewind.services import queries as q
+        from tradewind.services.dags import get_dag
+        from tradewind.services.listings import Listed, labels_of
+
+        with self.env.db.session(readonly=True) as session:
+            if dag_id is not None:
+                get_dag(session, dag_id)
+            found = q.list_runs(session, where, paging)
+            return Listed(found.items, found.total, labels_of(session, found.items))
+
+    def page_after(
+        self, where: list[Any], order_by: Any, limit: int, cursor: str, *, dag_id: str | None
+    ) -> Listed[DagRun]:
+        """As :meth:`page`, by keyset: the ``limit`` runs after ``cursor`` ("" first)."""
+        from tradewind.services import queries as q
+        from tradewind.services.dags import get_dag
+        from tradewind.services.listings import Listed, labels_of
+
+        with self.env.db.session(readonly=True) as session:
+            if dag_id is not None:
+                get_dag(session, dag_id)
+            found = q.list_runs_after(session, where, order_by, limit, cursor)
+            labels = labels_of(session, found.items)
+            return Listed(
+                found.items, found.total, labels, found.next_cursor, found.previous_cursor
+            )

@@ -6,11 +6,15 @@ Each call is one transaction; a change (clear, mark) is event-logged with its us
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewind.metastore.tables import TaskInstance
 from tradewind.services import task_instances as ops
 from tradewind.services.env import Env
+
+if TYPE_CHECKING:
+    from tradewind.metastore.tables import DagRun
+    from tradewind.services.listings import Listed
 
 
 class TaskInstanceService:
@@ -51,3 +55,34 @@ class TaskInstanceService:
 
         with self.env.db.session(readonly=True) as session:
             return browse_task_instances(session, limit=limit, offset=offset, **filters)
+
+    def with_run(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+    ) -> tuple[TaskInstance, DagRun]:
+        """One task instance with its run, ``(ti, run)``; raise NotFound (the REST API's
+        message)."""
+        from tradewind.services.queries import get_task_instance
+
+        with self.env.db.session(readonly=True) as session:
+            return get_task_instance(session, dag_id, run_id, task_id, map_index)
+
+    def with_tries(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+    ) -> tuple[TaskInstance, list[Any]]:
+        """A task instance and its finished earlier tries (``task_instance_history`` rows),
+        oldest first; raise NotFound (the REST API's message)."""
+        from tradewind.services.queries import get_task_instance, ti_tries
+
+        with self.env.db.session(readonly=True) as session:
+            ti, _run = get_task_instance(session, dag_id, run_id, task_id, map_index)
+            return ti, ti_tries(session, ti)
+
+    def page(self, where: list[Any], paging: Any) -> Listed[tuple[TaskInstance, DagRun]]:
+        """One page (``queries.Paging``) of ``(ti, run)`` rows matching ``where``, with their
+        labels (``listings.Listed``)."""
+        from tradewind.services.listings import Listed, ti_labels
+        from tradewind.services.queries import list_task_instances
+
+        with self.env.db.session(readonly=True) as session:
+            found = list_task_instances(session, where, paging)
+            return Listed(found.items, found.total, ti_labels(session, found.items))
