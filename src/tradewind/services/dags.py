@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tradewind.metastore.tables import ImportError_
     from tradewind.sdk.serialization import SerializedDag
     from tradewind.services.dag_store import ImportErrorRecord
+    from tradewind.services.dag_warnings import DagWarning
     from tradewind.services.queries import Page
 
 
@@ -204,6 +205,13 @@ class DagService:
 
         with self.env.db.session(readonly=True) as session:
             return get_import_error(session, import_error_id)
+
+    def warnings(self, dag_id: str | None = None) -> list[DagWarning]:
+        """The warnings of the active DAGs (or of ``dag_id``), by DAG id."""
+        from tradewind.services.dag_warnings import dag_warnings
+
+        with self.env.db.session(readonly=True) as session:
+            return dag_warnings(session, dag_id)
 
     def details(self, dag_id: str) -> dict[str, Any]:
         """The ``dag`` row's fields, its run counts and its latest version number."""

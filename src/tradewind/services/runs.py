@@ -346,3 +346,11 @@ class RunService:
             return Listed(
                 found.items, found.total, labels, found.next_cursor, found.previous_cursor
             )
+
+    def stats(self, dag_ids: Any = None) -> list[tuple[str, str, dict[str, int]]]:
+        """``(dag_id, display name, state -> number of runs)`` per DAG with runs (or per DAG
+        of ``dag_ids``), by dag_id."""
+        from tradewind.services.queries import dag_run_stats
+
+        with self.env.db.session(readonly=True) as session:
+            return dag_run_stats(session, dag_ids)
