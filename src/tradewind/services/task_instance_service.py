@@ -44,6 +44,26 @@ class TaskInstanceService:
             self.env.wake()
         return found
 
+    def mark(
+        self, dag_id: str, run_id: str, task_id: str, state: str, **options: Any
+    ) -> list[TaskInstance]:
+        """Mark a task instance success, failed or skipped by hand (audited), with
+        ``options`` as :func:`set_ti_state`'s (user, downstream, upstream, map_index), and
+        wake the schedulers."""
+        with self.env.db.session() as session:
+            found = ops.set_ti_state(
+                session, dag_id, run_id, task_id, state, now=self.env.now(), **options
+            )
+        self.env.wake()
+        return found
+
+    def mark_run(self, dag_id: str, run_id: str, state: str, *, user: str | None = None) -> None:
+        """Mark a whole run success or failed, or ``queued`` to run it again (audited), and
+        wake the schedulers."""
+        with self.env.db.session() as session:
+            ops.set_run_state(session, dag_id, run_id, state, now=self.env.now(), user=user)
+        self.env.wake()
+
     def browse(self, *, limit: int, offset: int, **filters: Any) -> tuple[list[TaskInstance], bool]:
         """Task instances newest first, filtered (``dag_id``, ``state``, ``start_after``,
         ``start_before``); whether more follow (no COUNT over a big table)."""

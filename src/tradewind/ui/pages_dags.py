@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,11 +16,9 @@ from tradewind.core.permissions import Resource
 from tradewind.errors import NotFound
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.services import ui_queries
-from tradewind.services.dag_store import get_serialized_dag
-from tradewind.services.dags import DagService, get_dag
+from tradewind.services.dags import DagService
 from tradewind.services.monitoring import MonitorService
 from tradewind.services.monitoring import failed_since as failed_window
-from tradewind.services.run_creation import next_run_of
 from tradewind.services.runs import RunService
 from tradewind.services.task_instance_service import TaskInstanceService
 from tradewind.services.task_instances import ti_log_path
@@ -33,19 +30,6 @@ from tradewind.ui.rendering import render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 ACTIVE_STATES = {"queued", "running"}
-
-
-def load_dag(session: Any, dag_id: str, now: datetime) -> tuple[Any, SerializedDag]:
-    """The DAG's row and latest serialized version, or 404.
-
-    The row gets ``next_run_info`` (its next run) for the DAG header.
-    """
-    try:
-        dag, sdag = get_dag(session, dag_id), get_serialized_dag(session, dag_id)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    dag.next_run_info = next_run_of(session, dag, sdag, now)  # type: ignore[attr-defined]
-    return dag, sdag
 
 
 def dag_or_404(env: Any, dag_id: str) -> tuple[Any, SerializedDag]:
