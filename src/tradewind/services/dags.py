@@ -148,6 +148,31 @@ class DagService:
             dag.next_run_info = next_run_of(session, dag, sdag, self.env.now())  # type: ignore[attr-defined]
             return dag, sdag
 
+    def page(self, *, failed_since: datetime | None = None, **filters: Any) -> Any:
+        """The UI's DAGs page (``ui_queries.dags_page``'s ``search``, ``tag``, ``paused``,
+        ``limit``, ``offset``), each row's DAG with its ``next_run_info``."""
+        from tradewind.services import ui_queries
+        from tradewind.services.dag_store import get_serialized_dag
+        from tradewind.services.run_creation import next_run_of
+
+        now = self.env.now()
+        with self.env.db.session(readonly=True) as session:
+            result = ui_queries.dags_page(session, failed_since=failed_since, **filters)
+            for row in result.rows:
+                try:
+                    sdag = get_serialized_dag(session, row.dag.dag_id)
+                    row.dag.next_run_info = next_run_of(session, row.dag, sdag, now)  # type: ignore[attr-defined]
+                except NotFound:
+                    row.dag.next_run_info = None  # type: ignore[attr-defined]
+            return result
+
+    def source(self, fileloc: str) -> str | None:
+        """A DAG file's source as the DAG processor stored it, or None."""
+        from tradewind.services.ui_queries import dag_source
+
+        with self.env.db.session(readonly=True) as session:
+            return dag_source(session, fileloc)
+
     def serialized(self, dag_id: str) -> SerializedDag:
         """The latest serialized version of ``dag_id``; raise NotFound."""
         from tradewind.services.dag_store import get_serialized_dag

@@ -317,6 +317,44 @@ class RunService:
         with self.env.db.session(readonly=True) as session:
             return run_calendar(session, dag_id, since)
 
+    def grid(self, dag_id: str, *, limit: int, before_id: int | None = None) -> Any:
+        """The grid's runs (``limit``, before ``before_id``) and their task instances' states."""
+        from tradewind.services.ui_queries import grid
+
+        with self.env.db.session(readonly=True) as session:
+            return grid(session, dag_id, limit=limit, before_id=before_id)
+
+    def live_states(self, dag_id: str, run_ids: list[str]) -> dict[str, Any]:
+        """States of some runs and of their task instances (the pages' live refresh)."""
+        from tradewind.services.ui_queries import run_states
+
+        with self.env.db.session(readonly=True) as session:
+            return run_states(session, dag_id, run_ids)
+
+    def view(
+        self, dag_id: str, run_id: str = "", *, recent: int = 0
+    ) -> tuple[DagRun | None, list[TaskInstance], list[DagRun]]:
+        """The run ``run_id`` (raise NotFound), or the DAG's newest run, or None; its task
+        instances by start time; and the ``recent`` newest runs, oldest first."""
+        from tradewind.services.ui_queries import grid, run_tis
+
+        with self.env.db.session(readonly=True) as session:
+            if run_id:
+                run: DagRun | None = get_run(session, dag_id, run_id)
+            else:
+                newest = grid(session, dag_id, limit=1).runs
+                run = newest[-1] if newest else None
+            tis = run_tis(session, dag_id, run.run_id) if run is not None else []
+            runs = grid(session, dag_id, limit=recent).runs if recent else []
+            return run, tis, runs
+
+    def task_durations(self, dag_id: str) -> tuple[list[DagRun], list[tuple[str, str, float]]]:
+        """The newest runs of a DAG (oldest first) and each task instance's duration in them."""
+        from tradewind.services.ui_queries import task_durations
+
+        with self.env.db.session(readonly=True) as session:
+            return task_durations(session, dag_id)
+
     def page(self, where: list[Any], paging: Any, *, dag_id: str | None = None) -> Listed[DagRun]:
         """One page (``queries.Paging``) of the runs matching ``where``, with their labels
         (``listings.Listed``); with ``dag_id``, raise NotFound for an unknown DAG first."""
