@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.deadlines import record_deadlines
 from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
+
+if TYPE_CHECKING:
+    from tradewind.services.listings import Listed
 
 
 def run_id_for(run_type: DagRunType, when: datetime) -> str:
@@ -331,3 +334,79 @@ class RunService:
 
         with self.env.db.session(readonly=True) as session:
             return run_calendar(session, dag_id, since)
+
+    def grid(self, dag_id: str, *, limit: int, before_id: int | None = None) -> Any:
+        """The grid's runs (``limit``, before ``before_id``) and their task instances' states."""
+        from tradewind.services.ui_queries import grid
+
+        with self.env.db.session(readonly=True) as session:
+            return grid(session, dag_id, limit=limit, before_id=before_id)
+
+    def live_states(self, dag_id: str, run_ids: list[str]) -> dict[str, Any]:
+        """States of some runs and of their task instances (the pages' live refresh)."""
+        from tradewind.services.ui_queries import run_states
+
+        with self.env.db.session(readonly=True) as session:
+            return run_states(session, dag_id, run_ids)
+
+    def view(
+        self, dag_id: str, run_id: str = "", *, recent: int = 0
+    ) -> tuple[DagRun | None, list[TaskInstance], list[DagRun]]:
+        """The run ``run_id`` (raise NotFound), or the DAG's newest run, or None; its task
+        instances by start time; and the ``recent`` newest runs, oldest first."""
+        from tradewind.services.ui_queries import grid, run_tis
+
+        with self.env.db.session(readonly=True) as session:
+            if run_id:
+                run: DagRun | None = get_run(session, dag_id, run_id)
+            else:
+                newest = grid(session, dag_id, limit=1).runs
+                run = newest[-1] if newest else None
+            tis = run_tis(session, dag_id, run.run_id) if run is not None else []
+            runs = grid(session, dag_id, limit=recent).runs if recent else []
+            return run, tis, runs
+
+    def task_durations(self, dag_id: str) -> tuple[list[DagRun], list[tuple[str, str, float]]]:
+        """The newest runs of a DAG (oldest first) and each task instance's duration in them."""
+        from tradewind.services.ui_queries import task_durations
+
+        with self.env.db.session(readonly=True) as session:
+            return task_durations(session, dag_id)
+
+    def page(self, where: list[Any], paging: Any, *, dag_id: str | None = None) -> Listed[DagRun]:
+        """One page (``queries.Paging``) of the runs matching ``where``, with their labels
+        (``listings.Listed``); with ``dag_id``, raise NotFound for an unknown DAG first."""
+        from tradewind.services import queries as q
+        from tradewind.services.dags import get_dag
+        from tradewind.services.listings import Listed, labels_of
+
+        with self.env.db.session(readonly=True) as session:
+            if dag_id is not None:
+                get_dag(session, dag_id)
+            found = q.list_runs(session, where, paging)
+            return Listed(found.items, found.total, labels_of(session, found.items))
+
+    def page_after(
+        self, where: list[Any], order_by: Any, limit: int, cursor: str, *, dag_id: str | None
+    ) -> Listed[DagRun]:
+        """As :meth:`page`, by keyset: the ``limit`` runs after ``cursor`` ("" first)."""
+        from tradewind.services import queries as q
+        from tradewind.services.dags import get_dag
+        from tradewind.services.listings import Listed, labels_of
+
+        with self.env.db.session(readonly=True) as session:
+            if dag_id is not None:
+                get_dag(session, dag_id)
+            found = q.list_runs_after(session, where, order_by, limit, cursor)
+            labels = labels_of(session, found.items)
+            return Listed(
+                found.items, found.total, labels, found.next_cursor, found.previous_cursor
+            )
+
+    def stats(self, dag_ids: Any = None) -> list[tuple[str, str, dict[str, int]]]:
+        """``(dag_id, display name, state -> number of runs)`` per DAG with runs (or per DAG
+        of ``dag_ids``), by dag_id."""
+        from tradewind.services.queries import dag_run_stats
+
+        with self.env.db.session(readonly=True) as session:
+            return dag_run_stats(session, dag_ids)
