@@ -20,8 +20,7 @@ FRONT_ENDS = ("api", "cli", "ui", "scheduler")
 #: off, and the test then keeps it session-free).
 PENDING_API = {
     "api/v2/routes/asset_queue.py", "api/v2/routes/assets.py", "api/v2/routes/bulk_runs.py",
-    "api/v2/routes/dag_runs.py", "api/v2/routes/dags.py", "api/v2/routes/mapped.py",
-    "api/v2/routes/task_instances.py", "api/v2/routes/ti_extra.py", "api/v2/routes/ti_logs.py",
+    "api/v2/routes/dag_runs.py", "api/v2/routes/dags.py",
 }  # fmt: skip
 PENDING_CLI_UI = {
     "scheduler/loop.py",
