@@ -21,7 +21,7 @@ from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
 
 if TYPE_CHECKING:
-    from tradewind.services.listings import Listed
+    from tradewind.services.listings import Labels, Listed
 
 
 def run_id_for(run_type: DagRunType, when: datetime) -> str:
@@ -410,3 +410,126 @@ class RunService:
 
         with self.env.db.session(readonly=True) as session:
             return dag_run_stats(session, dag_ids)
+
+    def shown(self, dag_id: str, run_id: str) -> tuple[DagRun, Labels]:
+        """One run and its labels (``listings.Labels``); raise NotFound (Airflow's message)."""
+        from tradewind.services.listings import labels_of
+        from tradewind.services.queries import get_dag_run
+
+        with self.env.db.session(readonly=True) as session:
+            run = get_dag_run(session, dag_id, run_id)
+            return run, labels_of(session, [run])
+
+    def create(
+        self,
+        dag_id: str,
+        *,
+        conf: Any = None,
+        run_id: str | None = None,
+        logical_date: datetime | None = None,
+        note: str | None = None,
+        user: str | None = None,
+    ) -> tuple[DagRun, Labels]:
+        """Trigger a manual run as the REST API does (``logical_date`` None: a run without a
+        logical date), and wake the schedulers; return it and its labels."""
+        from tradewind.services.listings import labels_of
+
+        with self.env.db.session() as session:
+            run = trigger_run(
+                session, dag_id, now=self.env.now(), conf=conf, run_id=run_id,
+                logical_date=logical_date, logical_date_given=True, user=user,
+                triggered_by="rest_api", note=note,
+                run_id_pattern=self.env.settings.get("scheduler", "allowed_run_id_pattern"),
+            )  # fmt: skip
+            session.flush()
+            shown = run, labels_of(session, [run])
+        self.env.wake()
+        return shown
+
+    def change(
+        self,
+        dag_id: str,
+        run_id: str,
+        *,
+        state: str | None = None,
+        note: Any = None,
+        set_note: bool = False,
+        user: str | None = None,
+    ) -> tuple[DagRun, Labels]:
+        """Mark a run (``state``: queued, success, failed) and/or, with ``set_note``, set its
+        note; wake the schedulers; return it and its labels. Raise NotFound."""
+        from tradewind.services.edits import set_run_note
+        from tradewind.services.listings import labels_of
+        from tradewind.services.queries import get_dag_run
+        from tradewind.services.task_instances import set_run_state
+
+        now = self.env.now()
+        with self.env.db.session() as session:
+            run = get_dag_run(session, dag_id, run_id)
+            if state is not None:
+                run = set_run_state(session, dag_id, run_id, state, now=now, user=user)
+            if set_note:
+                run = set_run_note(session, dag_id, run_id, note, now=now, user=user)
+            session.flush()
+            session.refresh(run)
+            shown = run, labels_of(session, [run])
+        self.env.wake()
+        return shown
+
+    def clear_preview(
+        self, dag_id: str, run_id: str, *, only_failed: bool = False
+    ) -> tuple[list[tuple[TaskInstance, DagRun]], Labels]:
+        """The ``(ti, run)`` rows clearing the run would reset, and their labels; raise
+        NotFound."""
+        from tradewind.services.listings import ti_labels
+        from tradewind.services.queries import get_dag_run
+        from tradewind.services.task_instances import clear_task_instances
+
+        with self.env.db.session(readonly=True) as session:
+            run = get_dag_run(session, dag_id, run_id)
+            found = clear_task_instances(
+                session, dag_id, now=self.env.now(), run_id=run_id, only_failed=only_failed,
+                dry_run=True,
+            )  # fmt: skip
+            rows = [(ti, run) for ti in found]
+            return rows, ti_labels(session, rows)
+
+    def clear(
+        self,
+        dag_id: str,
+        run_id: str,
+        *,
+        only_failed: bool = False,
+        note: str | None = None,
+        user: str | None = None,
+    ) -> tuple[DagRun, Labels]:
+        """Clear a run's task instances (all, or the failed ones) so they run again, set its
+        note when given, and wake the schedulers; return the run and its labels."""
+        from tradewind.services.edits import set_run_note
+        from tradewind.services.listings import labels_of
+        from tradewind.services.queries import get_dag_run
+        from tradewind.services.task_instances import clear_task_instances
+
+        now = self.env.now()
+        with self.env.db.session() as session:
+            get_dag_run(session, dag_id, run_id)
+            clear_task_instances(
+                session, dag_id, now=now, run_id=run_id, only_failed=only_failed, user=user
+            )
+            if note is not None:
+                set_run_note(session, dag_id, run_id, note, now=now, user=user)
+            session.flush()
+            run = get_dag_run(session, dag_id, run_id)
+            session.refresh(run)
+            shown = run, labels_of(session, [run])
+        self.env.wake()
+        return shown
+
+    def delete(self, dag_id: str, run_id: str, *, user: str | None = None) -> None:
+        """Delete a run with its task instances; raise NotFound."""
+        from tradewind.services.edits import delete_run
+        from tradewind.services.queries import get_dag_run
+
+        with self.env.db.session() as session:
+            get_dag_run(session, dag_id, run_id)
+            delete_run(session, dag_id, run_id, now=self.env.now(), user=user)
