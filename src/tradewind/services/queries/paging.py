@@ -129,7 +129,7 @@ def estimated_total(session: Session, query: Select[Any], conditions: list[Any])
     rows = session.scalar(_PLANNER_ROWS, {"name": froms[0].fullname})
     if rows is None or rows <= ESTIMATE_ABOVE:
         return None
-    return round(rows)
+    return round(float(rows))
 
 
 def settled_total(estimate: int, limit: int, offset: int, found: int) -> int | None:
