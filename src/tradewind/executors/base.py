@@ -15,6 +15,7 @@ class ExecutorEvent:
     try_number: int
     outcome: str  # an Outcome value: "lost" or "failed"
     message: str
+    seq: int | None = None  # the leg of the try (its queueing); None: whichever runs
 
 
 class BaseExecutor:
@@ -39,6 +40,9 @@ class BaseExecutor:
         #: (an outcome, a freed slot): the scheduler passes again before it sleeps, since
         #: nothing is left readable to wake it.
         self.changed = False
+        #: Set by :meth:`poll` when a slot came free and nothing else changed: the scheduler
+        #: passes for it only if its last pass ran out of slots (#17).
+        self.freed = False
 
     def start(self) -> None:
         """Start workers or connect to the broker."""

@@ -402,7 +402,7 @@ class LocalExecutor(BaseExecutor):
             return
         if msg.get("op") != "done":
             return
-        self.changed = True  # a free worker
+        self.freed = True  # a free worker: its try's outcome was served before
         w, why = worker.current, worker.stop_reason
         worker.current = None
         worker.stop_reason = worker.kill_at = None
@@ -436,7 +436,7 @@ class LocalExecutor(BaseExecutor):
         if self.on_lost_log is not None:
             with contextlib.suppress(Exception):
                 self.on_lost_log(w, message)
-        self._events.append(ExecutorEvent(w.ti_id, w.try_number, outcome.value, message))
+        self._events.append(ExecutorEvent(w.ti_id, w.try_number, outcome.value, message, w.seq))
 
     def _replace(self, worker: _Worker, why: str) -> None:
         status = None

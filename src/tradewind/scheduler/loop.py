@@ -109,6 +109,8 @@ class Scheduler:
         self._next_due = datetime.min.replace(tzinfo=timezone.utc)
         self._external = True
         self._poked = False  # woken by the pipe or the listener: pass at least once
+        # The last pass filled every free slot: a slot that comes free may take a task.
+        self._slot_bound = True
         self.finished_runs: list[scheduling.RunOutcome] = []
         self.on_run_finished: Callable[[scheduling.RunOutcome], None] | None = None
 
@@ -137,20 +139,21 @@ class Scheduler:
         with self.env.db.session() as s:
             lost_tries.end_dead_local_jobs(s, now)
             dead = lost_tries.dead_local_tries(s, set(self.executor.alive_ti_ids()))
-        for ti_id, try_number, why in dead:
-            self._report_lost(ti_id, try_number, why)
+        for ti_id, try_number, seq, why in dead:
+            self._report_lost(ti_id, try_number, why, seq)
         with self.env.db.session() as s:
             queueing.requeue_stuck(
                 s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
             )
 
-    def _report_lost(self, ti_id: int, try_number: int, why: str) -> None:
-        """Report one try lost; a compare-and-set, so one scheduler of several does it."""
+    def _report_lost(self, ti_id: int, try_number: int, why: str, seq: int | None = None) -> None:
+        """Report one try lost (with ``seq``, only that leg of it: a later leg that runs or
+        is queued now is left alone); a compare-and-set, so one scheduler of several does it."""
         try:
-            answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why)
+            answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why, seq=seq)
         except TaskInstanceMoved:
             with self.env.db.session() as s:  # lost before its claim: still queued
-                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now()):
+                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now(), seq):
                     log.warning(
                         "task instance %s try %s was lost before its claim (%s): scheduled",
                         ti_id,
@@ -198,11 +201,13 @@ class Scheduler:
         now = self.env.now()
         horizon = self._horizon()
         self._next_due = min(self._next_due, now + timedelta(seconds=horizon))
-        if full or now >= self._next_due:
-            self._full_pass(now, horizon)
+        # One transaction for the whole pass: a run started by the full pass is decided and
+        # queued before the commit (a trigger's first task starts one commit earlier, #17).
         with self.env.db.session() as s:
+            if full or now >= self._next_due:
+                self._full_pass(s, now, horizon)
             result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
-            workloads = self._queue(s, now)
+            workloads = self._queue(s, now, result.scheduled)
         if workloads:
             self.latency.queued(w.ti_id for w in workloads)
             self.executor.queue_workloads(workloads)
@@ -224,27 +229,27 @@ class Scheduler:
             return self.options.poll_interval
         return max(self.options.idle_poll_interval, self.options.poll_interval)
 
-    def _full_pass(self, now: datetime, horizon: float) -> None:
+    def _full_pass(self, s: Any, now: datetime, horizon: float) -> None:
         due = [now + timedelta(seconds=horizon)]
-        with self.env.db.session() as s:
-            if self.only_runs is None:
-                run_creation.refresh_changed_dags(s, self.cache, now)
-                run_creation.create_due_runs(s, self.cache, now)
-                nxt = run_creation.next_run_creation_time(s)
-                if nxt is not None:
-                    due.append(nxt)
-                create_asset_triggered_runs(s, self.cache, now)
-            run_creation.start_queued_runs(s, now)
-            _, retry_at = scheduling.promote_due_retries(s, now)
-            if retry_at is not None:
-                due.append(retry_at)
+        if self.only_runs is None:
+            run_creation.refresh_changed_dags(s, self.cache, now)
+            run_creation.create_due_runs(s, self.cache, now)
+            nxt = run_creation.next_run_creation_time(s)
+            if nxt is not None:
+                due.append(nxt)
+            create_asset_triggered_runs(s, self.cache, now)
+        run_creation.start_queued_runs(s, now)
+        _, retry_at = scheduling.promote_due_retries(s, now)
+        if retry_at is not None:
+            due.append(retry_at)
         self._next_due = min(due)
 
-    def _queue(self, s: Any, now: datetime) -> list[Workload]:
+    def _queue(self, s: Any, now: datetime, decided: set[int]) -> list[Workload]:
         free = self.executor.free_slots()
+        self._slot_bound = True
         if free <= 0:
             return []
-        return queueing.queue_ready(
+        workloads = queueing.queue_ready(
             s,
             now=now,
             free_executor_slots=free,
@@ -255,7 +260,12 @@ class Scheduler:
             token_ttl=max(self.options.queued_timeout * 4, 3600.0),
             executor_name=self.executor.name,
             only_run_ids=self.only_runs,
+            decided=decided,
         )
+        # Fewer than the free slots: nothing else could be queued as the database stands, so
+        # a slot freed later needs no pass of its own (the outcome that freed it is a change).
+        self._slot_bound = len(workloads) >= free
+        return workloads
 
     def _run_finished(self, outcome: scheduling.RunOutcome) -> None:
         log.info("DAG run %s of %s is %s", outcome.run_id, outcome.dag_id, outcome.state)
@@ -304,10 +314,12 @@ class Scheduler:
             if ev.ti_id < 0:
                 continue
             if ev.outcome == Outcome.LOST.value:
-                self._report_lost(ev.ti_id, ev.try_number, ev.message)
+                self._report_lost(ev.ti_id, ev.try_number, ev.message, ev.seq)
                 continue
             try:
-                self.execution.finish_try(ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message)
+                self.execution.finish_try(
+                    ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message, seq=ev.seq
+                )
                 log.warning("task instance %s try %s: %s", ev.ti_id, ev.try_number, ev.message)
             except TaskInstanceMoved:
                 pass
@@ -382,7 +394,7 @@ class Scheduler:
         pass_at = 0.0
         again = False  # the poll after the last pass changed something: pass before sleeping
         while not self._stop.is_set():
-            self.executor.changed = False
+            self.executor.changed = self.executor.freed = False
             events = self.executor.poll()
             self.handle_executor_events(events)
             swept = self.periodic()
@@ -393,6 +405,7 @@ class Scheduler:
                 or events
                 or swept
                 or self.executor.changed
+                or (self.executor.freed and self._slot_bound)
                 or self._external
                 or self._poked
                 or time.monotonic() >= pass_at
@@ -403,11 +416,12 @@ class Scheduler:
                     wait = self.run_once(full=self._external)
                 pass_at = time.monotonic() + wait
                 self._external = False
-            self.executor.changed = False
+            self.executor.changed = self.executor.freed = False
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return
-            if self.executor.changed:  # an outcome served just now: pass again first
+            if self.executor.changed or (self.executor.freed and self._slot_bound):
+                # an outcome served (or a needed slot freed) just now: pass again first
                 again = True
             else:
                 self._wait(max(pass_at - time.monotonic(), 0.0))

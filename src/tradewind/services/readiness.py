@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -29,23 +29,37 @@ log = logging.getLogger(__name__)
 
 _TIT = cast(Table, TaskInstance.__table__)
 _TIc = _TIT.c
-_RUN_STATES = select(_TIc.task_id, _TIc.state, _TIc.map_index).where(
-    _TIc.dag_id == bindparam("b_dag_id"), _TIc.run_id == bindparam("b_run_id")
+# Only the candidates' upstream tasks (seeks in uq_ti_key): reading the whole run cost
+# O(tasks of the run) per pass for a wide run whose tasks have an upstream (#17).
+_UPSTREAM_STATES = select(_TIc.task_id, _TIc.state, _TIc.map_index).where(
+    _TIc.dag_id == bindparam("b_dag_id"),
+    _TIc.run_id == bindparam("b_run_id"),
+    _TIc.task_id.in_(bindparam("b_task_ids", expanding=True)),
 )
 _UNSCHEDULE = ti_update(  # checked by the transition table when built
     TI.SCHEDULED, None, _TIc.id == bindparam("b_id"), updated_at=bindparam("b_now")
 )
 
 
-def keep_ready(session: Session, rows: Sequence[Any], cache: DagCache, now: datetime) -> list[Any]:
+def keep_ready(
+    session: Session,
+    rows: Sequence[Any],
+    cache: DagCache,
+    now: datetime,
+    decided: Collection[int] = (),
+) -> list[Any]:
     """Return the ``rows`` (scheduled task instances about to be queued) whose trigger rule
     holds; move the others back to no state (compare-and-set) and mark their runs changed.
 
     Each row needs ``id``, ``dag_id``, ``run_id``, ``task_id`` and ``dag_version``. Costs one
-    query per run that has a candidate with upstream tasks, none otherwise.
+    query per run that has a candidate with upstream tasks, none otherwise. ``decided``: task
+    instances this transaction itself scheduled from their upstream's states (the run
+    evaluation of the same pass): their rule was just checked, on the same reads.
     """
     with_upstream: dict[tuple[str, str], list[tuple[Any, Any]]] = defaultdict(list)
     for r in rows:
+        if r.id in decided:
+            continue
         task = cache.get(session, r.dag_id, r.dag_version).tasks.get(r.task_id)
         if task is not None and task.upstream_task_ids:  # no upstream: the rule always holds
             with_upstream[(r.dag_id, r.run_id)].append((r, task))
@@ -56,9 +70,9 @@ def keep_ready(session: Session, rows: Sequence[Any], cache: DagCache, now: date
     for (dag_id, run_id), pairs in with_upstream.items():
         states: dict[str, list[str | None]] = defaultdict(list)
         by_index: dict[tuple[str, int], str | None] = {}
-        for task_id, state, map_index in session.execute(
-            _RUN_STATES, {"b_dag_id": dag_id, "b_run_id": run_id}
-        ):
+        upstream = sorted({u for _, task in pairs for u in task.upstream_task_ids})
+        params = {"b_dag_id": dag_id, "b_run_id": run_id, "b_task_ids": upstream}
+        for task_id, state, map_index in session.execute(_UPSTREAM_STATES, params):
             states[task_id].append(state)
             by_index[(task_id, map_index)] = state
         for r, task in pairs:

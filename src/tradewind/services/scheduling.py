@@ -51,6 +51,9 @@ class PassResult:
     runs_started: int = 0
     tis_changed: int = 0
     finished_runs: list[RunOutcome] = field(default_factory=list)
+    #: Task instances this pass scheduled from the states it read (queueing in the same
+    #: transaction need not check their trigger rule again).
+    scheduled: set[int] = field(default_factory=set)
 
 
 class DagCache:
@@ -477,6 +480,8 @@ def evaluate_dirty_runs(
         _decide(session, run, sdags[run.id], tis[run.id], out, now)
     moved, new, as_expected = _apply(session, out, now)
     result.tis_changed = moved + out.expanded
+    if as_expected:
+        result.scheduled = set(out.scheduled)
     if as_expected and not out.expanded:
         tis = {pk: [(i, t, new.get(i, st)) for i, t, st in rows] for pk, rows in tis.items()}
     else:  # someone else moved a task instance meanwhile: decide run ends from the database

@@ -26,7 +26,9 @@ T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 def _env(tmp_path: Path) -> Env:
     environ = {"TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "false"}
     write_config_file(load_settings(tmp_path / "home", environ=environ))
-    env = Env.from_settings(load_settings(tmp_path / "home", environ=environ), clock=FrozenClock(T0))
+    env = Env.from_settings(
+        load_settings(tmp_path / "home", environ=environ), clock=FrozenClock(T0)
+    )
     env.db.migrate()
     return env
 
@@ -91,3 +93,20 @@ def test_the_first_read_queues_by_priority(tmp_path: Path) -> None:
     with env.db.session() as s:
         scheduling.evaluate_dirty_runs(s, scheduling.DagCache(), env.now())
     assert _queue(env, free=3) == ["many.t39", "many.t38", "many.t37"]
+
+
+def test_a_task_of_a_missing_pool_waits_for_the_pool_and_others_run(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    with DAG("pools", start_date=T0, schedule=None) as dag:
+        EmptyOperator(task_id="later", pool="not_yet", priority_weight=10)
+        EmptyOperator(task_id="now", priority_weight=1)
+    _start(env, dag)
+    with env.db.session() as s:
+        scheduling.evaluate_dirty_runs(s, scheduling.DagCache(), env.now())
+    assert _queue(env, free=4) == ["pools.now"]
+    with env.db.session(readonly=True) as s:
+        state = s.execute(select(TaskInstance.state).where(TaskInstance.task_id == "later"))
+        assert state.scalar_one() == "scheduled"  # not failed: the pool may be created later
+    with env.db.session() as s:
+        s.add(queueing.Pool(pool="not_yet", slots=1, description="", include_deferred=False))
+    assert _queue(env, free=4) == ["pools.later"]
