@@ -242,3 +242,21 @@ def patch_task_instance_by_map_index(
 ) -> s.TaskInstanceCollectionResponse:
     """Mark a mapped task instance and/or set its note."""
     return _patch(env, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, False)
+
+
+@mapped_router.patch(
+    TI_PATH + "/{task_id}/{map_index:int}/dry_run",
+    response_model=s.TaskInstanceCollectionResponse,
+)
+def patch_task_instance_dry_run_by_map_index(
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    body: s.PatchTaskInstanceBody,
+    env: EnvDep,
+    user: EditTi,
+    update_mask: UpdateMask = None,
+) -> s.TaskInstanceCollectionResponse:
+    """What ``patch_task_instance_by_map_index`` would change, changing nothing."""
+    return _patch(env, user, dag_id, dag_run_id, task_id, map_index, body, update_mask, True)

@@ -27,6 +27,17 @@ def get_task_instance_dependencies(
 
 
 @router.get(
+    TI_PATH + "/{task_id}/{map_index:int}/dependencies",
+    response_model=sc.TaskDependencyCollectionResponse,
+)
+def get_task_instance_dependencies_by_map_index(
+    dag_id: str, dag_run_id: str, task_id: str, map_index: int, env: EnvDep, _user: ReadTi
+) -> sc.TaskDependencyCollectionResponse:
+    """What keeps one mapped task instance from being scheduled."""
+    return get_task_instance_dependencies(dag_id, dag_run_id, task_id, env, _user, map_index)
+
+
+@router.get(
     TI_PATH + "/{task_id}/links",
     response_model=sc.ExtraLinkCollectionResponse,
     tags=["Extra Links"],
