@@ -149,11 +149,14 @@ class DagService:
             dag.next_run_info = next_run_of(session, dag, sdag, self.env.now())  # type: ignore[attr-defined]
             return dag, sdag
 
-    def page(self, *, failed_since: datetime | None = None, **filters: Any) -> Any:
+    def page(
+        self, *, failed_since: datetime | None = None, errors: int = 0, **filters: Any
+    ) -> tuple[Any, list[ImportErrorRecord]]:
         """The UI's DAGs page (``ui_queries.dags_page``'s ``search``, ``tag``, ``paused``,
-        ``limit``, ``offset``), each row's DAG with its ``next_run_info``."""
+        ``limit``, ``offset``), each row's DAG with its ``next_run_info``, and the first
+        ``errors`` import errors, in one read."""
         from tradewind.services import ui_queries
-        from tradewind.services.dag_store import get_serialized_dag
+        from tradewind.services.dag_store import get_serialized_dag, list_import_errors
         from tradewind.services.run_creation import next_run_of
 
         now = self.env.now()
@@ -165,7 +168,7 @@ class DagService:
                     row.dag.next_run_info = next_run_of(session, row.dag, sdag, now)  # type: ignore[attr-defined]
                 except NotFound:
                     row.dag.next_run_info = None  # type: ignore[attr-defined]
-            return result
+            return result, list_import_errors(session)[:errors] if errors else []
 
     def source(self, fileloc: str) -> str | None:
         """A DAG file's source as the DAG processor stored it, or None."""

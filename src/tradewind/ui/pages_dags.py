@@ -56,16 +56,15 @@ def dags_list(
     env = env_of(request)
     paused = {"all": None, "active": False, "paused": True}.get(status)
     failed_since = failed_window(env.now()) if status == "failed_24h" else None
-    dags = DagService(env)
-    result = dags.page(
+    result, errors = DagService(env).page(
         search=q.strip(),
         tag=tag,
         paused=paused,
         failed_since=failed_since,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
+        errors=20,
     )
-    errors = dags.import_errors()[:20]
     components = MonitorService(env).health()
     pages = max(1, -(-result.total // PAGE_SIZE))
     return render(
