@@ -33,6 +33,10 @@ from tradewind.services.wakeup import TASK_ENDED
 
 log = logging.getLogger("tradewind.scheduler")
 
+#: How often the scheduler checks whether SQLite's planner statistics fell behind the tables
+#: (``Database.refresh_statistics_if_grown``; a no-op on PostgreSQL, which has autovacuum).
+STATISTICS_CHECK_SEC = 300.0
+
 
 @dataclass
 class SchedulerOptions:
@@ -103,6 +107,7 @@ class Scheduler:
         os.set_blocking(self._wake_w, False)
         self._next_heartbeat = 0.0
         self._next_sweep = 0.0
+        self._next_statistics = 0.0  # at start too: the database may have grown meanwhile
         self._next_due = datetime.min.replace(tzinfo=timezone.utc)
         self._external = True
         self._poked = False  # woken by the pipe or the listener: pass at least once
@@ -297,6 +302,9 @@ class Scheduler:
             stale, late = self.service.sweep(now, self.options.ti_heartbeat_timeout)
             if late:  # sent after the commit that marked them missed: never twice
                 self.executor.queue_workloads(late)
+            if mono >= self._next_statistics:  # SQLite plans go bad as the tables grow
+                self._next_statistics = mono + STATISTICS_CHECK_SEC
+                self.env.db.refresh_statistics_if_grown()
             alive = set(self.executor.alive_ti_ids())
             for ti_id, try_number in stale:
                 if ti_id not in alive:

@@ -25,6 +25,7 @@ from tradewind.metastore.tables import (
 )
 from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
+from tradewind.services.queries.paging import Page
 
 if TYPE_CHECKING:
     from tradewind.metastore.tables import ImportError_
@@ -324,6 +325,28 @@ class DagService:
             sdag = get_serialized_dag(session, dag_id, version)
             content = dag_source(session, sdag.fileloc or row.fileloc)
             return row, content, latest_version(session, dag_id)
+
+    def versions(
+        self, dag_id: str, version_number: int | None, paging: Any
+    ) -> tuple[Page[SerializedDagModel], str]:
+        """One page (``queries.Paging``) of a DAG's stored versions (only ``version_number``
+        if given), and the DAG's display name; raise NotFound."""
+        from tradewind.services.queries import display_names
+        from tradewind.services.queries.system import list_dag_versions
+
+        with self.env.db.session(readonly=True) as session:
+            get_dag(session, dag_id)
+            page = list_dag_versions(session, dag_id, version_number, paging)
+            return page, display_names(session, [dag_id])[dag_id]
+
+    def version(self, dag_id: str, version_number: int) -> tuple[SerializedDagModel, str]:
+        """One stored version of a DAG and the DAG's display name; raise NotFound."""
+        from tradewind.services.queries import display_names
+        from tradewind.services.queries.system import get_dag_version
+
+        with self.env.db.session(readonly=True) as session:
+            row = get_dag_version(session, dag_id, version_number)
+            return row, display_names(session, [dag_id])[dag_id]
 
 
 def _next_runs(

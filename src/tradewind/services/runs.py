@@ -290,6 +290,24 @@ class RunService:
         with self.env.db.session(readonly=True) as session:
             return get_run(session, dag_id, run_id)
 
+    def outcome(
+        self, dag_id: str, run_id: str, task_ids: list[str]
+    ) -> tuple[str, dict[str, Any] | None]:
+        """A run's state and, once it ended (success or failed), the ``return_value`` XCom
+        of each of ``task_ids`` (None before, or without task ids); raise NotFound."""
+        from tradewind.services.xcom import get_xcom
+
+        with self.env.db.session(readonly=True) as session:
+            state = str(get_run(session, dag_id, run_id).state)
+            if state not in ("success", "failed") or not task_ids:
+                return state, None
+            return state, {
+                task_id: get_xcom(
+                    session, dag_id=dag_id, run_id=run_id, task_id=task_id, key="return_value"
+                )[1]
+                for task_id in task_ids
+            }
+
     def find(self, dag_id: str, run_id: str, logical_date: datetime | None) -> DagRun | None:
         """The run ``run_id``, else the newest run at ``logical_date``, else None."""
         with self.env.db.session(readonly=True) as session:
