@@ -27,6 +27,7 @@ from tradewind.services.dag_store import get_serialized_dag, list_import_errors
 from tradewind.settings import Settings, load_settings
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+HANG_TIMEOUT = 3.0  # core.dagbag_import_timeout where a file hangs: short, yet a good file fits
 
 
 def dag_source(dag_id: str, *, tasks: int = 2, schedule: str | None = None, extra: str = "") -> str:
@@ -77,7 +78,9 @@ def dags(tmp_path: Path) -> Path:
 def settings(tmp_path: Path, dags: Path) -> Settings:
     s = load_settings(tmp_path, environ={})
     s.set("core", "dags_folder", str(dags))
-    s.set("core", "dagbag_import_timeout", 1.0)
+    # Far above what a file takes even on a loaded machine; the tests of a hanging file
+    # shorten it (HANG_TIMEOUT) so that they do not wait this long.
+    s.set("core", "dagbag_import_timeout", 30.0)
     s.set("scheduler", "parsing_processes", 2)
     return s
 
@@ -108,8 +111,10 @@ def errors_by_file(db: Database) -> dict[str, tuple[int | None, str]]:
 
 
 def test_first_pass_stores_good_dags_and_records_each_failure(
-    dags: Path, db: Database, processor: DagProcessor
+    dags: Path, settings: Settings, db: Database
 ) -> None:
+    settings.set("core", "dagbag_import_timeout", HANG_TIMEOUT)
+    processor = DagProcessor(settings, db, clock=lambda: NOW)
     write(dags, "good.py", dag_source("good", tasks=3, schedule="@daily"))
     write(dags, "sub/unpaused.py", dag_source("unpaused", extra="is_paused_upon_creation=False,"))
     write(dags, "raises.py", "from tradewind import DAG\nx = 1\nraise ValueError('boom')\n")
@@ -133,7 +138,7 @@ def test_first_pass_stores_good_dags_and_records_each_failure(
     assert errors["raises.py"][0] == 3 and "ValueError: boom" in errors["raises.py"][1]
     assert errors["syntax.py"][0] == 2 and "SyntaxError" in errors["syntax.py"][1]
     assert "cycle" in errors["cycle.py"][1] and errors["cycle.py"][0] is not None
-    assert "timed out after 1 s" in errors["loops.py"][1]
+    assert f"timed out after {HANG_TIMEOUT:g} s" in errors["loops.py"][1]
     assert str(dags / "raises.py") in errors["raises.py"][1]
     with db.session(readonly=True) as s:
         stored = get_serialized_dag(s, "good")

@@ -49,15 +49,24 @@ class DeferOnce(BaseOperator):
         return {"event": event}
 
 
-def _states_seen(env, dag_id, stop):
-    from tradewind.services.queueing import count_by_state
+def _write_once_deferred(env, target, stop, wrote):
+    """Write ``target`` once the file sensors ``fs`` and ``generic`` are both deferred."""
+    from sqlalchemy import select
 
-    seen = set()
+    from tradewind.metastore.tables import TaskInstance
+
+    query = select(TaskInstance.task_id).where(
+        TaskInstance.dag_id == "deferred",
+        TaskInstance.task_id.in_(["fs", "generic"]),
+        TaskInstance.state == "deferred",
+    )
     while not stop.is_set():
         with env.db.session(readonly=True) as s:
-            seen |= {k for k, v in count_by_state(s).items() if v}
+            if len(s.execute(query).all()) == 2:
+                target.write_text("x")
+                wrote.set()
+                return
         time.sleep(0.02)
-    return seen
 
 
 def test_deferrable_sensors_wait_in_the_triggerer_and_resume(env, tmp_path):
@@ -82,18 +91,16 @@ def test_deferrable_sensors_wait_in_the_triggerer_and_resume(env, tmp_path):
             task_id="after", python_callable=lambda ti: ti.xcom_pull(task_ids="resumed")
         )
         [dt, fs, generic, resumed] >> after
-    stop = threading.Event()
-    seen: set[str] = set()
-    watcher = threading.Thread(target=lambda: seen.update(_states_seen(env, "deferred", stop)))
-    watcher.start()
-    timer = threading.Timer(0.6, target.write_text, args=("x",))
-    timer.start()
+    stop, wrote = threading.Event(), threading.Event()
+    # The file appears once both file sensors wait in the triggerer, however late they start
+    # (a file written after a fixed pause could be there before they first poke).
+    writer = threading.Thread(target=_write_once_deferred, args=(env, target, stop, wrote))
+    writer.start()
     try:
-        result = run_dag(env, dag, triggerer=True, timeout=30)
+        result = run_dag(env, dag, triggerer=True, timeout=60)
     finally:
         stop.set()
-        watcher.join()
-        timer.join()
+        writer.join()
     assert result.states == {
         "dt": "success",
         "fs": "success",
@@ -101,7 +108,7 @@ def test_deferrable_sensors_wait_in_the_triggerer_and_resume(env, tmp_path):
         "resumed": "success",
         "after": "success",
     }
-    assert "deferred" in seen
+    assert wrote.is_set()  # both file sensors were seen deferred before the file appeared
     assert result.tries["resumed"] == 1  # resuming keeps the try number
     from tradewind.services.xcom import get_xcom
 

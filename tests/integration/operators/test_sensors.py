@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from tradewind import DAG, task
 from tradewind.operators.python import PythonOperator
@@ -36,10 +36,13 @@ def test_file_sensor_waits_for_the_file_then_downstream_runs(env, tmp_path):
 
 def test_time_sensors_pass_once_their_moment_is_reached(env):
     past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    # Midnight has passed today whenever the test runs (a time of day a minute ago is still
+    # to come today when the test runs in the first minute after midnight UTC).
+    midnight = time(0, 0)
     with DAG("times", schedule=None, start_date=START) as dag:
         TimeDeltaSensor(task_id="delta", delta=timedelta(seconds=0), poke_interval=0.05)
         DateTimeSensor(task_id="dt", target_time="{{ data_interval_end }}", poke_interval=0.05)
-        TimeSensor(task_id="tod", target_time=past.time().replace(second=0), poke_interval=0.05)
+        TimeSensor(task_id="tod", target_time=midnight, poke_interval=0.05)
     assert run_dag(env, dag, logical_date=past - timedelta(minutes=5)).states == {
         "delta": "success",
         "dt": "success",

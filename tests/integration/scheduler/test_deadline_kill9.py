@@ -18,7 +18,11 @@ from .conftest import BOTH_DATABASES, Home
 
 pytestmark = pytest.mark.slow
 
-DAG_FILE = """
+# The deadline, after the run is queued: long enough for the first scheduler to start the
+# task and be killed before it passes, even on a loaded machine (4 s was not always).
+DEADLINE_S = 10
+
+DAG_FILE = f"""
 import os, time
 from datetime import datetime, timedelta
 from tradewind import DAG
@@ -27,12 +31,12 @@ from tradewind.sdk.deadline import DeadlineAlert, DeadlineReference, SyncCallbac
 
 def alert(context, channel):
     with open(os.path.join(os.environ["TW_SCRATCH"], "alerts"), "a") as f:
-        f.write(f"{channel} {context['run_id']} {context['deadline']['deadline_time']}\\n")
+        f.write(f"{{channel}} {{context['run_id']}} {{context['deadline']['deadline_time']}}\\n")
 
 with DAG("slow_one", schedule=None, start_date=datetime(2026, 1, 1),
          deadline=DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT,
-                                interval=timedelta(seconds=4),
-                                callback=SyncCallback(alert, kwargs={"channel": "#ops"}))):
+                                interval=timedelta(seconds={DEADLINE_S}),
+                                callback=SyncCallback(alert, kwargs={{"channel": "#ops"}}))):
     PythonOperator(task_id="sleep", python_callable=lambda: time.sleep(120), retries=3)
 """
 
@@ -62,7 +66,7 @@ def test_deadline_alert_fires_exactly_once_across_kill_9(tmp_path: Path, db_url:
         home.env.wake()
         home.wait_for(lambda: _task_state(home, run_id) == "running", 60, "the task to run")
         _kill9(home)  # before the deadline: nobody is watching when it passes
-        time.sleep(max(0.0, (queued_at.timestamp() + 5.5) - time.time()))
+        time.sleep(max(0.0, (queued_at.timestamp() + DEADLINE_S + 1.5) - time.time()))
         assert _alerts(home) == []
 
         home.start_scheduler()  # a new scheduler sees the missed deadline

@@ -102,7 +102,10 @@ def test_task_spans_join_the_run_trace_across_processes(tmp_path: Path, receiver
             return bool(runs) and runs[0].state == "success"
 
         home.wait_for(ended, 60, "the run to succeed")
-        home.wait_for(lambda: len(receiver.spans) >= 4, 30, "4 spans at the receiver")
+        wanted = {"dag_run traced_wire", "ti extract", "ti load", "query warehouse"}
+        home.wait_for(
+            lambda: wanted <= {s.name for s in list(receiver.spans)}, 60, "4 spans at the receiver"
+        )
     finally:
         home.stop_all()
         home.env.db.engine.dispose()

@@ -54,14 +54,14 @@ def test_statsd_lines_use_airflow_legacy_names(tmp_path: Path, listener: StatsdL
     metrics.incr("ti.finish", tags={"dag_id": "sales", "task_id": "load", "state": "success"})
     metrics.timing("task.duration", 0.25, {"dag_id": "sales", "task_id": "load"})
 
-    beat = listener.wait_for("tradewind.scheduler_heartbeat", 10)
+    beat = listener.wait_for("tradewind.scheduler_heartbeat", 30)
     assert (beat[0].value, beat[0].kind) == (1.0, "c")
-    run = listener.wait_for("tradewind.dagrun.duration.success.sales", 10)[0]
+    run = listener.wait_for("tradewind.dagrun.duration.success.sales", 30)[0]
     assert (run.value, run.kind) == (1500.0, "ms")  # StatsD timers are milliseconds
-    pool = listener.wait_for("tradewind.pool.open_slots.default_pool", 10)[0]
+    pool = listener.wait_for("tradewind.pool.open_slots.default_pool", 30)[0]
     assert (pool.value, pool.kind) == (7.0, "g")
-    listener.wait_for("tradewind.ti.finish.sales.load.success", 10)
-    assert listener.wait_for("tradewind.dag.sales.load.duration", 10)[0].value == 250.0
+    listener.wait_for("tradewind.ti.finish.sales.load.success", 30)
+    assert listener.wait_for("tradewind.dag.sales.load.duration", 30)[0].value == 250.0
 
 
 def test_dogstatsd_sends_base_names_with_tags(tmp_path: Path, listener: StatsdListener) -> None:
@@ -75,7 +75,7 @@ def test_dogstatsd_sends_base_names_with_tags(tmp_path: Path, listener: StatsdLi
     )
     setup_observability(settings)
     metrics.incr("ti_failures", tags={"dag_id": "sales", "task_id": "load x"})
-    line = listener.wait_for("af.ti_failures", 10)[0]
+    line = listener.wait_for("af.ti_failures", 30)[0]
     assert line.tags == {"dag_id": "sales", "task_id": "load_x"}  # spaces cannot travel
 
 
@@ -94,7 +94,7 @@ def test_allow_and_block_lists_filter_by_prefix(tmp_path: Path, listener: Statsd
     metrics.incr("dagbag_size")
     metrics.incr("ti.finish", tags={"dag_id": "d", "task_id": "t", "state": "failed"})
     metrics.incr("scheduler_heartbeat")
-    listener.wait_for("tradewind.scheduler_heartbeat", 10)
+    listener.wait_for("tradewind.scheduler_heartbeat", 30)
     names = {line.name for line in listener.lines}
     assert "tradewind.ti.finish.d.t.failed" in names
     assert not names & {"tradewind.ti.start.d.t", "tradewind.dagbag_size"}
