@@ -259,6 +259,76 @@ class DagService:
         with self.env.db.session() as session:
             return delete_dag(session, dag_id, now=self.env.now(), user=user)
 
+    def search(self, flt: Any, paging: Any) -> Page[DagModel]:
+        """One page (``queries.Paging``) of the DAGs matching ``flt`` (``queries.DagFilter``)."""
+        from tradewind.services.queries import list_dags as list_dag_rows
+
+        with self.env.db.session(readonly=True) as session:
+            return list_dag_rows(session, flt, paging)
+
+    def pause_matching(
+        self, flt: Any, paging: Any, paused: bool, *, user: str | None = None
+    ) -> Page[DagModel]:
+        """Pause or unpause one page of the DAGs matching ``flt`` (each audited), then wake
+        the schedulers; return that page."""
+        from tradewind.services.queries import list_dags as list_dag_rows
+
+        now = self.env.now()
+        with self.env.db.session() as session:
+            page = list_dag_rows(session, flt, paging)
+            for row in page.items:
+                set_paused(session, row.dag_id, paused, now=now, user=user)
+            session.flush()
+        self.env.wake()
+        return page
+
+    def detail(self, dag_id: str) -> tuple[DagModel, SerializedDag, Any, int]:
+        """The ``dag`` row, its latest serialized DAG and stored version, and how many runs
+        are active; raise NotFound."""
+        from tradewind.services import queries as q
+        from tradewind.services.dag_store import get_serialized_dag
+
+        with self.env.db.session(readonly=True) as session:
+            row = get_dag(session, dag_id)
+            sdag = get_serialized_dag(session, dag_id)
+            return row, sdag, q.latest_version(session, dag_id), q.active_run_count(session, dag_id)
+
+    def delete_idle(self, dag_id: str, *, user: str | None = None) -> int:
+        """As :meth:`delete`, refused (Conflict) while task instances of the DAG are running;
+        raise NotFound."""
+        from tradewind.errors import Conflict
+        from tradewind.services.queries import running_task_count
+
+        with self.env.db.session() as session:
+            get_dag(session, dag_id)
+            if running_task_count(session, dag_id):
+                raise Conflict(f"Task instances of DAG {dag_id!r} are still running")
+            return delete_dag(session, dag_id, now=self.env.now(), user=user)
+
+    def tags(self, pattern: str | None, paging: Any, prefix: str | None = None) -> Page[str]:
+        """One page of the distinct tags of the active DAGs, filtered by name."""
+        from tradewind.services.queries import dag_tags
+
+        with self.env.db.session(readonly=True) as session:
+            return dag_tags(session, pattern, paging, prefix)
+
+    def code(
+        self, dag_id: str, version_number: int | None = None
+    ) -> tuple[DagModel, str | None, Any]:
+        """The ``dag`` row, the source of the DAG file of that version (default: the latest)
+        as the DAG processor stored it (None if not stored), and the latest stored version;
+        raise NotFound."""
+        from tradewind.services.dag_store import get_serialized_dag
+        from tradewind.services.queries import latest_version
+        from tradewind.services.ui_queries import dag_source
+
+        with self.env.db.session(readonly=True) as session:
+            row = get_dag(session, dag_id)
+            version = str(version_number) if version_number else None
+            sdag = get_serialized_dag(session, dag_id, version)
+            content = dag_source(session, sdag.fileloc or row.fileloc)
+            return row, content, latest_version(session, dag_id)
+
     def versions(
         self, dag_id: str, version_number: int | None, paging: Any
     ) -> tuple[Page[SerializedDagModel], str]:

@@ -533,3 +533,72 @@ class RunService:
         with self.env.db.session() as session:
             get_dag_run(session, dag_id, run_id)
             delete_run(session, dag_id, run_id, now=self.env.now(), user=user)
+
+    def clear_runs_preview(
+        self, dag_id: str, run_ids: list[str], *, only_failed: bool = False
+    ) -> tuple[list[tuple[TaskInstance, DagRun]], Labels]:
+        """The ``(ti, run)`` rows clearing those runs would reset, and their labels; raise
+        NotFound for an unknown DAG or run."""
+        return self._clear_runs(dag_id, run_ids, only_failed=only_failed, dry_run=True)[1:]
+
+    def clear_runs(
+        self,
+        dag_id: str,
+        run_ids: list[str],
+        *,
+        only_failed: bool = False,
+        note: str | None = None,
+        user: str | None = None,
+    ) -> Listed[DagRun]:
+        """Clear those runs of a DAG (all their task instances, or the failed ones), set their
+        note when given, and wake the schedulers; return the runs with their labels."""
+        runs, _rows, labels = self._clear_runs(
+            dag_id, run_ids, only_failed=only_failed, note=note, user=user
+        )
+        self.env.wake()
+        return _listed(runs, labels)
+
+    def _clear_runs(
+        self,
+        dag_id: str,
+        run_ids: list[str],
+        *,
+        only_failed: bool,
+        dry_run: bool = False,
+        note: str | None = None,
+        user: str | None = None,
+    ) -> tuple[list[DagRun], list[tuple[TaskInstance, DagRun]], Labels]:
+        from tradewind.services.listings import labels_of, ti_labels
+        from tradewind.services.task_instances import clear_runs
+
+        with self.env.db.session(readonly=dry_run) as session:
+            chosen, cleared = clear_runs(
+                session, dag_id, run_ids, now=self.env.now(), only_failed=only_failed,
+                dry_run=dry_run, note=note, user=user,
+            )  # fmt: skip
+            labels = ti_labels(session, cleared) if dry_run else labels_of(session, chosen)
+            return chosen, cleared, labels
+
+    def check(self, dag_id: str, run_id: str | None = None) -> None:
+        """Raise NotFound unless the DAG (and the run ``run_id``, when given) exists."""
+        from tradewind.services.dags import get_dag
+        from tradewind.services.queries import get_dag_run
+
+        with self.env.db.session(readonly=True) as session:
+            get_dag(session, dag_id)
+            if run_id is not None:
+                get_dag_run(session, dag_id, run_id)
+
+    def version_of(self, dag_id: str, run_id: str) -> SerializedDag:
+        """The serialized DAG version a run was created from; raise NotFound."""
+        from tradewind.services.queries import get_dag_run
+
+        with self.env.db.session(readonly=True) as session:
+            run = get_dag_run(session, dag_id, run_id)
+            return get_serialized_dag(session, dag_id, run.dag_version)
+
+
+def _listed(runs: list[DagRun], labels: Labels) -> Listed[DagRun]:
+    from tradewind.services.listings import Listed
+
+    return Listed(runs, len(runs), labels)

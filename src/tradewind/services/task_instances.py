@@ -246,6 +246,44 @@ def clear_task_instances(
     return selected
 
 
+def clear_runs(
+    session: Session,
+    dag_id: str,
+    run_ids: list[str],
+    *,
+    now: datetime,
+    only_failed: bool = False,
+    dry_run: bool = False,
+    note: str | None = None,
+    user: str | None = None,
+) -> tuple[list[DagRun], list[tuple[TaskInstance, DagRun]]]:
+    """Clear several runs of a DAG (``clearDagRuns``) and set their note when given; return
+    the runs (refreshed) and the ``(ti, run)`` rows cleared (with ``dry_run``, only say which).
+    Raise NotFound for an unknown DAG or run."""
+    from tradewind.services.dags import get_dag
+    from tradewind.services.edits import set_run_note
+    from tradewind.services.queries import get_dag_run
+
+    get_dag(session, dag_id)
+    chosen = [get_dag_run(session, dag_id, run_id) for run_id in run_ids]
+    cleared: list[tuple[TaskInstance, DagRun]] = []
+    for run in chosen:
+        tis = clear_task_instances(
+            session, dag_id, now=now, run_id=run.run_id, only_failed=only_failed,
+            dry_run=dry_run, user=user,
+        )  # fmt: skip
+        cleared += [(ti, run) for ti in tis]
+    if dry_run:
+        return chosen, cleared
+    if note is not None:
+        for run in chosen:
+            set_run_note(session, dag_id, run.run_id, note, now=now, user=user)
+    session.flush()
+    for run in chosen:
+        session.refresh(run)
+    return chosen, cleared
+
+
 def _external_dependents(session: Session, selected: list[TaskInstance]) -> list[TaskInstance]:
     """Task instances in other DAGs that ExternalTaskMarkers among ``selected`` point to."""
     from tradewind.services.external_clear import expand_external_markers

@@ -13,16 +13,16 @@ from tradewind.api.deps import CurrentUser, EnvDep, UserDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_bulk as b
 from tradewind.api.v2.bulk import BulkTarget, check_bulk_permissions, run_bulk
+from tradewind.api.v2.listed import runs_of, tis_of
 from tradewind.api.v2.params import UpdateMask, check_mask
-from tradewind.api.v2.routes.dag_runs import _get_run, one_run
-from tradewind.api.v2.routes.task_instances import TI_PATH, _patch, ti_page_items
+from tradewind.api.v2.routes.task_instances import TI_PATH, _patch
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput, NotFound
-from tradewind.services import dags as dag_service
 from tradewind.services import edits, runs
 from tradewind.services import queries as q
 from tradewind.services import task_instances as ti_service
-from tradewind.services.dag_store import get_serialized_dag
+from tradewind.services.bulk import BulkService
+from tradewind.services.runs import RunService
 
 router = APIRouter()
 
@@ -88,10 +88,8 @@ def bulk_dag_runs(
 ) -> b.BulkResponse:
     """Mark (state, note) and delete runs in one request; keys are ``dag_id/dag_run_id``."""
     check_bulk_permissions(user, body, Resource.DAG_RUN)
-    with env.db.session() as session:
-        result = run_bulk(session, body, _run_target(env, user.username, dag_id))
-    env.wake()
-    return result
+    target = _run_target(env, user.username, dag_id)
+    return BulkService(env).apply(lambda session: run_bulk(session, body, target), wake=True)
 
 
 def _ti_target(env: Any, user: str, path_dag: str, path_run: str) -> BulkTarget:
@@ -162,10 +160,8 @@ def bulk_task_instances(
     """Mark (state, note) and delete task instances in one request; keys are
     ``dag_id/dag_run_id/task_id`` (``[map_index]`` appended for a mapped one)."""
     check_bulk_permissions(user, body, Resource.TASK_INSTANCE)
-    with env.db.session() as session:
-        result = run_bulk(session, body, _ti_target(env, user.username, dag_id, dag_run_id))
-    env.wake()
-    return result
+    target = _ti_target(env, user.username, dag_id, dag_run_id)
+    return BulkService(env).apply(lambda session: run_bulk(session, body, target), wake=True)
 
 
 @router.post(
@@ -180,35 +176,17 @@ def clear_dag_runs(dag_id: str, body: b.BulkDAGRunClearBody, env: EnvDep, user: 
     partitioned = body.partition_key or body.partition_date_start or body.partition_date_end
     if not body.dag_runs and not partitioned:
         raise InvalidInput("Select the runs to clear with dag_runs or a partition selector")
-    with env.db.session() as session:
-        dag_service.get_dag(session, dag_id)
-        chosen = (
-            [] if partitioned else [_get_run(session, dag_id, r.dag_run_id) for r in body.dag_runs]
+    run_ids = [] if partitioned else [r.dag_run_id for r in body.dag_runs]
+    service = RunService(env)
+    if body.dry_run:
+        rows, labels = service.clear_runs_preview(dag_id, run_ids, only_failed=body.only_failed)
+        items = tis_of(rows, labels)
+        return s.ClearTaskInstanceCollectionResponse(task_instances=items, total_entries=len(items))
+    return runs_of(
+        service.clear_runs(
+            dag_id, run_ids, only_failed=body.only_failed, note=body.note, user=user.username
         )
-        cleared: list[tuple[Any, Any]] = []
-        for run in chosen:
-            tis = ti_service.clear_task_instances(
-                session, dag_id, now=env.now(), run_id=run.run_id, only_failed=body.only_failed,
-                dry_run=body.dry_run, user=user.username,
-            )  # fmt: skip
-            cleared += [(ti, run) for ti in tis]
-        if body.dry_run:
-            items = ti_page_items(session, cleared)
-            return s.ClearTaskInstanceCollectionResponse(
-                task_instances=items, total_entries=len(items)
-            )
-        if body.note is not None:
-            for run in chosen:
-                edits.set_run_note(
-                    session, dag_id, run.run_id, body.note, now=env.now(), user=user.username
-                )
-        session.flush()
-        out = []
-        for run in chosen:
-            session.refresh(run)
-            out.append(one_run(session, run))
-    env.wake()
-    return s.DAGRunCollectionResponse(dag_runs=out, total_entries=len(out))
+    )
 
 
 @router.post(
@@ -219,19 +197,14 @@ def clear_dag_run_partitions(
 ) -> b.ClearPartitionsResponse:
     """Reset the partition fields of matching runs: Tradewind has no partitioned timetables,
     so no run has a partition and none is changed (404 for an unknown DAG or run)."""
-    with env.db.session(readonly=True) as session:
-        dag_service.get_dag(session, dag_id)
-        if body.run_id is not None:
-            _get_run(session, dag_id, body.run_id)
+    RunService(env).check(dag_id, body.run_id)
     return b.ClearPartitionsResponse(
         dag_runs_cleared=0, task_instances_cleared=0, dry_run=body.dry_run
     )
 
 
 def _group_tasks(env: Any, dag_id: str, run_id: str, group_id: str) -> list[str]:
-    with env.db.session(readonly=True) as session:
-        run = _get_run(session, dag_id, run_id)
-        dag = get_serialized_dag(session, dag_id, run.dag_version)
+    dag = RunService(env).version_of(dag_id, run_id)
     inside = [
         task_id
         for task_id, task in dag.tasks.items()

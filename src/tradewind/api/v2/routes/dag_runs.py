@@ -15,7 +15,6 @@ from tradewind.api.v2.listed import run_of, runs_of, tis_of
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.core.permissions import Action, Resource
 from tradewind.services import queries as q
-from tradewind.services.listings import labels_of
 from tradewind.services.runs import RunService
 
 router = APIRouter(tags=["DagRun"])
@@ -62,11 +61,6 @@ CURSOR_DOC = (
 Ranges = Annotated[dict[str, dict[str, Date]], Depends(date_ranges)]
 States = Annotated[list[s.DagRunState] | None, Query()]
 RunTypes = Annotated[list[s.DagRunType] | None, Query()]
-
-
-def one_run(session: Any, run: Any) -> s.DAGRunResponse:
-    """A single run as the API returns it (for the routes that still hold a session)."""
-    return run_of(run, labels_of(session, [run]))
 
 
 @router.get("/dags/{dag_id}/dagRuns", response_model=s.DAGRunCollectionResponse)

@@ -13,10 +13,9 @@ from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.list_filters import DagFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import Conflict, InvalidInput, NotFound
-from tradewind.services import dags as dag_service
+from tradewind.errors import InvalidInput, NotFound
 from tradewind.services import queries as q
-from tradewind.services.dag_store import get_serialized_dag
+from tradewind.services.dags import DagService
 
 router = APIRouter(tags=["DAG"])
 
@@ -89,9 +88,8 @@ def get_dags(
         extra=tuple(extra),
     )
     paging = q.Paging(limit, offset, tuple(order_by or ("dag_id",)))
-    with env.db.session(readonly=True) as session:
-        page = q.list_dags(session, flt, paging)
-        dags = [convert.dag_response(row, env.secret_key) for row in page.items]
+    page = DagService(env).search(flt, paging)
+    dags = [convert.dag_response(row, env.secret_key) for row in page.items]
     return s.DAGCollectionResponse(dags=dags, total_entries=page.total)
 
 
@@ -118,33 +116,23 @@ def patch_dags(
     flt = _filter(
         tags, tags_match_mode, owners, dag_id_pattern, dag_id_prefix_pattern, exclude_stale, paused
     )
-    now = env.now()
-    with env.db.session() as session:
-        page = q.list_dags(session, flt, q.Paging(limit, offset, ("dag_id",)))
-        for row in page.items:
-            dag_service.set_paused(session, row.dag_id, body.is_paused, now=now, user=user.username)
-        session.flush()
-        dags = [convert.dag_response(row, env.secret_key) for row in page.items]
-    env.wake()
+    paging = q.Paging(limit, offset, ("dag_id",))
+    page = DagService(env).pause_matching(flt, paging, body.is_paused, user=user.username)
+    dags = [convert.dag_response(row, env.secret_key) for row in page.items]
     return s.DAGCollectionResponse(dags=dags, total_entries=page.total)
 
 
 @router.get("/dags/{dag_id}", response_model=s.DAGResponse)
 def get_dag(dag_id: str, env: EnvDep, _user: ReadDag) -> s.DAGResponse:
     """One DAG."""
-    with env.db.session(readonly=True) as session:
-        return convert.dag_response(dag_service.get_dag(session, dag_id), env.secret_key)
+    return convert.dag_response(DagService(env).get(dag_id), env.secret_key)
 
 
 @router.get("/dags/{dag_id}/details", response_model=s.DAGDetailsResponse)
 def get_dag_details(dag_id: str, env: EnvDep, _user: ReadDag) -> s.DAGDetailsResponse:
     """One DAG with the details of its latest version."""
-    with env.db.session(readonly=True) as session:
-        row = dag_service.get_dag(session, dag_id)
-        sdag = get_serialized_dag(session, dag_id)
-        version = q.latest_version(session, dag_id)
-        active = q.active_run_count(session, dag_id)
-        return convert.dag_details(row, sdag, version, active, env.secret_key)
+    row, sdag, version, active = DagService(env).detail(dag_id)
+    return convert.dag_details(row, sdag, version, active, env.secret_key)
 
 
 @router.patch("/dags/{dag_id}", response_model=s.DAGResponse)
@@ -153,23 +141,14 @@ def patch_dag(
 ) -> s.DAGResponse:
     """Pause or unpause one DAG."""
     check_mask(update_mask, {"is_paused"})
-    with env.db.session() as session:
-        row = dag_service.set_paused(
-            session, dag_id, body.is_paused, now=env.now(), user=user.username
-        )
-        out = convert.dag_response(row, env.secret_key)
-    env.wake()
-    return out
+    row = DagService(env).set_paused(dag_id, body.is_paused, user=user.username)
+    return convert.dag_response(row, env.secret_key)
 
 
 @router.delete("/dags/{dag_id}", status_code=200)
 def delete_dag(dag_id: str, env: EnvDep, user: DeleteDag) -> Any:
     """Delete a DAG's records (it comes back at the next parse if its file still exists)."""
-    with env.db.session() as session:
-        dag_service.get_dag(session, dag_id)
-        if q.running_task_count(session, dag_id):
-            raise Conflict(f"Task instances of DAG {dag_id!r} are still running")
-        dag_service.delete_dag(session, dag_id, now=env.now(), user=user.username)
+    DagService(env).delete_idle(dag_id, user=user.username)
     return None
 
 
@@ -190,10 +169,9 @@ def get_dag_tags(
             f"Ordering with '{order[0].lstrip('-')}' is disallowed or the attribute does not "
             "exist on the model"
         )
-    with env.db.session(readonly=True) as session:
-        page = q.dag_tags(
-            session, tag_name_pattern, q.Paging(limit, offset, order), tag_name_prefix_pattern
-        )
+    page = DagService(env).tags(
+        tag_name_pattern, q.Paging(limit, offset, order), tag_name_prefix_pattern
+    )
     return {"tags": page.items, "total_entries": page.total}
 
 
@@ -220,8 +198,7 @@ def get_tasks(
     field = order_by.lstrip("-")
     if field not in _TASK_ORDER:
         raise InvalidInput(f"Ordering with '{field}' is disallowed or the attribute does not exist")
-    with env.db.session(readonly=True) as session:
-        sdag = get_serialized_dag(session, dag_id)
+    sdag = DagService(env).serialized(dag_id)
     tasks = [convert.task_response(t) for t in sdag.tasks.values()]
     tasks.sort(key=lambda t: str(getattr(t, field) or ""), reverse=order_by.startswith("-"))
     return s.TaskCollectionResponse(tasks=tasks, total_entries=len(tasks))
@@ -230,8 +207,7 @@ def get_tasks(
 @router.get("/dags/{dag_id}/tasks/{task_id}", response_model=s.TaskResponse, tags=["Task"])
 def get_task(dag_id: str, task_id: str, env: EnvDep, _user: ReadDag) -> s.TaskResponse:
     """One task of a DAG's latest version."""
-    with env.db.session(readonly=True) as session:
-        sdag = get_serialized_dag(session, dag_id)
+    sdag = DagService(env).serialized(dag_id)
     task = sdag.tasks.get(task_id)
     if task is None:
         raise NotFound(f"Task with id {task_id!r} not found in DAG {dag_id!r}")
@@ -247,13 +223,7 @@ def get_dag_source(
     accept: Annotated[str, Header()] = "application/json",
 ) -> Response:
     """The DAG file's source as the DAG processor stored it."""
-    from tradewind.services.ui_queries import dag_source
-
-    with env.db.session(readonly=True) as session:
-        row = dag_service.get_dag(session, dag_id)
-        sdag = get_serialized_dag(session, dag_id, str(version_number) if version_number else None)
-        content = dag_source(session, sdag.fileloc or row.fileloc)
-        version = q.latest_version(session, dag_id)
+    row, content, version = DagService(env).code(dag_id, version_number)
     if content is None:
         raise NotFound(f"The source of DAG {dag_id!r} was not stored")
     if "text/plain" in accept:
