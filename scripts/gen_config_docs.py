@@ -26,7 +26,7 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("core", "parallelism"): (
         "",
-        "Most task instances running at once per scheduler; also the LocalExecutor's number of worker processes.",
+        "Most task instances running at once per scheduler; also the most worker processes of the LocalExecutor (it starts `[local_executor] idle_workers` and forks more on demand).",
     ),
     ("core", "max_active_tasks_per_dag"): (
         "",
@@ -103,6 +103,10 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "closest: scheduler_idle_sleep_time",
         "Longest the scheduler sleeps between passes when nothing wakes it; wake-ups (trigger, task end, parse) are immediate.",
     ),
+    ("scheduler", "idle_poll_interval"): (
+        "none (Tradewind only)",
+        "Longest the scheduler waits between full passes while its executor runs nothing and no scheduled run or retry is due sooner; wake-ups (trigger, unpause, clear, parse) are immediate, so this only bounds a lost wake-up.",
+    ),
     ("scheduler", "dag_dir_list_interval"): (
         "[dag_processor] refresh_interval",
         "Seconds between full rescans of the DAGs folder (changes are also watched).",
@@ -127,6 +131,18 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
     ("local_executor", "fork_per_try"): (
         "none (Tradewind only; Airflow always forks)",
         "Run every try of the LocalExecutor in a freshly forked child of its warm worker (a try cannot change what the next one sees; ~1.5 ms and ~2 ms of CPU more per try) instead of in the worker itself, which the scheduler stops with SIGTERM/SIGKILL on a timeout or clear. Either way a try that exits or crashes (segfault) fails; a worker killed from outside is lost.",
+    ),
+    ("local_executor", "idle_workers"): (
+        "none (Tradewind only; Airflow's LocalExecutor starts `parallelism` workers)",
+        "Warm worker processes the LocalExecutor keeps while nothing runs (at most `[core] parallelism`). More are forked when more tries run at once, up to `parallelism`; 0 saves one process but the first try after a quiet spell waits for a fork.",
+    ),
+    ("local_executor", "worker_idle_timeout"): (
+        "none (Tradewind only)",
+        "Seconds a warm worker above `idle_workers` may go without a try before it is stopped.",
+    ),
+    ("local_executor", "worker_max_tasks"): (
+        "closest: [celery] worker_max_tasks_per_child",
+        "Replace a warm worker after it ran this many tries (0: never); bounds what leaky task code can accumulate when tries run in the worker (`fork_per_try = false`).",
     ),
     ("celery", "broker_url"): (
         "",

@@ -63,6 +63,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "scheduler_heartbeat_sec": 5.0,
             "scheduler_health_check_threshold": 30.0,
             "poll_interval": 1.0,
+            "idle_poll_interval": 10.0,
             "dag_dir_list_interval": 300.0,
             "parsing_processes": 2,
             "parsing_files_per_process": 50,
@@ -73,6 +74,9 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
         },
         "local_executor": {
             "fork_per_try": False,
+            "idle_workers": 1,
+            "worker_idle_timeout": 60.0,
+            "worker_max_tasks": 0,
         },
         "celery": {
             "broker_url": "redis://127.0.0.1:6379/0",

@@ -31,11 +31,7 @@ PENDING_API = {
     "api/v2/routes/variables.py", "api/v2/routes/xcom.py",
 }  # fmt: skip
 PENDING_CLI_UI = {
-    "cli/_runtime.py", "cli/dags.py", "cli/dags_info.py", "cli/dags_run.py", "cli/db.py",
-    "cli/jobs.py", "cli/scheduler.py", "cli/standalone.py", "cli/tasks.py", "cli/tasks_run.py",
-    "ui/actions.py", "ui/pages_assets.py", "ui/pages_browse.py", "ui/pages_dag_more.py",
-    "ui/pages_dag_views.py", "ui/pages_dags.py", "ui/pages_monitor.py", "ui/pages_system.py",
-    "ui/routes.py", "scheduler/loop.py",
+    "ui/actions.py", "ui/pages_dag_views.py", "ui/pages_dags.py", "scheduler/loop.py",
 }  # fmt: skip
 PENDING = PENDING_API | PENDING_CLI_UI
 MODULES = sorted(

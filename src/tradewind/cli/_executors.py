@@ -61,6 +61,9 @@ def make_executor(env: Env, execution: ExecutionService, name: str | None = None
             parallelism=1 if name == "SequentialExecutor" else parallelism,
             on_lost_log=lost,
             fork_per_try=bool(env.settings.get("local_executor", "fork_per_try")),
+            idle_workers=int(env.settings.get("local_executor", "idle_workers")),
+            idle_timeout=float(env.settings.get("local_executor", "worker_idle_timeout")),
+            max_tasks=int(env.settings.get("local_executor", "worker_max_tasks")),
         )
     if name == "CeleryExecutor":
         try:

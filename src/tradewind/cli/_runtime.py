@@ -39,7 +39,7 @@ def get_env(settings: Settings | None = None) -> Env:
         env = Env.from_settings(settings or get_settings())
         cache["env"] = env
         if root is not None:
-            root.call_on_close(env.db.engine.dispose)
+            root.call_on_close(env.close)
     env_obj: Env = cache["env"]
     return env_obj
 
@@ -110,13 +110,12 @@ def load_dag_object(env: Env, dag_id: str) -> DAG:
     file of the DAGs folder that mentions the id is tried.
     """
     from tradewind.sdk.finder import find_dag_files
-    from tradewind.services.dags import get_dag
+    from tradewind.services.dags import DagService
 
     folder = str(env.settings.dags_folder)
     candidates: list[str] = []
     try:
-        with env.db.session(readonly=True) as s:
-            candidates.append(get_dag(s, dag_id).fileloc)
+        candidates.append(DagService(env).get(dag_id).fileloc)
     except (NotFound, TradewindError):
         pass
     except Exception:  # noqa: BLE001 - an uninitialised metastore: fall back to scanning

@@ -61,30 +61,22 @@ def run_row(run: Any) -> dict[str, Any]:
 @output_option
 def list_(include_inactive: bool, no_refresh: bool, output: str) -> None:
     """List the DAGs found in the DAGs folder."""
-    from tradewind.services.dags import list_dags
+    from tradewind.services.dags import DagService
 
     env = get_env()
     if not no_refresh:
         refresh_dags(env)
-    with env.db.session(readonly=True) as s:
-        rows = [_dag_row(s, d, env.now()) for d in list_dags(s, include_inactive=include_inactive)]
+    listing = DagService(env).listing(include_inactive=include_inactive)
+    rows = [_dag_row(dag, upcoming, error) for dag, upcoming, error in listing]
     columns = ["dag_id", "fileloc", "owners", "is_paused", "schedule", "tags"]
     emit(rows, output, columns if output in ("table", "plain") else None)
 
 
-def _dag_row(session: Any, dag: Any, now: datetime) -> dict[str, Any]:
+def _dag_row(dag: Any, upcoming: dict[str, Any] | None, error: Exception | None) -> dict[str, Any]:
     """A DAG's listing fields, with its next run (computed for paused DAGs too)."""
-    from tradewind.errors import NotFound
-    from tradewind.services.dag_store import get_serialized_dag
-    from tradewind.services.run_creation import next_run_of
-
-    try:
-        upcoming = next_run_of(session, dag, get_serialized_dag(session, dag.dag_id), now)
-    except NotFound:
-        upcoming = None
-    except Exception as exc:  # noqa: BLE001 - a custom timetable's bug hides only its next run
+    if error is not None:  # a custom timetable's bug hides only its next run
+        exc = error
         click.echo(f"DAG {dag.dag_id}: its timetable failed: {type(exc).__name__}: {exc}", err=True)
-        upcoming = None
     upcoming = upcoming or {}
     return {
         "dag_id": dag.dag_id,
@@ -107,31 +99,29 @@ def _dag_row(session: Any, dag: Any, now: datetime) -> dict[str, Any]:
 @output_option
 def list_import_errors(no_refresh: bool, output: str) -> None:
     """List the DAG files that failed to import, with the line and the error."""
-    from tradewind.services.dag_store import list_import_errors as errors
+    from tradewind.services.dags import DagService
 
     env = get_env()
     if not no_refresh:
         refresh_dags(env)
-    with env.db.session(readonly=True) as s:
-        rows = [
-            {
-                "filepath": e.filename,
-                "lineno": e.lineno,
-                "error": e.stacktrace,
-                "timestamp": e.timestamp,
-            }
-            for e in errors(s)
-        ]
+    rows = [
+        {
+            "filepath": e.filename,
+            "lineno": e.lineno,
+            "error": e.stacktrace,
+            "timestamp": e.timestamp,
+        }
+        for e in DagService(env).import_errors()
+    ]
     emit(rows, output, ["filepath", "lineno", "error"] if output == "table" else None)
 
 
 def _serialized(env: Any, dag_id: str, refresh: bool = True) -> Any:
-    from tradewind.services.dag_store import get_serialized_dag
+    from tradewind.services.dags import DagService
 
     if refresh:
         refresh_dags(env)
-    with env.db.session(readonly=True) as s:
-        return get_serialized_dag(s, dag_id)
+    return DagService(env).serialized(dag_id)
 
 
 @dags.command("show", context_settings=CONTEXT_SETTINGS)
@@ -179,24 +169,21 @@ def show(dag_id: str, save: Path | None, fmt: str) -> None:
 @output_option
 def details(dag_id: str, output: str) -> None:
     """Show a DAG's properties."""
-    from tradewind.services.dags import dag_details
+    from tradewind.services.dags import DagService
 
     env = get_env()
     refresh_dags(env)
-    with env.db.session(readonly=True) as s:
-        record = dag_details(s, dag_id)
+    record = DagService(env).details(dag_id)
     emit_one(record, output)
 
 
 def _set_paused(dag_id: str, paused: bool, output: str) -> None:
-    from tradewind.services.dags import set_paused
+    from tradewind.services.dags import DagService
 
     env = get_env()
     refresh_dags(env)
-    with env.db.session() as s:
-        row = set_paused(s, dag_id, paused, now=env.now(), user=cli_user())
-        record = {"dag_id": row.dag_id, "is_paused": row.is_paused}
-    env.wake()
+    row = DagService(env).set_paused(dag_id, paused, user=cli_user())
+    record = {"dag_id": row.dag_id, "is_paused": row.is_paused}
     if output == "table":
         click.echo(f"DAG {dag_id} is {'paused' if paused else 'unpaused'}.")
     else:
@@ -229,27 +216,16 @@ def trigger(
     dag_id: str, conf: str | None, run_id: str | None, logical_date: datetime | None, output: str
 ) -> None:
     """Create a manual run of a DAG with an optional conf; the scheduler runs it."""
-    from tradewind.services.dags import get_dag
-    from tradewind.services.runs import trigger_run
+    from tradewind.services.runs import RunService
 
     env = get_env()
     conf_dict = parse_conf(conf)
     refresh_dags(env)
-    with env.db.session() as s:
-        run = trigger_run(
-            s,
-            dag_id,
-            now=env.now(),
-            conf=conf_dict,
-            run_id=run_id,
-            logical_date=logical_date,
-            user=cli_user(),
-            triggered_by="cli",
-            run_id_pattern=env.settings.get("scheduler", "allowed_run_id_pattern"),
-        )
-        row = run_row(run)
-        paused = get_dag(s, dag_id).is_paused
-    env.wake()
+    run, paused = RunService(env).trigger(
+        dag_id, conf=conf_dict, run_id=run_id, logical_date=logical_date, user=cli_user(),
+        triggered_by="cli",
+    )  # fmt: skip
+    row = run_row(run)
     emit([row], output, ["dag_id", "run_id", "state", "logical_date", "conf"])
     if paused:
         click.echo(
@@ -275,13 +251,9 @@ def list_runs(
     output: str,
 ) -> None:
     """List the runs of a DAG, newest first."""
-    from tradewind.services.dags import get_dag
-    from tradewind.services.runs import list_runs as runs
+    from tradewind.services.runs import RunService
 
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        get_dag(s, dag_id)
-        rows = [run_row(r) for r in runs(s, dag_id, state=state, limit=limit)]
+    rows = [run_row(r) for r in RunService(get_env()).of_dag(dag_id, state=state, limit=limit)]
     if start_date is not None:
         rows = [r for r in rows if r["logical_date"] and r["logical_date"] >= start_date]
     if end_date is not None:
@@ -294,11 +266,10 @@ def list_runs(
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(dag_id: str, yes: bool) -> None:
     """Delete every record of a DAG (it comes back if its file still defines it)."""
-    from tradewind.services.dags import delete_dag
+    from tradewind.services.dags import DagService
 
     env = get_env()
     if not yes:
         click.confirm(f"This deletes all records of DAG {dag_id!r}. Proceed?", abort=True)
-    with env.db.session() as s:
-        count = delete_dag(s, dag_id, now=env.now(), user=cli_user())
+    count = DagService(env).delete(dag_id, user=cli_user())
     click.echo(f"Deleted DAG {dag_id} ({count} rows).")

@@ -2,48 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 import click
 
 from tradewind.cli._output import emit, output_option
 from tradewind.cli._runtime import get_env, refresh_dags
 from tradewind.cli.main import CONTEXT_SETTINGS
-
-
-def next_runs(session: Any, dag_id: str, now: Any, count: int) -> list[dict[str, Any]]:
-    """The next ``count`` scheduled runs of a DAG (the first as the scheduler will make it)."""
-    from tradewind.sdk.timetables import DataInterval, TimeRestriction
-    from tradewind.services.dag_store import get_serialized_dag
-    from tradewind.services.dags import get_dag
-    from tradewind.services.run_creation import next_run_of
-
-    dag, sdag = get_dag(session, dag_id), get_serialized_dag(session, dag_id)
-    first = next_run_of(session, dag, sdag, now)
-    out = [first] if first else []
-    restriction = TimeRestriction(
-        earliest=None,
-        latest=datetime.fromisoformat(sdag.end_date) if sdag.end_date else None,
-        catchup=True,
-    )
-    while out and len(out) < count and sdag.timetable.periodic:
-        last = DataInterval(out[-1]["data_interval_start"], out[-1]["data_interval_end"])
-        info = sdag.timetable.next_dagrun_info(
-            last_automated_data_interval=last, restriction=restriction, now=now
-        )
-        if info is None:
-            break
-        out.append(
-            {
-                "run_after": info.run_after.astimezone(first["run_after"].tzinfo),  # type: ignore[index]
-                "logical_date": info.logical_date,
-                "data_interval_start": info.data_interval.start,
-                "data_interval_end": info.data_interval.end,
-                "timezone": first["timezone"],  # type: ignore[index]
-            }
-        )
-    return out
 
 
 @click.command("next-execution", context_settings=CONTEXT_SETTINGS)
@@ -52,13 +15,11 @@ def next_runs(session: Any, dag_id: str, now: Any, count: int) -> list[dict[str,
 @output_option
 def next_execution(dag_id: str, num_executions: int, output: str) -> None:
     """Print the logical date (and run-after time) of a DAG's next scheduled runs."""
-    from tradewind.services.dags import get_dag
+    from tradewind.services.dags import DagService
 
     env = get_env()
     refresh_dags(env)
-    with env.db.session(readonly=True) as s:
-        rows = next_runs(s, dag_id, env.now(), max(num_executions, 1))
-        paused = get_dag(s, dag_id).is_paused
+    rows, paused = DagService(env).next_runs(dag_id, max(num_executions, 1))
     if output != "table":
         emit(rows, output)
         return

@@ -158,7 +158,7 @@ def backfill(
     Shows the progress until the backfill is done; Ctrl-C stops watching, not the backfill.
     With no scheduler running it says so at once; ``--local`` runs the backfill itself.
     """
-    from tradewind.services.backfills import create_backfill
+    from tradewind.services.backfills import BackfillService
 
     behavior = reprocess_behavior or (
         "completed" if reset_dagruns else "failed" if rerun_failed_tasks else "none"
@@ -174,22 +174,13 @@ def backfill(
         local = False
     elif not (alive or local):
         _no_scheduler(env, no_wait)
-    with env.db.session() as s:
-        bf, plan = create_backfill(
-            s,
-            dag_id,
-            start_date,
-            end_date,
-            now=env.now(),
-            reprocess_behavior=behavior,
-            max_active_runs=max_active_runs,
-            run_backwards=run_backwards,
-            conf=conf_dict,
-            dry_run=dry_run,
-            user=cli_user(),
-        )
-        backfill_id = bf.id if bf is not None else None
-        complete = bf is not None and bf.completed_at is not None
+    bf, plan = BackfillService(env).create(
+        dag_id, start_date, end_date, reprocess_behavior=behavior,
+        max_active_runs=max_active_runs, run_backwards=run_backwards, conf=conf_dict,
+        dry_run=dry_run, user=cli_user(),
+    )  # fmt: skip
+    backfill_id = bf.id if bf is not None else None
+    complete = bf is not None and bf.completed_at is not None
     rows = _plan_rows(plan)
     if dry_run or output != "table":
         emit(rows, output, ["logical_date", "data_interval_start", "data_interval_end", "action"])
@@ -218,11 +209,9 @@ def backfill(
 
 def _scheduler_alive(env: Any) -> bool:
     """Whether a scheduler sent a heartbeat within the health threshold (the health data)."""
-    from tradewind.services.queries.system import live_jobs
+    from tradewind.services.jobs import JobService
 
-    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
-    with env.db.session(readonly=True) as s:
-        return bool(live_jobs(s, "SchedulerJob", env.now(), threshold))
+    return bool(JobService(env).alive("SchedulerJob"))
 
 
 def _no_scheduler(env: Any, no_wait: bool) -> None:
@@ -260,7 +249,7 @@ def _watch(env: Any, backfill_id: int | None, *, alive: Any = None, local: bool 
     """Show a progress bar until the backfill completes; return its number of failed runs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from tradewind.services.backfills import backfill_progress
+    from tradewind.services.backfills import BackfillService
 
     assert backfill_id is not None
     out = console()
@@ -281,9 +270,9 @@ def _watch(env: Any, backfill_id: int | None, *, alive: Any = None, local: bool 
     try:
         with Progress(*columns, console=out) as bar:
             task = bar.add_task("", total=None, bf=backfill_id)
+            backfills = BackfillService(env)
             while True:
-                with env.db.session(readonly=True) as s:
-                    progress = backfill_progress(s, backfill_id)
+                progress = backfills.progress(backfill_id)
                 finished = int(progress["done"]) + int(progress["failed"])
                 bar.update(
                     task,

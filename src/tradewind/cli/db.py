@@ -16,7 +16,7 @@ def db() -> None:
 def initialise() -> list[str]:
     """Write the config file if missing, migrate, create the default pool; return what was done."""
     from tradewind.services.install import write_config_file
-    from tradewind.services.queueing import ensure_default_pool
+    from tradewind.services.pools import PoolService
 
     settings = get_settings()
     done: list[str] = []
@@ -27,8 +27,7 @@ def initialise() -> list[str]:
         done.append(f"Using the config file {settings.config_file}")
     env = get_env(settings)
     env.db.migrate()
-    with env.db.session() as s:
-        ensure_default_pool(s)
+    PoolService(env).ensure_default()
     settings.dags_folder.mkdir(parents=True, exist_ok=True)
     done.append(f"Initialised the metastore at {env.db.safe_url}")
     done.append(f"DAGs folder: {settings.dags_folder}")
@@ -46,7 +45,7 @@ def init() -> None:
 def migrate() -> None:
     """Upgrade the metastore schema to the newest version (writes the config file if missing)."""
     from tradewind.services.install import write_config_file
-    from tradewind.services.queueing import ensure_default_pool
+    from tradewind.services.pools import PoolService
 
     settings = get_settings()
     # As Airflow's first command writes airflow.cfg: without it the web server and the
@@ -57,8 +56,7 @@ def migrate() -> None:
     env = get_env(settings)
     before = env.db.current_revision()
     env.db.migrate()
-    with env.db.session() as s:
-        ensure_default_pool(s)
+    PoolService(env).ensure_default()
     after = env.db.current_revision()
     if before == after:
         click.echo(f"The metastore at {env.db.safe_url} is up to date ({after}).")
@@ -73,7 +71,7 @@ db.add_command(migrate, "upgrade")  # Airflow 2's name, kept working as in Airfl
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def reset(yes: bool) -> None:
     """Drop every table and recreate the schema (all data is lost)."""
-    from tradewind.services.queueing import ensure_default_pool
+    from tradewind.services.pools import PoolService
 
     env = get_env()
     if not yes:
@@ -81,8 +79,7 @@ def reset(yes: bool) -> None:
             f"This drops every table of {env.db.safe_url} and all its data. Proceed?", abort=True
         )
     env.db.reset()
-    with env.db.session() as s:
-        ensure_default_pool(s)
+    PoolService(env).ensure_default()
     click.echo(f"Reset the metastore at {env.db.safe_url}.")
 
 

@@ -27,14 +27,13 @@ def check(
     job_type: str, hostname: str | None, local: bool, limit: int, allow_multiple: bool
 ) -> None:
     """Exit 0 if a job of this type is alive (heartbeat within the health threshold), else 1."""
-    from tradewind.services.queries.system import live_jobs
+    from tradewind.services.jobs import JobService
 
-    env = get_env()
-    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
+    jobs = JobService(get_env())
+    threshold = jobs.health_threshold
     host = socket.gethostname() if local else hostname
-    with env.db.session(readonly=True) as s:
-        alive = live_jobs(s, job_type, env.now(), threshold, hostname=host)[: max(limit, 1)]
-        found = [(j.id, j.hostname, j.pid) for j in alive]
+    alive = jobs.alive(job_type, hostname=host)[: max(limit, 1)]
+    found = [(j.id, j.hostname, j.pid) for j in alive]
     if not found:
         where = f" on {host}" if host else ""
         raise click.ClickException(

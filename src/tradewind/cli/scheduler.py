@@ -34,14 +34,11 @@ def _processor_child(env: Any) -> None:
 
 def refuse_second_scheduler(env: Any) -> None:
     """On SQLite, refuse before starting anything when another scheduler is alive."""
-    from tradewind.services.queries.system import live_jobs
+    from tradewind.services.jobs import JobService
 
     if not env.settings.is_sqlite:
         return  # PostgreSQL and MySQL run several schedulers side by side
-    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
-    with env.db.session(readonly=True) as s:
-        alive = live_jobs(s, "SchedulerJob", env.now(), threshold)
-        found = [(j.pid, j.hostname) for j in alive]
+    found = [(j.pid, j.hostname) for j in JobService(env).alive("SchedulerJob")]
     if found:
         pid, host = found[0]
         raise click.ClickException(

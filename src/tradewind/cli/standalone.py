@@ -34,17 +34,17 @@ def _enable_examples(config_file: Path) -> None:
 
 def ensure_admin(env: Any) -> tuple[str, str | None, Path]:
     """Create the admin user if there is no user yet; return (name, password or None, file)."""
-    from tradewind.services.users import count_users, create_user
+    from tradewind.services.user_service import UserService
 
     path = env.settings.home / PASSWORD_FILE
-    with env.db.session() as s:
-        if count_users(s) > 0:
-            known = path.read_text().strip() if path.exists() else None
-            return ADMIN_USER, known, path
-        password = secrets.token_urlsafe(12)
-        create_user(
-            s, ADMIN_USER, "admin@example.com", "Admin", "User", password, ["Admin"], env.now()
-        )
+    password = secrets.token_urlsafe(12)
+    created = UserService(env).create_first(
+        ADMIN_USER, password, ["Admin"], email="admin@example.com", first_name="Admin",
+        last_name="User",
+    )  # fmt: skip
+    if created is None:
+        known = path.read_text().strip() if path.exists() else None
+        return ADMIN_USER, known, path
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(password + "\n")
@@ -100,7 +100,7 @@ def standalone(port: int | None, load_examples: bool | None) -> None:
     from tradewind.cli._processes import start_child
     from tradewind.cli.scheduler import refuse_second_scheduler, run_scheduler, setup_logging
     from tradewind.services.install import write_config_file
-    from tradewind.services.queueing import ensure_default_pool
+    from tradewind.services.pools import PoolService
 
     settings = get_settings()
     written = write_config_file(settings)
@@ -112,8 +112,7 @@ def standalone(port: int | None, load_examples: bool | None) -> None:
     setup_logging(settings)
     env = get_env(settings)
     env.db.migrate()
-    with env.db.session() as s:
-        ensure_default_pool(s)
+    PoolService(env).ensure_default()
     refuse_second_scheduler(env)
     host = "127.0.0.1"
     port = port or int(settings.get("api", "port"))

@@ -56,12 +56,11 @@ def tasks() -> None:
 @output_option
 def list_(dag_id: str, tree: bool, output: str) -> None:
     """List the tasks of a DAG (upstream first)."""
-    from tradewind.services.dag_store import get_serialized_dag
+    from tradewind.services.dags import DagService
 
     env = get_env()
     refresh_dags(env)
-    with env.db.session(readonly=True) as s:
-        sdag = get_serialized_dag(s, dag_id)
+    sdag = DagService(env).serialized(dag_id)
     if tree:
         from tradewind.cli._graph import tree as draw
 
@@ -125,11 +124,9 @@ def test(dag_id: str, task_id: str, logical_date: datetime | None, map_index: in
 @output_option
 def states_for_dag_run(dag_id: str, run_id: str, output: str) -> None:
     """List the state of every task instance of a DAG run."""
-    from tradewind.services.runs import task_states
+    from tradewind.services.task_instance_service import TaskInstanceService
 
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        rows = [ti_row(t) for t in task_states(s, dag_id, run_id)]
+    rows = [ti_row(t) for t in TaskInstanceService(get_env()).of_run(dag_id, run_id)]
     emit(rows, output, TI_COLUMNS)
 
 
@@ -140,12 +137,10 @@ def states_for_dag_run(dag_id: str, run_id: str, output: str) -> None:
 @click.option("--map-index", type=int, default=-1, show_default=True)
 def state(dag_id: str, task_id: str, run_id: str, map_index: int) -> None:
     """Print the state of one task instance (``None`` if it has none yet)."""
-    from tradewind.services.task_instances import get_task_instance
+    from tradewind.services.task_instance_service import TaskInstanceService
 
-    env = get_env()
-    with env.db.session(readonly=True) as s:
-        ti = get_task_instance(s, dag_id, run_id, task_id, map_index)
-        click.echo(ti.state if ti.state is not None else "None")
+    ti = TaskInstanceService(get_env()).get(dag_id, run_id, task_id, map_index)
+    click.echo(ti.state if ti.state is not None else "None")
 
 
 @tasks.command("clear", context_settings=CONTEXT_SETTINGS)
@@ -180,9 +175,9 @@ def clear(
     yes: bool,
 ) -> None:
     """Reset task instances so the scheduler runs them again (running ones are stopped first)."""
-    from tradewind.services.task_instances import clear_task_instances
+    from tradewind.services.task_instance_service import TaskInstanceService
 
-    env = get_env()
+    tis = TaskInstanceService(get_env())
     options: dict[str, Any] = {
         "task_regex": task_regex,
         "start_date": start_date,
@@ -194,21 +189,14 @@ def clear(
         "only_running": only_running,
         "map_indexes": list(map_indexes) if map_indexes else None,
     }
-    with env.db.session(readonly=True) as s:
-        chosen = [
-            ti_row(t)
-            for t in clear_task_instances(s, dag_id, now=env.now(), dry_run=True, **options)
-        ]
+    chosen = [ti_row(t) for t in tis.clear(dag_id, dry_run=True, **options)]
     if not chosen:
         click.echo("No task instances to clear.")
         return
     emit(chosen, "table", ["run_id", "task_id", "map_index", "state", "try_number"])
     if not yes:
         click.confirm(f"Clear these {len(chosen)} task instances?", abort=True)
-    with env.db.session() as s:
-        cleared = clear_task_instances(s, dag_id, now=env.now(), user=cli_user(), **options)
-        count = len(cleared)
-    env.wake()
+    count = len(tis.clear(dag_id, user=cli_user(), **options))
     click.echo(f"Cleared {count} task instances.")
 
 

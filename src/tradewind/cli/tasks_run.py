@@ -15,18 +15,18 @@ from tradewind.cli.main import CONTEXT_SETTINGS
 RUN_OR_DATE = "RUN_ID_OR_LOGICAL_DATE"
 
 
-def find_run(session: Any, dag_id: str, task_id: str, run_or_date: str) -> Any:
+def find_run(env: Any, dag_id: str, task_id: str, run_or_date: str) -> Any:
     """The run named by ``run_or_date`` (a run id, else a logical date); a clear error if none.
 
     The message names which argument was not found (DAG, task or run), so swapped arguments
     (``tasks logs DAG RUN TASK``) are easy to spot.
     """
     from tradewind.errors import InvalidInput, NotFound
-    from tradewind.services.dag_store import get_serialized_dag
-    from tradewind.services.runs import find_run_by_logical_date, get_run
+    from tradewind.services.dags import DagService
+    from tradewind.services.runs import RunService
 
     try:
-        sdag = get_serialized_dag(session, dag_id)
+        sdag = DagService(env).serialized(dag_id)
     except NotFound:
         raise click.BadParameter(f"no DAG {dag_id!r}", param_hint="DAG_ID") from None
     if task_id not in sdag.tasks:
@@ -37,14 +37,10 @@ def find_run(session: Any, dag_id: str, task_id: str, run_or_date: str) -> Any:
             param_hint="TASK_ID",
         )
     try:
-        return get_run(session, dag_id, run_or_date)
-    except NotFound:
-        pass
-    try:
         when: datetime | None = parse_date(run_or_date, "logical date")
     except InvalidInput:
         when = None
-    run = find_run_by_logical_date(session, dag_id, when) if when is not None else None
+    run = RunService(env).find(dag_id, run_or_date, when)
     if run is None:
         raise click.BadParameter(
             f"DAG {dag_id!r} has no run with run id or logical date {run_or_date!r}",
@@ -71,15 +67,15 @@ def logs(
     dag_id: str, task_id: str, run_or_date: str, try_number: int | None, map_index: int, output: str
 ) -> None:
     """Print the log of one try of a task instance (DAG TASK RUN_ID_OR_DATE, as Airflow)."""
-    from tradewind.services.task_instances import get_task_instance, ti_log_path
+    from tradewind.services.task_instance_service import TaskInstanceService
+    from tradewind.services.task_instances import ti_log_path
     from tradewind.services.task_logs import log_as_text, read_log_lines
 
     env = get_env()
-    with env.db.session(readonly=True) as s:
-        run = find_run(s, dag_id, task_id, run_or_date)
-        ti = get_task_instance(s, dag_id, run.run_id, task_id, map_index)
-        latest = max(ti.try_number, 1)
-        path = ti_log_path(env.settings, ti, try_number)
+    run = find_run(env, dag_id, task_id, run_or_date)
+    ti = TaskInstanceService(env).get(dag_id, run.run_id, task_id, map_index)
+    latest = max(ti.try_number, 1)
+    path = ti_log_path(env.settings, ti, try_number)
     if try_number is not None and not 1 <= try_number <= latest:
         raise click.BadParameter(
             f"try {try_number} does not exist: tries are 1 to {latest}", param_hint="--try-number"
@@ -93,12 +89,10 @@ def logs(
     click.echo(log_as_text(lines), nl=False)
 
 
-def _upstream_ready(session: Any, run: Any, task: Any) -> tuple[bool, str]:
-    """Whether ``task``'s trigger rule holds in ``run`` now, and the upstream states."""
+def _upstream_ready(states: dict[str, Any], task: Any) -> tuple[bool, str]:
+    """Whether ``task``'s trigger rule holds given the run's ``states``, and the upstream ones."""
     from tradewind.core.trigger_rules import Decision, UpstreamStates, evaluate
-    from tradewind.services.runs import task_states
 
-    states = {t.task_id: t.state for t in task_states(session, run.dag_id, run.run_id)}
     upstream = [states.get(u) for u in task.upstream_task_ids]
     decision = evaluate(task.trigger_rule, UpstreamStates.from_states(upstream))
     shown = ", ".join(f"{u}={states.get(u) or 'none'}" for u in sorted(task.upstream_task_ids))
@@ -126,15 +120,15 @@ def run(dag_id: str, task_id: str, run_or_date: str, ignore_deps: bool, force: b
     from tradewind.dag_test import collect_result
     from tradewind.executors.inline import InlineExecutor
     from tradewind.services.execution import ExecutionService
+    from tradewind.services.task_instance_service import TaskInstanceService
     from tradewind.services.testing import queue_single_task
 
     env = get_env()
     dag = load_dag_object(env, dag_id)
-    with env.db.session(readonly=True) as s:
-        dag_run = find_run(s, dag_id, task_id, run_or_date)
-        run_id = dag_run.run_id
-        state = {t.task_id: t.state for t in _states(s, dag_run)}.get(task_id)
-        ready, upstream = _upstream_ready(s, dag_run, dag.get_task(task_id))
+    run_id = find_run(env, dag_id, task_id, run_or_date).run_id
+    states = {t.task_id: t.state for t in TaskInstanceService(env).of_run(dag_id, run_id)}
+    state = states.get(task_id)
+    ready, upstream = _upstream_ready(states, dag.get_task(task_id))
     if state in ("queued", "running", "deferred", "up_for_reschedule"):
         raise click.ClickException(f"task {task_id!r} of run {run_id!r} is {state}: wait for it")
     if state in ("success", "failed", "skipped", "upstream_failed") and not force:
@@ -161,12 +155,6 @@ def run(dag_id: str, task_id: str, run_or_date: str, ignore_deps: bool, force: b
         raise SystemExit(1)
 
 
-def _states(session: Any, dag_run: Any) -> list[Any]:
-    from tradewind.services.runs import task_states
-
-    return list(task_states(session, dag_run.dag_id, dag_run.run_id))
-
-
 @click.command("render", context_settings=CONTEXT_SETTINGS)
 @click.argument("dag_id")
 @click.argument("task_id")
@@ -176,9 +164,7 @@ def render(dag_id: str, task_id: str, logical_date: str) -> None:
     from tradewind.core.masking import redact
     from tradewind.errors import NotFound
     from tradewind.sdk.context import build_context
-    from tradewind.services.connections import get_connection
-    from tradewind.services.runs import get_run
-    from tradewind.services.variables import get_variable_value
+    from tradewind.services.runs import RunService
 
     env = get_env()
     dag = load_dag_object(env, dag_id)
@@ -186,43 +172,66 @@ def render(dag_id: str, task_id: str, logical_date: str) -> None:
         task = dag.get_task(task_id)
     except KeyError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="TASK_ID") from None
-    with env.db.session(readonly=True) as s:
-        try:
-            dag_run: Any = get_run(s, dag_id, logical_date)
-            conf = dict(dag_run.conf or {})
-        except NotFound:
-            dag_run, conf = _pretend_run(dag, parse_date(logical_date, "logical date")), {}
-        run_view = SimpleNamespace(
-            run_id=dag_run.run_id,
-            logical_date=dag_run.logical_date,
-            run_after=dag_run.run_after or dag_run.logical_date,
-            data_interval_start=dag_run.data_interval_start,
-            data_interval_end=dag_run.data_interval_end,
-            conf=conf,
-        )
-        ti = SimpleNamespace(dag_id=dag_id, task_id=task_id, run_id=run_view.run_id, try_number=1)
-        params = dag.params.resolve(conf)
-        params.update({k: v for k, v in task.params.items() if k not in conf})
-        context = build_context(
-            task=task,
-            ti=ti,
-            dag_run=run_view,
-            params=params,
-            get_variable=lambda key: get_variable_value(env, s, key),
-            get_connection=lambda cid: SimpleNamespace(**get_connection(env, s, cid)),
-            extra_macros=dict(dag.user_defined_macros or {}),
-            test_mode=True,
-        )
-        try:
-            rendered = task.render_template_fields(context)
-        except Exception as exc:  # noqa: BLE001 - a template error is the user's to read
-            raise click.ClickException(
-                f"cannot render the templates of {dag_id}.{task_id}: {type(exc).__name__}: {exc}"
-            ) from None
+    try:
+        dag_run: Any = RunService(env).get(dag_id, logical_date)
+        conf = dict(dag_run.conf or {})
+    except NotFound:
+        dag_run, conf = _pretend_run(dag, parse_date(logical_date, "logical date")), {}
+    variable, connection = _lookups(env)
+    run_view = SimpleNamespace(
+        run_id=dag_run.run_id,
+        logical_date=dag_run.logical_date,
+        run_after=dag_run.run_after or dag_run.logical_date,
+        data_interval_start=dag_run.data_interval_start,
+        data_interval_end=dag_run.data_interval_end,
+        conf=conf,
+    )
+    ti = SimpleNamespace(dag_id=dag_id, task_id=task_id, run_id=run_view.run_id, try_number=1)
+    params = dag.params.resolve(conf)
+    params.update({k: v for k, v in task.params.items() if k not in conf})
+    context = build_context(
+        task=task,
+        ti=ti,
+        dag_run=run_view,
+        params=params,
+        get_variable=variable,
+        get_connection=connection,
+        extra_macros=dict(dag.user_defined_macros or {}),
+        test_mode=True,
+    )
+    try:
+        rendered = task.render_template_fields(context)
+    except Exception as exc:  # noqa: BLE001 - a template error is the user's to read
+        raise click.ClickException(
+            f"cannot render the templates of {dag_id}.{task_id}: {type(exc).__name__}: {exc}"
+        ) from None
     for field in task.template_fields:
         click.echo(f"# {'-' * 58}\n# property: {field}\n# {'-' * 58}")
         click.echo(redact(str(rendered.get(field, getattr(task, field, "")))))
         click.echo()
+
+
+def _lookups(env: Any) -> tuple[Any, Any]:
+    """What templates read: a variable (None when unset), a connection (NotFound if absent)."""
+    from tradewind.errors import NotFound
+    from tradewind.services.connection_service import ConnectionService
+    from tradewind.services.variables import VariableService
+
+    variables, connections = VariableService(env), ConnectionService(env)
+
+    def variable(key: str) -> Any:
+        try:
+            return variables.value(key)
+        except NotFound:
+            return None
+
+    def connection(conn_id: str) -> Any:
+        found = connections.resolve(conn_id)
+        if found is None:
+            raise NotFound(f"connection {conn_id!r} does not exist")
+        return SimpleNamespace(**found)
+
+    return variable, connection
 
 
 def _pretend_run(dag: Any, when: datetime) -> Any:

@@ -57,6 +57,18 @@ class Workload:
     def key(self) -> tuple[int, int]:
         return (self.ti_id, self.try_number)
 
+    @property
+    def seq(self) -> int | None:
+        """The leg of its try this workload was queued for (``task_instance.queue_seq``, in
+        its token), or None when the token does not say."""
+        import jwt  # the signature was checked where it matters: this only reads the leg
+
+        try:
+            claims = jwt.decode(self.token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return None
+        return int(claims.get("seq", 0))
+
 
 class ExecutionAPI(Protocol):
     """The calls a task runner makes; every argument and answer is JSON-safe."""

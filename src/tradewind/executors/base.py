@@ -15,6 +15,7 @@ class ExecutorEvent:
     try_number: int
     outcome: str  # an Outcome value: "lost" or "failed"
     message: str
+    seq: int | None = None  # the leg of the try (its queueing); None: whichever runs
 
 
 class BaseExecutor:

@@ -4,7 +4,9 @@ Each worker is forked from the scheduler (Tradewind already imported). By defaul
 runs each try itself (``[local_executor] fork_per_try = false``): no fork on the path from one
 task to the next. With ``fork_per_try = true`` it forks a child per try, so a try cannot
 pollute the next one. Either way a crash (segfault, ``os._exit``) is seen at once and fails
-the try. Tries talk to the execution API over a socket pair to this process, which applies
+the try. The pool starts with ``idle_workers`` workers, grows with demand up to
+``parallelism`` and shrinks back after ``worker_idle_timeout`` seconds without a try (#17: the
+memory of an idle scheduler); ``worker_max_tasks`` recycles a worker after that many tries. Tries talk to the execution API over a socket pair to this process, which applies
 the calls through the services; workers hold no database session. Workers and children die
 with their parent (PR_SET_PDEATHSIG).
 """
@@ -12,6 +14,7 @@ with their parent (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import select
@@ -49,6 +52,8 @@ class _Worker:
     api: Connection
     current: Workload | None = None
     started: float = field(default=0.0)
+    idle_since: float = field(default_factory=time.monotonic)
+    tries: int = 0
     # A try run in the worker itself is stopped from here: why, and when SIGKILL follows.
     stop_reason: str | None = None
     kill_at: float | None = None
@@ -219,6 +224,9 @@ class LocalExecutor(BaseExecutor):
         parallelism: int = 4,
         on_lost_log: Callable[[Workload, str], None] | None = None,
         fork_per_try: bool = False,
+        idle_workers: int = 1,
+        idle_timeout: float = 60.0,
+        max_tasks: int = 0,
     ):
         super().__init__(parallelism=max(parallelism, 1))
         self.api = api
@@ -226,6 +234,9 @@ class LocalExecutor(BaseExecutor):
         self.preload = preload
         self.on_lost_log = on_lost_log
         self.fork_per_try = fork_per_try
+        self.idle_workers = min(max(idle_workers, 0), self.parallelism)
+        self.idle_timeout = idle_timeout
+        self.max_tasks = max(max_tasks, 0)
         self.workers: list[_Worker] = []
         self.pending: deque[Workload] = deque()
         self._events: list[ExecutorEvent] = []
@@ -235,7 +246,7 @@ class LocalExecutor(BaseExecutor):
 
     # -- workers ---------------------------------------------------------------------------
     def start(self) -> None:
-        for _ in range(self.parallelism):
+        for _ in range(self.idle_workers):
             self.workers.append(self._spawn())
 
     def _spawn(self) -> _Worker:
@@ -245,6 +256,8 @@ class LocalExecutor(BaseExecutor):
         if pid == 0:
             code = 0
             try:
+                # What the scheduler allocated since it froze its heap stays shared too.
+                gc.freeze()
                 control_parent.close()
                 api_parent.close()
                 for w in self.workers:
@@ -276,19 +289,52 @@ class LocalExecutor(BaseExecutor):
                     _pipe.send(worker.api, reply)
 
     def _dispatch(self) -> None:
+        """Hand pending tries to free workers, then fork more workers for the rest (up to
+        ``parallelism``): a free warm worker never waits for a fork."""
         for worker in self.workers:
             if not self.pending:
                 return
             if worker.current is None:
-                w = self.pending.popleft()
-                worker.current = w
-                worker.started = time.monotonic()
-                worker.stop_reason = worker.kill_at = None
-                try:
-                    _pipe.send(worker.control, {"op": "run", "workload": w.to_json()})
-                except OSError:
-                    self.pending.appendleft(w)
-                    worker.current = None
+                self._hand(worker)
+        while self.pending and len(self.workers) < self.parallelism and not self._stopping:
+            worker = self._spawn()
+            self.workers.append(worker)
+            self._hand(worker)
+
+    def _hand(self, worker: _Worker) -> None:
+        w = self.pending.popleft()
+        worker.current = w
+        worker.started = time.monotonic()
+        worker.stop_reason = worker.kill_at = None
+        worker.tries += 1
+        try:
+            _pipe.send(worker.control, {"op": "run", "workload": w.to_json()})
+        except OSError:
+            self.pending.appendleft(w)
+            worker.current = None
+
+    def _retire(self, worker: _Worker) -> None:
+        """Stop an idle worker (nothing runs in it) and forget it."""
+        self.workers.remove(worker)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(worker.pid, 0)
+        worker.control.close()
+        worker.api.close()
+
+    def _shrink(self, now: float) -> None:
+        """Retire the workers idle for ``idle_timeout`` seconds, keeping ``idle_workers``."""
+        if len(self.workers) <= self.idle_workers:
+            return
+        idle = [w for w in self.workers if w.current is None]
+        for worker in sorted(idle, key=lambda w: w.idle_since):
+            if (
+                len(self.workers) <= self.idle_workers
+                or now - worker.idle_since < self.idle_timeout
+            ):
+                return
+            self._retire(worker)
 
     def filenos(self) -> list[int]:
         fds = []
@@ -320,9 +366,11 @@ class LocalExecutor(BaseExecutor):
                     self._serve(worker)
                 else:
                     self._on_control(worker)
+        now = time.monotonic()
         if not self.fork_per_try:
-            self._watch_tries(time.monotonic())
+            self._watch_tries(now)
         self._dispatch()
+        self._shrink(now)
         events, self._events = self._events, []
         return events
 
@@ -355,6 +403,9 @@ class LocalExecutor(BaseExecutor):
         w, why = worker.current, worker.stop_reason
         worker.current = None
         worker.stop_reason = worker.kill_at = None
+        worker.idle_since = time.monotonic()
+        if self.max_tasks and worker.tries >= self.max_tasks:
+            self._retire(worker)  # recycled: the next try that needs it forks a fresh one
         if w is None:
             return
         self.in_flight.pop(w.ti_id, None)
@@ -382,7 +433,7 @@ class LocalExecutor(BaseExecutor):
         if self.on_lost_log is not None:
             with contextlib.suppress(Exception):
                 self.on_lost_log(w, message)
-        self._events.append(ExecutorEvent(w.ti_id, w.try_number, outcome.value, message))
+        self._events.append(ExecutorEvent(w.ti_id, w.try_number, outcome.value, message, w.seq))
 
     def _replace(self, worker: _Worker, why: str) -> None:
         status = None
@@ -398,7 +449,7 @@ class LocalExecutor(BaseExecutor):
                 self._lost(w, f"{why} (pid {worker.pid}) while it ran the try")
             else:
                 self._ended_in_worker(worker, w, status)
-        if not self._stopping:
+        if not self._stopping and len(self.workers) < self.idle_workers:
             self.workers.append(self._spawn())
         self.changed = True
 

@@ -46,6 +46,7 @@ class SchedulerOptions:
     """Timings of the loop (from settings; tests pass small values)."""
 
     poll_interval: float = 1.0
+    idle_poll_interval: float = 10.0
     heartbeat_sec: float = 5.0
     ti_heartbeat_timeout: float = 30.0
     queued_timeout: float = 600.0
@@ -58,6 +59,7 @@ class SchedulerOptions:
         g = env.settings.get
         return cls(
             poll_interval=float(g("scheduler", "poll_interval")),
+            idle_poll_interval=float(g("scheduler", "idle_poll_interval")),
             heartbeat_sec=float(g("scheduler", "scheduler_heartbeat_sec")),
             ti_heartbeat_timeout=float(g("scheduler", "task_instance_heartbeat_timeout")),
             queued_timeout=float(g("scheduler", "task_queued_timeout")),
@@ -137,20 +139,21 @@ class Scheduler:
         with self.env.db.session() as s:
             lost_tries.end_dead_local_jobs(s, now)
             dead = lost_tries.dead_local_tries(s, set(self.executor.alive_ti_ids()))
-        for ti_id, try_number, why in dead:
-            self._report_lost(ti_id, try_number, why)
+        for ti_id, try_number, seq, why in dead:
+            self._report_lost(ti_id, try_number, why, seq)
         with self.env.db.session() as s:
             queueing.requeue_stuck(
                 s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
             )
 
-    def _report_lost(self, ti_id: int, try_number: int, why: str) -> None:
-        """Report one try lost; a compare-and-set, so one scheduler of several does it."""
+    def _report_lost(self, ti_id: int, try_number: int, why: str, seq: int | None = None) -> None:
+        """Report one try lost (with ``seq``, only that leg of it: a later leg that runs or
+        is queued now is left alone); a compare-and-set, so one scheduler of several does it."""
         try:
-            answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why)
+            answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why, seq=seq)
         except TaskInstanceMoved:
             with self.env.db.session() as s:  # lost before its claim: still queued
-                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now()):
+                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now(), seq):
                     log.warning(
                         "task instance %s try %s was lost before its claim (%s): scheduled",
                         ti_id,
@@ -196,11 +199,13 @@ class Scheduler:
         runs, which only timers and outside events (trigger, unpause, new DAG) can require.
         """
         now = self.env.now()
+        horizon = self._horizon()
+        self._next_due = min(self._next_due, now + timedelta(seconds=horizon))
         # One transaction for the whole pass: a run started by the full pass is decided and
         # queued before the commit (a trigger's first task starts one commit earlier, #17).
         with self.env.db.session() as s:
             if full or now >= self._next_due:
-                self._full_pass(s, now)
+                self._full_pass(s, now, horizon)
             result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
             workloads = self._queue(s, now, result.scheduled)
         if workloads:
@@ -213,12 +218,19 @@ class Scheduler:
             with self.env.db.session() as s:
                 if run_creation.start_queued_runs(s, now):
                     self._next_due = now
-        return max(
-            min((self._next_due - self.env.now()).total_seconds(), self.options.poll_interval), 0.0
-        )
+        return max(min((self._next_due - self.env.now()).total_seconds(), horizon), 0.0)
 
-    def _full_pass(self, s: Any, now: datetime) -> None:
-        due = [now + timedelta(seconds=self.options.poll_interval)]
+    def _horizon(self) -> float:
+        """Longest wait for the next full pass: ``poll_interval`` while the executor runs
+        something (a try's end can call for one: an asset-triggered run), else
+        ``idle_poll_interval``: what can be due then is known (the next scheduled run, a
+        retry) or comes with a wake-up (#17: an idle scheduler's CPU)."""
+        if self.executor.in_flight or self.only_runs is not None:
+            return self.options.poll_interval
+        return max(self.options.idle_poll_interval, self.options.poll_interval)
+
+    def _full_pass(self, s: Any, now: datetime, horizon: float) -> None:
+        due = [now + timedelta(seconds=horizon)]
         if self.only_runs is None:
             run_creation.refresh_changed_dags(s, self.cache, now)
             run_creation.create_due_runs(s, self.cache, now)
@@ -302,10 +314,12 @@ class Scheduler:
             if ev.ti_id < 0:
                 continue
             if ev.outcome == Outcome.LOST.value:
-                self._report_lost(ev.ti_id, ev.try_number, ev.message)
+                self._report_lost(ev.ti_id, ev.try_number, ev.message, ev.seq)
                 continue
             try:
-                self.execution.finish_try(ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message)
+                self.execution.finish_try(
+                    ev.ti_id, ev.try_number, Outcome(ev.outcome), ev.message, seq=ev.seq
+                )
                 log.warning("task instance %s try %s: %s", ev.ti_id, ev.try_number, ev.message)
             except TaskInstanceMoved:
                 pass
@@ -371,6 +385,9 @@ class Scheduler:
             # (trigger, clear, unpause, new DAG) a full one.
             if kinds - {TASK_ENDED}:
                 self._external = True
+            elif kinds:  # another scheduler's try ended: a full pass within poll_interval
+                soon = self.env.now() + timedelta(seconds=self.options.poll_interval)
+                self._next_due = min(self._next_due, soon)
 
     def loop(self, until: Callable[[], bool] | None = None) -> None:
         """Run until :meth:`stop` (or ``until()`` is true)."""

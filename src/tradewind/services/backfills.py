@@ -18,6 +18,7 @@ from tradewind.errors import Conflict, InvalidInput, NotFound
 from tradewind.metastore.tables import Backfill, DagModel, DagRun, TaskInstance
 from tradewind.sdk.timetables import as_utc
 from tradewind.services.dag_store import get_serialized_dag
+from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
 from tradewind.services.runs import create_run, run_id_for, validate_conf
 from tradewind.services.task_instances import _reset
@@ -251,3 +252,26 @@ def cancel_backfill(session: Session, backfill_id: int, *, now: datetime) -> Bac
     bf.completed_at = now
     bf.updated_at = now
     return bf
+
+
+class BackfillService:
+    """The backfills' use cases, bound to the environment; each call is one transaction."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def create(
+        self, dag_id: str, from_date: datetime, to_date: datetime, **options: Any
+    ) -> tuple[Backfill | None, list[dict[str, Any]]]:
+        """Create the backfill and its runs (queued), ``options`` as
+        :func:`create_backfill`'s; return it (None for a dry run) and the per-interval plan.
+        The caller wakes the schedulers once it has shown the plan."""
+        with self.env.db.session() as session:
+            return create_backfill(
+                session, dag_id, from_date, to_date, now=self.env.now(), **options
+            )
+
+    def progress(self, backfill_id: int) -> dict[str, int | bool]:
+        """How many runs of the backfill are done, failed, running, queued; whether complete."""
+        with self.env.db.session(readonly=True) as session:
+            return backfill_progress(session, backfill_id)

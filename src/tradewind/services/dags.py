@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -23,7 +23,12 @@ from tradewind.metastore.tables import (
     TaskReschedule,
     XCom,
 )
+from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
+
+if TYPE_CHECKING:
+    from tradewind.sdk.serialization import SerializedDag
+    from tradewind.services.dag_store import ImportErrorRecord
 
 
 def list_dags(
@@ -115,3 +120,120 @@ def delete_dag(session: Session, dag_id: str, *, now: datetime, user: str | None
         count += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
     log_event(session, "delete_dag", now=now, owner=user, dag_id=dag_id, extra={"rows": count})
     return count
+
+
+class DagService:
+    """The DAGs' use cases, bound to the environment: the CLI and the UI call these; each
+    call is one transaction, a change is event-logged with its user and wakes the schedulers."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def get(self, dag_id: str) -> DagModel:
+        """The ``dag`` row of ``dag_id``; raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            return get_dag(session, dag_id)
+
+    def with_version(self, dag_id: str) -> tuple[DagModel, SerializedDag]:
+        """The ``dag`` row, with ``next_run_info`` (its next run, paused DAGs too), and its
+        latest serialized version; raise NotFound."""
+        from tradewind.services.dag_store import get_serialized_dag
+        from tradewind.services.run_creation import next_run_of
+
+        with self.env.db.session(readonly=True) as session:
+            dag, sdag = get_dag(session, dag_id), get_serialized_dag(session, dag_id)
+            dag.next_run_info = next_run_of(session, dag, sdag, self.env.now())  # type: ignore[attr-defined]
+            return dag, sdag
+
+    def serialized(self, dag_id: str) -> SerializedDag:
+        """The latest serialized version of ``dag_id``; raise NotFound."""
+        from tradewind.services.dag_store import get_serialized_dag
+
+        with self.env.db.session(readonly=True) as session:
+            return get_serialized_dag(session, dag_id)
+
+    def listing(
+        self, *, include_inactive: bool = False
+    ) -> list[tuple[DagModel, dict[str, Any] | None, Exception | None]]:
+        """Every DAG by id with its next run (paused DAGs too), and the error its timetable
+        raised computing it (a custom timetable's bug hides only that DAG's next run)."""
+        from tradewind.services.dag_store import get_serialized_dag
+        from tradewind.services.run_creation import next_run_of
+
+        out: list[tuple[DagModel, dict[str, Any] | None, Exception | None]] = []
+        now = self.env.now()
+        with self.env.db.session(readonly=True) as session:
+            for dag in list_dags(session, include_inactive=include_inactive):
+                try:
+                    sdag = get_serialized_dag(session, dag.dag_id)
+                    out.append((dag, next_run_of(session, dag, sdag, now), None))
+                except NotFound:
+                    out.append((dag, None, None))
+                except Exception as exc:  # noqa: BLE001 - reported by the caller
+                    out.append((dag, None, exc))
+        return out
+
+    def next_runs(self, dag_id: str, count: int) -> tuple[list[dict[str, Any]], bool]:
+        """The next ``count`` scheduled runs of a DAG (the first as the scheduler will make
+        it), and whether the DAG is paused; raise NotFound."""
+        from tradewind.services.dag_store import get_serialized_dag
+
+        with self.env.db.session(readonly=True) as session:
+            dag, sdag = get_dag(session, dag_id), get_serialized_dag(session, dag_id)
+            return _next_runs(session, dag, sdag, self.env.now(), count), bool(dag.is_paused)
+
+    def import_errors(self) -> list[ImportErrorRecord]:
+        """Every current import error, by file name."""
+        from tradewind.services.dag_store import list_import_errors
+
+        with self.env.db.session(readonly=True) as session:
+            return list_import_errors(session)
+
+    def details(self, dag_id: str) -> dict[str, Any]:
+        """The ``dag`` row's fields, its run counts and its latest version number."""
+        with self.env.db.session(readonly=True) as session:
+            return dag_details(session, dag_id)
+
+    def set_paused(self, dag_id: str, paused: bool, *, user: str | None = None) -> DagModel:
+        """Pause or unpause a DAG (audited), then wake the schedulers; raise NotFound."""
+        with self.env.db.session() as session:
+            row = set_paused(session, dag_id, paused, now=self.env.now(), user=user)
+        self.env.wake()
+        return row
+
+    def delete(self, dag_id: str, *, user: str | None = None) -> int:
+        """Delete every record of a DAG but the event log; return how many rows."""
+        with self.env.db.session() as session:
+            return delete_dag(session, dag_id, now=self.env.now(), user=user)
+
+
+def _next_runs(
+    session: Session, dag: DagModel, sdag: SerializedDag, now: datetime, count: int
+) -> list[dict[str, Any]]:
+    from tradewind.sdk.timetables import DataInterval, TimeRestriction
+    from tradewind.services.run_creation import next_run_of
+
+    first = next_run_of(session, dag, sdag, now)
+    out = [first] if first else []
+    restriction = TimeRestriction(
+        earliest=None,
+        latest=datetime.fromisoformat(sdag.end_date) if sdag.end_date else None,
+        catchup=True,
+    )
+    while out and len(out) < count and sdag.timetable.periodic:
+        last = DataInterval(out[-1]["data_interval_start"], out[-1]["data_interval_end"])
+        info = sdag.timetable.next_dagrun_info(
+            last_automated_data_interval=last, restriction=restriction, now=now
+        )
+        if info is None:
+            break
+        out.append(
+            {
+                "run_after": info.run_after.astimezone(first["run_after"].tzinfo),  # type: ignore[index]
+                "logical_date": info.logical_date,
+                "data_interval_start": info.data_interval.start,
+                "data_interval_end": info.data_interval.end,
+                "timezone": first["timezone"],  # type: ignore[index]
+            }
+        )
+    return out

@@ -24,6 +24,10 @@ class Env:
     def now(self) -> datetime:
         return self.clock()
 
+    def close(self) -> None:
+        """Close every pooled connection (at the end of a CLI command)."""
+        self.db.engine.dispose()
+
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kwargs: object) -> Env:
         settings = settings or load_settings()

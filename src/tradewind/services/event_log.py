@@ -48,3 +48,19 @@ def log_change(
     changes are not logged, as before)."""
     if user is not None:
         log_event(session, event, now=env.now(), owner=user, extra=extra)
+
+
+class EventLogService:
+    """The event log as people read it, bound to the environment; one read each."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def browse(
+        self, *, limit: int, offset: int, dag_id: str = "", event: str = ""
+    ) -> tuple[list[EventLog], bool]:
+        """Entries newest first, filtered by DAG and event; whether more follow."""
+        from tradewind.services.ui_queries import browse_events
+
+        with self.env.db.session(readonly=True) as session:
+            return browse_events(session, dag_id=dag_id, event=event, limit=limit, offset=offset)

@@ -45,7 +45,7 @@ from tradewind.services.tokens import (
     stale_leg_message,
     verify_ti_leg,
 )
-from tradewind.services.try_end import reported_try, write_finish
+from tradewind.services.try_end import repeated_finish, reported_try, write_finish
 from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_try_ended
 
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
@@ -365,9 +365,23 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
             except OSError as exc:
                 logger.error("log of task instance %s not stored: %s", ti_id, exc)
                 stored = {"error": f"log not stored: {exc}"}
-        answer = self.finish_try(
-            ti_id, try_number, result, error, rendered_fields, asset_events=asset_events, seq=seq
-        )
+        try:
+            answer = self.finish_try(
+                ti_id,
+                try_number,
+                result,
+                error,
+                rendered_fields,
+                asset_events=asset_events,
+                seq=seq,
+            )
+        except TaskInstanceMoved:
+            with self.env.db.engine.connect() as c:
+                again = repeated_finish(c, ti_id, try_number, seq, result)
+            if again is None:
+                raise
+            logger.info("task instance %s: finish of try %s repeated", ti_id, try_number)
+            answer = {"state": again}
         # The task token ends with the try; the callbacks that run next read with this one.
         callback = issue_ti_token(
             self._secret, ti_id, try_number, CALLBACK_TOKEN_TTL, scope=CALLBACK_SCOPE, seq=seq

@@ -15,7 +15,7 @@ from typing import Any
 from tradewind.core.log_files import log_path
 from tradewind.services.celery_tracking import TaskInstanceKey, task_instance_key
 from tradewind.services.env import Env
-from tradewind.services.tokens import check_current_try, verify_ti_token
+from tradewind.services.tokens import check_current_try, verify_ti_leg, verify_ti_token
 
 # Where each claimed task instance's logs go, so a log upload needs no query (an identity
 # never changes; a miss, e.g. on another webserver process, falls back to the metastore).
@@ -51,11 +51,12 @@ def store_log(env: Env, ti_id: int, token: str, text: str) -> dict[str, Any]:
     """Store the log of the token's try in this node's log folder (replacing an older copy).
 
     Allowed after the outcome (callbacks' lines come later, a lost try's log is sent once
-    its process died): the token writes nothing but its own try's log file.
+    its process died): the token writes nothing but its own try's log file, and not while a
+    later leg of its try (deferred or rescheduled, then resumed) owns that file.
     """
-    try_number = verify_ti_token(env.secret_key, token, ti_id, callback_ok=True)
+    try_number, seq = verify_ti_leg(env.secret_key, token, ti_id, callback_ok=True)
     with env.db.engine.connect() as c:
-        check_current_try(c, ti_id, try_number, running=False, past=True)
+        check_current_try(c, ti_id, try_number, running=False, past=True, seq=seq)
     key = _KEYS.get(ti_id)
     if key is None:
         with env.db.session(readonly=True) as s:

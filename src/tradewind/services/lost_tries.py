@@ -69,24 +69,24 @@ def process_of_try_gone(pid: int | None, started: datetime | None) -> str | None
     return None
 
 
-def dead_local_tries(session: Session, exclude: set[int]) -> list[tuple[int, int, str]]:
-    """Running tries of this host whose process is gone: (ti_id, try_number, why).
+def dead_local_tries(session: Session, exclude: set[int]) -> list[tuple[int, int, int, str]]:
+    """Running tries of this host whose process is gone: (ti_id, try_number, leg, why).
 
     ``exclude``: tries the caller's executor knows about (it reports those itself).
     """
     rows = session.execute(
-        select(_TIc.id, _TIc.try_number, _TIc.pid, _TIc.start_date).where(
+        select(_TIc.id, _TIc.try_number, _TIc.queue_seq, _TIc.pid, _TIc.start_date).where(
             _TIc.state.in_([TI.RUNNING.value, TI.RESTARTING.value]),
             _TIc.hostname == socket.gethostname(),
         )
     ).all()
     found = []
-    for ti_id, try_number, pid, started in rows:
+    for ti_id, try_number, seq, pid, started in rows:
         if ti_id in exclude:
             continue
         why = process_of_try_gone(pid, started)
         if why:
-            found.append((ti_id, try_number, why))
+            found.append((ti_id, try_number, seq, why))
     return found
 
 
@@ -114,14 +114,19 @@ _REQUEUE_UNCLAIMED = ti_update(
     _TIc.try_number == bindparam("b_try"),
     updated_at=bindparam("b_now"),
 ).returning(_TIc.dag_id, _TIc.run_id)
+_REQUEUE_UNCLAIMED_LEG = _REQUEUE_UNCLAIMED.where(_TIc.queue_seq == bindparam("b_seq"))
 
 
-def requeue_unclaimed(session: Session, ti_id: int, try_number: int, now: datetime) -> bool:
+def requeue_unclaimed(
+    session: Session, ti_id: int, try_number: int, now: datetime, seq: int | None = None
+) -> bool:
     """A try lost before its claim (its process could not reach the execution API): the
-    task instance, still queued for that try, goes back to scheduled at once instead of
-    after ``task_queued_timeout``. A compare-and-set; False when it had moved."""
-    params = {"b_id": ti_id, "b_try": try_number, "b_now": now}
-    row = session.execute(_REQUEUE_UNCLAIMED, params).first()
+    task instance, still queued for that try (and with ``seq``, that leg of it), goes back to
+    scheduled at once instead of after ``task_queued_timeout``. A compare-and-set; False
+    when it had moved (a later leg queued since is left alone)."""
+    params = {"b_id": ti_id, "b_try": try_number, "b_now": now, "b_seq": seq}
+    stmt = _REQUEUE_UNCLAIMED if seq is None else _REQUEUE_UNCLAIMED_LEG
+    row = session.execute(stmt, params).first()
     if row is not None:
         touch_runs(session, [(row.dag_id, row.run_id)])
     return row is not None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tradewind.metastore.tables import DagRun
+from tradewind.services.env import Env
 from tradewind.services.queries.audit import latest_heartbeat
 
 COMPONENTS = (
@@ -94,3 +95,32 @@ def chart_points(
     return [
         (50 + i * step, 10 + height - height * value(v) / top, v) for i, v in enumerate(values)
     ], top
+
+
+@dataclass(frozen=True)
+class DagMonitor:
+    """What a DAG's Monitor tab shows: run durations, one run's task latencies, deadlines."""
+
+    durations: list[RunDuration]
+    run_id: str
+    latency: dict[str, Any]
+    deadlines: list[Any]
+
+
+class MonitorService:
+    """Health and speed as the UI shows them, bound to the environment; one read each."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def dag(self, dag_id: str, sdag: Any, run_id: str = "") -> DagMonitor:
+        """A DAG's run durations, the scheduling latency of the tasks of ``run_id`` (default:
+        the latest run) and its missed deadlines."""
+        from tradewind.services.deadlines import missed_deadlines
+        from tradewind.services.latency import task_latencies
+
+        with self.env.db.session(readonly=True) as session:
+            durations = run_durations(session, dag_id)
+            run_id = run_id or latest_run_id(session, dag_id) or ""
+            latency = task_latencies(session, sdag, dag_id, run_id) if run_id else {}
+            return DagMonitor(durations, run_id, latency, missed_deadlines(session, dag_id))

@@ -162,6 +162,13 @@ class PoolService:
     def __init__(self, env: Env):
         self.env = env
 
+    def ensure_default(self) -> None:
+        """Create the ``default_pool`` if it is missing (after a migration or a reset)."""
+        from tradewind.services.queueing import ensure_default_pool
+
+        with self.env.db.session() as session:
+            ensure_default_pool(session)
+
     def everything(self) -> list[PoolInfo]:
         """Every pool, by name, with its slot usage."""
         with self.env.db.session(readonly=True) as session:

@@ -17,6 +17,7 @@ from tradewind.sdk.serialization import SerializedDag
 from tradewind.sdk.timetables import DataInterval, as_utc
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.deadlines import record_deadlines
+from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
 
 
@@ -241,3 +242,74 @@ def task_states(session: Session, dag_id: str, run_id: str) -> list[TaskInstance
             .order_by(TaskInstance.task_id, TaskInstance.map_index)
         ).scalars()
     )
+
+
+class RunService:
+    """The DAG runs' use cases, bound to the environment: the CLI and the UI call these; each
+    call is one transaction, and a new run wakes the schedulers."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def trigger(
+        self,
+        dag_id: str,
+        *,
+        conf: Any = None,
+        run_id: str | None = None,
+        logical_date: datetime | None = None,
+        user: str | None = None,
+        triggered_by: str = "cli",
+        note: str | None = None,
+    ) -> tuple[DagRun, bool]:
+        """Create a manual run of the DAG's latest version (run ids checked against
+        ``[scheduler] allowed_run_id_pattern``); return it and whether the DAG is paused."""
+        with self.env.db.session() as session:
+            run = trigger_run(
+                session, dag_id, now=self.env.now(), conf=conf, run_id=run_id,
+                logical_date=logical_date, user=user, triggered_by=triggered_by, note=note,
+                run_id_pattern=self.env.settings.get("scheduler", "allowed_run_id_pattern"),
+            )  # fmt: skip
+            paused = bool(session.get(DagModel, dag_id).is_paused)  # type: ignore[union-attr]
+        self.env.wake()
+        return run, paused
+
+    def of_dag(self, dag_id: str, *, state: str | None = None, limit: int = 100) -> list[DagRun]:
+        """The runs of a DAG, newest first; raise NotFound for an unknown DAG."""
+        from tradewind.services.dags import get_dag
+
+        with self.env.db.session(readonly=True) as session:
+            get_dag(session, dag_id)
+            return list_runs(session, dag_id, state=state, limit=limit)
+
+    def get(self, dag_id: str, run_id: str) -> DagRun:
+        """One run; raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            return get_run(session, dag_id, run_id)
+
+    def find(self, dag_id: str, run_id: str, logical_date: datetime | None) -> DagRun | None:
+        """The run ``run_id``, else the newest run at ``logical_date``, else None."""
+        with self.env.db.session(readonly=True) as session:
+            try:
+                return get_run(session, dag_id, run_id)
+            except NotFound:
+                pass
+            if logical_date is None:
+                return None
+            return find_run_by_logical_date(session, dag_id, logical_date)
+
+    def browse(
+        self, *, limit: int, offset: int, dag_id: str = "", state: str = ""
+    ) -> tuple[list[DagRun], bool]:
+        """Runs newest first, filtered by DAG and state; whether more follow (no COUNT)."""
+        from tradewind.services.ui_queries import browse_runs
+
+        with self.env.db.session(readonly=True) as session:
+            return browse_runs(session, dag_id=dag_id, state=state, limit=limit, offset=offset)
+
+    def calendar(self, dag_id: str, since: datetime) -> dict[Any, dict[str, int]]:
+        """Per day since ``since``: how many runs of the DAG ended in each state."""
+        from tradewind.services.queries.dag_views import run_calendar
+
+        with self.env.db.session(readonly=True) as session:
+            return run_calendar(session, dag_id, since)

@@ -23,7 +23,7 @@ from typing import Any
 import jwt
 from sqlalchemy import select
 
-from tradewind.errors import AuthenticationFailed, NotFound
+from tradewind.errors import AuthenticationFailed, NotFound, TaskInstanceMoved
 from tradewind.metastore.tables import TaskInstance
 
 _AUDIENCE = "tradewind:execution"
@@ -146,9 +146,10 @@ def check_current_try(
     current one, or, with ``running``, no longer running (finished, deferred, cleared); with
     ``seq``, a token of an earlier leg of the try (deferred or rescheduled, then resumed).
 
-    ``past`` accepts a try (or leg) that a later one replaced (the log upload of a lost try,
-    which the worker's main process sends once the pool process died: it writes only that
-    try's own log file)."""
+    ``past`` accepts a try that a later one replaced (the log upload of a lost try, which the
+    worker's main process sends once the pool process died: it writes only that try's own
+    log file), but not an earlier leg of the current try (TaskInstanceMoved): its log file is
+    the current leg's."""
     if ti_id <= 0:  # DAG callbacks carry a token for a negative id: no try to check
         return
     row = session.execute(_CURRENT.where(TaskInstance.id == ti_id)).one_or_none()
@@ -160,8 +161,11 @@ def check_current_try(
             f"task token of try {try_number} is no longer valid: the task instance is "
             f"{row.state or 'none'} at try {row.try_number}"
         )
-    if seq is not None and not past and row.queue_seq != seq:
-        raise AuthenticationFailed(stale_leg_message(try_number, seq, row.queue_seq))
+    if seq is not None and row.queue_seq != seq:
+        if not past:
+            raise AuthenticationFailed(stale_leg_message(try_number, seq, row.queue_seq))
+        if row.try_number == try_number:  # an earlier leg's log would replace this leg's
+            raise TaskInstanceMoved(stale_leg_message(try_number, seq, row.queue_seq))
 
 
 def stale_leg_message(try_number: int, seq: int, current: int) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.metastore.tables import Job, TaskInstance, Trigger
-from tradewind.services.ti_state import cas, touch_runs
+from tradewind.services.ti_state import cas, ti_update, touch_runs
 
 JOB_TYPE = "TriggererJob"
 
@@ -92,17 +92,15 @@ def fire_triggers(session: Session, events: dict[int, Any], now: datetime) -> in
     each, not a thousand. Returns how many task instances moved.
     """
     table = cast(Table, TaskInstance.__table__)
-    stmt = (
-        table.update()
-        .where(table.c.id == bindparam("ti_id"), table.c.state == TI.DEFERRED.value)
-        .values(
-            state=TI.SCHEDULED.value,
-            trigger_id=None,
-            trigger_timeout=None,
-            next_kwargs=bindparam("kw"),
-            scheduled_dttm=now,
-            updated_at=now,
-        )
+    stmt = ti_update(
+        TI.DEFERRED,
+        TI.SCHEDULED,
+        table.c.id == bindparam("ti_id"),
+        trigger_id=None,
+        trigger_timeout=None,
+        next_kwargs=bindparam("kw"),
+        scheduled_dttm=now,
+        updated_at=now,
     )
     moved = 0
     runs: set[tuple[str, str]] = set()

@@ -32,6 +32,20 @@ _TOUCH_RUN = run_columns(
     DRc.dag_id == bindparam("of_dag"), DRc.run_id == bindparam("of_run")
 ).values(change_seq=DRc.change_seq + 1)
 _FINISH_UPDATES: dict[tuple[frozenset[str], TI, TI | None], Any] = {}
+_TRY_HISTORY = (
+    select(HT.c.state)
+    .where(HT.c.ti_id == bindparam("ti_id"), HT.c.try_number == bindparam("for_try"))
+    .order_by(HT.c.id.desc())
+    .limit(1)
+)
+# The states a try's outcome leaves it in (``outcomes.next_state``): a repeated report of the
+# outcome finds one of these.
+_ENDED_BY = {
+    Outcome.SUCCESS: frozenset({TI.SUCCESS.value}),
+    Outcome.SKIPPED: frozenset({TI.SKIPPED.value}),
+    Outcome.FAILED: frozenset({TI.FAILED.value, TI.UP_FOR_RETRY.value}),
+    Outcome.FAIL_NO_RETRY: frozenset({TI.FAILED.value}),
+}
 
 
 def _finish_update(keys: frozenset[str], current: TI, new: TI | None) -> Any:
@@ -96,6 +110,23 @@ def reported_try(c: Any, ti_id: int, try_number: int, expected: tuple[TI, ...]) 
             f"{ti.try_number}; the report for try {try_number} is ignored"
         )
     return ti
+
+
+def repeated_finish(c: Any, ti_id: int, try_number: int, seq: int, outcome: Outcome) -> str | None:
+    """The state this leg's try ended in, if it already ended with ``outcome``: the worker's
+    retry of a finish whose answer it never got (the HTTP answer lost after the commit).
+    None if the try did not end so (a report to refuse)."""
+    ended = _ENDED_BY.get(outcome)
+    ti = c.execute(_TI_ROW, {"ti_id": ti_id}).one_or_none()
+    if ended is None or ti is None:
+        return None
+    if ti.try_number == try_number:
+        return ti.state if ti.queue_seq == seq and ti.state in ended else None
+    if ti.try_number < try_number:
+        return None
+    # A retry was scheduled since: the ended try's history row keeps its state.
+    kept = c.execute(_TRY_HISTORY, {"ti_id": ti_id, "for_try": try_number}).scalar()
+    return kept if kept in ended else None
 
 
 def write_finish(

@@ -83,6 +83,48 @@ class UserService:
             )  # fmt: skip
             return UserView.of(row)
 
+    def log_in(
+        self, username: str, password: str, client: str = "", *, via: str | None = None
+    ) -> UserView:
+        """Check a user name and password from ``client`` (event-logged ``login``, with
+        ``via`` when given); raise AuthenticationFailed, after counting the failure."""
+        from tradewind.errors import AuthenticationFailed
+        from tradewind.services.event_log import log_event
+
+        now = self.env.now()
+        failure: AuthenticationFailed | None = None
+        with self.env.db.session() as session:
+            try:
+                row = ops.authenticate(session, username, password, now, client)
+                extra = {"via": via} if via else None
+                log_event(session, "login", now=now, owner=row.username, extra=extra)
+                found = UserView.of(row)
+            except AuthenticationFailed as exc:
+                failure = exc  # committed on purpose: the failure must be counted
+        if failure is not None:
+            raise failure
+        return found
+
+    def log_out(self, username: str) -> None:
+        """End every web session and API token of ``username`` (its own logout)."""
+        with self.env.db.session() as session:
+            ops.revoke_sessions(session, username, self.env.now(), owner=username, reason="logout")
+
+    def create_first(
+        self, username: str, password: str, roles: list[str], **names: str
+    ) -> UserView | None:
+        """Add this user (``names``: email, first_name, last_name) only if there is no user
+        yet (``tradewind standalone``'s admin), in one transaction; return it, or None when
+        users exist."""
+        with self.env.db.session() as session:
+            if ops.count_users(session) > 0:
+                return None
+            email, first, last = (names.get(k, "") for k in ("email", "first_name", "last_name"))
+            row = ops.create_user(
+                session, username, email, first, last, password, roles, self.env.now()
+            )
+            return UserView.of(row)
+
     def delete(self, username: str, *, owner: str | None = None) -> None:
         """Delete a user; raise NotFound."""
         with self.env.db.session() as session:

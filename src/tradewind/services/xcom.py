@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tradewind.core.execution import ALL_MAP_INDEXES
 from tradewind.errors import InvalidInput, XComTooLarge
 from tradewind.metastore.tables import XCom
+from tradewind.services.env import Env
 
 
 def encode(value: Any, max_size: int) -> str:
@@ -137,3 +138,18 @@ def clear_xcoms(
                 XCom.task_id.in_(task_ids[i : i + 500]),
             )
         )
+
+
+class XComService:
+    """The XComs' use cases, bound to the environment; each call is one transaction."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def browse(self, *, limit: int, offset: int, **filters: str) -> tuple[list[XCom], bool]:
+        """XComs, newest first, filtered by ``dag_id``, ``run_id``, ``task_id`` and ``key``;
+        ``limit`` from ``offset``, and whether there are more."""
+        from tradewind.services.queries.dag_views import browse_xcoms
+
+        with self.env.db.session(readonly=True) as session:
+            return browse_xcoms(session, limit=limit, offset=offset, **filters)

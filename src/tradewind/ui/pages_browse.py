@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from tradewind.core.permissions import Resource
-from tradewind.services import ui_queries
-from tradewind.services.dag_store import list_import_errors
+from tradewind.services.dags import DagService
+from tradewind.services.event_log import EventLogService
+from tradewind.services.runs import RunService
+from tradewind.services.task_instance_service import TaskInstanceService
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.rendering import render
 
@@ -35,10 +37,9 @@ def browse_runs(
 ) -> HTMLResponse:
     """DAG runs, newest first, filtered by DAG and state."""
     user = require(request, Resource.DAG_RUN)
-    with env_of(request).db.session(readonly=True) as session:
-        runs, more = ui_queries.browse_runs(
-            session, dag_id=dag_id, state=state, limit=PAGE, offset=(page - 1) * PAGE
-        )
+    runs, more = RunService(env_of(request)).browse(
+        dag_id=dag_id, state=state, limit=PAGE, offset=(page - 1) * PAGE
+    )
     return render(
         request,
         "browse_runs.html",
@@ -63,16 +64,14 @@ def browse_tis(
 ) -> HTMLResponse:
     """Task instances, newest first, filtered by DAG, state and start date."""
     user = require(request, Resource.TASK_INSTANCE)
-    with env_of(request).db.session(readonly=True) as session:
-        tis, more = ui_queries.browse_task_instances(
-            session,
-            dag_id=dag_id,
-            state=state,
-            start_after=_date(start_after),
-            start_before=_date(start_before),
-            limit=PAGE,
-            offset=(page - 1) * PAGE,
-        )
+    tis, more = TaskInstanceService(env_of(request)).browse(
+        dag_id=dag_id,
+        state=state,
+        start_after=_date(start_after),
+        start_before=_date(start_before),
+        limit=PAGE,
+        offset=(page - 1) * PAGE,
+    )
     return render(
         request,
         "browse_tis.html",
@@ -94,10 +93,9 @@ def browse_events(
 ) -> HTMLResponse:
     """The audit trail: who did what, when."""
     user = require(request, Resource.EVENT_LOG)
-    with env_of(request).db.session(readonly=True) as session:
-        events, more = ui_queries.browse_events(
-            session, dag_id=dag_id, event=event, limit=PAGE, offset=(page - 1) * PAGE
-        )
+    events, more = EventLogService(env_of(request)).browse(
+        dag_id=dag_id, event=event, limit=PAGE, offset=(page - 1) * PAGE
+    )
     return render(
         request,
         "browse_events.html",
@@ -115,6 +113,5 @@ def browse_events(
 def browse_import_errors(request: Request) -> HTMLResponse:
     """DAG files that failed to import, with the error."""
     user = require(request, Resource.IMPORT_ERROR)
-    with env_of(request).db.session(readonly=True) as session:
-        errors = list_import_errors(session)[:500]
+    errors = DagService(env_of(request)).import_errors()[:500]
     return render(request, "import_errors.html", user, errors=errors, title="Import errors")

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from tradewind.core.permissions import Resource
-from tradewind.services import ui_queries
-from tradewind.services.queries.dag_views import run_calendar
+from tradewind.services.event_log import EventLogService
+from tradewind.services.runs import RunService
 from tradewind.ui.auth import env_of, require
-from tradewind.ui.pages_dags import load_dag
+from tradewind.ui.pages_dags import dag_or_404
 from tradewind.ui.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -62,9 +62,8 @@ def dag_details(request: Request, dag_id: str) -> HTMLResponse:
     """Every attribute of the DAG, as Airflow's DAG details tab."""
     user = require(request, Resource.DAG)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        attributes = dag_attributes(dag, sdag)
+    dag, sdag = dag_or_404(env, dag_id)
+    attributes = dag_attributes(dag, sdag)
     return render(
         request,
         "dag_details.html",
@@ -116,9 +115,8 @@ def dag_calendar(request: Request, dag_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
     now: datetime = env.now()
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, now)
-        days = run_calendar(session, dag_id, now - timedelta(days=7 * 53 + 7))
+    dag, sdag = dag_or_404(env, dag_id)
+    days = RunService(env).calendar(dag_id, now - timedelta(days=7 * 53 + 7))
     return render(
         request,
         "calendar.html",
@@ -139,11 +137,10 @@ def dag_audit_log(
     """The events of one DAG: triggers, pauses, clears, marks, who and when."""
     user = require(request, Resource.EVENT_LOG)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        events, more = ui_queries.browse_events(
-            session, dag_id=dag_id, event=event, limit=50, offset=(page - 1) * 50
-        )
+    dag, sdag = dag_or_404(env, dag_id)
+    events, more = EventLogService(env).browse(
+        dag_id=dag_id, event=event, limit=50, offset=(page - 1) * 50
+    )
     return render(
         request,
         "dag_audit_log.html",

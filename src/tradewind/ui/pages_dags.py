@@ -52,6 +52,16 @@ def load_dag(session: Any, dag_id: str, now: datetime) -> tuple[Any, SerializedD
     return dag, sdag
 
 
+def dag_or_404(env: Any, dag_id: str) -> tuple[Any, SerializedDag]:
+    """The DAG's row (with ``next_run_info``) and latest serialized version, or 404."""
+    from tradewind.services.dags import DagService
+
+    try:
+        return DagService(env).with_version(dag_id)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
 def next_run(session: Any, dag: Any, now: datetime) -> dict[str, Any] | None:
     """A DAG's next run (run-after in its timezone, logical date), paused DAGs too."""
     try:

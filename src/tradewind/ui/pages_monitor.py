@@ -8,10 +8,9 @@ from fastapi.responses import HTMLResponse
 
 from tradewind.core.permissions import Resource
 from tradewind.services import monitoring
-from tradewind.services.deadlines import missed_deadlines
-from tradewind.services.latency import STAGES, task_latencies
+from tradewind.services.latency import STAGES
 from tradewind.ui.auth import env_of, require
-from tradewind.ui.pages_dags import load_dag
+from tradewind.ui.pages_dags import dag_or_404
 from tradewind.ui.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -23,13 +22,10 @@ def dag_monitor(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse
     """Run durations over time, the scheduling latency of a run's tasks, missed deadlines."""
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        durations = monitoring.run_durations(session, dag_id)
-        run_id = run_id or monitoring.latest_run_id(session, dag_id) or ""
-        latency = task_latencies(session, sdag, dag_id, run_id) if run_id else {}
-        deadlines = missed_deadlines(session, dag_id)
-    points, longest = monitoring.chart_points(durations, CHART_W, CHART_H)
+    dag, sdag = dag_or_404(env, dag_id)
+    seen = monitoring.MonitorService(env).dag(dag_id, sdag, run_id)
+    run_id, latency = seen.run_id, seen.latency
+    points, longest = monitoring.chart_points(seen.durations, CHART_W, CHART_H)
     order = [t for t in sdag.topological_order() if t in latency]
     return render(
         request,
@@ -44,7 +40,7 @@ def dag_monitor(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse
         run_id=run_id,
         latency=[(t, latency[t]) for t in order],
         stages=STAGES,
-        deadlines=deadlines,
+        deadlines=seen.deadlines,
         tab="monitor",
         title=f"{dag_id} - monitor",
     )

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Resource
-from tradewind.services.queries.dag_views import browse_xcoms
+from tradewind.services.xcom import XComService
 from tradewind.settings import config_exposure
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.pages_dags import xcom_value
@@ -54,17 +54,11 @@ def xcom_browser(
 ) -> HTMLResponse:
     """Every XCom, newest first, filtered by DAG, run, task and key (secrets masked)."""
     user = require(request, Resource.XCOM)
-    with env_of(request).db.session(readonly=True) as session:
-        items, more = browse_xcoms(
-            session,
-            dag_id=dag_id,
-            run_id=run_id,
-            task_id=task_id,
-            key=key,
-            limit=PAGE,
-            offset=(page - 1) * PAGE,
-        )
-        rows = [{"x": x, "value": xcom_value(x)} for x in items]
+    items, more = XComService(env_of(request)).browse(
+        dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, limit=PAGE,
+        offset=(page - 1) * PAGE,
+    )  # fmt: skip
+    rows = [{"x": x, "value": xcom_value(x)} for x in items]
     return render(
         request,
         "browse_xcoms.html",

@@ -14,8 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from tradewind.api.web_session import clear_session, read_session, set_session, user_from_request
 from tradewind.errors import AuthenticationFailed
-from tradewind.services.event_log import log_event
-from tradewind.services.users import authenticate, credential_version, revoke_sessions
+from tradewind.services.user_service import UserService
 from tradewind.ui import (
     actions,
     admin,
@@ -111,20 +110,13 @@ async def login(request: Request) -> Response:
     if not sent or not cookie or not hmac.compare_digest(sent, cookie):
         return _login_page(request, next_url, "Your form expired; please try again.", 403)
     username = str(form.get("username", "")).strip()
-    error = None
-    version = 0
     client = request.client.host if request.client else ""
-    with env.db.session() as session:
-        try:
-            user = authenticate(session, username, str(form.get("password", "")), env.now(), client)
-            version = credential_version(user)
-            log_event(session, "login", now=env.now(), owner=username)
-        except AuthenticationFailed as exc:
-            error = str(exc)  # committed on leaving the block, so the failure counts
-    if error is not None:
-        return _login_page(request, next_url, error, 401)
+    try:
+        user = UserService(env).log_in(username, str(form.get("password", "")), client)
+    except AuthenticationFailed as exc:
+        return _login_page(request, next_url, str(exc), 401)
     response = RedirectResponse(next_url, status_code=303)
-    set_session(response, request, env, username, version)
+    set_session(response, request, env, username, user.version)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -142,10 +134,7 @@ async def logout(request: Request) -> RedirectResponse:
     if data is not None and user_from_request(request, env) is not None:
         # End this session everywhere, not just in this browser: a copied cookie (or an API
         # token issued before) stops working too.
-        with env.db.session() as session:
-            revoke_sessions(
-                session, str(data["u"]), env.now(), owner=str(data["u"]), reason="logout"
-            )
+        UserService(env).log_out(str(data["u"]))
     response = RedirectResponse("/login", status_code=303)
     clear_session(response)
     return response

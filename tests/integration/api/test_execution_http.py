@@ -10,6 +10,7 @@ from tests.integration.api.conftest import NOW, Api
 
 from tradewind.core.execution import Workload
 from tradewind.core.log_files import log_path
+from tradewind.metastore.tables import TaskInstance, TaskInstanceHistory
 from tradewind.services.testing import make_test_run, queue_single_task
 from tradewind.services.tokens import issue_ti_token
 
@@ -179,6 +180,48 @@ def test_a_claim_repeated_by_its_claimant_is_answered_again(api: Api, queued: Wo
     assert call(api, queued, "finish", {"outcome": "success"}).json()["state"] == "success"
     late = call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
     assert late.status_code == 409  # the try is over: a repeat no longer answers
+
+
+def test_an_earlier_legs_finish_or_upload_leaves_the_current_legs_log(
+    api: Api, queued: Workload
+) -> None:
+    """A worker of an earlier leg of the try (deferred, then resumed elsewhere) that reports
+    late changes neither the outcome nor the log the current leg stored."""
+    seq = queued_seq(api, queued)
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    call(api, queued, "logs", {"text": "current leg\n"})
+    stale = issue_ti_token(api.env.secret_key, queued.ti_id, 1, seq=seq - 1)
+    late = call(api, queued, "finish", {"outcome": "success", "log": "stale leg\n"}, token=stale)
+    assert late.status_code == 409, late.text
+    assert "was queued again since" in late.json()["detail"]
+    assert call(api, queued, "logs", {"text": "stale leg\n"}, token=stale).status_code == 409
+    assert log_file(api, queued).read_text() == "current leg\n"
+    assert ti_state(api, queued) == "running"
+
+
+def test_a_finish_repeated_by_its_claimant_is_answered_again(api: Api, queued: Workload) -> None:
+    """A worker whose finish was committed but whose answer was lost retries it: the same try's
+    token with the same outcome gets the state again (and a callback token, so the task's
+    callbacks run), once; another outcome or another try's token is still refused."""
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    first = call(api, queued, "finish", {"outcome": "failed", "error": "boom"})
+    assert first.status_code == 200, first.text
+    retried = call(api, queued, "finish", {"outcome": "failed", "error": "boom"})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == first.json()["state"] == "failed"
+    assert retried.json()["callback_token"]
+    assert call(api, queued, "finish", {"outcome": "success"}).status_code == 409
+    with api.env.db.session(readonly=True) as s:
+        tries = s.query(TaskInstanceHistory).filter_by(ti_id=queued.ti_id).all()
+    assert [t.state for t in tries] == ["failed"]  # the repeat recorded nothing
+    assert ti_state(api, queued) == "failed"
+    other_leg = issue_ti_token(api.env.secret_key, queued.ti_id, 1, seq=queued_seq(api, queued) + 1)
+    assert call(api, queued, "finish", {"outcome": "failed"}, token=other_leg).status_code == 409
+
+
+def queued_seq(api: Api, w: Workload) -> int:
+    with api.env.db.session(readonly=True) as s:
+        return s.get(TaskInstance, w.ti_id).queue_seq
 
 
 def test_invalid_bodies_get_fastapi_validation_errors(api: Api, queued: Workload) -> None:

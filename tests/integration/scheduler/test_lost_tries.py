@@ -286,3 +286,45 @@ def test_a_try_lost_before_its_claim_is_scheduled_again_at_once(lab: Home) -> No
     scheduler.handle_executor_events([ExecutorEvent(w.ti_id, w.try_number, "lost", lost)])
     ti = _ti(lab.env, w.ti_id)
     assert (ti.state, ti.try_number, ti.lost_count) == ("scheduled", w.try_number, 0)
+
+
+@BOTH_DATABASES
+def test_a_lost_report_of_an_earlier_leg_leaves_the_current_leg_alone(lab: Home) -> None:
+    """The try deferred and resumed (a new leg of the same try number): the executor's late
+    report that the first leg's process died fails or requeues nothing of the leg that is
+    queued, then running, now; a report of the current leg still ends it."""
+    from sqlalchemy import update
+
+    from tradewind.executors.base import ExecutorEvent
+    from tradewind.executors.inline import InlineExecutor
+    from tradewind.metastore.tables import TaskInstance
+    from tradewind.scheduler.loop import Scheduler, SchedulerOptions
+    from tradewind.services.tokens import issue_ti_token
+
+    service, w = _running_try(lab.env)
+    first_leg = w.seq
+    assert first_leg is not None
+    with lab.env.db.session() as s:  # resumed: queued again for the same try, a new leg
+        s.execute(
+            update(TaskInstance)
+            .where(TaskInstance.id == w.ti_id)
+            .values(state="queued", queue_seq=first_leg + 1)
+        )
+    executor = InlineExecutor(service, lambda _: None, str(lab.env.settings.log_folder))
+    scheduler = Scheduler(lab.env, executor, service, options=SchedulerOptions(exclusive=False))
+    gone = "the task process ended (signal SIGKILL) before reporting its outcome"
+    old = [
+        ExecutorEvent(w.ti_id, w.try_number, outcome, gone, first_leg)
+        for outcome in ("lost", "failed")
+    ]
+    scheduler.handle_executor_events(old)
+    assert _ti(lab.env, w.ti_id).state == "queued"
+    token = issue_ti_token(lab.env.secret_key, w.ti_id, w.try_number, seq=first_leg + 1)
+    service.claim(w.ti_id, token, "elsewhere", 2)
+    scheduler.handle_executor_events(old)
+    ti = _ti(lab.env, w.ti_id)
+    assert (ti.state, ti.try_number, ti.lost_count) == ("running", w.try_number, 0)
+    assert _history(lab.env, w.ti_id) == []
+    current = ExecutorEvent(w.ti_id, w.try_number, "lost", gone, first_leg + 1)
+    scheduler.handle_executor_events([current])
+    assert _ti(lab.env, w.ti_id).state == "scheduled"

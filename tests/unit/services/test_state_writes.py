@@ -45,10 +45,23 @@ def _is_guarded(node: ast.expr, namespace: dict[str, object]) -> bool:
     return any(value is g for g in GUARDED)
 
 
+def _table_names(tree: ast.AST) -> set[str]:
+    """Names bound to a guarded table anywhere in the module (``t = TaskInstance.__table__``,
+    ``t = cast(Table, DagRun.__table__)``): their ``t.update()`` is a write too."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and "__table__" in ast.unparse(node.value):
+            text = ast.unparse(node.value)
+            if any(f"{model}.__table__" in text for model in ("TaskInstance", "DagRun")):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
 def _violations(path: Path, module: str) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     namespace: dict[str, object] | None = None
+    tables = _table_names(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.args:
             func = node.func
@@ -66,7 +79,10 @@ def _violations(path: Path, module: str) -> list[str]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             # Table.update() written on the table object itself
             target = node.func.value
-            if node.func.attr == "update" and ast.unparse(target).endswith("__table__"):
+            on_table = ast.unparse(target).endswith("__table__") or (
+                isinstance(target, ast.Name) and target.id in tables and not node.args
+            )
+            if node.func.attr == "update" and on_table:
                 found.append(f"{path}:{node.lineno}: {ast.unparse(node)[:80]}")
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -89,8 +105,11 @@ def test_the_scan_sees_the_forms_it_forbids(tmp_path: Path) -> None:
         "def f(s, run):\n"
         "    s.execute(update(TaskInstance).values(state='success'))\n"
         "    run.state = 'failed'\n"
+        "    table = cast(Table, TaskInstance.__table__)\n"
+        "    s.execute(table.update().values(state='scheduled'))\n"
+        "    s.execute(TaskInstance.__table__.update().values(state='queued'))\n"
     )
-    assert len(_violations(bad, "tradewind.metastore.tables")) == 2
+    assert len(_violations(bad, "tradewind.metastore.tables")) == 4
 
 
 @pytest.mark.parametrize("src", list(TI_TRANSITIONS), ids=str)
