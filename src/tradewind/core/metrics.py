@@ -150,7 +150,7 @@ class Recorder(MetricsBackend):
 
 # The metrics thread hands over for at most this long at a time, then sleeps this long.
 SLICE_SECONDS = 0.0005
-SLICE_PAUSE = 0.001
+SLICE_PAUSE = 0.004
 
 Record = tuple[Callable[[str, float, "Tags | None"], None], str, float, "dict[str, str] | None"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -249,7 +251,22 @@ def test_two_schedulers_on_postgres_create_one_run_per_update(tmp_path, pg_url, 
         env.db.engine.dispose()
 
 
-def test_plugins_from_the_folder_provide_macros_and_operators(tmp_path):
+@pytest.fixture
+def plugins_forgotten(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Plugins this test loads stay in it: the process's loaded plugins (which the CLI and
+    the DAG processor reuse), ``sys.path`` and the plugin modules are as before afterwards."""
+    from tradewind import plugins_manager
+
+    monkeypatch.setattr(plugins_manager, "_loaded", plugins_manager._loaded)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.startswith(plugins_manager._FOLDER_PREFIX):
+            del sys.modules[name]
+
+
+def test_plugins_from_the_folder_provide_macros_and_operators(tmp_path, plugins_forgotten):
     from tradewind.plugins_manager import load_plugins
 
     folder = tmp_path / "plugins"

@@ -328,3 +328,22 @@ def test_a_lost_report_of_an_earlier_leg_leaves_the_current_leg_alone(lab: Home)
     current = ExecutorEvent(w.ti_id, w.try_number, "lost", gone, first_leg + 1)
     scheduler.handle_executor_events([current])
     assert _ti(lab.env, w.ti_id).state == "scheduled"
+
+
+def test_a_finish_repeated_after_the_retry_was_queued_is_answered_from_the_history(
+    lab: Home,
+) -> None:
+    """The answer of a failed try's finish was lost and the scheduler queued the retry before
+    the worker repeated it: the repeat gets the state the try ended in (its callbacks run),
+    the retry is left alone; a repeat claiming another outcome is refused."""
+    service, w = _running_try(lab.env, retries=1)
+    assert service.finish(w.ti_id, w.token, "failed", "boom")["state"] == "up_for_retry"
+    retry = queue_single_task(lab.env, "lost", w.run_id, "t")
+    assert retry.try_number == w.try_number + 1
+    again = service.finish(w.ti_id, w.token, "failed", "boom")
+    assert again["state"] == "up_for_retry" and again["callback_token"]
+    with pytest.raises(TaskInstanceMoved):
+        service.finish(w.ti_id, w.token, "success")
+    ti = _ti(lab.env, w.ti_id)
+    assert (ti.state, ti.try_number) == ("queued", retry.try_number)
+    assert _history(lab.env, w.ti_id) == [(1, "up_for_retry", "boom")]
