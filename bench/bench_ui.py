@@ -174,6 +174,8 @@ API_LISTS = [
     ("api_tis_all_cursor_limit_100", f"{TIS}?limit=100&cursor="),
     ("api_tis_all_by_start_date_limit_100", f"{TIS}?limit=100&order_by=-start_date"),
     ("api_tis_all_by_logical_date_limit_100", f"{TIS}?limit=100&order_by=-logical_date"),
+    ("api_tis_all_by_end_date_limit_100", f"{TIS}?limit=100&order_by=-end_date"),
+    ("api_tis_all_by_duration_limit_100", f"{TIS}?limit=100&order_by=duration"),
     ("api_tis_failed_limit_100", f"{TIS}?limit=100&state=failed"),
     ("api_tis_of_one_run_limit_100", "/api/v2/dags/dag_0000/dagRuns/~/taskInstances?limit=100"),
     ("api_dag_stats", "/api/v2/dagStats?dag_ids=dag_0001&dag_ids=dag_0002"),

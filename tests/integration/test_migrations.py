@@ -40,3 +40,32 @@ def test_migrate_is_a_no_op_when_current(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'm.db'}")
     db.migrate()
     assert db._is_current()
+
+
+def test_check_refuses_an_old_schema_and_passes_a_current_one_without_alembic(
+    tmp_path: Path,
+) -> None:
+    """``check`` (every component at start) says to migrate an old schema; on a current one
+    it answers without importing Alembic, which would cost each process ~16 MiB (#17)."""
+    import subprocess
+    import sys
+
+    import pytest
+    from sqlalchemy import text
+
+    from tradewind.errors import TradewindError
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    db = Database(url)
+    db.migrate()
+    code = (
+        "import sys; from tradewind.metastore.database import Database; "
+        f"Database({url!r}).check(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    with pytest.raises(TradewindError, match="run `tradewind db migrate`"):
+        db.check()
+    db.dispose()

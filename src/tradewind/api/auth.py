@@ -11,10 +11,9 @@ from pydantic import ValidationError
 
 from tradewind.api.deps import EnvDep
 from tradewind.api.v2.schemas import LoginBody, LoginResponse
-from tradewind.errors import AuthenticationFailed, InvalidInput
+from tradewind.errors import InvalidInput
 from tradewind.services.auth_tokens import issue_api_token
-from tradewind.services.event_log import log_event
-from tradewind.services.users import authenticate, credential_version
+from tradewind.services.user_service import UserService
 
 router = APIRouter(tags=["Auth"])
 
@@ -75,18 +74,9 @@ async def _issue(env: Any, body: LoginBody, client: str) -> LoginResponse:
 
 def _issue_sync(env: Any, body: LoginBody, client: str) -> LoginResponse:
     """Check the password (argon2 is slow on purpose: off the event loop) and sign a token."""
-    now = env.now()
-    failure: AuthenticationFailed | None = None
-    with env.db.session() as session:
-        try:
-            user = authenticate(session, body.username, body.password, now, client)
-            roles = list(user.roles or [])
-            version = credential_version(user)
-            log_event(session, "login", now=now, owner=user.username, extra={"via": "api"})
-        except AuthenticationFailed as exc:
-            failure = exc  # committed on purpose: the failure must be counted
-    if failure is not None:
-        raise failure
+    user = UserService(env).log_in(body.username, body.password, client, via="api")
     ttl = int(env.settings.get("api", "access_token_expiration_time"))
-    token = issue_api_token(env.secret_key, body.username, roles, now, ttl, version)
+    token = issue_api_token(
+        env.secret_key, body.username, list(user.roles), env.now(), ttl, user.version
+    )
     return LoginResponse(access_token=token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -54,10 +55,12 @@ def run_scheduler(
     num_runs: int = -1,
     with_processor: bool = True,
     children: list[BaseProcess] | None = None,
+    start_children: Callable[[], list[BaseProcess]] | None = None,
 ) -> None:
     """Run the scheduler in this process until SIGTERM/SIGINT (or ``num_runs`` passes).
 
-    The DAG processor is forked first, before the executor forks its workers, and every
+    The DAG processor (and what ``start_children`` forks) is forked once the executor is
+    built, so it shares what that imported, and before the executor forks its workers; every
     child (``children`` too) is stopped on the way out.
     """
     from tradewind.cli._executors import make_executor
@@ -70,11 +73,16 @@ def run_scheduler(
     children = list(children or [])
     setup_observability(env.settings)
     sync_examples(env.settings.dags_folder, bool(env.settings.get("core", "load_examples")))
-    if with_processor:
-        children.insert(0, start_child("tradewind-dag-processor", _processor_child, env))
     try:
         execution = ExecutionService(env)
         executor = make_executor(env, execution)
+        # Forked after the imports and warm-up above: what this process writes after a fork
+        # becomes the child's own copy, and the set up is most of what it writes (#17: a
+        # triggerer forked before it held 15 MiB of such copies at idle).
+        if with_processor:
+            children.insert(0, start_child("tradewind-dag-processor", _processor_child, env))
+        if start_children is not None:
+            children.extend(start_children())
         listener = WakeListener(env.settings, env.db)
         sched = Scheduler(env, executor, execution, wake_listener=listener)
         sched.install_signal_handlers()

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import socket
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -116,19 +117,23 @@ def standalone(port: int | None, load_examples: bool | None) -> None:
     refuse_second_scheduler(env)
     host = "127.0.0.1"
     port = port or int(settings.get("api", "port"))
-    children = []
     user: tuple[str, str | None, Path] | None = None
     if _has_module("tradewind.services.users"):
         user = ensure_admin(env)
-    if _has_module("tradewind.api.app"):
-        if not _port_free(host, port):
-            raise ConfigError(f"port {port} on {host} is in use: pass --port or stop what uses it")
-        children.append(start_child("tradewind-webserver", _serve, settings, host, port))
-    web = bool(children)
-    if _has_module("tradewind.triggerer.runner"):
-        children.append(start_child("tradewind-triggerer", _trigger, settings))
+    web = _has_module("tradewind.api.app")
+    if web and not _port_free(host, port):
+        raise ConfigError(f"port {port} on {host} is in use: pass --port or stop what uses it")
+
+    def start_children() -> list[BaseProcess]:
+        children = []
+        if web:
+            children.append(start_child("tradewind-webserver", _serve, settings, host, port))
+        if _has_module("tradewind.triggerer.runner"):
+            children.append(start_child("tradewind-triggerer", _trigger, settings))
+        return children
+
     _banner(settings, host, port, user, web=web)
-    run_scheduler(env, with_processor=True, children=children)
+    run_scheduler(env, with_processor=True, start_children=start_children)
     click.echo("Standalone stopped.")
 
 

@@ -243,6 +243,7 @@ class LocalExecutor(BaseExecutor):
         self.pending: deque[Workload] = deque()
         self._events: list[ExecutorEvent] = []
         self._stopping = False
+        self._next_shrink = 0.0
         # Answers to ``finish`` calls, sent after the scheduler's next pass (see _serve).
         self._held: list[tuple[_Worker, dict[str, Any]]] = []
 
@@ -327,9 +328,11 @@ class LocalExecutor(BaseExecutor):
         worker.api.close()
 
     def _shrink(self, now: float) -> None:
-        """Retire the workers idle for ``idle_timeout`` seconds, keeping ``idle_workers``."""
-        if len(self.workers) <= self.idle_workers:
+        """Retire the workers idle for ``idle_timeout`` seconds, keeping ``idle_workers``
+        (looked at once a second at most: not on every poll of a busy loop)."""
+        if len(self.workers) <= self.idle_workers or now < self._next_shrink:
             return
+        self._next_shrink = now + 1.0
         idle = [w for w in self.workers if w.current is None]
         for worker in sorted(idle, key=lambda w: w.idle_since):
             if (

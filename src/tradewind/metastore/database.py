@@ -53,6 +53,16 @@ def _sqlite_setup(engine: Engine) -> None:
 
 PING_AFTER_IDLE = 5.0
 
+#: A pooled SQLite connection is reopened after this many seconds: SQLite reads the planner
+#: statistics (``sqlite_stat1``) when a connection loads the schema, so a connection opened
+#: before another process's ``ANALYZE`` would keep planning with the old table sizes.
+SQLITE_RECYCLE_SEC = 600
+
+#: ``refresh_statistics_if_grown`` re-analyzes when a table's rows (its largest rowid, a
+#: look-up) are this many times what ``sqlite_stat1`` holds, and at least ``STATS_MIN_ROWS``.
+STATS_GROWTH = 2
+STATS_MIN_ROWS = 1000
+
 
 def _ping_when_idle(engine: Engine) -> None:
     """Check a pooled connection before use only if it sat idle for ``PING_AFTER_IDLE`` s.
@@ -98,6 +108,8 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if path and path != ":memory:":  # an in-memory database lives in its connection
+                kwargs["pool_recycle"] = SQLITE_RECYCLE_SEC
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = 10
@@ -167,6 +179,35 @@ class Database:
         except Exception as exc:  # noqa: BLE001 - statistics are an optimisation only
             log.warning("could not refresh the SQLite statistics: %s", exc)
 
+    def refresh_statistics_if_grown(self) -> bool:
+        """SQLite: ``refresh_statistics`` when a table has grown past what the planner knows.
+
+        A look-up of each table's largest rowid against the row count in ``sqlite_stat1``
+        (microseconds), confirmed by a COUNT where the rowid says grown (deleted rows leave
+        gaps); the ``ANALYZE`` it may start samples (milliseconds at a million rows).
+        Other processes' connections see the new statistics when they reopen
+        (``SQLITE_RECYCLE_SEC``). The scheduler calls this periodically. True when it ran.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return False
+        try:
+            with self.engine.execution_options(tw_readonly=True).connect() as conn:
+                known = _analyzed_rows(conn)
+                grown = [
+                    name
+                    for name in Base.metadata.tables
+                    if _grew(_rows(conn, name, "max(rowid)"), known.get(name))
+                    and _grew(_rows(conn, name, "count(*)"), known.get(name))
+                ]
+        except Exception as exc:  # noqa: BLE001 - statistics are an optimisation only
+            log.warning("could not read the SQLite statistics: %s", exc)
+            return False
+        if not grown:
+            return False
+        log.info("refreshing the SQLite statistics (grown: %s)", ", ".join(grown))
+        self.refresh_statistics()
+        return True
+
     def _is_current(self) -> bool:
         """True when the recorded revision is the newest file's (revision ids are ``NNNN``)."""
         files = sorted(
@@ -199,6 +240,10 @@ class Database:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001
             raise TradewindError(f"cannot reach the metastore at {self.safe_url}: {exc}") from None
+        if self._is_current():
+            # Without Alembic: importing it (and Mako, Pygments, the migration scripts) cost
+            # every process that checks ~16 MiB of its own (#17: PSS of the idle set).
+            return
         current, head = self.current_revision(), self.head_revision()
         if current != head:
             raise TradewindError(
@@ -228,3 +273,26 @@ def sqlite_path(url: str) -> str | None:
         return None
     path = url.split("///", 1)[-1]
     return os.path.abspath(path) if path else None
+
+
+def _analyzed_rows(conn: Any) -> dict[str, int]:
+    """Rows per table as the last ``ANALYZE`` counted them (empty before the first)."""
+    try:
+        rows = conn.exec_driver_sql("SELECT tbl, stat FROM sqlite_stat1").all()
+    except Exception:  # noqa: BLE001 - no sqlite_stat1 yet: never analyzed
+        conn.rollback()
+        return {}
+    out: dict[str, int] = {}
+    for table, stat in rows:
+        first = str(stat or "").split(" ", 1)[0]
+        if first.isdigit():
+            out[table] = max(out.get(table, 0), int(first))
+    return out
+
+
+def _rows(conn: Any, table: str, aggregate: str) -> int:
+    return int(conn.exec_driver_sql(f'SELECT {aggregate} FROM "{table}"').scalar() or 0)
+
+
+def _grew(rows: int, analyzed: int | None) -> bool:
+    return rows >= STATS_MIN_ROWS and rows > STATS_GROWTH * (analyzed or 0)

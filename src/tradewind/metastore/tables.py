@@ -180,8 +180,11 @@ class TaskInstance(Base):
         # state, without sorting a million rows.
         Index("ix_ti_map_index_id", "map_index", "id"),
         Index("ix_ti_state_map_index_id", "state", "map_index", "id"),
-        # ... and by start_date, either direction (``id`` follows the first term's).
+        # ... and by start_date, end_date or duration, either direction (``id`` follows the
+        # first term's; their NULLs are read by a second query, see paged_nulls_last).
         Index("ix_ti_start_date_id", "start_date", "id"),
+        Index("ix_ti_end_date_id", "end_date", "id"),
+        Index("ix_ti_duration_id", "duration", "id"),
     )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     dag_id: Mapped[str] = mapped_column(String(250))

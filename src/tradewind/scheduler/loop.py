@@ -24,21 +24,18 @@ from tradewind.core import metrics
 from tradewind.core.execution import Outcome, Workload
 from tradewind.errors import TaskInstanceMoved
 from tradewind.executors.base import BaseExecutor, ExecutorEvent
-from tradewind.services import (
-    deadlines,
-    lost_tries,
-    queueing,
-    run_creation,
-    scheduling,
-    telemetry,
-)
-from tradewind.services.asset_scheduling import create_asset_triggered_runs
+from tradewind.services import scheduling
 from tradewind.services.env import Env
 from tradewind.services.execution import ExecutionService
 from tradewind.services.latency import LatencyTracker
+from tradewind.services.scheduler_pass import SchedulerPass
 from tradewind.services.wakeup import TASK_ENDED
 
 log = logging.getLogger("tradewind.scheduler")
+
+#: How often the scheduler checks whether SQLite's planner statistics fell behind the tables
+#: (``Database.refresh_statistics_if_grown``; a no-op on PostgreSQL, which has autovacuum).
+STATISTICS_CHECK_SEC = 300.0
 
 
 @dataclass
@@ -96,8 +93,12 @@ class Scheduler:
         self.only_runs = only_runs
         if executor.supervises_heartbeats or only_runs is not None:
             execution.wake_on_change = False
-        self.cache = scheduling.DagCache(int(env.settings.get("core", "max_map_length")))
-        self.estimates = queueing.DurationEstimates()
+        self.service = SchedulerPass(
+            env,
+            only_runs=only_runs,
+            executor_name=executor.name,
+            token_ttl=max(self.options.queued_timeout * 4, 3600.0),
+        )
         self.latency = LatencyTracker()
         self.listener = wake_listener
         self.job_id: int | None = None
@@ -106,6 +107,7 @@ class Scheduler:
         os.set_blocking(self._wake_w, False)
         self._next_heartbeat = 0.0
         self._next_sweep = 0.0
+        self._next_statistics = 0.0  # at start too: the database may have grown meanwhile
         self._next_due = datetime.min.replace(tzinfo=timezone.utc)
         self._external = True
         self._poked = False  # woken by the pipe or the listener: pass at least once
@@ -117,16 +119,9 @@ class Scheduler:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         now = self.env.now()
-        with self.env.db.session() as s:
-            queueing.ensure_default_pool(s)
-            if self.only_runs is None:
-                self.job_id = queueing.register_job(
-                    s,
-                    "SchedulerJob",
-                    now,
-                    exclusive=self.options.exclusive,
-                    dead_after=self.options.job_dead_after,
-                )
+        self.job_id = self.service.start(
+            now, exclusive=self.options.exclusive, dead_after=self.options.job_dead_after
+        )
         self.executor.start()
         log.info("scheduler started (job %s, executor %s)", self.job_id, self.executor.name)
         if self.only_runs is None:
@@ -136,15 +131,12 @@ class Scheduler:
         """Tries of this host whose process is gone (a previous scheduler's, a dead worker's)
         are lost now, not at their heartbeat timeout; what a dead scheduler of this host had
         queued is queued again."""
-        with self.env.db.session() as s:
-            lost_tries.end_dead_local_jobs(s, now)
-            dead = lost_tries.dead_local_tries(s, set(self.executor.alive_ti_ids()))
+        dead = self.service.dead_local_tries(now, set(self.executor.alive_ti_ids()))
         for ti_id, try_number, seq, why in dead:
             self._report_lost(ti_id, try_number, why, seq)
-        with self.env.db.session() as s:
-            queueing.requeue_stuck(
-                s, now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
-            )
+        self.service.requeue_stuck(
+            now, self.options.queued_timeout, self.job_id, self.options.job_dead_after
+        )
 
     def _report_lost(self, ti_id: int, try_number: int, why: str, seq: int | None = None) -> None:
         """Report one try lost (with ``seq``, only that leg of it: a later leg that runs or
@@ -152,14 +144,13 @@ class Scheduler:
         try:
             answer = self.execution.finish_try(ti_id, try_number, Outcome.LOST, why, seq=seq)
         except TaskInstanceMoved:
-            with self.env.db.session() as s:  # lost before its claim: still queued
-                if lost_tries.requeue_unclaimed(s, ti_id, try_number, self.env.now(), seq):
-                    log.warning(
-                        "task instance %s try %s was lost before its claim (%s): scheduled",
-                        ti_id,
-                        try_number,
-                        why,
-                    )
+            if self.service.requeue_unclaimed(ti_id, try_number, seq):  # still queued
+                log.warning(
+                    "task instance %s try %s was lost before its claim (%s): scheduled",
+                    ti_id,
+                    try_number,
+                    why,
+                )
             return
         log.warning(
             "task instance %s try %s was lost (%s): now %s",
@@ -182,8 +173,8 @@ class Scheduler:
     def shutdown(self) -> None:
         self.executor.end(self.options.shutdown_grace)
         if self.job_id is not None:
-            with contextlib.suppress(Exception), self.env.db.session() as s:
-                queueing.end_job(s, self.job_id, self.env.now())
+            with contextlib.suppress(Exception):
+                self.service.end_job(self.job_id)
         if self.listener is not None:
             self.listener.close()
         for fd in (self._wake_r, self._wake_w):
@@ -201,23 +192,25 @@ class Scheduler:
         now = self.env.now()
         horizon = self._horizon()
         self._next_due = min(self._next_due, now + timedelta(seconds=horizon))
-        # One transaction for the whole pass: a run started by the full pass is decided and
-        # queued before the commit (a trigger's first task starts one commit earlier, #17).
-        with self.env.db.session() as s:
-            if full or now >= self._next_due:
-                self._full_pass(s, now, horizon)
-            result = scheduling.evaluate_dirty_runs(s, self.cache, now, self.only_runs)
-            workloads = self._queue(s, now, result.scheduled)
+        # One transaction for the whole pass (services/scheduler_pass.py, #17).
+        result = self.service.run(
+            now,
+            full=full,
+            horizon=horizon,
+            next_due=self._next_due,
+            free_slots=self.executor.free_slots(),
+            job_id=self.job_id,
+        )
+        self._next_due, self._slot_bound = result.next_due, result.slot_bound
+        workloads = result.workloads
         if workloads:
             self.latency.queued(w.ti_id for w in workloads)
             self.executor.queue_workloads(workloads)
         for outcome in result.finished_runs:
             self._run_finished(outcome)
-        if result.finished_runs:
-            # A finished run frees a max_active_runs slot: start the next queued run now.
-            with self.env.db.session() as s:
-                if run_creation.start_queued_runs(s, now):
-                    self._next_due = now
+        # A finished run frees a max_active_runs slot: start the next queued run now.
+        if result.finished_runs and self.service.start_queued_runs(now):
+            self._next_due = now
         return max(min((self._next_due - self.env.now()).total_seconds(), horizon), 0.0)
 
     def _horizon(self) -> float:
@@ -229,51 +222,12 @@ class Scheduler:
             return self.options.poll_interval
         return max(self.options.idle_poll_interval, self.options.poll_interval)
 
-    def _full_pass(self, s: Any, now: datetime, horizon: float) -> None:
-        due = [now + timedelta(seconds=horizon)]
-        if self.only_runs is None:
-            run_creation.refresh_changed_dags(s, self.cache, now)
-            run_creation.create_due_runs(s, self.cache, now)
-            nxt = run_creation.next_run_creation_time(s)
-            if nxt is not None:
-                due.append(nxt)
-            create_asset_triggered_runs(s, self.cache, now)
-        run_creation.start_queued_runs(s, now)
-        _, retry_at = scheduling.promote_due_retries(s, now)
-        if retry_at is not None:
-            due.append(retry_at)
-        self._next_due = min(due)
-
-    def _queue(self, s: Any, now: datetime, decided: set[int]) -> list[Workload]:
-        free = self.executor.free_slots()
-        self._slot_bound = True
-        if free <= 0:
-            return []
-        workloads = queueing.queue_ready(
-            s,
-            now=now,
-            free_executor_slots=free,
-            secret=self.env.secret_key,
-            cache=self.cache,
-            estimates=self.estimates,
-            job_id=self.job_id,
-            token_ttl=max(self.options.queued_timeout * 4, 3600.0),
-            executor_name=self.executor.name,
-            only_run_ids=self.only_runs,
-            decided=decided,
-        )
-        # Fewer than the free slots: nothing else could be queued as the database stands, so
-        # a slot freed later needs no pass of its own (the outcome that freed it is a change).
-        self._slot_bound = len(workloads) >= free
-        return workloads
-
     def _run_finished(self, outcome: scheduling.RunOutcome) -> None:
         log.info("DAG run %s of %s is %s", outcome.run_id, outcome.dag_id, outcome.state)
         self.finished_runs.append(outcome)
         if self.on_run_finished is not None:
             self.on_run_finished(outcome)
-        with self.env.db.session(readonly=True) as s:
-            sdag = self.cache.get(s, outcome.dag_id, outcome.dag_version)
+        sdag = self.service.serialized(outcome.dag_id, outcome.dag_version)
         wants = (
             sdag.has_on_success_callback
             if outcome.state == "success"
@@ -332,31 +286,25 @@ class Scheduler:
         now = self.env.now()
         if mono >= self._next_heartbeat:
             self._next_heartbeat = mono + self.options.heartbeat_sec
-            with self.env.db.session() as s:
-                if self.job_id is not None:
-                    queueing.heartbeat_job(s, self.job_id, now)
-                restarting = (
-                    queueing.heartbeat_alive(s, self.executor.alive_ti_ids(), now)
-                    if self.executor.supervises_heartbeats
-                    else []
-                )
+            supervised = self.executor.supervises_heartbeats
+            beating = self.executor.alive_ti_ids() if supervised else None
+            restarting = self.service.heartbeat(self.job_id, beating, now)
             if restarting:
                 self.executor.stop_tasks(restarting)
             if metrics.enabled():  # reads only: outside the write transaction above
-                with self.env.db.session(readonly=True) as s:
-                    telemetry.scheduler_beat(s, self.executor.free_slots())
-                    self.latency.flush(s, self.cache)
+                self.service.report_metrics(self.executor.free_slots(), self.latency)
         if mono >= self._next_sweep:
             self._next_sweep = mono + min(
                 self.options.heartbeat_sec, self.options.ti_heartbeat_timeout / 3
             )
             if self.only_runs is None:
                 self.recover_lost_tries(now)
-            with self.env.db.session() as s:
-                stale = queueing.find_stale_running(s, now, self.options.ti_heartbeat_timeout)
-                late = [] if self.only_runs else deadlines.missed_callbacks(s, now, self.cache)
+            stale, late = self.service.sweep(now, self.options.ti_heartbeat_timeout)
             if late:  # sent after the commit that marked them missed: never twice
                 self.executor.queue_workloads(late)
+            if mono >= self._next_statistics:  # SQLite plans go bad as the tables grow
+                self._next_statistics = mono + STATISTICS_CHECK_SEC
+                self.env.db.refresh_statistics_if_grown()
             alive = set(self.executor.alive_ti_ids())
             for ti_id, try_number in stale:
                 if ti_id not in alive:

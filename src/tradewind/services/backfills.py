@@ -275,3 +275,64 @@ class BackfillService:
         """How many runs of the backfill are done, failed, running, queued; whether complete."""
         with self.env.db.session(readonly=True) as session:
             return backfill_progress(session, backfill_id)
+
+    def page(self, dag_id: str | None, paging: Any) -> tuple[Any, dict[str, str]]:
+        """One page (``queries.Paging``) of the backfills of a DAG, and its display name."""
+        from tradewind.services.queries import display_names, list_backfill_rows
+
+        with self.env.db.session(readonly=True) as session:
+            page = list_backfill_rows(session, dag_id, paging)
+            return page, display_names(session, (b.dag_id for b in page.items))
+
+    def start(
+        self, dag_id: str, from_date: datetime, to_date: datetime, **options: Any
+    ) -> tuple[Backfill, dict[str, str]]:
+        """Create the backfill and its runs (queued), ``options`` as :func:`create_backfill`'s,
+        and wake the schedulers; return it and its DAG's display name."""
+        with self.env.db.session() as session:
+            row, _plan = create_backfill(
+                session, dag_id, from_date, to_date, now=self.env.now(), **options
+            )
+            assert row is not None
+            session.flush()
+            shown = row, _names(session, row)
+        self.env.wake()
+        return shown
+
+    def plan(
+        self, dag_id: str, from_date: datetime, to_date: datetime, **options: Any
+    ) -> list[dict[str, Any]]:
+        """The runs a backfill would create or re-run (per interval), creating nothing."""
+        with self.env.db.session(readonly=True) as session:
+            _row, plan = create_backfill(
+                session, dag_id, from_date, to_date, now=self.env.now(), dry_run=True, **options
+            )
+            return plan
+
+    def get(self, backfill_id: int) -> tuple[Backfill, dict[str, str]]:
+        """One backfill and its DAG's display name; raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            row = get_backfill(session, backfill_id)
+            return row, _names(session, row)
+
+    def set_paused(self, backfill_id: int, paused: bool) -> tuple[Backfill, dict[str, str]]:
+        """Pause (no new runs start) or resume a backfill, and wake the schedulers."""
+        with self.env.db.session() as session:
+            row = set_backfill_paused(session, backfill_id, paused, now=self.env.now())
+            shown = row, _names(session, row)
+        self.env.wake()
+        return shown
+
+    def cancel(self, backfill_id: int) -> tuple[Backfill, dict[str, str]]:
+        """Cancel a backfill (its runs not yet started are failed), and wake the schedulers."""
+        with self.env.db.session() as session:
+            row = cancel_backfill(session, backfill_id, now=self.env.now())
+            shown = row, _names(session, row)
+        self.env.wake()
+        return shown
+
+
+def _names(session: Session, row: Backfill) -> dict[str, str]:
+    from tradewind.services.queries import display_names
+
+    return display_names(session, [row.dag_id])

@@ -134,3 +134,29 @@ class ConnectionService:
     def test(self, data: dict[str, Any]) -> tuple[bool, str]:
         """Try to reach the system ``data`` points at; return (ok, message)."""
         return ops.test_connection(data)
+
+    def enqueue_test(self, data: dict[str, Any], *, save: bool = False) -> tuple[str, str]:
+        """Test a connection now and keep the outcome a day under a new token (Airflow's
+        asynchronous test); with ``save``, store the connection (replacing it) when the test
+        passes. Return the token and the state (``success`` or ``failed``)."""
+        import secrets
+
+        from tradewind.services.connection_tests import save_outcome
+
+        ok, message = self.test(data)
+        token = secrets.token_urlsafe(24)
+        state = "success" if ok else "failed"
+        with self.env.db.session() as session:
+            if ok and save:
+                ops.add_connection(self.env, session, data, overwrite=True)
+            outcome = {"connection_id": data["conn_id"], "state": state, "result_message": message,
+                       "created_at": self.env.now().isoformat()}  # fmt: skip
+            save_outcome(session, token, outcome, self.env.now())
+        return token, state
+
+    def test_outcome(self, token: str) -> dict[str, Any] | None:
+        """The outcome kept under ``token`` by :meth:`enqueue_test`, if any."""
+        from tradewind.services.connection_tests import load_outcome
+
+        with self.env.db.session(readonly=True) as session:
+            return load_outcome(session, token)

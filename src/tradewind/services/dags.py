@@ -25,10 +25,14 @@ from tradewind.metastore.tables import (
 )
 from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
+from tradewind.services.queries.paging import Page
 
 if TYPE_CHECKING:
+    from tradewind.metastore.tables import ImportError_
     from tradewind.sdk.serialization import SerializedDag
     from tradewind.services.dag_store import ImportErrorRecord
+    from tradewind.services.dag_warnings import DagWarning
+    from tradewind.services.queries import Page
 
 
 def list_dags(
@@ -145,6 +149,31 @@ class DagService:
             dag.next_run_info = next_run_of(session, dag, sdag, self.env.now())  # type: ignore[attr-defined]
             return dag, sdag
 
+    def page(self, *, failed_since: datetime | None = None, **filters: Any) -> Any:
+        """The UI's DAGs page (``ui_queries.dags_page``'s ``search``, ``tag``, ``paused``,
+        ``limit``, ``offset``), each row's DAG with its ``next_run_info``."""
+        from tradewind.services import ui_queries
+        from tradewind.services.dag_store import get_serialized_dag
+        from tradewind.services.run_creation import next_run_of
+
+        now = self.env.now()
+        with self.env.db.session(readonly=True) as session:
+            result = ui_queries.dags_page(session, failed_since=failed_since, **filters)
+            for row in result.rows:
+                try:
+                    sdag = get_serialized_dag(session, row.dag.dag_id)
+                    row.dag.next_run_info = next_run_of(session, row.dag, sdag, now)  # type: ignore[attr-defined]
+                except NotFound:
+                    row.dag.next_run_info = None  # type: ignore[attr-defined]
+            return result
+
+    def source(self, fileloc: str) -> str | None:
+        """A DAG file's source as the DAG processor stored it, or None."""
+        from tradewind.services.ui_queries import dag_source
+
+        with self.env.db.session(readonly=True) as session:
+            return dag_source(session, fileloc)
+
     def serialized(self, dag_id: str) -> SerializedDag:
         """The latest serialized version of ``dag_id``; raise NotFound."""
         from tradewind.services.dag_store import get_serialized_dag
@@ -189,6 +218,27 @@ class DagService:
         with self.env.db.session(readonly=True) as session:
             return list_import_errors(session)
 
+    def import_error_page(self, where: list[Any], paging: Any) -> Page[ImportError_]:
+        """One page (``queries.Paging``) of the import errors matching ``where``."""
+        from tradewind.services.queries import list_import_errors
+
+        with self.env.db.session(readonly=True) as session:
+            return list_import_errors(session, where, paging)
+
+    def import_error(self, import_error_id: int) -> ImportError_:
+        """One import error; raise NotFound."""
+        from tradewind.services.queries import get_import_error
+
+        with self.env.db.session(readonly=True) as session:
+            return get_import_error(session, import_error_id)
+
+    def warnings(self, dag_id: str | None = None) -> list[DagWarning]:
+        """The warnings of the active DAGs (or of ``dag_id``), by DAG id."""
+        from tradewind.services.dag_warnings import dag_warnings
+
+        with self.env.db.session(readonly=True) as session:
+            return dag_warnings(session, dag_id)
+
     def details(self, dag_id: str) -> dict[str, Any]:
         """The ``dag`` row's fields, its run counts and its latest version number."""
         with self.env.db.session(readonly=True) as session:
@@ -205,6 +255,28 @@ class DagService:
         """Delete every record of a DAG but the event log; return how many rows."""
         with self.env.db.session() as session:
             return delete_dag(session, dag_id, now=self.env.now(), user=user)
+
+    def versions(
+        self, dag_id: str, version_number: int | None, paging: Any
+    ) -> tuple[Page[SerializedDagModel], str]:
+        """One page (``queries.Paging``) of a DAG's stored versions (only ``version_number``
+        if given), and the DAG's display name; raise NotFound."""
+        from tradewind.services.queries import display_names
+        from tradewind.services.queries.system import list_dag_versions
+
+        with self.env.db.session(readonly=True) as session:
+            get_dag(session, dag_id)
+            page = list_dag_versions(session, dag_id, version_number, paging)
+            return page, display_names(session, [dag_id])[dag_id]
+
+    def version(self, dag_id: str, version_number: int) -> tuple[SerializedDagModel, str]:
+        """One stored version of a DAG and the DAG's display name; raise NotFound."""
+        from tradewind.services.queries import display_names
+        from tradewind.services.queries.system import get_dag_version
+
+        with self.env.db.session(readonly=True) as session:
+            row = get_dag_version(session, dag_id, version_number)
+            return row, display_names(session, [dag_id])[dag_id]
 
 
 def _next_runs(

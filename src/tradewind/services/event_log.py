@@ -12,6 +12,7 @@ from tradewind.metastore.tables import EventLog
 
 if TYPE_CHECKING:
     from tradewind.services.env import Env
+    from tradewind.services.queries import Page
 
 
 def log_event(
@@ -64,3 +65,20 @@ class EventLogService:
 
         with self.env.db.session(readonly=True) as session:
             return browse_events(session, dag_id=dag_id, event=event, limit=limit, offset=offset)
+
+    def page(self, where: list[Any], paging: Any) -> tuple[Page[EventLog], dict[str, str]]:
+        """One page (``queries.Paging``) of the entries matching ``where``, and the display
+        names of their DAGs."""
+        from tradewind.services.queries import display_names, list_event_logs
+
+        with self.env.db.session(readonly=True) as session:
+            page = list_event_logs(session, where, paging)
+            return page, display_names(session, (r.dag_id for r in page.items if r.dag_id))
+
+    def get(self, event_log_id: int) -> tuple[EventLog, dict[str, str]]:
+        """One entry and the display name of its DAG; raise NotFound."""
+        from tradewind.services.queries import display_names, get_event_log
+
+        with self.env.db.session(readonly=True) as session:
+            row = get_event_log(session, event_log_id)
+            return row, display_names(session, [row.dag_id] if row.dag_id else [])

@@ -113,6 +113,12 @@ class MonitorService:
     def __init__(self, env: Env):
         self.env = env
 
+    def health(self) -> list[ComponentHealth]:
+        """The scheduler's, triggerer's and DAG processor's last heartbeats."""
+        threshold = float(self.env.settings.get("scheduler", "scheduler_health_check_threshold"))
+        with self.env.db.session(readonly=True) as session:
+            return component_health(session, self.env.now(), threshold)
+
     def dag(self, dag_id: str, sdag: Any, run_id: str = "") -> DagMonitor:
         """A DAG's run durations, the scheduling latency of the tasks of ``run_id`` (default:
         the latest run) and its missed deadlines."""

@@ -3,13 +3,15 @@ and written through the REST API. Expired task entries are invisible and replace
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from tradewind.errors import NotFound
 from tradewind.metastore.tables import StateStoreEntry as Entry
+from tradewind.services.env import Env
 
 
 def asset_owner(asset_id: int) -> dict[str, Any]:
@@ -73,3 +75,75 @@ def delete_entries(session: Session, owner: dict[str, Any], key: str | None = No
     if key is not None:
         terms.append(Entry.key == key)
     return int(session.execute(delete(Entry).where(*terms)).rowcount or 0)  # type: ignore[attr-defined]
+
+
+class StateStoreService:
+    """The state store as the REST API reads and writes it, bound to the environment; each
+    call is one transaction. ``owner`` is :func:`asset_owner` or :func:`task_owner` (without
+    ``map_index``: every instance of the task); the asset or task instance it names is
+    checked to exist first (raise NotFound) unless ``check`` is False."""
+
+    def __init__(self, env: Env):
+        self.env = env
+
+    def _check(self, session: Session, owner: dict[str, Any]) -> None:
+        from tradewind.services.queries import get_task_instance
+        from tradewind.services.queries.assets import get_asset
+
+        if owner["kind"] == "asset":
+            get_asset(session, owner["asset_id"])
+        elif "map_index" in owner:
+            keys = ("dag_id", "run_id", "task_id", "map_index")
+            get_task_instance(session, *(owner[k] for k in keys))
+
+    def default_expiry(self) -> datetime | None:
+        """When a task entry written now expires by default: ``[state_store]
+        default_retention_days`` from now when set, else never (None)."""
+        days = self.env.settings.values.get("state_store", {}).get("default_retention_days")
+        return self.env.now() + timedelta(days=float(days)) if days not in (None, "") else None
+
+    def entries(
+        self, owner: dict[str, Any], limit: int, offset: int, *, check: bool = True
+    ) -> tuple[list[Entry], int]:
+        """A page of the owner's live entries, by key, and how many there are."""
+        with self.env.db.session(readonly=True) as session:
+            if check:
+                self._check(session, owner)
+            return list_entries(session, owner, self.env.now(), limit, offset)
+
+    def entry(self, owner: dict[str, Any], key: str) -> Entry:
+        """The owner's live entry for ``key``; raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            self._check(session, owner)
+            return _live(session, owner, key, self.env.now())
+
+    def put(
+        self, owner: dict[str, Any], key: str, value: Any, expires_at: datetime | None = None
+    ) -> None:
+        """Create or overwrite ``key``."""
+        with self.env.db.session() as session:
+            self._check(session, owner)
+            set_entry(session, owner, key, value, self.env.now(), expires_at)
+
+    def change(self, owner: dict[str, Any], key: str, value: Any) -> Entry:
+        """Change the value of a live entry (its expiry stays); raise NotFound."""
+        with self.env.db.session() as session:
+            self._check(session, owner)
+            row = _live(session, owner, key, self.env.now())
+            row.value = value
+            row.updated_at = self.env.now()
+            return row
+
+    def delete(self, owner: dict[str, Any], key: str | None = None, *, check: bool = True) -> int:
+        """Delete the owner's entry for ``key``, or all of them (nothing is fine); how many."""
+        with self.env.db.session() as session:
+            if check:
+                self._check(session, owner)
+            return delete_entries(session, owner, key)
+
+
+def _live(session: Session, owner: dict[str, Any], key: str, now: datetime) -> Entry:
+    row = get_entry(session, owner, key, now)
+    if row is None:
+        raise NotFound(f"State store key `{key}` was not found")
+    return row

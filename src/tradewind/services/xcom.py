@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from tradewind.core.execution import ALL_MAP_INDEXES
 from tradewind.errors import InvalidInput, XComTooLarge
-from tradewind.metastore.tables import XCom
+from tradewind.metastore.tables import DagRun, XCom
 from tradewind.services.env import Env
+from tradewind.services.queries.paging import Page
 
 
 def encode(value: Any, max_size: int) -> str:
@@ -153,3 +154,68 @@ class XComService:
 
         with self.env.db.session(readonly=True) as session:
             return browse_xcoms(session, limit=limit, offset=offset, **filters)
+
+    def page(
+        self, where: list[Any], paging: Any
+    ) -> tuple[Page[tuple[XCom, DagRun]], dict[str, str]]:
+        """One page (``queries.Paging``) of ``(xcom, run)`` rows matching ``where`` (values
+        not decoded), and the display names of their DAGs."""
+        from tradewind.services.queries import display_names, list_xcoms
+
+        with self.env.db.session(readonly=True) as session:
+            page = list_xcoms(session, where, paging)
+            return page, display_names(session, (x.dag_id for x, _ in page.items))
+
+    def entry(
+        self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1
+    ) -> tuple[XCom, DagRun, dict[str, str]]:
+        """One entry with its run and the display name of its DAG; raise NotFound."""
+        with self.env.db.session(readonly=True) as session:
+            return _entry(session, dag_id, run_id, task_id, key, map_index)
+
+    def write(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        key: str,
+        value: Any,
+        map_index: int = -1,
+        *,
+        create: bool,
+        user: str | None = None,
+    ) -> tuple[XCom, DagRun, dict[str, str]]:
+        """Create (raise AlreadyExists if present) or replace (raise NotFound if absent) an
+        entry by hand, event-logged with ``user``; the entry as stored, as :meth:`entry`."""
+        from tradewind.services.edits import write_xcom
+
+        max_size = int(self.env.settings.get("core", "max_xcom_size"))
+        with self.env.db.session() as session:
+            write_xcom(
+                session, dag_id, run_id, task_id, key, value, map_index, create=create,
+                now=self.env.now(), user=user, max_size=max_size,
+            )  # fmt: skip
+            session.flush()
+            session.expire_all()  # read it back as stored, as a later read would
+            return _entry(session, dag_id, run_id, task_id, key, map_index)
+
+    def delete(
+        self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1,
+        *, user: str | None = None,
+    ) -> None:  # fmt: skip
+        """Delete an entry, event-logged with ``user``; raise NotFound."""
+        from tradewind.services.edits import delete_xcom
+
+        with self.env.db.session() as session:
+            delete_xcom(
+                session, dag_id, run_id, task_id, key, map_index, now=self.env.now(), user=user
+            )
+
+
+def _entry(
+    session: Session, dag_id: str, run_id: str, task_id: str, key: str, map_index: int
+) -> tuple[XCom, DagRun, dict[str, str]]:
+    from tradewind.services.queries import display_names, get_xcom_row
+
+    row, run = get_xcom_row(session, dag_id, run_id, task_id, key, map_index)
+    return row, run, display_names(session, [row.dag_id])

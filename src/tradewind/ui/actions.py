@@ -20,12 +20,12 @@ from tradewind.errors import (
     ParamValidationError,
     PermissionDenied,
 )
-from tradewind.services.dags import delete_dag, set_paused
-from tradewind.services.runs import trigger_run
-from tradewind.services.task_instances import clear_task_instances, set_run_state, set_ti_state
+from tradewind.services.dags import DagService
+from tradewind.services.runs import RunService
+from tradewind.services.task_instance_service import TaskInstanceService
 from tradewind.ui.auth import check_csrf, env_of, require, safe_next
 from tradewind.ui.pages_dag_views import param_fields
-from tradewind.ui.pages_dags import load_dag
+from tradewind.ui.pages_dags import dag_or_404
 from tradewind.ui.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -108,24 +108,19 @@ async def trigger(request: Request, dag_id: str) -> Response:
     user = require(request, Resource.DAG_RUN, Action.CREATE)
     env = env_of(request)
     form = await request.form()
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
+    dag, sdag = dag_or_404(env, dag_id)
     fields = param_fields(sdag)
     try:
         conf = conf_from_form(form, fields)
-        with env.db.session() as session:
-            run = trigger_run(
-                session,
-                dag_id,
-                now=env.now(),
-                conf=conf,
-                run_id=str(form.get("run_id") or "") or None,
-                user=user.username,
-                triggered_by="ui",
-                run_id_pattern=env.settings.get("scheduler", "allowed_run_id_pattern"),
-                note=str(form.get("note") or "") or None,
-            )
-            run_id = run.run_id
+        run, _ = RunService(env).trigger(
+            dag_id,
+            conf=conf,
+            run_id=str(form.get("run_id") or "") or None,
+            user=user.username,
+            triggered_by="ui",
+            note=str(form.get("note") or "") or None,
+        )
+        run_id = run.run_id
     except (InvalidInput, ParamValidationError, AlreadyExists) as exc:
         return render(
             request,
@@ -140,7 +135,6 @@ async def trigger(request: Request, dag_id: str) -> Response:
             tab="trigger",
             title=f"Trigger {dag_id}",
         )
-    env.wake()
     return RedirectResponse(
         f"/dags/{dag_id}/grid?" + urlencode({"run_id": run_id}), status_code=303
     )
@@ -153,9 +147,8 @@ async def pause(request: Request, dag_id: str) -> RedirectResponse:
     await check_csrf(request, env)
     user = require(request, Resource.DAG, Action.EDIT)
     form = await request.form()
-    with as_http(), env.db.session() as session:
-        set_paused(session, dag_id, _flag(form, "paused"), now=env.now(), user=user.username)
-    env.wake()
+    with as_http():
+        DagService(env).set_paused(dag_id, _flag(form, "paused"), user=user.username)
     return _back(form, "/dags")
 
 
@@ -165,8 +158,8 @@ async def delete(request: Request, dag_id: str) -> RedirectResponse:
     env = env_of(request)
     await check_csrf(request, env)
     user = require(request, Resource.DAG, Action.DELETE)
-    with as_http(), env.db.session() as session:
-        delete_dag(session, dag_id, now=env.now(), user=user.username)
+    with as_http():
+        DagService(env).delete(dag_id, user=user.username)
     return RedirectResponse("/dags", status_code=303)
 
 
@@ -179,11 +172,9 @@ async def clear(request: Request, dag_id: str) -> RedirectResponse:
     form = await request.form()
     run_id, task_id = str(form.get("run_id", "")), str(form.get("task_id", ""))
     map_index = _map_index(form)
-    with as_http(), env.db.session() as session:
-        clear_task_instances(
-            session,
+    with as_http():
+        TaskInstanceService(env).clear(
             dag_id,
-            now=env.now(),
             run_id=run_id,
             task_ids=[task_id] if task_id else None,
             map_indexes=[map_index] if map_index >= 0 else None,
@@ -192,7 +183,6 @@ async def clear(request: Request, dag_id: str) -> RedirectResponse:
             only_failed=_flag(form, "only_failed"),
             user=user.username,
         )
-    env.wake()
     return _back(form, _grid_url(dag_id, run_id, task_id))
 
 
@@ -210,20 +200,17 @@ async def mark(request: Request, dag_id: str) -> RedirectResponse:
     )
     if state not in ("success", "failed"):
         raise HTTPException(422, "state must be success or failed")
-    with as_http(), env.db.session() as session:
-        set_ti_state(
-            session,
+    with as_http():
+        TaskInstanceService(env).mark(
             dag_id,
             run_id,
             task_id,
             state,
-            now=env.now(),
             user=user.username,
             downstream=_flag(form, "downstream"),
             upstream=_flag(form, "upstream"),
             map_index=_map_index(form),
         )
-    env.wake()
     return _back(form, _grid_url(dag_id, run_id, task_id))
 
 
@@ -237,7 +224,6 @@ async def mark_run(request: Request, dag_id: str) -> RedirectResponse:
     run_id, state = str(form.get("run_id", "")), str(form.get("state", ""))
     if state not in ("success", "failed", "queued"):
         raise HTTPException(422, "state must be success, failed or queued")
-    with as_http(), env.db.session() as session:
-        set_run_state(session, dag_id, run_id, state, now=env.now(), user=user.username)
-    env.wake()
+    with as_http():
+        TaskInstanceService(env).mark_run(dag_id, run_id, state, user=user.username)
     return _back(form, f"/dags/{dag_id}/run?" + urlencode({"run_id": run_id}))

@@ -31,9 +31,11 @@ def mapped_cell(
     )
 
 
-def mapped_list_context(session: Any, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+def mapped_list_context(env: Any, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
     """What the details panel shows for a mapped task: its instances, with counts."""
-    tis = ui_queries.mapped_instances(session, dag_id, run_id, task_id)
+    from tradewind.services.task_instance_service import TaskInstanceService
+
+    tis = TaskInstanceService(env).mapped(dag_id, run_id, task_id)
     counts: dict[str, int] = {}
     for ti in tis:
         counts[ti.state or "none"] = counts.get(ti.state or "none", 0) + 1

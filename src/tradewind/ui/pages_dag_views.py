@@ -10,25 +10,24 @@ from fastapi.responses import HTMLResponse
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
 from tradewind.services import ui_queries
-from tradewind.services.runs import get_run
+from tradewind.services.dags import DagService
+from tradewind.services.runs import RunService
 from tradewind.ui import charts
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.graph_layout import NODE_H, NODE_W, layout
-from tradewind.ui.pages_dags import ACTIVE_STATES, load_dag
+from tradewind.ui.pages_dags import ACTIVE_STATES, dag_or_404
 from tradewind.ui.rendering import highlight_python, render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _run_or_latest(session: Any, dag_id: str, run_id: str) -> Any | None:
-    """The named run (404 if unknown), or the DAG's newest run, or None."""
-    if run_id:
-        try:
-            return get_run(session, dag_id, run_id)
-        except NotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-    g = ui_queries.grid(session, dag_id, limit=1)
-    return g.runs[-1] if g.runs else None
+def _run_view(env: Any, dag_id: str, run_id: str, recent: int = 0) -> tuple[Any, Any, Any]:
+    """The named run (404 if unknown) or the DAG's newest run (or None), its task instances,
+    and the ``recent`` newest runs."""
+    try:
+        return RunService(env).view(dag_id, run_id, recent=recent)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/dags/{dag_id}/graph", response_class=HTMLResponse)
@@ -36,12 +35,9 @@ def dag_graph(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
     """Tasks and edges left to right, coloured by the selected run's states."""
     user = require(request, Resource.DAG)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        run = _run_or_latest(session, dag_id, run_id)
-        tis = ui_queries.run_tis(session, dag_id, run.run_id) if run else []
-        states, mapped = graph_states(tis)
-        recent = ui_queries.grid(session, dag_id, limit=25).runs
+    dag, sdag = dag_or_404(env, dag_id)
+    run, tis, recent = _run_view(env, dag_id, run_id, 25)
+    states, mapped = graph_states(tis)
     upstream = {tid: t.upstream_task_ids for tid, t in sdag.tasks.items()}
     drawing = layout(sdag.topological_order(), upstream)
     return render(
@@ -85,10 +81,9 @@ def run_details(request: Request, dag_id: str, run_id: str) -> HTMLResponse:
     """One run: its state, dates, conf, note and task instances."""
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        run = _run_or_latest(session, dag_id, run_id)
-        tis = ui_queries.run_tis(session, dag_id, run_id)
+    dag, sdag = dag_or_404(env, dag_id)
+    run, tis, _ = _run_view(env, dag_id, run_id)
+    tis = tis if run_id else []  # no run named: the newest run, but no task list
     return render(
         request,
         "run.html",
@@ -107,11 +102,8 @@ def dag_gantt(request: Request, dag_id: str, run_id: str = "") -> HTMLResponse:
     """When each task of a run started and how long it took."""
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        run = _run_or_latest(session, dag_id, run_id)
-        tis = ui_queries.run_tis(session, dag_id, run.run_id) if run else []
-        recent = ui_queries.grid(session, dag_id, limit=25).runs
+    dag, sdag = dag_or_404(env, dag_id)
+    run, tis, recent = _run_view(env, dag_id, run_id, 25)
     chart = charts.gantt(tis, env.now())
     return render(
         request,
@@ -135,9 +127,8 @@ def dag_duration(request: Request, dag_id: str) -> HTMLResponse:
     """Each task's duration over the last runs: one point per task instance, one line per task."""
     user = require(request, Resource.DAG_RUN)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        runs, tis = ui_queries.task_durations(session, dag_id)
+    dag, sdag = dag_or_404(env, dag_id)
+    runs, tis = RunService(env).task_durations(dag_id)
     chart = charts.duration_chart(runs, tis)
     return render(
         request,
@@ -160,9 +151,8 @@ def dag_code(request: Request, dag_id: str) -> HTMLResponse:
     """The DAG file's source as the DAG processor stored it, highlighted."""
     user = require(request, Resource.DAG_CODE)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        source = ui_queries.dag_source(session, dag.fileloc)
+    dag, sdag = dag_or_404(env, dag_id)
+    source = DagService(env).source(dag.fileloc)
     code = highlight_python(source) if source is not None else None
     return render(
         request,
@@ -210,8 +200,7 @@ def trigger_form(request: Request, dag_id: str) -> HTMLResponse:
     """A form built from the DAG's params, plus a conf JSON text area."""
     user = require(request, Resource.DAG_RUN, Action.CREATE)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
+    dag, sdag = dag_or_404(env, dag_id)
     return render(
         request,
         "trigger.html",

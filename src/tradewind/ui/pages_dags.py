@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,11 +16,11 @@ from tradewind.core.permissions import Resource
 from tradewind.errors import NotFound
 from tradewind.sdk.serialization import SerializedDag
 from tradewind.services import ui_queries
-from tradewind.services.dag_store import get_serialized_dag, list_import_errors
-from tradewind.services.dags import get_dag
-from tradewind.services.monitoring import component_health
+from tradewind.services.dags import DagService
+from tradewind.services.monitoring import MonitorService
 from tradewind.services.monitoring import failed_since as failed_window
-from tradewind.services.run_creation import next_run_of
+from tradewind.services.runs import RunService
+from tradewind.services.task_instance_service import TaskInstanceService
 from tradewind.services.task_instances import ti_log_path
 from tradewind.services.task_logs import log_as_text, read_log_lines
 from tradewind.ui.auth import env_of, require
@@ -33,25 +32,6 @@ PAGE_SIZE = 25
 ACTIVE_STATES = {"queued", "running"}
 
 
-def monitor_health(env: Any, session: Any) -> list[Any]:
-    """The home page's health strip: scheduler, triggerer, DAG processor."""
-    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
-    return component_health(session, env.now(), threshold)
-
-
-def load_dag(session: Any, dag_id: str, now: datetime) -> tuple[Any, SerializedDag]:
-    """The DAG's row and latest serialized version, or 404.
-
-    The row gets ``next_run_info`` (see :func:`next_run`) for the DAG header.
-    """
-    try:
-        dag, sdag = get_dag(session, dag_id), get_serialized_dag(session, dag_id)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    dag.next_run_info = next_run_of(session, dag, sdag, now)  # type: ignore[attr-defined]
-    return dag, sdag
-
-
 def dag_or_404(env: Any, dag_id: str) -> tuple[Any, SerializedDag]:
     """The DAG's row (with ``next_run_info``) and latest serialized version, or 404."""
     from tradewind.services.dags import DagService
@@ -60,14 +40,6 @@ def dag_or_404(env: Any, dag_id: str) -> tuple[Any, SerializedDag]:
         return DagService(env).with_version(dag_id)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-
-
-def next_run(session: Any, dag: Any, now: datetime) -> dict[str, Any] | None:
-    """A DAG's next run (run-after in its timezone, logical date), paused DAGs too."""
-    try:
-        return next_run_of(session, dag, get_serialized_dag(session, dag.dag_id), now)
-    except NotFound:
-        return None
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -84,21 +56,17 @@ def dags_list(
     env = env_of(request)
     paused = {"all": None, "active": False, "paused": True}.get(status)
     failed_since = failed_window(env.now()) if status == "failed_24h" else None
-    with env.db.session(readonly=True) as session:
-        result = ui_queries.dags_page(
-            session,
-            search=q.strip(),
-            tag=tag,
-            paused=paused,
-            failed_since=failed_since,
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
-        )
-        errors = list_import_errors(session)[:20]
-        components = monitor_health(env, session)
-        now = env.now()
-        for row in result.rows:
-            row.dag.next_run_info = next_run(session, row.dag, now)  # type: ignore[attr-defined]
+    dags = DagService(env)
+    result = dags.page(
+        search=q.strip(),
+        tag=tag,
+        paused=paused,
+        failed_since=failed_since,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    errors = dags.import_errors()[:20]
+    components = MonitorService(env).health()
     pages = max(1, -(-result.total // PAGE_SIZE))
     return render(
         request,
@@ -180,14 +148,13 @@ def dag_grid(
     """Runs as columns, tasks as rows; a selected cell's details below."""
     user = require(request, Resource.DAG)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        g = ui_queries.grid(session, dag_id, limit=runs, before_id=before)
-        detail = (
-            panel_context(env, session, sdag, run_id, task_id, try_number, map_index)
-            if run_id and task_id
-            else None
-        )
+    dag, sdag = dag_or_404(env, dag_id)
+    g = RunService(env).grid(dag_id, limit=runs, before_id=before)
+    detail = (
+        panel_context(env, sdag, run_id, task_id, try_number, map_index)
+        if run_id and task_id
+        else None
+    )
     for key, counts in g.mapped.items():
         g.cells[key] = ui_queries.mapped_state(counts)
     rank = {task: i for i, task in enumerate(sdag.topological_order())}
@@ -288,7 +255,6 @@ def row_cells(
 
 def ti_context(
     env: Any,
-    session: Any,
     dag_id: str,
     run_id: str,
     task_id: str,
@@ -296,14 +262,9 @@ def ti_context(
     map_index: int = -1,
 ) -> dict[str, Any] | None:
     """What the details panel shows: the TI, its tries, XComs, rendered fields and a log."""
-    ti, tries, xcoms = ui_queries.ti_detail(session, dag_id, run_id, task_id, map_index)
+    ti, tries, xcoms, task = TaskInstanceService(env).detail(dag_id, run_id, task_id, map_index)
     if ti is None:
         return None
-    try:
-        sdag = get_serialized_dag(session, dag_id, ti.dag_version)
-        task = sdag.tasks.get(task_id)
-    except NotFound:
-        task = None
     numbers = sorted({t.try_number for t in tries} | ({ti.try_number} if ti.try_number else set()))
     shown = try_number if try_number in numbers else (numbers[-1] if numbers else None)
     log = read_log_lines(ti_log_path(env.settings, ti, shown)) if shown else []
@@ -323,7 +284,6 @@ def ti_context(
 
 def panel_context(
     env: Any,
-    session: Any,
     sdag: SerializedDag,
     run_id: str,
     task_id: str,
@@ -333,10 +293,10 @@ def panel_context(
     """A mapped task's list of instances (no map index given), else one task instance."""
     task = sdag.tasks.get(task_id)
     if task is not None and task.is_mapped and map_index < 0:
-        found = mapped_list_context(session, sdag.dag_id, run_id, task_id)
+        found = mapped_list_context(env, sdag.dag_id, run_id, task_id)
         if found["total"]:
             return {"mapped": found}
-    return ti_context(env, session, sdag.dag_id, run_id, task_id, try_number, map_index)
+    return ti_context(env, sdag.dag_id, run_id, task_id, try_number, map_index)
 
 
 def xcom_value(xcom: Any) -> Any:
@@ -359,9 +319,8 @@ def ti_panel(
     """The details panel of one task instance (loaded into the grid page by script)."""
     user = require(request, Resource.TASK_INSTANCE)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        dag, sdag = load_dag(session, dag_id, env.now())
-        detail = panel_context(env, session, sdag, run_id, task_id, try_number, map_index)
+    dag, sdag = dag_or_404(env, dag_id)
+    detail = panel_context(env, sdag, run_id, task_id, try_number, map_index)
     if detail is None:
         raise HTTPException(
             404, f"task instance {task_id!r} of run {run_id!r} of DAG {dag_id!r} not found"
@@ -381,8 +340,7 @@ def ti_log_download(
     """One try's log as a plain-text file (secrets masked, tracebacks included)."""
     require(request, Resource.TASK_INSTANCE)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        detail = ti_context(env, session, dag_id, run_id, task_id, try_number, map_index)
+    detail = ti_context(env, dag_id, run_id, task_id, try_number, map_index)
     if detail is None or detail["try_shown"] is None:
         raise HTTPException(404, f"no log for task {task_id!r} of run {run_id!r} of DAG {dag_id!r}")
     name = f"{dag_id}__{run_id}__{task_id}__attempt_{detail['try_shown']}.log"
@@ -400,7 +358,6 @@ def live_states(
     """Current states of some runs and their task instances, for live refresh."""
     require(request, Resource.DAG_RUN)
     env = env_of(request)
-    with env.db.session(readonly=True) as session:
-        data = ui_queries.run_states(session, dag_id, run_id[:100])
+    data = RunService(env).live_states(dag_id, run_id[:100])
     active = any(v["state"] in ACTIVE_STATES for v in data.values())
     return JSONResponse({"runs": data, "active": active})

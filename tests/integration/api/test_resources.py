@@ -86,6 +86,17 @@ def test_xcom_entries(api: Api) -> None:
     assert api.get(f"{base}/k").status_code == 404
 
 
+def test_xcom_create_and_patch_answer_the_entry_as_stored(api: Api) -> None:
+    api.post("/api/v2/dags/report/dagRuns", json={"logical_date": None, "dag_run_id": "r"})
+    base = "/api/v2/dags/report/dagRuns/r/taskInstances/only/xcomEntries"
+    created = api.post(base, json={"key": "k", "value": [1, 2]}).json()
+    assert created == api.get(f"{base}/k").json()
+    patched = api.patch(f"{base}/k", json={"value": {"n": 2}})
+    assert patched.status_code == 200 and patched.json()["value"] == {"n": 2}
+    assert patched.json() == api.get(f"{base}/k").json()
+    assert api.patch(f"{base}/nope", json={"value": 1}).status_code == 404
+
+
 def test_config_is_hidden_unless_exposed(api: Api) -> None:
     assert api.get("/api/v2/config").status_code == 403
     api.env.settings.set("api", "expose_config", True)

@@ -129,3 +129,29 @@ def test_sqlite_statistics_make_the_logical_date_list_walk_the_runs(api: Api) ->
     with api.env.db.engine.connect() as conn:
         plan = " / ".join(str(row[3]) for row in conn.execute(text(query)))
     assert plan.startswith("SEARCH dr USING INDEX ix_dag_run_logical_date_id"), plan
+
+
+def test_statistics_taken_small_are_refreshed_once_the_tables_grew(api: Api) -> None:
+    """Statistics taken on a young metastore (the web server's start) go stale as it grows;
+    the scheduler's periodic ``refresh_statistics_if_grown`` re-analyzes once, then not again
+    until the tables grow further."""
+    from sqlalchemy import select, text
+
+    _runs(api)
+    api.env.db.refresh_statistics()
+    assert api.env.db.refresh_statistics_if_grown() is False  # nothing grew
+    with api.env.db.session() as s:
+        table = TaskInstance.__table__
+        row = dict(s.execute(select(table).limit(1)).mappings().one())
+        row.pop("id")
+        s.execute(table.insert(), [{**row, "map_index": i} for i in range(3000)])
+
+    def analyzed() -> int:  # the task-instance count the planner works with
+        with api.env.db.engine.connect() as conn:
+            stats = conn.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'task_instance'"))
+            return max(int(stat.split()[0]) for (stat,) in stats)
+
+    assert analyzed() == 7
+    assert api.env.db.refresh_statistics_if_grown() is True
+    assert 2500 < analyzed() < 4000  # sampled (analysis_limit)
+    assert api.env.db.refresh_statistics_if_grown() is False

@@ -32,7 +32,7 @@ def filters(specs: dict[str, Filter]) -> Callable[..., list[Any]]:
     """A dependency declaring ``specs`` as query parameters; it returns the conditions."""
 
     def dependency(request: Request, **given: Any) -> list[Any]:
-        dialect = request.app.state.env.db.engine.dialect.name
+        dialect = request.app.state.env.db.dialect
         return [
             condition(specs[name], name, value, dialect)
             for name, value in given.items()

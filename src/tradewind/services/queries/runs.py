@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
+from tradewind.errors import NotFound
 from tradewind.metastore.tables import (
     DagModel,
     DagRun,
@@ -72,6 +73,14 @@ def run_conditions(
 def list_runs(session: Session, conditions: list[Any], paging: Paging) -> Page[DagRun]:
     """A page of DAG runs."""
     return paged(session, select(DagRun), conditions, paging, RUN_ORDER, "id")
+
+
+def get_dag_run(session: Session, dag_id: str, run_id: str) -> DagRun:
+    """One run; raise NotFound (Airflow's message)."""
+    run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    if run is None:
+        raise NotFound(f"The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found")
+    return run
 
 
 def runs_by_id(session: Session, dag_id: str, run_ids: Iterable[str]) -> dict[str, DagRun]:

@@ -15,7 +15,7 @@ from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.api.web_session import clear_session
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
-from tradewind.services import queries as q
+from tradewind.services.task_instance_service import TaskInstanceService
 
 router = APIRouter()
 
@@ -33,8 +33,7 @@ def get_external_log_url(
     map_index: int = -1,
 ) -> Any:
     """A link to the log in an external system: Tradewind's logs are local files (400)."""
-    with env.db.session(readonly=True) as session:
-        q.get_task_instance(session, dag_id, dag_run_id, task_id, map_index)
+    TaskInstanceService(env).with_run(dag_id, dag_run_id, task_id, map_index)
     raise InvalidInput("Task log handler does not support external logs.")
 
 

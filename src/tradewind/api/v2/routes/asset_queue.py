@@ -16,12 +16,12 @@ from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_catalog as sc
 from tradewind.api.v2.convert import aware
+from tradewind.api.v2.listed import run_of
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.schemas import StrictBaseSchema
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tradewind.services import queries as q
-from tradewind.services.asset_queue import delete_queued_events, queued_events
+from tradewind.errors import InvalidInput, NotFound, PermissionDenied
+from tradewind.services.assets import AssetService
 
 router = APIRouter(tags=["Asset"])
 
@@ -70,9 +70,7 @@ def _before(before: str | None) -> datetime | None:
 def _queued(
     env: Any, asset_id: int | None, dag_id: str | None, before: str | None
 ) -> list[sc.QueuedEventResponse]:
-    with env.db.session(readonly=True) as session:
-        rows = queued_events(session, asset_id, dag_id, _before(before))
-        names = q.display_names(session, [r.target_dag_id for r in rows])
+    rows, names = AssetService(env).queued(asset_id, dag_id, _before(before))
     return [
         sc.QueuedEventResponse(
             dag_id=r.target_dag_id,
@@ -85,8 +83,7 @@ def _queued(
 
 
 def _delete(env: Any, asset_id: int | None, dag_id: str | None, before: str | None) -> int:
-    with env.db.session() as session:
-        return delete_queued_events(session, asset_id, dag_id, _before(before))
+    return AssetService(env).forget_queued(asset_id, dag_id, _before(before))
 
 
 def _collection(items: list[sc.QueuedEventResponse], what: str) -> sc.QueuedEventCollectionResponse:
@@ -177,28 +174,11 @@ def materialize_asset(
     body: Annotated[MaterializeAssetBody | None, Body()] = None,
 ) -> s.DAGRunResponse:
     """Trigger a run of the one DAG whose task produces the asset (404 none, 409 several)."""
-    from tradewind.api.v2.routes.dag_runs import one_run
-    from tradewind.services import runs
-    from tradewind.services.queries import assets as aq
-
     body = body or MaterializeAssetBody()
     if not user.can(Resource.DAG_RUN, Action.CREATE):
         raise PermissionDenied("Forbidden: materializing an asset triggers a DAG run")
-    with env.db.session() as session:
-        uri = aq.get_asset(session, asset_id).uri
-        producers = sorted({ref.dag_id for ref in aq.asset_links(session).producers.get(uri, [])})
-        if not producers:
-            raise NotFound(f"No DAG materializes asset with ID: {asset_id}")
-        if len(producers) > 1:
-            raise Conflict(
-                f"More than one DAG materializes asset with ID: {asset_id}: {', '.join(producers)}"
-            )
-        run = runs.trigger_run(
-            session, producers[0], now=env.now(), conf=body.conf, run_id=body.dag_run_id,
-            logical_date=body.logical_date, logical_date_given=True, user=user.username,
-            triggered_by="rest_api", note=body.note,
-        )  # fmt: skip
-        session.flush()
-        out = one_run(session, run)
-    env.wake()
-    return out
+    run, labels = AssetService(env).materialize(
+        asset_id, user=user.username, conf=body.conf, run_id=body.dag_run_id,
+        logical_date=body.logical_date, note=body.note,
+    )  # fmt: skip
+    return run_of(run, labels)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,11 +11,9 @@ from tradewind.api.deps import EnvDep, allowed
 from tradewind.api.v2 import schemas_extra as sx
 from tradewind.api.v2.convert import aware
 from tradewind.api.v2.params import Limit, Offset, OrderBy
-from tradewind.api.v2.routes.dag_runs import _get_run
 from tradewind.core.permissions import Action, Resource
-from tradewind.services import edits
 from tradewind.services import queries as q
-from tradewind.services.asset_scheduling import triggering_asset_events
+from tradewind.services.assets import AssetListing, AssetService, EventListing
 from tradewind.services.queries import assets as aq
 
 router = APIRouter(tags=["Asset"])
@@ -66,19 +63,16 @@ def asset_response(
     )
 
 
-def asset_page(session: Any, rows: Sequence[Any], links: aq.AssetLinks) -> list[sx.AssetResponse]:
+def asset_page(found: AssetListing) -> list[sx.AssetResponse]:
     """Assets as API models (consumers and newest events: one query each for the page)."""
-    ids = [r.id for r in rows]
-    consumers = aq.scheduled_dags(session, ids)
-    last = aq.last_events(session, ids)
-    return [asset_response(r, links, consumers, last) for r in rows]
+    return [asset_response(r, found.links, found.consumers, found.last) for r in found.items]
 
 
-def event_page(session: Any, rows: Sequence[aq.EventRow]) -> list[sx.AssetEventResponse]:
+def event_page(found: EventListing) -> list[sx.AssetEventResponse]:
     """Asset events as API models, with the runs each one led to."""
-    created = aq.created_runs(session, rows)
+    created = found.created
     out = []
-    for event, asset in rows:
+    for event, asset in found.items:
         runs = [
             sx.DagRunAssetReference(
                 run_id=c.run.run_id, dag_id=c.run.dag_id, logical_date=aware(c.run.logical_date),
@@ -133,10 +127,8 @@ def get_assets(
         dag_ids=tuple(dag_ids or ()),
         only_active=only_active,
     )
-    with env.db.session(readonly=True) as session:
-        links = aq.asset_links(session)
-        page = aq.list_assets(session, flt, q.Paging(limit, offset, tuple(order_by or ())), links)
-        items = asset_page(session, page.items, links)
+    page = AssetService(env).page(flt, q.Paging(limit, offset, tuple(order_by or ())))
+    items = asset_page(page)
     return sx.AssetCollectionResponse(assets=items, total_entries=page.total)
 
 
@@ -171,10 +163,9 @@ def get_asset_events(
         name_prefix_pattern=name_prefix_pattern,
         timestamp={k: aware(v) for k, v in bounds.items() if v is not None},
     )
-    with env.db.session(readonly=True) as session:
-        paging = q.Paging(limit, offset, tuple(order_by or ("timestamp",)))
-        page = aq.list_asset_events(session, flt, paging)
-        items = event_page(session, page.items)
+    paging = q.Paging(limit, offset, tuple(order_by or ("timestamp",)))
+    page = AssetService(env).events(flt, paging)
+    items = event_page(page)
     return sx.AssetEventCollectionResponse(asset_events=items, total_entries=page.total)
 
 
@@ -183,22 +174,16 @@ def create_asset_event(
     body: sx.CreateAssetEventsBody, env: EnvDep, user: CreateAsset
 ) -> sx.AssetEventResponse:
     """Record an update of an asset by hand; the DAGs scheduled on it are queued to run."""
-    with env.db.session() as session:
-        event = edits.create_asset_event(
-            session, body.asset_id, body.extra, now=env.now(), user=user.username
-        )
-        session.flush()
-        (out,) = event_page(session, aq.event_rows(session, [event]))
-    env.wake()
+    (out,) = event_page(
+        AssetService(env).record_event(body.asset_id, body.extra, user=user.username)
+    )
     return out
 
 
 @router.get("/assets/{asset_id}", response_model=sx.AssetResponse)
 def get_asset(asset_id: int, env: EnvDep, _user: ReadAsset) -> sx.AssetResponse:
     """One asset."""
-    with env.db.session(readonly=True) as session:
-        row = aq.get_asset(session, asset_id)
-        return asset_page(session, [row], aq.asset_links(session))[0]
+    return asset_page(AssetService(env).get(asset_id))[0]
 
 
 @router.get(
@@ -209,8 +194,5 @@ def get_upstream_asset_events(
     dag_id: str, dag_run_id: str, env: EnvDep, _user: ReadAsset
 ) -> sx.AssetEventCollectionResponse:
     """The asset events that led to an asset-triggered run (empty for other runs)."""
-    with env.db.session(readonly=True) as session:
-        _get_run(session, dag_id, dag_run_id)
-        events = triggering_asset_events(session, dag_id, dag_run_id)
-        items = event_page(session, aq.event_rows(session, events))
+    items = event_page(AssetService(env).upstream_events(dag_id, dag_run_id))
     return sx.AssetEventCollectionResponse(asset_events=items, total_entries=len(items))

@@ -14,6 +14,8 @@ from tradewind.api.v2.list_filters import EventLogFilters, ImportErrorFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.core.permissions import Action, Resource
 from tradewind.services import queries as q
+from tradewind.services.dags import DagService
+from tradewind.services.event_log import EventLogService
 
 router = APIRouter()
 
@@ -36,8 +38,7 @@ def get_import_errors(
     """DAG files that failed to import."""
     where = list(q.import_error_conditions(filename, filename_pattern)) + list(extra)
     paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
-    with env.db.session(readonly=True) as session:
-        page = q.list_import_errors(session, where, paging)
+    page = DagService(env).import_error_page(where, paging)
     items = [convert.import_error_response(r) for r in page.items]
     return s.ImportErrorCollectionResponse(import_errors=items, total_entries=page.total)
 
@@ -49,8 +50,7 @@ def get_import_error(
     import_error_id: int, env: EnvDep, _user: ReadImportErrors
 ) -> s.ImportErrorResponse:
     """One import error."""
-    with env.db.session(readonly=True) as session:
-        return convert.import_error_response(q.get_import_error(session, import_error_id))
+    return convert.import_error_response(DagService(env).import_error(import_error_id))
 
 
 @router.get("/eventLogs", response_model=s.EventLogCollectionResponse, tags=["Event Log"])
@@ -94,9 +94,7 @@ def get_event_logs(
         owner_pattern=owner_pattern,
     )
     paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
-    with env.db.session(readonly=True) as session:
-        page = q.list_event_logs(session, flt.conditions() + list(extra), paging)
-        names = q.display_names(session, (r.dag_id for r in page.items if r.dag_id))
+    page, names = EventLogService(env).page(flt.conditions() + list(extra), paging)
     items = [convert.event_log_response(r, names) for r in page.items]
     return s.EventLogCollectionResponse(event_logs=items, total_entries=page.total)
 
@@ -104,7 +102,5 @@ def get_event_logs(
 @router.get("/eventLogs/{event_log_id}", response_model=s.EventLogResponse, tags=["Event Log"])
 def get_event_log(event_log_id: int, env: EnvDep, _user: ReadEventLog) -> s.EventLogResponse:
     """One audit-log entry."""
-    with env.db.session(readonly=True) as session:
-        row = q.get_event_log(session, event_log_id)
-        names = q.display_names(session, [row.dag_id] if row.dag_id else [])
+    row, names = EventLogService(env).get(event_log_id)
     return convert.event_log_response(row, names)

@@ -11,8 +11,8 @@ from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.core.permissions import Action, Resource
-from tradewind.services import backfills as bf_service
 from tradewind.services import queries as q
+from tradewind.services.backfills import BackfillService
 
 router = APIRouter(tags=["Backfill"])
 
@@ -21,8 +21,13 @@ CreateBackfill = Annotated[CurrentUser, permission(Resource.BACKFILL, Action.CRE
 EditBackfill = Annotated[CurrentUser, permission(Resource.BACKFILL, Action.EDIT)]
 
 
-def _one(session: Any, row: Any) -> s.BackfillResponse:
-    return convert.backfill_response(row, q.display_names(session, [row.dag_id]))
+def _options(body: s.BackfillPostBody) -> dict[str, Any]:
+    return {
+        "reprocess_behavior": body.reprocess_behavior.value,
+        "max_active_runs": body.max_active_runs,
+        "run_backwards": body.run_backwards,
+        "conf": body.dag_run_conf,
+    }
 
 
 @router.get("/backfills", response_model=s.BackfillCollectionResponse)
@@ -36,9 +41,7 @@ def list_backfills(
 ) -> s.BackfillCollectionResponse:
     """Backfills of a DAG."""
     paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
-    with env.db.session(readonly=True) as session:
-        page = q.list_backfill_rows(session, dag_id, paging)
-        names = q.display_names(session, (b.dag_id for b in page.items))
+    page, names = BackfillService(env).page(dag_id, paging)
     items = [convert.backfill_response(b, names) for b in page.items]
     return s.BackfillCollectionResponse(backfills=items, total_entries=page.total)
 
@@ -48,24 +51,10 @@ def create_backfill(
     body: s.BackfillPostBody, env: EnvDep, user: CreateBackfill
 ) -> s.BackfillResponse:
     """Create a backfill: its runs are queued now and the scheduler runs them."""
-    with env.db.session() as session:
-        row, _plan = bf_service.create_backfill(
-            session,
-            body.dag_id,
-            body.from_date,
-            body.to_date,
-            now=env.now(),
-            reprocess_behavior=body.reprocess_behavior.value,
-            max_active_runs=body.max_active_runs,
-            run_backwards=body.run_backwards,
-            conf=body.dag_run_conf,
-            user=user.username,
-        )
-        assert row is not None
-        session.flush()
-        out = _one(session, row)
-    env.wake()
-    return out
+    row, names = BackfillService(env).start(
+        body.dag_id, body.from_date, body.to_date, user=user.username, **_options(body)
+    )
+    return convert.backfill_response(row, names)
 
 
 @router.post("/backfills/dry_run")
@@ -73,19 +62,7 @@ def create_backfill_dry_run(
     body: s.BackfillPostBody, env: EnvDep, _user: CreateBackfill
 ) -> dict[str, Any]:
     """The runs a backfill would create or re-run, creating nothing."""
-    with env.db.session(readonly=True) as session:
-        _row, plan = bf_service.create_backfill(
-            session,
-            body.dag_id,
-            body.from_date,
-            body.to_date,
-            now=env.now(),
-            reprocess_behavior=body.reprocess_behavior.value,
-            max_active_runs=body.max_active_runs,
-            run_backwards=body.run_backwards,
-            conf=body.dag_run_conf,
-            dry_run=True,
-        )
+    plan = BackfillService(env).plan(body.dag_id, body.from_date, body.to_date, **_options(body))
     items = [
         {
             "logical_date": convert.aware(p["info"].logical_date).isoformat(),
@@ -103,16 +80,11 @@ def create_backfill_dry_run(
 @router.get("/backfills/{backfill_id}", response_model=s.BackfillResponse)
 def get_backfill(backfill_id: int, env: EnvDep, _user: ReadBackfill) -> s.BackfillResponse:
     """One backfill."""
-    with env.db.session(readonly=True) as session:
-        return _one(session, bf_service.get_backfill(session, backfill_id))
+    return convert.backfill_response(*BackfillService(env).get(backfill_id))
 
 
 def _set_paused(env: Any, backfill_id: int, paused: bool) -> s.BackfillResponse:
-    with env.db.session() as session:
-        row = bf_service.set_backfill_paused(session, backfill_id, paused, now=env.now())
-        out = _one(session, row)
-    env.wake()
-    return out
+    return convert.backfill_response(*BackfillService(env).set_paused(backfill_id, paused))
 
 
 @router.put("/backfills/{backfill_id}/pause", response_model=s.BackfillResponse)
@@ -130,8 +102,4 @@ def unpause_backfill(backfill_id: int, env: EnvDep, _user: EditBackfill) -> s.Ba
 @router.put("/backfills/{backfill_id}/cancel", response_model=s.BackfillResponse)
 def cancel_backfill(backfill_id: int, env: EnvDep, _user: EditBackfill) -> s.BackfillResponse:
     """Cancel a backfill: its runs not yet started are failed."""
-    with env.db.session() as session:
-        row = bf_service.cancel_backfill(session, backfill_id, now=env.now())
-        out = _one(session, row)
-    env.wake()
-    return out
+    return convert.backfill_response(*BackfillService(env).cancel(backfill_id))

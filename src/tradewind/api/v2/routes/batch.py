@@ -10,11 +10,12 @@ from fastapi import APIRouter
 from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_extra as sx
-from tradewind.api.v2.routes.dag_runs import page_response
-from tradewind.api.v2.routes.task_instances import ti_page_items
+from tradewind.api.v2.listed import runs_of, tis_of
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
 from tradewind.services import queries as q
+from tradewind.services.runs import RunService
+from tradewind.services.task_instance_service import TaskInstanceService
 
 router = APIRouter()
 
@@ -40,8 +41,7 @@ def get_list_dag_runs_batch(
         conf_contains=body.conf_contains,
     )
     paging = q.Paging(body.page_limit, body.page_offset, (body.order_by or "id",))
-    with env.db.session(readonly=True) as session:
-        return page_response(session, q.list_runs(session, where, paging))
+    return runs_of(RunService(env).page(where, paging))
 
 
 @router.post(
@@ -68,7 +68,6 @@ def get_task_instances_batch(
         ranges=body.ranges(),
     )
     paging = q.Paging(body.page_limit, body.page_offset, (body.order_by or "map_index",))
-    with env.db.session(readonly=True) as session:
-        page = q.list_task_instances(session, flt.conditions(), paging)
-        items = ti_page_items(session, page.items)
+    page = TaskInstanceService(env).page(flt.conditions(), paging)
+    items = tis_of(page.items, page.labels)
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=page.total)

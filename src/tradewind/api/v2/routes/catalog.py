@@ -14,8 +14,8 @@ from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.schemas import DagRunState
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
-from tradewind.services import queries as q
-from tradewind.services.dag_warnings import dag_warnings
+from tradewind.services.dags import DagService
+from tradewind.services.runs import RunService
 
 router = APIRouter()
 
@@ -41,8 +41,7 @@ def get_dag_stats(
     env: EnvDep, _user: ReadRun, dag_ids: Annotated[list[str] | None, Query()] = None
 ) -> sc.DagStatsCollectionResponse:
     """Per DAG with runs (or per DAG of ``dag_ids``), how many runs are in each state."""
-    with env.db.session(readonly=True) as session:
-        found = q.dag_run_stats(session, dag_ids)
+    found = RunService(env).stats(dag_ids)
     states = [state.value for state in DagRunState]
     # One validation of the whole tree (in pydantic-core), not one model per DAG and state:
     # the list of every DAG is thousands of small objects.
@@ -72,8 +71,7 @@ def list_dag_warnings(
     order_by: OrderBy = None,
 ) -> sc.DAGWarningCollectionResponse:
     """Warnings about the stored DAGs: today, tasks using a pool that does not exist."""
-    with env.db.session(readonly=True) as session:
-        found = dag_warnings(session, dag_id)
+    found = DagService(env).warnings(dag_id)
     if warning_type is not None:
         found = [w for w in found if w.warning_type == warning_type.value]
     for name in reversed(order_by or ["dag_id"]):

@@ -8,7 +8,6 @@ outcome under the token for the poll. Both answer 403 unless ``[core] test_conne
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -18,8 +17,7 @@ from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2.schemas import BaseSchema, StrictBaseSchema
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound, PermissionDenied
-from tradewind.services import connections as conn_service
-from tradewind.services.connection_tests import load_outcome, save_outcome
+from tradewind.services.connection_service import ConnectionService
 
 router = APIRouter(tags=["Connection"])
 
@@ -85,15 +83,7 @@ def enqueue_connection_test(
         "description": body.description, "host": body.host, "login": body.login,
         "schema": body.schema_, "port": body.port, "password": body.password, "extra": body.extra,
     }  # fmt: skip
-    ok, message = conn_service.test_connection(data)
-    token = secrets.token_urlsafe(24)
-    state = "success" if ok else "failed"
-    with env.db.session() as session:
-        if ok and body.commit_on_success:
-            conn_service.add_connection(env, session, data, overwrite=True)
-        outcome = {"connection_id": body.connection_id, "state": state, "result_message": message,
-                   "created_at": env.now().isoformat()}  # fmt: skip
-        save_outcome(session, token, outcome, env.now())
+    token, state = ConnectionService(env).enqueue_test(data, save=body.commit_on_success)
     return ConnectionTestQueuedResponse(token=token, connection_id=body.connection_id, state=state)
 
 
@@ -105,8 +95,7 @@ def get_connection_test(
 ) -> AsyncConnectionTestResponse:
     """The outcome of the test of that token (404 unknown token)."""
     _check_enabled(env)
-    with env.db.session(readonly=True) as session:
-        outcome = load_outcome(session, airflow_connection_test_token)
+    outcome = ConnectionService(env).test_outcome(airflow_connection_test_token)
     if outcome is None:
         raise NotFound("No connection test with this token was found")
     return AsyncConnectionTestResponse(token=airflow_connection_test_token, **outcome)

@@ -15,8 +15,8 @@ from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput, PermissionDenied
 from tradewind.services import connections as conn_service
 from tradewind.services import queries as q
+from tradewind.services.bulk import BulkService
 from tradewind.services.connection_service import ConnectionService
-from tradewind.services.event_log import log_event
 
 router = APIRouter(tags=["Connection"])
 
@@ -160,10 +160,9 @@ def _connection_target(env: Any) -> BulkTarget:
 def bulk_connections(body: BulkBody[s.ConnectionBody], env: EnvDep, user: UserDep) -> BulkResponse:
     """Create, update and delete connections in one request; per action, the ids done."""
     check_bulk_permissions(user, body, Resource.CONNECTION)
-    with env.db.session() as session:
-        result = run_bulk(session, body, _connection_target(env))
-        log_event(
-            session, "connection_bulk", now=env.now(), owner=user.username,
-            extra=result.model_dump(exclude_none=True),
-        )  # fmt: skip
-    return result
+    return BulkService(env).apply(
+        lambda session: run_bulk(session, body, _connection_target(env)),
+        event="connection_bulk",
+        user=user.username,
+        extra=lambda result: result.model_dump(exclude_none=True),
+    )

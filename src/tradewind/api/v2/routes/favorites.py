@@ -8,8 +8,7 @@ from fastapi import APIRouter, Response
 
 from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.core.permissions import Action, Resource
-from tradewind.services import dags as dag_service
-from tradewind.services.favorites import add_favorite, remove_favorite
+from tradewind.services.favorites import FavoriteService
 
 router = APIRouter(tags=["DAG"])
 
@@ -19,16 +18,12 @@ ReadDag = Annotated[CurrentUser, permission(Resource.DAG, Action.READ)]
 @router.post("/dags/{dag_id}/favorite", status_code=204)
 def favorite_dag(dag_id: str, env: EnvDep, user: ReadDag) -> Response:
     """Mark a DAG as one of the caller's favorites (again: no change)."""
-    with env.db.session() as session:
-        dag_service.get_dag(session, dag_id)
-        add_favorite(session, dag_id, user.username)
+    FavoriteService(env).add(dag_id, user.username)
     return Response(status_code=204)
 
 
 @router.post("/dags/{dag_id}/unfavorite", status_code=204)
 def unfavorite_dag(dag_id: str, env: EnvDep, user: ReadDag) -> Response:
     """Remove a DAG from the caller's favorites (409 when it was not one)."""
-    with env.db.session() as session:
-        dag_service.get_dag(session, dag_id)
-        remove_favorite(session, dag_id, user.username)
+    FavoriteService(env).remove(dag_id, user.username)
     return Response(status_code=204)

@@ -21,7 +21,7 @@ from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.api.v2.schemas import BaseSchema, TaskInstanceState
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput, NotFound
-from tradewind.services import queries as q
+from tradewind.services.task_instance_service import TaskInstanceService
 
 router = APIRouter(tags=["Task Instance"])
 
@@ -103,12 +103,11 @@ def _missing_detail(
     env: Any, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int | None
 ) -> NotFound:
     """Airflow's 404: the task instance (or that try of it) is missing, else its detail."""
-    with env.db.session(readonly=True) as session:
-        try:
-            ti, _ = q.get_task_instance(session, dag_id, run_id, task_id, map_index)
-        except NotFound as exc:
-            return exc
-        tries = {t.try_number for t in q.ti_tries(session, ti)} | {ti.try_number}
+    try:
+        ti, history = TaskInstanceService(env).with_tries(dag_id, run_id, task_id, map_index)
+    except NotFound as exc:
+        return exc
+    tries = {t.try_number for t in history} | {ti.try_number}
     if try_number is not None and try_number not in tries:
         return NotFound(
             f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: "

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from tradewind.api.deps import EnvDep
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.list_filters import TiFilters
+from tradewind.api.v2.listed import tis_of
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.routes.dag_runs import Ranges
 from tradewind.api.v2.routes.task_instances import (
@@ -21,11 +22,10 @@ from tradewind.api.v2.routes.task_instances import (
     StateList,
     StrList,
     _check_states,
-    ti_page_items,
 )
 from tradewind.api.v2.routes.ti_logs import get_task_instance_tries, get_task_instance_try_details
-from tradewind.services import dags as dag_service
 from tradewind.services import queries as q
+from tradewind.services.task_instance_service import TaskInstanceService
 
 router = APIRouter(tags=["Task Instance"])
 
@@ -65,12 +65,10 @@ def get_mapped_task_instances(
         operators=operator or (),
         ranges=ranges,
     )
-    with env.db.session(readonly=True) as session:
-        dag_service.get_dag(session, dag_id)
-        q.check_mapped_task(session, dag_id, dag_run_id, task_id)
-        paging = q.Paging(limit, offset, tuple(order_by or ("map_index",)))
-        page = q.list_mapped(session, flt.conditions() + list(extra), paging)
-        items = ti_page_items(session, page.items)
+    paging = q.Paging(limit, offset, tuple(order_by or ("map_index",)))
+    where = flt.conditions() + list(extra)
+    page = TaskInstanceService(env).mapped_page(dag_id, dag_run_id, task_id, where, paging)
+    items = tis_of(page.items, page.labels)
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=page.total)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -13,7 +13,7 @@ from tradewind.api.v2 import schemas as s
 from tradewind.core.masking import is_sensitive_key
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound, PermissionDenied, TradewindError
-from tradewind.services import queries as q
+from tradewind.services.jobs import JobService
 from tradewind.settings import config_exposure
 
 router = APIRouter()
@@ -22,10 +22,10 @@ ReadConfig = Annotated[CurrentUser, permission(Resource.CONFIG, Action.READ)]
 _HIDDEN = "< hidden >"
 
 
-def _component(
-    env: Any, session: Any, job_type: str, threshold: float
-) -> tuple[str | None, str | None]:
-    beat = q.latest_heartbeat(session, job_type)
+_JOB_TYPES = ("SchedulerJob", "TriggererJob", "DagProcessorJob")
+
+
+def _component(env: Any, beat: datetime | None, threshold: float) -> tuple[str | None, str | None]:
     if beat is None:
         return None, None
     healthy = env.now() - beat <= timedelta(seconds=threshold)
@@ -35,15 +35,12 @@ def _component(
 @router.get("/monitor/health", response_model=s.HealthInfoResponse, tags=["Monitor"])
 def get_health(env: EnvDep) -> s.HealthInfoResponse:
     """Metastore and component health from their heartbeats in the job table (no auth)."""
-    threshold = float(env.settings.get("scheduler", "scheduler_health_check_threshold"))
-    try:
-        with env.db.session(readonly=True) as session:
-            db_ok = q.database_ok(session)
-            sched = _component(env, session, "SchedulerJob", threshold)
-            trig = _component(env, session, "TriggererJob", threshold)
-            proc = _component(env, session, "DagProcessorJob", threshold)
-    except Exception:  # noqa: BLE001 - an unreachable metastore is exactly what this reports
-        db_ok, sched, trig, proc = False, (None, None), (None, None), (None, None)
+    jobs = JobService(env)
+    found = jobs.heartbeats(_JOB_TYPES)
+    sched, trig, proc = (
+        _component(env, found.latest[kind], jobs.health_threshold) for kind in _JOB_TYPES
+    )
+    db_ok = found.database_ok
     return s.HealthInfoResponse(
         metadatabase=s.BaseInfoResponse(status="healthy" if db_ok else "unhealthy"),
         scheduler=s.SchedulerInfoResponse(

@@ -11,8 +11,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
-from tradewind.services.event_log import log_event
-from tradewind.services.reparse import request_reparse
+from tradewind.services.reparse import ReparseService
 
 router = APIRouter(tags=["DAG Parsing"])
 
@@ -27,11 +26,5 @@ def reparse_dag_file(file_token: str, env: EnvDep, user: EditDag) -> JSONRespons
         fileloc = URLSafeSerializer(env.secret_key).loads(file_token)
     except BadSignature:
         raise NotFound("The file token is not valid for this installation") from None
-    with env.db.session() as session:
-        request_reparse(session, fileloc)
-        log_event(
-            session, "reparse_dag_file", now=env.now(), owner=user.username,
-            extra={"fileloc": fileloc},
-        )  # fmt: skip
-    env.wake()
+    ReparseService(env).request(fileloc, user=user.username)
     return JSONResponse(None, status_code=201)

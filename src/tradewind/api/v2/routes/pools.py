@@ -15,6 +15,7 @@ from tradewind.api.v2.schemas_bulk import BulkBody, BulkResponse
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import Conflict, InvalidInput, NotFound
 from tradewind.services import pools as pool_service
+from tradewind.services.bulk import BulkService
 from tradewind.services.pools import PoolService
 from tradewind.services.queries import Paging
 
@@ -213,7 +214,6 @@ def _pool_target(env: Any, user: str) -> BulkTarget:
 def bulk_pools(body: BulkBody[s.PoolBody], env: EnvDep, user: UserDep) -> BulkResponse:
     """Create, update and delete pools in one request; per action, the names done."""
     check_bulk_permissions(user, body, Resource.POOL)
-    with env.db.session() as session:
-        result = run_bulk(session, body, _pool_target(env, user.username))
-    env.wake()
-    return result
+    return BulkService(env).apply(
+        lambda session: run_bulk(session, body, _pool_target(env, user.username)), wake=True
+    )

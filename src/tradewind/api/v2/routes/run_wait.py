@@ -19,9 +19,9 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from tradewind.api.deps import CurrentUser, EnvDep, permission
-from tradewind.api.v2.routes.dag_runs import _get_run
 from tradewind.core.permissions import Action, Resource
-from tradewind.services.xcom import get_xcom
+from tradewind.errors import NotFound
+from tradewind.services.runs import RunService
 
 router = APIRouter(tags=["experimental"])
 
@@ -31,16 +31,15 @@ NDJSON = "application/x-ndjson"
 
 
 def _state(env: Any, dag_id: str, run_id: str, result: list[str] | None) -> dict[str, Any]:
-    with env.db.session(readonly=True) as session:
-        state = str(_get_run(session, dag_id, run_id).state)
-        out: dict[str, Any] = {"state": state}
-        if state in FINISHED and result:
-            out["results"] = {
-                task_id: get_xcom(
-                    session, dag_id=dag_id, run_id=run_id, task_id=task_id, key="return_value"
-                )[1]
-                for task_id in result
-            }
+    try:
+        state, results = RunService(env).outcome(dag_id, run_id, result or [])
+    except NotFound:
+        raise NotFound(
+            f"The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+        ) from None
+    out: dict[str, Any] = {"state": state}
+    if results is not None:
+        out["results"] = results
     return out
 
 

@@ -5,7 +5,6 @@ default_retention_days`` when set, else the entry never expires."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -17,10 +16,8 @@ from tradewind.api.v2.params import Limit, Offset
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.api.v2.schemas import BaseSchema, StrictBaseSchema
 from tradewind.core.permissions import Action, Resource
-from tradewind.errors import NotFound
-from tradewind.services import queries as q
 from tradewind.services import state_store as store
-from tradewind.services.queries import assets as aq
+from tradewind.services.state_store import StateStoreService
 
 router = APIRouter()
 
@@ -85,12 +82,6 @@ class TaskStateStoreCollectionResponse(BaseSchema):
     total_entries: int
 
 
-def _asset(env: Any, asset_id: int) -> dict[str, Any]:
-    with env.db.session(readonly=True) as session:
-        aq.get_asset(session, asset_id)  # NotFound
-    return store.asset_owner(asset_id)
-
-
 def _asset_item(row: Any) -> AssetStateStoreResponse:
     return AssetStateStoreResponse(
         key=row.key, value=row.value, updated_at=aware(row.updated_at),
@@ -98,28 +89,20 @@ def _asset_item(row: Any) -> AssetStateStoreResponse:
     )  # fmt: skip
 
 
-def _missing(key: str) -> NotFound:
-    return NotFound(f"State store key `{key}` was not found")
-
-
 @router.get(_ASSET, response_model=AssetStateStoreCollectionResponse, tags=["AssetStateStore"])
 def list_asset_state_store(
     asset_id: int, env: EnvDep, _user: ReadAsset, limit: Limit = 50, offset: Offset = 0
 ) -> AssetStateStoreCollectionResponse:
     """Every key of an asset's state store."""
-    owner = _asset(env, asset_id)
-    with env.db.session(readonly=True) as session:
-        rows, total = store.list_entries(session, owner, env.now(), limit, offset)
-        items = [_asset_item(r) for r in rows]
+    rows, total = StateStoreService(env).entries(store.asset_owner(asset_id), limit, offset)
+    items = [_asset_item(r) for r in rows]
     return AssetStateStoreCollectionResponse(asset_state_store=items, total_entries=total)
 
 
 @router.delete(_ASSET, status_code=204, tags=["AssetStateStore"])
 def clear_asset_state_store(asset_id: int, env: EnvDep, _user: DeleteAsset) -> Response:
     """Delete every key of an asset's state store."""
-    owner = _asset(env, asset_id)
-    with env.db.session() as session:
-        store.delete_entries(session, owner)
+    StateStoreService(env).delete(store.asset_owner(asset_id))
     return Response(status_code=204)
 
 
@@ -128,12 +111,7 @@ def get_asset_state_store(
     asset_id: int, key: str, env: EnvDep, _user: ReadAsset
 ) -> AssetStateStoreResponse:
     """One key of an asset's state store (404 when unset)."""
-    owner = _asset(env, asset_id)
-    with env.db.session(readonly=True) as session:
-        row = store.get_entry(session, owner, key, env.now())
-        if row is None:
-            raise _missing(key)
-        return _asset_item(row)
+    return _asset_item(StateStoreService(env).entry(store.asset_owner(asset_id), key))
 
 
 @router.put(_ASSET + "/{key}", status_code=204, tags=["AssetStateStore"])
@@ -141,25 +119,15 @@ def set_asset_state_store(
     asset_id: int, key: str, body: AssetStateStoreBody, env: EnvDep, _user: EditAsset
 ) -> Response:
     """Create or overwrite a key of an asset's state store."""
-    owner = _asset(env, asset_id)
-    with env.db.session() as session:
-        store.set_entry(session, owner, key, body.value, env.now())
+    StateStoreService(env).put(store.asset_owner(asset_id), key, body.value)
     return Response(status_code=204)
 
 
 @router.delete(_ASSET + "/{key}", status_code=204, tags=["AssetStateStore"])
 def delete_asset_state_store(asset_id: int, key: str, env: EnvDep, _user: DeleteAsset) -> Response:
     """Delete a key of an asset's state store (nothing to delete is fine)."""
-    owner = _asset(env, asset_id)
-    with env.db.session() as session:
-        store.delete_entries(session, owner, key)
+    StateStoreService(env).delete(store.asset_owner(asset_id), key)
     return Response(status_code=204)
-
-
-def _task(env: Any, dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, Any]:
-    with env.db.session(readonly=True) as session:
-        q.get_task_instance(session, dag_id, run_id, task_id, map_index)  # NotFound
-    return store.task_owner(dag_id, run_id, task_id, map_index)
 
 
 def _task_item(row: Any) -> TaskStateStoreResponse:
@@ -169,13 +137,6 @@ def _task_item(row: Any) -> TaskStateStoreResponse:
     )  # fmt: skip
 
 
-def _expiry(env: Any, given: datetime | str | None) -> datetime | None:
-    if given != "default":
-        return given  # type: ignore[return-value]
-    days = env.settings.values.get("state_store", {}).get("default_retention_days")
-    return env.now() + timedelta(days=float(days)) if days not in (None, "") else None
-
-
 @router.get(_TASK, response_model=TaskStateStoreCollectionResponse, tags=["TaskStateStore"])
 def list_task_state_store(
     dag_id: str, dag_run_id: str, task_id: str, env: EnvDep, _user: ReadTi,
@@ -183,9 +144,8 @@ def list_task_state_store(
 ) -> TaskStateStoreCollectionResponse:  # fmt: skip
     """Every live key of a task instance's state store."""
     owner = store.task_owner(dag_id, dag_run_id, task_id, map_index)
-    with env.db.session(readonly=True) as session:
-        rows, total = store.list_entries(session, owner, env.now(), limit, offset)
-        items = [_task_item(r) for r in rows]
+    rows, total = StateStoreService(env).entries(owner, limit, offset, check=False)
+    items = [_task_item(r) for r in rows]
     return TaskStateStoreCollectionResponse(task_state_store=items, total_entries=total)
 
 
@@ -198,10 +158,7 @@ def clear_task_state_store(
     owner = store.task_owner(dag_id, dag_run_id, task_id, map_index)
     if all_map_indices:
         owner.pop("map_index")
-    else:
-        _task(env, dag_id, dag_run_id, task_id, map_index)
-    with env.db.session() as session:
-        store.delete_entries(session, owner)
+    StateStoreService(env).delete(owner)
     return Response(status_code=204)
 
 
@@ -211,12 +168,8 @@ def get_task_state_store(
     map_index: MapIndex = -1,
 ) -> TaskStateStoreResponse:  # fmt: skip
     """One live key of a task instance's state store (404 when unset or expired)."""
-    owner = _task(env, dag_id, dag_run_id, task_id, map_index)
-    with env.db.session(readonly=True) as session:
-        row = store.get_entry(session, owner, key, env.now())
-        if row is None:
-            raise _missing(key)
-        return _task_item(row)
+    owner = store.task_owner(dag_id, dag_run_id, task_id, map_index)
+    return _task_item(StateStoreService(env).entry(owner, key))
 
 
 @router.put(_TASK + "/{key}", status_code=204, tags=["TaskStateStore"])
@@ -225,9 +178,10 @@ def set_task_state_store(
     env: EnvDep, _user: EditTi, map_index: MapIndex = -1,
 ) -> Response:  # fmt: skip
     """Create or overwrite a key of a task instance's state store."""
-    owner = _task(env, dag_id, dag_run_id, task_id, map_index)
-    with env.db.session() as session:
-        store.set_entry(session, owner, key, body.value, env.now(), _expiry(env, body.expires_at))
+    service = StateStoreService(env)
+    expires_at = service.default_expiry() if body.expires_at == "default" else body.expires_at
+    owner = store.task_owner(dag_id, dag_run_id, task_id, map_index)
+    service.put(owner, key, body.value, expires_at)
     return Response(status_code=204)
 
 
@@ -237,14 +191,9 @@ def patch_task_state_store(
     env: EnvDep, _user: EditTi, map_index: MapIndex = -1,
 ) -> Any:  # fmt: skip
     """Change the value of an existing key (its expiry stays; 404 when unset)."""
-    owner = _task(env, dag_id, dag_run_id, task_id, map_index)
-    with env.db.session() as session:
-        row = store.get_entry(session, owner, key, env.now())
-        if row is None:
-            raise _missing(key)
-        row.value = body.value
-        row.updated_at = env.now()
-        return _task_item(row).model_dump(mode="json")
+    owner = store.task_owner(dag_id, dag_run_id, task_id, map_index)
+    row = StateStoreService(env).change(owner, key, body.value)
+    return _task_item(row).model_dump(mode="json")
 
 
 @router.delete(_TASK + "/{key}", status_code=204, tags=["TaskStateStore"])
@@ -253,7 +202,6 @@ def delete_task_state_store(
     map_index: MapIndex = -1,
 ) -> Response:  # fmt: skip
     """Delete a key of a task instance's state store (nothing to delete is fine)."""
-    owner = _task(env, dag_id, dag_run_id, task_id, map_index)
-    with env.db.session() as session:
-        store.delete_entries(session, owner, key)
+    owner = store.task_owner(dag_id, dag_run_id, task_id, map_index)
+    StateStoreService(env).delete(owner, key)
     return Response(status_code=204)

@@ -13,8 +13,9 @@ from tradewind.api.v2 import schemas as s
 from tradewind.api.v2 import schemas_extra as sx
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.core.permissions import Action, Resource
-from tradewind.services import dags as dag_service
 from tradewind.services import queries as q
+from tradewind.services.dags import DagService
+from tradewind.services.jobs import JobService
 from tradewind.services.queries import system as sq
 
 router = APIRouter()
@@ -70,24 +71,23 @@ def get_jobs(
         ranges=ranges,
     )
     paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
-    with env.db.session(readonly=True) as session:
-        page = sq.list_jobs(session, where, paging)
-        jobs = [
-            s.JobResponse(
-                id=j.id,
-                dag_id=None,
-                state=j.state,
-                job_type=j.job_type,
-                start_date=convert.aware(j.start_date),
-                end_date=convert.aware(j.end_date),
-                latest_heartbeat=convert.aware(j.latest_heartbeat),
-                executor_class=None,
-                hostname=j.hostname,
-                unixname=None,
-                dag_display_name=None,
-            )  # fmt: skip
-            for j in page.items
-        ]
+    page = JobService(env).page(where, paging)
+    jobs = [
+        s.JobResponse(
+            id=j.id,
+            dag_id=None,
+            state=j.state,
+            job_type=j.job_type,
+            start_date=convert.aware(j.start_date),
+            end_date=convert.aware(j.end_date),
+            latest_heartbeat=convert.aware(j.latest_heartbeat),
+            executor_class=None,
+            hostname=j.hostname,
+            unixname=None,
+            dag_display_name=None,
+        )  # fmt: skip
+        for j in page.items
+    ]
     return sx.JobCollectionResponse(jobs=jobs, total_entries=page.total)
 
 
@@ -138,14 +138,11 @@ def get_dag_versions(
     order_by: OrderBy = None,
 ) -> sx.DAGVersionCollectionResponse:
     """The stored versions of a DAG (a new one each time its parsed structure changes)."""
-    with env.db.session(readonly=True) as session:
-        dag_service.get_dag(session, dag_id)
-        paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
-        page = sq.list_dag_versions(session, dag_id, version_number, paging)
-        if bundle_name not in (None, convert.BUNDLE) or bundle_version is not None:
-            page = q.Page([], 0)  # every version comes from the one DAGs-folder bundle
-        name = q.display_names(session, [dag_id])[dag_id]
-        items = [convert.version_response(row, name) for row in page.items]
+    paging = q.Paging(limit, offset, tuple(order_by or ("id",)))
+    page, name = DagService(env).versions(dag_id, version_number, paging)
+    if bundle_name not in (None, convert.BUNDLE) or bundle_version is not None:
+        page = q.Page([], 0)  # every version comes from the one DAGs-folder bundle
+    items = [convert.version_response(row, name) for row in page.items]
     return sx.DAGVersionCollectionResponse(dag_versions=items, total_entries=page.total)
 
 
@@ -158,6 +155,5 @@ def get_dag_version(
     dag_id: str, version_number: int, env: EnvDep, _user: ReadDag
 ) -> s.DagVersionResponse:
     """One stored version of a DAG."""
-    with env.db.session(readonly=True) as session:
-        row = sq.get_dag_version(session, dag_id, version_number)
-        return convert.version_response(row, q.display_names(session, [dag_id])[dag_id])
+    row, name = DagService(env).version(dag_id, version_number)
+    return convert.version_response(row, name)

@@ -7,17 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tradewind.api.deps import EnvDep, allowed
-from tradewind.api.v2 import convert
 from tradewind.api.v2 import schemas as s
 from tradewind.api.v2.list_filters import TiFilters
+from tradewind.api.v2.listed import tis_of
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
-from tradewind.api.v2.routes.dag_runs import CURSOR_DOC, Ranges, _get_run
+from tradewind.api.v2.routes.dag_runs import CURSOR_DOC, Ranges
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
-from tradewind.services import dags as dag_service
-from tradewind.services import edits
 from tradewind.services import queries as q
-from tradewind.services import task_instances as ti_service
+from tradewind.services.listings import ti_labels
+from tradewind.services.task_instance_service import TaskInstanceService
 
 router = APIRouter(tags=["Task Instance"])
 
@@ -32,15 +31,8 @@ StateList = Annotated[list[str] | None, Query(description="States; `none` for no
 
 
 def ti_page_items(session: Any, rows: list[tuple[Any, Any]]) -> list[s.TaskInstanceResponse]:
-    """Task instances with their runs as API models (versions and names: one query each)."""
-    versions = q.dag_versions(session, ((ti.dag_id, ti.dag_version) for ti, _ in rows))
-    names = q.display_names(session, (ti.dag_id for ti, _ in rows))
-    return [convert.ti_response(ti, run, versions, names) for ti, run in rows]
-
-
-def _with_runs(session: Any, dag_id: str, tis: list[Any]) -> list[tuple[Any, Any]]:
-    found = q.runs_by_id(session, dag_id, (t.run_id for t in tis))
-    return [(t, found[t.run_id]) for t in tis if t.run_id in found]
+    """Task instances with their runs as API models, labelled in the caller's session."""
+    return tis_of(rows, ti_labels(session, rows))
 
 
 def _check_states(states: list[str] | None) -> list[str]:
@@ -93,34 +85,30 @@ def get_task_instances(
         dag_id_pattern=dag_id_pattern,
         ranges=ranges,
     )
-    with env.db.session(readonly=True) as session:
-        if dag_id != q.WILDCARD:
-            dag_service.get_dag(session, dag_id)
-            if dag_run_id != q.WILDCARD:
-                _get_run(session, dag_id, dag_run_id)
-        if cursor is not None:
-            keyset = q.list_task_instances_after(
-                session, flt.conditions() + list(extra), order_by or ("map_index",), limit, cursor
-            )
-            return s.TaskInstanceCollectionResponse(
-                task_instances=ti_page_items(session, keyset.items),
-                total_entries=keyset.total,
-                total_entries_limit=q.TOTAL_ENTRIES_LIMIT,
-                next_cursor=keyset.next_cursor,
-                previous_cursor=keyset.previous_cursor,
-            )
-        paging = q.Paging(limit, offset, tuple(order_by or ("map_index",)))
-        page = q.list_task_instances(session, flt.conditions() + list(extra), paging)
-        items = ti_page_items(session, page.items)
+    service = TaskInstanceService(env)
+    where = flt.conditions() + list(extra)
+    if cursor is not None:
+        keyset = service.listing_after(
+            where, order_by or ("map_index",), limit, cursor, dag_id=dag_id, run_id=dag_run_id
+        )
+        return s.TaskInstanceCollectionResponse(
+            task_instances=tis_of(keyset.items, keyset.labels),
+            total_entries=keyset.total,
+            total_entries_limit=q.TOTAL_ENTRIES_LIMIT,
+            next_cursor=keyset.next_cursor,
+            previous_cursor=keyset.previous_cursor,
+        )
+    paging = q.Paging(limit, offset, tuple(order_by or ("map_index",)))
+    page = service.listing(where, paging, dag_id=dag_id, run_id=dag_run_id)
+    items = tis_of(page.items, page.labels)
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=page.total)
 
 
 def _one(
     env: Any, dag_id: str, run_id: str, task_id: str, map_index: int
 ) -> s.TaskInstanceResponse:
-    with env.db.session(readonly=True) as session:
-        ti, run = q.get_task_instance(session, dag_id, run_id, task_id, map_index)
-        return ti_page_items(session, [(ti, run)])[0]
+    found = TaskInstanceService(env).one(dag_id, run_id, task_id, map_index)
+    return tis_of(found.items, found.labels)[0]
 
 
 @router.get(TI_PATH + "/{task_id}", response_model=s.TaskInstanceResponse)
@@ -144,36 +132,16 @@ def _patch(
 ) -> s.TaskInstanceCollectionResponse:
     """Mark a task instance (and maybe its up/downstream) and/or set its note."""
     fields = check_mask(update_mask, {"new_state", "note"}) or body.model_fields_set
-    now = env.now()
-    with env.db.session() as session:
-        ti, _run = q.get_task_instance(session, dag_id, run_id, task_id, map_index)
-        changed = [ti]
-        if "new_state" in fields and body.new_state is not None:
-            changed = ti_service.set_ti_state(
-                session,
-                dag_id,
-                run_id,
-                task_id,
-                body.new_state.value,
-                now=now,
-                user=user.username,
-                downstream=body.include_downstream,
-                upstream=body.include_upstream,
-                dry_run=dry_run,
-                map_index=map_index,
-            )
-        if "note" in fields and not dry_run:
-            edits.set_ti_note(
-                session, dag_id, run_id, task_id, map_index, body.note, now=now, user=user.username
-            )
-        session.flush()
-        for t in changed:
-            session.refresh(t)
-        items = ti_page_items(session, _with_runs(session, dag_id, changed))
-        if dry_run:
-            session.rollback()
-    if not dry_run:
-        env.wake()
+    changes: dict[str, Any] = {}
+    if "new_state" in fields and body.new_state is not None:
+        changes["new_state"] = body.new_state.value
+    if "note" in fields:
+        changes["note"] = body.note
+    found = TaskInstanceService(env).patch(
+        dag_id, run_id, task_id, map_index, **changes, upstream=body.include_upstream,
+        downstream=body.include_downstream, dry_run=dry_run, user=user.username,
+    )  # fmt: skip
+    items = tis_of(found.items, found.labels)
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=len(items))
 
 
@@ -212,11 +180,7 @@ def delete_task_instance(
     dag_id: str, dag_run_id: str, task_id: str, env: EnvDep, user: DeleteTi, map_index: int = -1
 ) -> None:
     """Delete a task instance."""
-    with env.db.session() as session:
-        q.get_task_instance(session, dag_id, dag_run_id, task_id, map_index)
-        edits.delete_task_instance(
-            session, dag_id, dag_run_id, task_id, map_index, now=env.now(), user=user.username
-        )
+    TaskInstanceService(env).delete(dag_id, dag_run_id, task_id, map_index, user=user.username)
 
 
 @router.post("/dags/{dag_id}/clearTaskInstances", response_model=s.TaskInstanceCollectionResponse)
@@ -232,32 +196,21 @@ def post_clear_task_instances(
         if any(not isinstance(t, str) for t in body.task_ids):
             pairs = {(t[0], int(t[1])) for t in body.task_ids if not isinstance(t, str)}
             whole = {t for t in body.task_ids if isinstance(t, str)}
-    with env.db.session() as session:
-        dag_service.get_dag(session, dag_id)
-        if body.dag_run_id is not None:
-            _get_run(session, dag_id, body.dag_run_id)
-        cleared = ti_service.clear_task_instances(
-            session,
-            dag_id,
-            now=env.now(),
-            task_ids=task_ids,
-            run_id=body.dag_run_id,
-            start_date=body.start_date,
-            end_date=body.end_date,
-            only_failed=body.only_failed,
-            only_running=body.only_running,
-            downstream=body.include_downstream,
-            upstream=body.include_upstream,
-            dry_run=body.dry_run,
-            user=user.username,
-            instances=None if pairs is None else (pairs, whole),
-        )
-        session.flush()
-        for t in cleared:
-            session.refresh(t)
-        items = ti_page_items(session, _with_runs(session, dag_id, cleared))
-    if not body.dry_run:
-        env.wake()
+    found = TaskInstanceService(env).clear_listed(
+        dag_id,
+        task_ids=task_ids,
+        run_id=body.dag_run_id,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        only_failed=body.only_failed,
+        only_running=body.only_running,
+        downstream=body.include_downstream,
+        upstream=body.include_upstream,
+        dry_run=body.dry_run,
+        user=user.username,
+        instances=None if pairs is None else (pairs, whole),
+    )
+    items = tis_of(found.items, found.labels)
     return s.TaskInstanceCollectionResponse(task_instances=items, total_entries=len(items))
 
 

@@ -10,8 +10,7 @@ from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.api.v2 import schemas_catalog as sc
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.core.permissions import Action, Resource
-from tradewind.services import queries as q
-from tradewind.services.ti_dependencies import failed_dependencies
+from tradewind.services.task_instance_service import TaskInstanceService
 
 router = APIRouter(tags=["Task Instance"])
 
@@ -23,9 +22,7 @@ def get_task_instance_dependencies(
     dag_id: str, dag_run_id: str, task_id: str, env: EnvDep, _user: ReadTi, map_index: int = -1
 ) -> sc.TaskDependencyCollectionResponse:
     """What keeps a task instance (no state or ``scheduled``) from being scheduled."""
-    with env.db.session(readonly=True) as session:
-        ti, run = q.get_task_instance(session, dag_id, dag_run_id, task_id, map_index)
-        deps = failed_dependencies(session, ti, run)
+    deps = TaskInstanceService(env).dependencies(dag_id, dag_run_id, task_id, map_index)
     return sc.TaskDependencyCollectionResponse.model_validate({"dependencies": deps})
 
 
@@ -44,6 +41,5 @@ def get_extra_links(
     try_number: int | None = None,
 ) -> sc.ExtraLinkCollectionResponse:
     """A task instance's extra links; Tradewind's operators define none, so it is empty."""
-    with env.db.session(readonly=True) as session:
-        q.get_task_instance(session, dag_id, dag_run_id, task_id, map_index)
+    TaskInstanceService(env).with_run(dag_id, dag_run_id, task_id, map_index)  # NotFound
     return sc.ExtraLinkCollectionResponse(extra_links={}, total_entries=0)

@@ -17,7 +17,7 @@ from tradewind.core.log_files import log_path
 from tradewind.core.masking import redact
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
-from tradewind.services import queries as q
+from tradewind.services.task_instance_service import TaskInstanceService
 from tradewind.services.task_logs import read_log_lines
 
 router = APIRouter(tags=["Task Instance"])
@@ -30,12 +30,7 @@ def _tries(
     env: Any, dag_id: str, run_id: str, task_id: str, map_index: int
 ) -> list[s.TaskInstanceHistoryResponse]:
     """Every try of a task instance: the finished ones, then the current one."""
-    with env.db.session(readonly=True) as session:
-        ti, _run = q.get_task_instance(session, dag_id, run_id, task_id, map_index)
-        history = q.ti_tries(session, ti)
-        versions = q.dag_versions(session, [(ti.dag_id, ti.dag_version)])
-        name = q.display_names(session, [dag_id])[dag_id]
-    version = versions.get((ti.dag_id, ti.dag_version or ""))
+    ti, history, version, name = TaskInstanceService(env).tries(dag_id, run_id, task_id, map_index)
     out = [
         convert.history_response(h, name, version) for h in history if h.try_number != ti.try_number
     ]
@@ -112,8 +107,7 @@ def get_log(
     accept: Annotated[str, Header()] = "application/json",
 ) -> Response:
     """The log of one try: structured lines (JSON), plain text, or NDJSON, by ``Accept``."""
-    with env.db.session(readonly=True) as session:
-        ti, _run = q.get_task_instance(session, dag_id, dag_run_id, task_id, map_index)
+    ti, _run = TaskInstanceService(env).with_run(dag_id, dag_run_id, task_id, map_index)
     if try_number < 1 or try_number > max(ti.try_number, 1):
         raise NotFound(f"Task instance {task_id!r} has no try number {try_number}")
     path = log_path(env.settings.log_folder, dag_id, dag_run_id, task_id, try_number, map_index)

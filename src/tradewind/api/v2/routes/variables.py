@@ -15,7 +15,7 @@ from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput, NotFound
 from tradewind.services import queries as q
 from tradewind.services import variables as var_service
-from tradewind.services.event_log import log_event
+from tradewind.services.bulk import BulkService
 from tradewind.services.variables import VariableService, VariableView
 
 router = APIRouter(tags=["Variable"])
@@ -130,10 +130,9 @@ def _variable_target(env: Any) -> BulkTarget:
 def bulk_variables(body: BulkBody[s.VariableBody], env: EnvDep, user: UserDep) -> BulkResponse:
     """Create, update and delete variables in one request; per action, the keys done."""
     check_bulk_permissions(user, body, Resource.VARIABLE)
-    with env.db.session() as session:
-        result = run_bulk(session, body, _variable_target(env))
-        log_event(
-            session, "variable_bulk", now=env.now(), owner=user.username,
-            extra=result.model_dump(exclude_none=True),
-        )  # fmt: skip
-    return result
+    return BulkService(env).apply(
+        lambda session: run_bulk(session, body, _variable_target(env)),
+        event="variable_bulk",
+        user=user.username,
+        extra=lambda result: result.model_dump(exclude_none=True),
+    )

@@ -14,8 +14,8 @@ from tradewind.api.v2.list_filters import XcomFilters
 from tradewind.api.v2.params import Limit, Offset, OrderBy
 from tradewind.api.v2.routes.task_instances import TI_PATH
 from tradewind.core.permissions import Action, Resource
-from tradewind.services import edits
 from tradewind.services import queries as q
+from tradewind.services.xcom import XComService
 
 router = APIRouter(tags=["XCom"])
 
@@ -74,9 +74,7 @@ def get_xcom_entries(
     where = list(q.xcom_conditions(dag_id, dag_run_id, task_id, xcom_key, map_index, patterns))
     where += list(extra)
     paging = q.Paging(limit, offset, tuple(order_by or ("dag_id",)))
-    with env.db.session(readonly=True) as session:
-        page = q.list_xcoms(session, where, paging)
-        names = q.display_names(session, (x.dag_id for x, _ in page.items))
+    page, names = XComService(env).page(where, paging)
     items = [s.XComResponse(**convert.xcom_fields(x, run, names)) for x, run in page.items]
     return s.XComCollectionResponse(xcom_entries=items, total_entries=page.total)
 
@@ -94,9 +92,7 @@ def get_xcom_entry(
     stringify: bool = False,
 ) -> Any:
     """One XCom entry with its value (JSON, or a string with ``stringify``)."""
-    with env.db.session(readonly=True) as session:
-        row, run = q.get_xcom_row(session, dag_id, dag_run_id, task_id, xcom_key, map_index)
-        names = q.display_names(session, [row.dag_id])
+    row, run, names = XComService(env).entry(dag_id, dag_run_id, task_id, xcom_key, map_index)
     fields = convert.xcom_fields(row, run, names)
     value = convert.xcom_value(row.value)
     if stringify:
@@ -104,10 +100,8 @@ def get_xcom_entry(
     return s.XComResponseNative(**fields, value=value)
 
 
-def _entry(env: Any, dag_id: str, run_id: str, task_id: str, key: str, map_index: int) -> Any:
-    with env.db.session(readonly=True) as session:
-        row, run = q.get_xcom_row(session, dag_id, run_id, task_id, key, map_index)
-        names = q.display_names(session, [row.dag_id])
+def _native(found: tuple[Any, Any, dict[str, str]]) -> s.XComResponseNative:
+    row, run, names = found
     return s.XComResponseNative(
         **convert.xcom_fields(row, run, names), value=convert.xcom_value(row.value)
     )
@@ -118,10 +112,8 @@ def create_xcom_entry(
     dag_id: str, dag_run_id: str, task_id: str, body: XComCreateBody, env: EnvDep, user: CreateXcom
 ) -> Any:
     """Create an XCom entry by hand (409 if it exists)."""
-    max_size = int(env.settings.get("core", "max_xcom_size"))
-    with env.db.session() as session:
-        edits.write_xcom(
-            session,
+    return _native(
+        XComService(env).write(
             dag_id,
             dag_run_id,
             task_id,
@@ -129,11 +121,9 @@ def create_xcom_entry(
             body.value,
             body.map_index,
             create=True,
-            now=env.now(),
             user=user.username,
-            max_size=max_size,
-        )
-    return _entry(env, dag_id, dag_run_id, task_id, body.key, body.map_index)
+        )  # fmt: skip
+    )
 
 
 @router.patch(XCOM_PATH + "/{xcom_key}", response_model=s.XComResponseNative)
@@ -147,10 +137,8 @@ def update_xcom_entry(
     user: EditXcom,
 ) -> Any:
     """Replace an XCom entry's value."""
-    max_size = int(env.settings.get("core", "max_xcom_size"))
-    with env.db.session() as session:
-        edits.write_xcom(
-            session,
+    return _native(
+        XComService(env).write(
             dag_id,
             dag_run_id,
             task_id,
@@ -158,11 +146,9 @@ def update_xcom_entry(
             body.value,
             body.map_index,
             create=False,
-            now=env.now(),
             user=user.username,
-            max_size=max_size,
-        )
-    return _entry(env, dag_id, dag_run_id, task_id, xcom_key, body.map_index)
+        )  # fmt: skip
+    )
 
 
 @router.delete(XCOM_PATH + "/{xcom_key}", status_code=204)
@@ -176,15 +162,5 @@ def delete_xcom_entry(
     map_index: int = -1,
 ) -> Response:
     """Delete an XCom entry."""
-    with env.db.session() as session:
-        edits.delete_xcom(
-            session,
-            dag_id,
-            dag_run_id,
-            task_id,
-            xcom_key,
-            map_index,
-            now=env.now(),
-            user=user.username,
-        )
+    XComService(env).delete(dag_id, dag_run_id, task_id, xcom_key, map_index, user=user.username)
     return Response(status_code=204)
