@@ -13,6 +13,7 @@ tries are still queued or running; elsewhere (SQLite) it asks at most every
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -87,23 +88,28 @@ class CeleryExecutor(BaseExecutor):
         self._send_all(batch)
 
     def _send_all(self, workloads: list[Workload]) -> None:
-        """Send through one producer (acquiring one per message costs more than sending);
-        from the first message the broker refuses, keep the rest for the next poll."""
+        """Send through one producer (acquiring one per message costs more than sending) and,
+        where the transport can (Redis), in one pipeline: one round trip for the whole pass
+        instead of one per message. From the first message the broker refuses, keep the rest
+        for the next poll; when the pipeline itself fails, whether its messages arrived is
+        unknown, so all are sent again (a second copy of a message is refused at its claim)."""
         if not workloads:
             return
         sent = 0
         try:
-            with self.app.producer_or_acquire() as producer:
+            with self.app.producer_or_acquire() as producer, _batch(producer):
                 for w in workloads:
-                    sent += 1
-                    if not self._send(w, producer):  # it keeps w itself
+                    if not self._send(w, producer):
                         break
+                    sent += 1
         except Exception as exc:  # noqa: BLE001 - a broker outage must not stop the scheduler
             log.warning("could not reach the broker (will retry): %s", exc)
             self._next_resend = time.monotonic() + 1.0
+            sent = 0
         self.unsent.extend(workloads[sent:])
 
     def _send(self, w: Workload, producer: Any = None) -> bool:
+        """Publish one workload (or buffer it in the producer's batch); False if refused."""
         try:
             self.app.send_task(
                 TASK_NAME,
@@ -121,7 +127,6 @@ class CeleryExecutor(BaseExecutor):
             log.warning(
                 "could not send %s.%s to the broker (will retry): %s", w.dag_id, w.task_id, exc
             )
-            self.unsent.append(w)
             self._next_resend = time.monotonic() + 1.0
             return False
         return True
@@ -166,3 +171,10 @@ class CeleryExecutor(BaseExecutor):
         self.unsent.clear()
         self.listener.close()
         self.app.close()
+
+
+def _batch(producer: Any) -> Any:
+    """The producer's publish batch (kombu >= 5.7: one Redis pipeline flushed at the end),
+    else nothing: each message goes out as it is published."""
+    batch = getattr(producer, "batch", None)
+    return batch() if batch is not None else contextlib.nullcontext()

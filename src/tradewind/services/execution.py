@@ -8,6 +8,7 @@ message can never run a task twice or overwrite a newer state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -30,12 +31,18 @@ from tradewind.services import telemetry
 from tradewind.services import xcom as xcom_store
 from tradewind.services.dag_store import get_serialized_dag
 from tradewind.services.env import Env
+from tradewind.services.execution_claim import claim_row
 from tradewind.services.execution_ext import ExecutionExtensions, outlet_events
-from tradewind.services.execution_logs import ExecutionLogs, remember_key, store_log
+from tradewind.services.execution_logs import (
+    ExecutionLogs,
+    remember_key,
+    store_log,
+    write_try_log,
+)
 from tradewind.services.execution_state import ExecutionStateStore
 from tradewind.services.mapping import split_rendered
 from tradewind.services.outcomes import next_state
-from tradewind.services.ti_state import cas, ti_columns, ti_update, touch_runs
+from tradewind.services.ti_state import cas, ti_columns, touch_runs
 from tradewind.services.tokens import (
     CALLBACK_SCOPE,
     CALLBACK_TOKEN_TTL,
@@ -57,40 +64,6 @@ HT = cast(Table, TaskInstanceHistory.__table__)
 
 logger = logging.getLogger("tradewind.services.execution")
 
-# The claim's statements, built once (building a statement costs more than running it here).
-_CLAIM_COLUMNS = (
-    TIc.id,
-    TIc.dag_id,
-    TIc.run_id,
-    TIc.task_id,
-    TIc.map_index,
-    TIc.try_number,
-    TIc.max_tries,
-    TIc.state,
-    TIc.next_method,
-    TIc.next_kwargs,
-    TIc.dag_version,
-    TIc.queue_seq,
-    TIc.hostname,
-    TIc.pid,
-)
-_CLAIM = ti_update(
-    TI.QUEUED,
-    TI.RUNNING,
-    TIc.id == bindparam("ti_id"),
-    TIc.try_number == bindparam("for_try"),
-    TIc.queue_seq == bindparam("for_seq"),  # the token's leg: an earlier leg's never claims
-).values(
-    start_date=bindparam("now"),
-    end_date=None,
-    duration=None,
-    hostname=bindparam("by_host"),
-    pid=bindparam("by_pid"),
-    last_heartbeat_at=bindparam("now"),
-    updated_at=bindparam("now"),
-)
-_CLAIM_RETURNING = _CLAIM.returning(*_CLAIM_COLUMNS)
-_TI_FOR_CLAIM = select(*_CLAIM_COLUMNS).where(TIc.id == bindparam("ti_id"))
 _PREV_SUCCESS = select(
     DRc.data_interval_start, DRc.data_interval_end, DRc.start_date, DRc.end_date, DRc.logical_date
 ).where(
@@ -112,7 +85,14 @@ _HEARTBEAT = ti_columns(
 ).values(last_heartbeat_at=bindparam("now"))
 
 
-_RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == bindparam("run_id"))
+def _stored_or_error(ti_id: int, write: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """What ``finish`` answers about the log it stored: where, or why not (a full disk does
+    not stop the outcome)."""
+    try:
+        return write()
+    except OSError as exc:
+        logger.error("log of task instance %s not stored: %s", ti_id, exc)
+        return {"error": f"log not stored: {exc}"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -180,18 +160,7 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
             "by_pid": pid,
         }
         with self.env.db.engine.begin() as c:
-            if c.dialect.update_returning:  # PostgreSQL, SQLite: one round trip
-                ti = c.execute(_CLAIM_RETURNING, params).one_or_none()
-                if ti is None:
-                    ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
-                    self._refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
-            else:
-                ok = c.execute(_CLAIM, params).rowcount
-                ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
-                if not ok:
-                    self._refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
-            assert ti is not None
-            run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
+            ti, run = claim_row(c, params, ti_id, try_number, seq, hostname, pid)
             prev = self._prev_success(c, run)
         telemetry.try_started(ti.dag_id, ti.task_id)
         answer = {
@@ -226,26 +195,6 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         }
         remember_key(answer["ti"])  # where a later log upload of this try goes
         return answer
-
-    @staticmethod
-    def _refuse_claim(
-        ti: Any, ti_id: int, try_number: int, seq: int, hostname: str, pid: int
-    ) -> None:
-        """Raise why the claim's compare-and-set failed; return (accept it) when the task
-        instance is already running this leg for the same host and process: the claimant's
-        retry of a claim whose answer it never got (the webserver died after the commit)."""
-        if ti is None:
-            raise NotFound(f"task instance {ti_id} not found")
-        mine = (TI.RUNNING.value, try_number, seq, hostname, pid)
-        if (ti.state, ti.try_number, ti.queue_seq, ti.hostname, ti.pid) == mine:
-            logger.info("task instance %s: claim repeated by %s pid %s", ti_id, hostname, pid)
-            return
-        if ti.try_number == try_number and ti.queue_seq != seq:
-            raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
-        raise TaskInstanceMoved(
-            f"task instance {ti.dag_id}.{ti.task_id} ({ti.run_id}) is "
-            f"{ti.state or 'none'} at try {ti.try_number}, not queued for try {try_number}"
-        )
 
     def _prev_success(self, c: Any, run: Any) -> dict[str, Any] | None:
         params = {"dag_id": run.dag_id, "not_run": run.id, "before": run.logical_date}
@@ -359,12 +308,14 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         try_number, seq = self._check_leg(ti_id, token)
         result = Outcome(outcome)  # a bad outcome is refused before the log is written
         stored: dict[str, Any] | None = None
-        if log is not None:
-            try:
-                stored = store_log(self.env, ti_id, token, log)
-            except OSError as exc:
-                logger.error("log of task instance %s not stored: %s", ti_id, exc)
-                stored = {"error": f"log not stored: {exc}"}
+        text = "" if log is None else log
+
+        def keep_log(ti: Any) -> None:
+            # In finish's transaction, once its row shows the token's try is the current one:
+            # the check store_log would make on a connection of its own, for free.
+            nonlocal stored
+            stored = _stored_or_error(ti_id, lambda: write_try_log(self.env, ti, try_number, text))
+
         try:
             answer = self.finish_try(
                 ti_id,
@@ -374,8 +325,13 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 rendered_fields,
                 asset_events=asset_events,
                 seq=seq,
+                before_write=None if log is None else keep_log,
             )
-        except TaskInstanceMoved:
+        except (TaskInstanceMoved, NotFound) as exc:
+            if log is not None and stored is None:  # a past try may still store its own log
+                stored = _stored_or_error(ti_id, lambda: store_log(self.env, ti_id, token, text))
+            if isinstance(exc, NotFound):
+                raise
             with self.env.db.engine.connect() as c:
                 again = repeated_finish(c, ti_id, try_number, seq, result)
             if again is None:
@@ -400,14 +356,19 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         expected: tuple[TI, ...] = (TI.RUNNING, TI.RESTARTING),
         asset_events: list[dict[str, Any]] | None = None,
         seq: int | None = None,
+        before_write: Callable[[Any], None] | None = None,
     ) -> dict[str, Any]:
         """Turn an outcome into the next state (also used for lost workers and timeouts);
-        with ``seq`` (a worker's report) only for that leg of the try."""
+        with ``seq`` (a worker's report) only for that leg of the try. ``before_write`` is
+        called with the task instance's row once it shows that try (and leg) is current,
+        before the outcome is written."""
         now = self.env.now()
         with self.env.db.engine.begin() as c:
             ti = reported_try(c, ti_id, try_number, expected)
             if seq is not None and ti.queue_seq != seq:
                 raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
+            if before_write is not None:
+                before_write(ti)
             current = TI(ti.state)
             duration = (now - ti.start_date).total_seconds() if ti.start_date else None
             # The try is over: a later try starts from execute(), not a deferral's resume method.

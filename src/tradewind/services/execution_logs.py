@@ -61,6 +61,12 @@ def store_log(env: Env, ti_id: int, token: str, text: str) -> dict[str, Any]:
     if key is None:
         with env.db.session(readonly=True) as s:
             key = task_instance_key(s, ti_id)
+    return write_try_log(env, key, try_number, text)
+
+
+def write_try_log(env: Env, key: Any, try_number: int, text: str) -> dict[str, Any]:
+    """Write the log of try ``try_number`` of ``key`` (anything with ``dag_id``, ``run_id``,
+    ``task_id`` and ``map_index``) once its token was checked; answer ``{"path", "bytes"}``."""
     path = log_path(
         env.settings.log_folder, key.dag_id, key.run_id, key.task_id, try_number, key.map_index
     )

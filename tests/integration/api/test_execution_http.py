@@ -17,6 +17,12 @@ from tradewind.services.tokens import issue_ti_token
 MISSING = "missing task token: send 'Authorization: Bearer <token>'"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, api: Api) -> Api:
+    """Every call on both metastores: PostgreSQL claims in one statement (a CTE)."""
+    return api if request.param == "sqlite" else request.getfixturevalue("pg_api")
+
+
 @pytest.fixture
 def queued(api: Api) -> Workload:
     """The ``extract`` task instance of a manual ``etl`` run, queued for its first try."""
@@ -52,6 +58,13 @@ def test_a_try_claims_heartbeats_and_finishes(api: Api, queued: Workload) -> Non
     assert claim.headers["x-frame-options"] == "DENY"
     ti = claim.json()["ti"]
     assert (ti["dag_id"], ti["task_id"], ti["try_number"]) == ("etl", "extract", 1)
+    run = claim.json()["dag_run"]
+    assert (run["dag_id"], run["run_id"], run["run_type"]) == ("etl", queued.run_id, "manual")
+    assert run["conf"] == {} and run["clear_number"] == 0
+    again = call(api, queued, "claim", {"hostname": "node-b", "pid": 42})  # its answer lost
+    assert again.status_code == 200 and again.json()["dag_run"] == run
+    taken = call(api, queued, "claim", {"hostname": "node-c", "pid": 7})
+    assert taken.status_code == 409
     assert call(api, queued, "heartbeat", {"pid": 42}).json() == {"stop": False}
     stored = call(api, queued, "xcom_set", {"key": "k", "value": [1, "two"]})
     assert stored.status_code == 200 and stored.json() is None
@@ -95,6 +108,31 @@ def test_finish_with_log_replaces_an_uploaded_log_like_the_logs_call(
     assert uploaded.json() == {"path": str(path), "bytes": 11}
     call(api, queued, "finish", {"outcome": "success", "log": "final copy\n"})
     assert path.read_text() == "final copy\n"
+
+
+def test_a_repeated_finish_is_refused_but_still_stores_its_log(api: Api, queued: Workload) -> None:
+    # A worker whose first finish got no answer sends it again: the outcome stands, the log
+    # of that try is still kept.
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    assert call(api, queued, "finish", {"outcome": "success"}).status_code == 200
+    again = call(api, queued, "finish", {"outcome": "failed", "log": "sent again\n"})
+    assert again.status_code == 409
+    assert log_file(api, queued).read_text() == "sent again\n"
+    assert ti_state(api, queued) == "success"
+
+
+def test_finish_records_the_outcome_when_its_log_cannot_be_written(
+    api: Api, queued: Workload
+) -> None:
+    call(api, queued, "claim", {"hostname": "node-b", "pid": 42})
+    blocked = log_file(api, queued).parent
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the try's log folder should be")
+    done = call(api, queued, "finish", {"outcome": "success", "log": "lost\n"})
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "success"
+    assert done.json()["log"]["error"].startswith("log not stored:")
+    assert ti_state(api, queued) == "success"
 
 
 def test_finish_with_a_token_of_another_try_stores_no_log(api: Api, queued: Workload) -> None:
