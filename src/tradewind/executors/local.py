@@ -57,6 +57,8 @@ class _Worker:
     # A try run in the worker itself is stopped from here: why, and when SIGKILL follows.
     stop_reason: str | None = None
     kill_at: float | None = None
+    # The current try reported its outcome (finish served): the worker is about to be free.
+    reported: bool = False
 
 
 #: Execution-API calls that change no state the scheduler acts on.
@@ -307,6 +309,7 @@ class LocalExecutor(BaseExecutor):
         worker.current = w
         worker.started = time.monotonic()
         worker.stop_reason = worker.kill_at = None
+        worker.reported = False
         worker.tries += 1
         try:
             _pipe.send(worker.control, {"op": "run", "workload": w.to_json()})
@@ -338,6 +341,14 @@ class LocalExecutor(BaseExecutor):
             ):
                 return
             self._retire(worker)
+
+    def free_slots(self) -> int:
+        """Slots for new tries; a worker whose try reported its outcome counts as free: the
+        pass that follows the outcome queues the next try, which waits in ``pending`` only
+        until the worker says it is done (then ``poll`` hands it over), instead of a pass
+        of its own after that message (#17)."""
+        reported = sum(1 for w in self.workers if w.current is not None and w.reported)
+        return max(self.parallelism - len(self.in_flight) + reported, 0)
 
     def filenos(self) -> list[int]:
         fds = []
@@ -386,6 +397,7 @@ class LocalExecutor(BaseExecutor):
             self.changed = True
         reply = _pipe.serve_call(self.api, msg)
         if msg.get("method") == "finish":
+            worker.reported = worker.current is not None
             # Committed; the answer waits for the scheduler's pass that follows, so the next
             # task is handed out before this worker wakes up (on 2 cores a woken reader
             # takes the CPU from the writer: ~0.3 ms on the path from one task to the next).

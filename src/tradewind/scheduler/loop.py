@@ -337,6 +337,11 @@ class Scheduler:
                 soon = self.env.now() + timedelta(seconds=self.options.poll_interval)
                 self._next_due = min(self._next_due, soon)
 
+    def _freed_slot_wanted(self) -> bool:
+        """A worker came free, the last pass ran out of slots, and no queued try took the
+        worker already: a pass may queue one."""
+        return self.executor.freed and self._slot_bound and self.executor.free_slots() > 0
+
     def loop(self, until: Callable[[], bool] | None = None) -> None:
         """Run until :meth:`stop` (or ``until()`` is true)."""
         pass_at = 0.0
@@ -353,7 +358,7 @@ class Scheduler:
                 or events
                 or swept
                 or self.executor.changed
-                or (self.executor.freed and self._slot_bound)
+                or self._freed_slot_wanted()
                 or self._external
                 or self._poked
                 or time.monotonic() >= pass_at
@@ -368,7 +373,7 @@ class Scheduler:
             self.handle_executor_events(self.executor.poll())
             if until is not None and until():
                 return
-            if self.executor.changed or (self.executor.freed and self._slot_bound):
+            if self.executor.changed or self._freed_slot_wanted():
                 # an outcome served (or a needed slot freed) just now: pass again first
                 again = True
             else:

@@ -13,6 +13,10 @@ Tokens without ``seq`` (issued before the column existed) count as leg 0.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 from typing import Any
 
@@ -51,7 +55,24 @@ def issue_ti_token(
     }
     if scope != "task":
         claims["scope"] = scope
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return _encode_hs256(claims, secret)
+
+
+def _b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+_HS256_HEADER = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+
+
+def _encode_hs256(claims: dict[str, Any], secret: str) -> str:
+    """The JWT (RFC 7519, HS256) ``jwt.encode(claims, secret, algorithm="HS256")`` returns,
+    byte for byte, at a third of its cost: PyJWT prepares and checks the key on each call
+    (~0.1 ms), and two tokens are issued on the path from one task to the next (#17)."""
+    body = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = _HS256_HEADER + b"." + body
+    signature = _b64url(hmac.digest(secret.encode(), signing_input, hashlib.sha256))
+    return (signing_input + b"." + signature).decode()
 
 
 #: Claims of tokens whose signature was verified, by (secret, token): a try's token is checked
