@@ -107,11 +107,6 @@ def get_dag_run(dag_id: str, dag_run_id: str, env: EnvDep, _user: ReadRun) -> s.
     return run_of(*RunService(env).shown(dag_id, dag_run_id))
 
 
-def _get_run(session: Any, dag_id: str, run_id: str) -> Any:
-    """One run, or NotFound with Airflow's message (for the routes that still hold a session)."""
-    return q.get_dag_run(session, dag_id, run_id)
-
-
 @router.post("/dags/{dag_id}/dagRuns", response_model=s.DAGRunResponse)
 def trigger_dag_run(
     dag_id: str, body: s.TriggerDAGRunPostBody, env: EnvDep, user: CreateRun
