@@ -141,6 +141,27 @@ def test_execution_api_log_upload_does_not_write_outside(site: Any, evil_run: st
     assert "OVERWRITTEN" not in Path("/tmp/tw-sec-trav/task_id=echo/attempt=1.log").read_text()
 
 
+def test_a_finish_with_its_log_does_not_write_outside(site: Any, evil_run: str) -> None:
+    """The log sent with ``finish`` is stored inside the finish's transaction (#17): a run id
+    that leaves its folder is refused there too, and the planted file is left alone."""
+    from tradewind.services import execution_logs
+    from tradewind.services.testing import queue_single_task
+
+    execution_logs._KEYS.clear()
+    site.env.wake = lambda *_: None
+    with site.env.db.session() as s:
+        s.execute(text("UPDATE task_instance SET state = NULL, try_number = 0"))
+    w = queue_single_task(site.env, "sec_dag", evil_run, "echo")
+    headers = {"Authorization": f"Bearer {w.token}"}
+    url = f"/execution/task-instances/{w.ti_id}"
+    claim = site.client.post(f"{url}/claim", json={"hostname": "h", "pid": 1}, headers=headers)
+    assert claim.status_code == 200, claim.text
+    body = {"outcome": "success", "error": None, "log": "OVERWRITTEN"}
+    done = site.client.post(f"{url}/finish", json=body, headers=headers)
+    assert done.status_code == 400 and "leaves its folder" in done.json()["detail"]
+    assert "OVERWRITTEN" not in Path("/tmp/tw-sec-trav/task_id=echo/attempt=1.log").read_text()
+
+
 def test_task_runner_does_not_write_outside(tmp_path: Path) -> None:
     from tradewind.core.execution import Workload
     from tradewind.core.log_files import callback_log_path, log_path
@@ -177,6 +198,11 @@ CALL_SITES = {
         "services/execution_logs.py",
         "store_log",
     ): test_execution_api_log_upload_does_not_write_outside,
+    # the log sent with finish, stored in the finish's transaction
+    (
+        "services/execution_logs.py",
+        "write_try_log",
+    ): test_a_finish_with_its_log_does_not_write_outside,
     ("api/v2/routes/ti_logs.py", "get_log"): test_api_refuses_a_run_id_outside_the_pattern,
     ("services/task_instances.py", "ti_log_path"): test_cli_task_logs_does_not_read_outside,
     ("ui/pages_dags.py", "ti_context"): test_ui_task_panel_does_not_read_outside,
