@@ -216,7 +216,7 @@ def trigger(
     dag_id: str, conf: str | None, run_id: str | None, logical_date: datetime | None, output: str
 ) -> None:
     """Create a manual run of a DAG with an optional conf; the scheduler runs it."""
-    from tradewind.services.runs import RunService
+    from tradewind.services.run_service import RunService
 
     env = get_env()
     conf_dict = parse_conf(conf)
@@ -251,7 +251,7 @@ def list_runs(
     output: str,
 ) -> None:
     """List the runs of a DAG, newest first."""
-    from tradewind.services.runs import RunService
+    from tradewind.services.run_service import RunService
 
     rows = [run_row(r) for r in RunService(get_env()).of_dag(dag_id, state=state, limit=limit)]
     if start_date is not None:

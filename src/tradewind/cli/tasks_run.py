@@ -23,7 +23,7 @@ def find_run(env: Any, dag_id: str, task_id: str, run_or_date: str) -> Any:
     """
     from tradewind.errors import InvalidInput, NotFound
     from tradewind.services.dags import DagService
-    from tradewind.services.runs import RunService
+    from tradewind.services.run_service import RunService
 
     try:
         sdag = DagService(env).serialized(dag_id)
@@ -164,7 +164,7 @@ def render(dag_id: str, task_id: str, logical_date: str) -> None:
     from tradewind.core.masking import redact
     from tradewind.errors import NotFound
     from tradewind.sdk.context import build_context
-    from tradewind.services.runs import RunService
+    from tradewind.services.run_service import RunService
 
     env = get_env()
     dag = load_dag_object(env, dag_id)

@@ -21,7 +21,7 @@ from tradewind.errors import (
     PermissionDenied,
 )
 from tradewind.services.dags import DagService
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 from tradewind.services.task_instance_service import TaskInstanceService
 from tradewind.ui.auth import check_csrf, env_of, require, safe_next
 from tradewind.ui.pages_dag_views import param_fields

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from tradewind.core.permissions import Resource
 from tradewind.services.dags import DagService
 from tradewind.services.event_log import EventLogService
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 from tradewind.services.task_instance_service import TaskInstanceService
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.rendering import render

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from tradewind.core.permissions import Resource
 from tradewind.services.event_log import EventLogService
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.pages_dags import dag_or_404
 from tradewind.ui.rendering import render

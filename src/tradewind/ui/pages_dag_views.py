@@ -11,7 +11,7 @@ from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
 from tradewind.services import ui_queries
 from tradewind.services.dags import DagService
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 from tradewind.ui import charts
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.graph_layout import NODE_H, NODE_W, layout

@@ -19,7 +19,7 @@ from tradewind.services import ui_queries
 from tradewind.services.dags import DagService
 from tradewind.services.monitoring import MonitorService
 from tradewind.services.monitoring import failed_since as failed_window
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 from tradewind.services.task_instance_service import TaskInstanceService
 from tradewind.services.task_instances import ti_log_path
 from tradewind.services.task_logs import log_as_text, read_log_lines

@@ -14,7 +14,7 @@ from tradewind.api.v2.listed import runs_of, tis_of
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
 from tradewind.services import queries as q
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 from tradewind.services.task_instance_service import TaskInstanceService
 
 router = APIRouter()

@@ -22,7 +22,7 @@ from tradewind.services import edits, runs
 from tradewind.services import queries as q
 from tradewind.services import task_instances as ti_service
 from tradewind.services.bulk import BulkService
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 
 router = APIRouter()
 

@@ -15,7 +15,7 @@ from tradewind.api.v2.schemas import DagRunState
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import InvalidInput
 from tradewind.services.dags import DagService
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 
 router = APIRouter()
 

@@ -15,7 +15,7 @@ from tradewind.api.v2.listed import run_of, runs_of, tis_of
 from tradewind.api.v2.params import Limit, Offset, OrderBy, UpdateMask, check_mask
 from tradewind.core.permissions import Action, Resource
 from tradewind.services import queries as q
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 
 router = APIRouter(tags=["DagRun"])
 

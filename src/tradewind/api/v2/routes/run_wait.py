@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from tradewind.api.deps import CurrentUser, EnvDep, permission
 from tradewind.core.permissions import Action, Resource
 from tradewind.errors import NotFound
-from tradewind.services.runs import RunService
+from tradewind.services.run_service import RunService
 
 router = APIRouter(tags=["experimental"])
 
