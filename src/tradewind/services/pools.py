@@ -196,15 +196,7 @@ class PoolService:
         user: str | None = None,
     ) -> PoolInfo:
         """Add a pool; raise AlreadyExists when the name is taken."""
-        with self.env.db.session() as session:
-            if session.scalar(select(Pool).where(Pool.pool == name)) is not None:
-                raise AlreadyExists(f"The Pool with name: `{name}` already exists")
-            info = set_pool(
-                session, name, slots, description,
-                include_deferred=include_deferred, now=self.env.now(), user=user,
-            )  # fmt: skip
-        self.env.wake()
-        return info
+        return self._set(name, slots, description, include_deferred, user, must_be_new=True)
 
     def put(
         self,
@@ -216,7 +208,21 @@ class PoolService:
         user: str | None = None,
     ) -> PoolInfo:
         """Create or replace a pool (``tradewind pools set``); -1 slots means unlimited."""
+        return self._set(name, slots, description, include_deferred, user, must_be_new=False)
+
+    def _set(
+        self,
+        name: str,
+        slots: int,
+        description: str,
+        include_deferred: bool,
+        user: str | None,
+        *,
+        must_be_new: bool,
+    ) -> PoolInfo:
         with self.env.db.session() as session:
+            if must_be_new and session.scalar(select(Pool).where(Pool.pool == name)) is not None:
+                raise AlreadyExists(f"The Pool with name: `{name}` already exists")
             info = set_pool(
                 session, name, slots, description,
                 include_deferred=include_deferred, now=self.env.now(), user=user,
