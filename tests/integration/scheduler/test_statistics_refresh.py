@@ -4,10 +4,6 @@ server takes them only at start), and leaves unchanged tables alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import text
 
 from tradewind.executors.inline import InlineExecutor
@@ -16,15 +12,6 @@ from tradewind.scheduler.loop import Scheduler, SchedulerOptions
 from tradewind.services.execution import ExecutionService
 
 from .conftest import Home
-
-
-@pytest.fixture
-def home(tmp_path: Path, db_url: str) -> Iterator[Home]:
-    h = Home(tmp_path / "home", db_url, {})
-    try:
-        yield h
-    finally:
-        h.env.db.engine.dispose()
 
 
 def _analyzed_logs(home: Home) -> int:
