@@ -40,6 +40,7 @@ from tradewind.services.execution_logs import (
     write_try_log,
 )
 from tradewind.services.execution_state import ExecutionStateStore
+from tradewind.services.finish_pg import finish_connection, write_finish_pg
 from tradewind.services.mapping import split_rendered
 from tradewind.services.outcomes import next_state
 from tradewind.services.ti_state import cas, ti_columns, touch_runs
@@ -363,7 +364,9 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         called with the task instance's row once it shows that try (and leg) is current,
         before the outcome is written."""
         now = self.env.now()
-        with self.env.db.engine.begin() as c:
+        # PostgreSQL writes the end of the try in one statement (a lost try's event aside).
+        one_statement = outcome is not Outcome.LOST
+        with finish_connection(self.env.db.engine, one_statement) as c:
             ti = reported_try(c, ti_id, try_number, expected)
             if seq is not None and ti.queue_seq != seq:
                 raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))
@@ -395,13 +398,17 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
                 max_lost=self.max_lost_requeues,
                 no_delay=self.skip_retry_delay,
             )
-            write_finish(c, ti, current, new, kept, error, values, outcome, now)
             emit = None
             if new is TI.SUCCESS and task is not None:
                 emit = outlet_events(ti, task.data, asset_events)
-            notified = self.wake_on_change and emit is None and c.dialect.name == "postgresql"
-            if notified:
-                c.execute(*notify_try_ended(ti_id, try_number))  # sent at commit
+            pg = c.dialect.name == "postgresql"
+            notified = self.wake_on_change and emit is None and pg
+            if pg and one_statement:  # one round trip, NOTIFY (at commit) included
+                write_finish_pg(c, ti, current, new, kept, error, values, notify=notified)
+            else:
+                write_finish(c, ti, current, new, kept, error, values, outcome, now)
+                if notified:
+                    c.execute(*notify_try_ended(ti_id, try_number))  # sent at commit
         telemetry.try_finished(ti, kept, duration, outcome is Outcome.LOST, now)
         if emit is not None:
             self._record_outlets(emit, now)

@@ -349,3 +349,35 @@ def test_the_fast_path_answers_valid_calls_without_the_app(api: Api, queued: Wor
     assert client.post(url + "claim", json={"pid": "x"}, headers=auth).status_code == 418
     assert client.get("/api/v2/version").status_code == 418
     assert left == [url + "claim", "/api/v2/version"]
+
+
+def test_finish_keeps_the_tries_history_and_marks_the_run_changed(
+    api: Api, queued: Workload
+) -> None:
+    """What ``finish`` writes besides the state (one statement on PostgreSQL): the try's
+    history row, with its end, and the run marked changed for the scheduler; a refused
+    finish writes neither."""
+    from tradewind.metastore.tables import DagRun
+
+    def run_seq() -> int:
+        with api.env.db.session(readonly=True) as s:
+            run = s.query(DagRun).filter_by(dag_id="etl", run_id=queued.run_id).one()
+            return run.change_seq
+
+    assert call(api, queued, "claim", {"hostname": "node-b", "pid": 42}).status_code == 200
+    before = run_seq()
+    stale = issue_ti_token(api.env.secret_key, queued.ti_id, queued.try_number, 60, seq=99)
+    refused = call(api, queued, "finish", {"outcome": "success", "error": None}, token=stale)
+    assert refused.status_code == 409
+    assert run_seq() == before
+    done = call(api, queued, "finish", {"outcome": "failed", "error": "boom"})
+    assert done.status_code == 200 and done.json()["state"] == "failed"
+    assert run_seq() == before + 1
+    with api.env.db.session(readonly=True) as s:
+        tries = s.query(TaskInstanceHistory).filter_by(ti_id=queued.ti_id).all()
+        ti = s.get(TaskInstance, queued.ti_id)
+        assert ti is not None and ti.end_date is not None
+        assert [(t.try_number, t.state, t.error, t.hostname) for t in tries] == [
+            (1, "failed", "boom", "node-b")
+        ]
+        assert tries[0].end_date == ti.end_date and tries[0].duration == ti.duration
