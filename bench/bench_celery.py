@@ -3,11 +3,14 @@
 1. AIP-15 workload: 100 DAG files x 10 trivial tasks (1,000 tasks), time from unpausing all
    DAGs (one run each) to every run succeeded, with 1 scheduler + 2 workers, then 2 schedulers.
 2. A 20-task chain through Celery: the median gap between one task's end and the next's start.
+3. ``calls``: a try's claim and finish on the execution service, in this process, on
+   PostgreSQL: statements and round trips (``BEGIN`` and ``COMMIT`` included) per task, and
+   the service's CPU per task (what the web server spends below the HTTP layer).
 
 Prints one JSON line per figure: {"metric": ..., "value": ..., "unit": "s", ...}.
 Each figure also gives the CPU seconds each role used (webserver, schedulers, workers with
 their forked tries), so a loaded machine can be judged by work done rather than wall time.
-Usage: python bench/bench_celery.py [--concurrency 8] [--only chain,aip15_1,aip15_2]
+Usage: python bench/bench_celery.py [--concurrency 8] [--only chain,aip15_1,aip15_2,calls]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "multinode"))
 
@@ -225,11 +229,83 @@ def chain_gap(root: Path, db_url: str, concurrency: int) -> None:
         cluster.close()
 
 
+CALLS_DAG = """
+from datetime import datetime
+from tradewind import DAG
+from tradewind.operators.empty import EmptyOperator
+
+with DAG("calls", start_date=datetime(2024, 1, 1), schedule=None, catchup=False) as dag:
+    for j in range({n}):
+        EmptyOperator(task_id=f"t{{j:04d}}")
+"""
+
+
+def calls(root: Path, db_url: str, n: int = 300) -> None:
+    """Claim and finish ``n`` queued tries through ExecutionService on PostgreSQL: round trips
+    and CPU per task."""
+    from sqlalchemy import event
+
+    from tradewind.services.execution import ExecutionService
+    from tradewind.services.testing import make_test_run, queue_single_task
+
+    cluster = Cluster(root, db_url, "redis://127.0.0.1:6379/0")
+    try:
+        cluster.add_dag("calls.py", CALLS_DAG.format(n=n))
+        cluster.parse()
+        env = cluster.env
+        env.wake = lambda *_: None  # type: ignore[method-assign]
+        run_id = make_test_run(env, "calls", env.now(), None)
+        loads = [queue_single_task(env, "calls", run_id, f"t{j:04d}") for j in range(n)]
+        service = ExecutionService(env)
+        counts = {"statements": 0, "transactions": 0}
+        open_tx: set[int] = set()
+
+        def on_execute(conn: Any, *_: Any) -> None:
+            counts["statements"] += 1
+            dbapi = conn.connection.dbapi_connection
+            if not dbapi.autocommit and id(dbapi) not in open_tx:
+                open_tx.add(id(dbapi))  # psycopg sends BEGIN before this statement
+                counts["transactions"] += 1
+
+        def on_end(conn: Any) -> None:
+            open_tx.discard(id(conn.connection.dbapi_connection))
+
+        event.listen(env.db.engine, "before_cursor_execute", on_execute)
+        event.listen(env.db.engine, "commit", on_end)
+        event.listen(env.db.engine, "rollback", on_end)
+        warm = 20  # prepared statements, the DAG cache
+        for w in loads[:warm]:
+            service.claim(w.ti_id, w.token, "bench", os.getpid())
+            service.finish(w.ti_id, w.token, "success", log="a line\n")
+        counts.update(statements=0, transactions=0)
+        cpu = time.process_time()
+        for w in loads[warm:]:
+            service.claim(w.ti_id, w.token, "bench", os.getpid())
+            service.finish(w.ti_id, w.token, "success", log="a line\n")
+        cpu = time.process_time() - cpu
+        tasks = n - warm
+        statements = counts["statements"] / tasks
+        transactions = counts["transactions"] / tasks
+        emit(
+            "celery_calls_claim_finish_cpu_per_task",
+            cpu / tasks,
+            tasks=tasks,
+            statements_per_task=round(statements, 2),
+            transactions_per_task=round(transactions, 2),
+            round_trips_per_task=round(statements + 2 * transactions, 2),
+            load=os.getloadavg()[0],
+        )
+    finally:
+        cluster.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
-        "--only", default="chain,aip15_1,aip15_2", help="comma-separated: chain,aip15_1,aip15_2"
+        "--only",
+        default="chain,aip15_1,aip15_2",
+        help="comma-separated: chain,aip15_1,aip15_2,calls",
     )
     args = parser.parse_args()
     # Stopped (timeout, Ctrl-C from a wrapper): still stop the cluster's processes, which run
@@ -245,6 +321,9 @@ def main() -> None:
         if "chain" in only:
             with postgres_database() as url:
                 chain_gap(root / "chain", url, args.concurrency)
+        if "calls" in only:
+            with postgres_database() as url:
+                calls(root / "calls", url)
         for schedulers in (1, 2):
             if f"aip15_{schedulers}" in only:
                 with postgres_database() as url:

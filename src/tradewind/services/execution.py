@@ -16,11 +16,9 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from tradewind.core.execution import Outcome
-from tradewind.core.states import DagRunState
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import NotFound, TaskInstanceMoved
 from tradewind.metastore.tables import (
-    DagRun,
     TaskInstance,
     TaskInstanceHistory,
     TaskReschedule,
@@ -40,7 +38,7 @@ from tradewind.services.execution_logs import (
     write_try_log,
 )
 from tradewind.services.execution_state import ExecutionStateStore
-from tradewind.services.finish_pg import finish_connection, write_finish_pg
+from tradewind.services.finish_pg import one_statement_connection, write_finish_pg
 from tradewind.services.mapping import split_rendered
 from tradewind.services.outcomes import next_state
 from tradewind.services.ti_state import cas, ti_columns, touch_runs
@@ -59,31 +57,29 @@ from tradewind.services.wakeup import DEFERRED, TASK_ENDED, TRIGGERERS, notify_t
 # Table objects: hot paths use Core statements, which cost a fraction of ORM ones.
 TIT = TaskInstance.__table__
 TIc = TIT.c
-DRT = DagRun.__table__
-DRc = DRT.c
 HT = cast(Table, TaskInstanceHistory.__table__)
 
 logger = logging.getLogger("tradewind.services.execution")
 
-_PREV_SUCCESS = select(
-    DRc.data_interval_start, DRc.data_interval_end, DRc.start_date, DRc.end_date, DRc.logical_date
-).where(
-    DRc.dag_id == bindparam("dag_id"),
-    DRc.state == DagRunState.SUCCESS.value,
-    DRc.id != bindparam("not_run"),
-)
-_PREV_SUCCESS_DATED = (
-    _PREV_SUCCESS.where(DRc.logical_date < bindparam("before"))
-    .order_by(DRc.logical_date.desc())
-    .limit(1)
-)
-_PREV_SUCCESS_UNDATED = _PREV_SUCCESS.order_by(DRc.id.desc()).limit(1)
 _HEARTBEAT = ti_columns(
     TIc.id == bindparam("ti_id"),
     TIc.state == TI.RUNNING.value,
     TIc.try_number == bindparam("for_try"),
     TIc.queue_seq == bindparam("for_seq"),
 ).values(last_heartbeat_at=bindparam("now"))
+
+
+def _prev_answer(prev: Any) -> dict[str, Any] | None:
+    """The claim's ``prev_success``: the DAG's previous successful run, or None."""
+    if prev is None:
+        return None
+    return {
+        "data_interval_start": _iso(prev.data_interval_start),
+        "data_interval_end": _iso(prev.data_interval_end),
+        "start_date": _iso(prev.start_date),
+        "end_date": _iso(prev.end_date),
+        "logical_date": _iso(prev.logical_date),
+    }
 
 
 def _stored_or_error(ti_id: int, write: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -160,9 +156,10 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
             "by_host": hostname,
             "by_pid": pid,
         }
-        with self.env.db.engine.begin() as c:
-            ti, run = claim_row(c, params, ti_id, try_number, seq, hostname, pid)
-            prev = self._prev_success(c, run)
+        # One statement on PostgreSQL (in autocommit: no BEGIN and COMMIT round trips).
+        with one_statement_connection(self.env.db.engine) as c:
+            ti, run, prev_run = claim_row(c, params, ti_id, try_number, seq, hostname, pid)
+        prev = _prev_answer(prev_run)
         telemetry.try_started(ti.dag_id, ti.task_id)
         answer = {
             "ti": {
@@ -196,20 +193,6 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         }
         remember_key(answer["ti"])  # where a later log upload of this try goes
         return answer
-
-    def _prev_success(self, c: Any, run: Any) -> dict[str, Any] | None:
-        params = {"dag_id": run.dag_id, "not_run": run.id, "before": run.logical_date}
-        q = _PREV_SUCCESS_DATED if run.logical_date is not None else _PREV_SUCCESS_UNDATED
-        prev = c.execute(q, params).first()
-        if prev is None:
-            return None
-        return {
-            "data_interval_start": _iso(prev.data_interval_start),
-            "data_interval_end": _iso(prev.data_interval_end),
-            "start_date": _iso(prev.start_date),
-            "end_date": _iso(prev.end_date),
-            "logical_date": _iso(prev.logical_date),
-        }
 
     def heartbeat(self, ti_id: int, token: str, pid: int) -> dict[str, Any]:
         try_number, seq = self._check_leg(ti_id, token)
@@ -366,7 +349,7 @@ class ExecutionService(ExecutionExtensions, ExecutionStateStore, ExecutionLogs):
         now = self.env.now()
         # PostgreSQL writes the end of the try in one statement (a lost try's event aside).
         one_statement = outcome is not Outcome.LOST
-        with finish_connection(self.env.db.engine, one_statement) as c:
+        with one_statement_connection(self.env.db.engine, one_statement) as c:
             ti = reported_try(c, ti_id, try_number, expected)
             if seq is not None and ti.queue_seq != seq:
                 raise TaskInstanceMoved(stale_leg_message(try_number, seq, ti.queue_seq))

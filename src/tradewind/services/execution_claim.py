@@ -1,6 +1,6 @@
 """The claim of a try: the compare-and-set from queued to running, and the rows its answer
-is made of (the hot path of every task start: prebuilt Core statements, one round trip on
-PostgreSQL)."""
+is made of: the task instance, its run, and the DAG's previous successful run (the hot path
+of every task start: prebuilt Core statements, one round trip on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import logging
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, select, true
 
+from tradewind.core.states import DagRunState
 from tradewind.core.states import TaskInstanceState as TI
 from tradewind.errors import NotFound, TaskInstanceMoved
 from tradewind.metastore.tables import DagRun, TaskInstance
@@ -55,15 +56,71 @@ _CLAIM = ti_update(
 )
 _CLAIM_RETURNING = _CLAIM.returning(*_CLAIM_COLUMNS)
 _TI_FOR_CLAIM = select(*_CLAIM_COLUMNS).where(TIc.id == bindparam("ti_id"))
-# PostgreSQL: the claim and its run in one statement (a data-modifying CTE), one round trip.
-_RUN_PREFIX = "run__"
-_CLAIMED = _CLAIM_RETURNING.cte("claimed")
-_CLAIM_WITH_RUN = select(
-    *_CLAIMED.c, *(col.label(_RUN_PREFIX + col.name) for col in DRc)
-).select_from(
-    _CLAIMED.join(DRT, and_(DRc.dag_id == _CLAIMED.c.dag_id, DRc.run_id == _CLAIMED.c.run_id))
-)
 _RUN_OF_TI = select(DRT).where(DRc.dag_id == bindparam("dag_id"), DRc.run_id == bindparam("run_id"))
+# The DAG's latest successful run before this one (by logical date; runs without one by id).
+_PREV_COLUMNS = (
+    "data_interval_start",
+    "data_interval_end",
+    "start_date",
+    "end_date",
+    "logical_date",
+)
+_PREV_SUCCESS = select(DRc.id, *(DRc[k] for k in _PREV_COLUMNS)).where(
+    DRc.dag_id == bindparam("dag_id"),
+    DRc.state == DagRunState.SUCCESS.value,
+    DRc.id != bindparam("not_run"),
+)
+_PREV_SUCCESS_DATED = (
+    _PREV_SUCCESS.where(DRc.logical_date < bindparam("before"))
+    .order_by(DRc.logical_date.desc())
+    .limit(1)
+)
+_PREV_SUCCESS_UNDATED = _PREV_SUCCESS.order_by(DRc.id.desc()).limit(1)
+
+
+def _claim_with_run_and_prev() -> tuple[Any, str, str, str]:
+    """PostgreSQL: the claim, its run and the previous success in one statement (a
+    data-modifying CTE joined to the run, and two ``LATERAL`` reads of the previous run, one
+    per kind of run: each has a condition on the run alone, a one-time filter, so only the
+    one that applies reads). Returns the statement and its column prefixes."""
+    claimed = _CLAIM_RETURNING.cte("claimed")
+    run = DRT.alias("run")
+    laterals = []
+    for name, dated in (("dated", True), ("undated", False)):
+        p = DRT.alias(f"p_{name}")
+        q = select(p.c.id, *(p.c[k] for k in _PREV_COLUMNS)).where(
+            p.c.dag_id == run.c.dag_id,
+            p.c.state == DagRunState.SUCCESS.value,
+            p.c.id != run.c.id,
+        )
+        if dated:
+            q = q.where(run.c.logical_date.is_not(None), p.c.logical_date < run.c.logical_date)
+            q = q.order_by(p.c.logical_date.desc())
+        else:
+            q = q.where(run.c.logical_date.is_(None)).order_by(p.c.id.desc())
+        laterals.append(q.limit(1).lateral(f"prev_{name}"))
+    dated, undated = laterals
+    joined = claimed.join(
+        run, and_(run.c.dag_id == claimed.c.dag_id, run.c.run_id == claimed.c.run_id)
+    )
+    for lat in laterals:
+        joined = joined.outerjoin(lat, true())
+    columns = [
+        *claimed.c,
+        *(col.label(_RUN_PREFIX + col.name) for col in run.c),
+        *(col.label(_DATED_PREFIX + col.name) for col in dated.c),
+        *(col.label(_UNDATED_PREFIX + col.name) for col in undated.c),
+    ]
+    return select(*columns).select_from(joined), _RUN_PREFIX, _DATED_PREFIX, _UNDATED_PREFIX
+
+
+_RUN_PREFIX, _DATED_PREFIX, _UNDATED_PREFIX = "run__", "prev_dated__", "prev_undated__"
+_CLAIM_WITH_RUN = _claim_with_run_and_prev()[0]
+
+
+def _prefixed(values: Any, prefix: str) -> SimpleNamespace:
+    n = len(prefix)
+    return SimpleNamespace(**{k[n:]: values[k] for k in values if k.startswith(prefix)})
 
 
 def claim_row(
@@ -74,15 +131,17 @@ def claim_row(
     seq: int,
     hostname: str,
     pid: int,
-) -> tuple[Any, Any]:
-    """The claim's compare-and-set; return the claimed task instance's row and its run's."""
-    if c.dialect.name == "postgresql":  # claim and run in one round trip
+) -> tuple[Any, Any, Any]:
+    """The claim's compare-and-set; return the claimed task instance's row, its run's, and
+    the DAG's previous successful run's (None if there is none)."""
+    if c.dialect.name == "postgresql":  # claim, run and previous success in one round trip
         row = c.execute(_CLAIM_WITH_RUN, params).one_or_none()
         if row is not None:
-            n = len(_RUN_PREFIX)
             values = row._mapping
-            run = SimpleNamespace(**{k[n:]: values[k] for k in values if k.startswith(_RUN_PREFIX)})
-            return row, run
+            run = _prefixed(values, _RUN_PREFIX)
+            prefix = _DATED_PREFIX if run.logical_date is not None else _UNDATED_PREFIX
+            prev = _prefixed(values, prefix)
+            return row, run, (prev if prev.id is not None else None)
         ti = c.execute(_TI_FOR_CLAIM, params).one_or_none()
         _refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
     elif c.dialect.update_returning:  # SQLite: one round trip for the claim
@@ -97,7 +156,14 @@ def claim_row(
             _refuse_claim(ti, ti_id, try_number, seq, hostname, pid)
     assert ti is not None
     run = c.execute(_RUN_OF_TI, {"dag_id": ti.dag_id, "run_id": ti.run_id}).one()
-    return ti, run
+    return ti, run, prev_success(c, run)
+
+
+def prev_success(c: Any, run: Any) -> Any:
+    """The DAG's latest successful run before ``run`` (its row), or None."""
+    params = {"dag_id": run.dag_id, "not_run": run.id, "before": run.logical_date}
+    q = _PREV_SUCCESS_DATED if run.logical_date is not None else _PREV_SUCCESS_UNDATED
+    return c.execute(q, params).first()
 
 
 def _refuse_claim(ti: Any, ti_id: int, try_number: int, seq: int, hostname: str, pid: int) -> None:

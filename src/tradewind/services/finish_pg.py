@@ -16,7 +16,7 @@ statements' client side (docs/benchmarks.md, #17). The statement::
 
 Every part reads ``finished``: when the compare-and-set matches no row, nothing is written
 and nothing notified, so the statement needs no transaction around it
-(:func:`finish_connection` runs it in autocommit: no ``BEGIN`` and ``COMMIT`` round trips;
+(:func:`one_statement_connection` runs it in autocommit: no ``BEGIN`` and ``COMMIT`` round trips;
 the row ``finish`` read before it was read outside any lock anyway, and the compare-and-set
 is what decides). The run's row is locked only after the task instance's (its ``EXISTS``
 needs ``finished`` first), the order the statements had one by one.
@@ -117,10 +117,11 @@ _AUTOCOMMIT: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 
 
 @contextmanager
-def finish_connection(engine: Engine, one_statement: bool) -> Iterator[Any]:
-    """The connection a finish runs on: on PostgreSQL, when it writes with
-    :func:`write_finish_pg` (``one_statement``), in autocommit (that statement is atomic by
-    itself); else a transaction (``engine.begin()``)."""
+def one_statement_connection(engine: Engine, one_statement: bool = True) -> Iterator[Any]:
+    """The connection of a call that writes in one statement (``one_statement``: a claim,
+    a finish through :func:`write_finish_pg`): on PostgreSQL in autocommit (the statement is
+    atomic by itself; no ``BEGIN`` and ``COMMIT`` round trips); else a transaction
+    (``engine.begin()``)."""
     if not one_statement or engine.dialect.name != "postgresql":
         with engine.begin() as c:
             yield c
