@@ -240,7 +240,7 @@ with DAG("calls", start_date=datetime(2024, 1, 1), schedule=None, catchup=False)
 """
 
 
-def calls(root: Path, db_url: str, n: int = 300) -> None:
+def calls(root: Path, db_url: str, n: int = int(os.environ.get("BENCH_CALLS", "300"))) -> None:
     """Claim and finish ``n`` queued tries through ExecutionService on PostgreSQL: round trips
     and CPU per task."""
     from sqlalchemy import event

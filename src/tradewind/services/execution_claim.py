@@ -107,7 +107,7 @@ def _claim_with_run_and_prev() -> tuple[Any, str, str, str]:
         joined = joined.outerjoin(lat, true())
     columns = [
         *claimed.c,
-        *(col.label(_RUN_PREFIX + col.name) for col in run.c),
+        *(run.c[k].label(_RUN_PREFIX + k) for k in _RUN_COLUMNS),
         *(col.label(_DATED_PREFIX + col.name) for col in dated.c),
         *(col.label(_UNDATED_PREFIX + col.name) for col in undated.c),
     ]
@@ -115,6 +115,21 @@ def _claim_with_run_and_prev() -> tuple[Any, str, str, str]:
 
 
 _RUN_PREFIX, _DATED_PREFIX, _UNDATED_PREFIX = "run__", "prev_dated__", "prev_undated__"
+# What the claim's answer reads of the run (each column of a result costs its decoding).
+_RUN_COLUMNS = (
+    "id",
+    "dag_id",
+    "run_id",
+    "run_type",
+    "logical_date",
+    "data_interval_start",
+    "data_interval_end",
+    "run_after",
+    "start_date",
+    "conf",
+    "triggered_by",
+    "clear_number",
+)
 _CLAIM_WITH_RUN = _claim_with_run_and_prev()[0]
 
 
