@@ -253,7 +253,7 @@ def calls(root: Path, db_url: str, n: int = int(os.environ.get("BENCH_CALLS", "3
         cluster.add_dag("calls.py", CALLS_DAG.format(n=n))
         cluster.parse()
         env = cluster.env
-        env.wake = lambda *_: None  # type: ignore[method-assign]
+        env.wake = lambda *_: None
         run_id = make_test_run(env, "calls", env.now(), None)
         loads = [queue_single_task(env, "calls", run_id, f"t{j:04d}") for j in range(n)]
         service = ExecutionService(env)

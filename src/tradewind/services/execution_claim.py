@@ -86,14 +86,14 @@ def _claim_with_run_and_prev() -> tuple[Any, str, str, str]:
     claimed = _CLAIM_RETURNING.cte("claimed")
     run = DRT.alias("run")
     laterals = []
-    for name, dated in (("dated", True), ("undated", False)):
+    for name, by_date in (("dated", True), ("undated", False)):
         p = DRT.alias(f"p_{name}")
         q = select(p.c.id, *(p.c[k] for k in _PREV_COLUMNS)).where(
             p.c.dag_id == run.c.dag_id,
             p.c.state == DagRunState.SUCCESS.value,
             p.c.id != run.c.id,
         )
-        if dated:
+        if by_date:
             q = q.where(run.c.logical_date.is_not(None), p.c.logical_date < run.c.logical_date)
             q = q.order_by(p.c.logical_date.desc())
         else:
