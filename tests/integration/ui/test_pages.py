@@ -289,3 +289,9 @@ def test_login_verifies_the_password_off_the_event_loop(
         login_thread.join(60)
     assert seen == {"on_loop": False, "released": True}
     assert answer["status"] == 303  # the login itself still works
+
+
+def test_the_code_page_shows_the_stored_source(client_for: Callable[[str], TestClient]) -> None:
+    page = client_for("viewer").get("/dags/ok_dag/code")
+    assert page.status_code == 200 and "hello-from-say" in page.text
+    assert "not stored" not in page.text.lower()
