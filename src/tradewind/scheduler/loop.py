@@ -304,7 +304,7 @@ class Scheduler:
                 self.executor.queue_workloads(late)
             if mono >= self._next_statistics:  # SQLite plans go bad as the tables grow
                 self._next_statistics = mono + STATISTICS_CHECK_SEC
-                self.env.db.refresh_statistics_if_grown()
+                self.service.refresh_statistics()
             alive = set(self.executor.alive_ti_ids())
             for ti_id, try_number in stale:
                 if ti_id not in alive:

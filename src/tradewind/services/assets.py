@@ -135,37 +135,6 @@ class AssetService:
     def __init__(self, env: Env):
         self.env = env
 
-    def overview(
-        self, flt: Any, paging: Any, recent: int
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-        """The UI's Browse > Assets: one page of assets (``queries.assets.AssetFilter``,
-        ``queries.Paging``) with the tasks updating each, the DAGs scheduled on it and its
-        last event; the ``recent`` newest events with the runs they started; the total."""
-        from tradewind.services.queries import Paging
-        from tradewind.services.queries import assets as aq
-
-        with self.env.db.session(readonly=True) as session:
-            links = aq.asset_links(session)
-            found = aq.list_assets(session, flt, paging, links)
-            ids = [a.id for a in found.items]
-            consumers = aq.scheduled_dags(session, ids)
-            last = aq.last_events(session, ids)
-            assets = [
-                {
-                    "asset": a,
-                    "producers": links.producers.get(a.uri, []),
-                    "consumers": [r.dag_id for r in consumers.get(a.id, [])],
-                    "last_event": last.get(a.id),
-                }
-                for a in found.items
-            ]
-            newest = aq.list_asset_events(
-                session, aq.EventFilter(), Paging(recent, 0, ("-timestamp", "-id"))
-            ).items
-            created = aq.created_runs(session, newest)
-            events = [{"event": e, "asset": a, "runs": created.get(e.id, [])} for e, a in newest]
-            return assets, events, found.total
-
     def queued(
         self, asset_id: int | None, dag_id: str | None, before: datetime | None
     ) -> tuple[list[AssetDagQueue], dict[str, str]]:

@@ -1,14 +1,18 @@
 """Bulk requests (the REST API's ``PATCH`` of variables, connections, pools, runs and task
 instances): every action of one request is applied in one transaction, each in its own
-savepoint (``api/v2/bulk.py`` applies Airflow's rules with the domain services' operations)."""
+savepoint (``savepoint``; ``api/v2/bulk.py`` applies Airflow's rules with the domain services'
+operations)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tradewind.errors import Conflict
 from tradewind.services.env import Env
 from tradewind.services.event_log import log_event
 
@@ -40,3 +44,14 @@ class BulkService:
         if wake:
             self.env.wake()
         return result
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """One action of a bulk request: what it wrote is undone if it raises, and a clash with a
+    unique key (two entities of one request with the same key) is a :class:`Conflict`."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError as exc:
+        raise Conflict(f"Conflict: {exc.orig}") from exc

@@ -170,13 +170,6 @@ class DagService:
                     row.dag.next_run_info = None  # type: ignore[attr-defined]
             return result, list_import_errors(session)[:errors] if errors else []
 
-    def source(self, fileloc: str) -> str | None:
-        """A DAG file's source as the DAG processor stored it, or None."""
-        from tradewind.services.ui_queries import dag_source
-
-        with self.env.db.session(readonly=True) as session:
-            return dag_source(session, fileloc)
-
     def serialized(self, dag_id: str) -> SerializedDag:
         """The latest serialized version of ``dag_id``; raise NotFound."""
         from tradewind.services.dag_store import get_serialized_dag

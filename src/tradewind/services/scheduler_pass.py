@@ -110,6 +110,11 @@ class SchedulerPass:
             late = [] if self.only_runs else deadlines.missed_callbacks(s, now, self.cache)
             return stale, late
 
+    def refresh_statistics(self) -> bool:
+        """Re-analyze the tables that grew since SQLite's planner statistics were written (a
+        no-op on PostgreSQL, whose autovacuum does it); whether it did."""
+        return self.env.db.refresh_statistics_if_grown()
+
     # -- a pass -------------------------------------------------------------------------
     def run(
         self,

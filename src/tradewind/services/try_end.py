@@ -115,16 +115,20 @@ def reported_try(c: Any, ti_id: int, try_number: int, expected: tuple[TI, ...]) 
 def repeated_finish(c: Any, ti_id: int, try_number: int, seq: int, outcome: Outcome) -> str | None:
     """The state this leg's try ended in, if it already ended with ``outcome``: the worker's
     retry of a finish whose answer it never got (the HTTP answer lost after the commit).
-    None if the try did not end so (a report to refuse)."""
+    None if the try did not end so (a report to refuse).
+
+    A try has one history row, written by the compare-and-set that ended it, which only its
+    current leg passes; no other leg of the try can hold an outcome to report (an earlier leg
+    ended by its own defer or reschedule, or never claimed), so the row needs no leg column
+    (docs/architecture.md, "Choices recorded")."""
     ended = _ENDED_BY.get(outcome)
     ti = c.execute(_TI_ROW, {"ti_id": ti_id}).one_or_none()
-    if ended is None or ti is None:
+    if ended is None or ti is None or ti.try_number < try_number:
         return None
-    if ti.try_number == try_number:
-        return ti.state if ti.queue_seq == seq and ti.state in ended else None
-    if ti.try_number < try_number:
-        return None
-    # A retry was scheduled since: the ended try's history row keeps its state.
+    if ti.try_number == try_number and ti.queue_seq == seq and ti.state in ended:
+        return str(ti.state)
+    # The try was archived since (a retry scheduled, or the task instance cleared): its
+    # history row keeps the state it ended in; a try still open has none.
     kept = c.execute(_TRY_HISTORY, {"ti_id": ti_id, "for_try": try_number}).scalar()
     return kept if kept in ended else None
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from tradewind.core.permissions import Resource
 from tradewind.services.assets import AssetService
 from tradewind.services.queries import Paging
-from tradewind.services.queries.assets import AssetFilter
+from tradewind.services.queries.assets import AssetFilter, EventFilter
 from tradewind.ui.auth import env_of, require
 from tradewind.ui.rendering import render
 
@@ -26,7 +26,22 @@ def assets_page(
     user = require(request, Resource.ASSET)
     flt = AssetFilter(uri_pattern=q.strip() or None, dag_ids=(dag_id,) if dag_id else ())
     paging = Paging(PAGE, (page - 1) * PAGE, ("uri",))
-    assets, events, total = AssetService(env_of(request)).overview(flt, paging, RECENT_EVENTS)
+    service = AssetService(env_of(request))
+    found = service.page(flt, paging)
+    newest = service.events(EventFilter(), Paging(RECENT_EVENTS, 0, ("-timestamp", "-id")))
+    assets = [
+        {
+            "asset": a,
+            "producers": found.links.producers.get(a.uri, []),
+            "consumers": [r.dag_id for r in found.consumers.get(a.id, [])],
+            "last_event": found.last.get(a.id),
+        }
+        for a in found.items
+    ]
+    events = [
+        {"event": e, "asset": a, "runs": newest.created.get(e.id, [])} for e, a in newest.items
+    ]
+    total = found.total
     return render(
         request, "assets.html", user, assets=assets, events=events, q=q, dag_id=dag_id,
         page=page, more=total > page * PAGE, total=total, title="Assets",

@@ -152,7 +152,7 @@ def dag_code(request: Request, dag_id: str) -> HTMLResponse:
     user = require(request, Resource.DAG_CODE)
     env = env_of(request)
     dag, sdag = dag_or_404(env, dag_id)
-    source = DagService(env).source(dag.fileloc)
+    _, source, _ = DagService(env).code(dag_id)
     code = highlight_python(source) if source is not None else None
     return render(
         request,

@@ -11,6 +11,7 @@ import secrets
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from tradewind.api.web_session import clear_session, read_session, set_session, user_from_request
 from tradewind.errors import AuthenticationFailed
@@ -111,8 +112,9 @@ async def login(request: Request) -> Response:
         return _login_page(request, next_url, "Your form expired; please try again.", 403)
     username = str(form.get("username", "")).strip()
     client = request.client.host if request.client else ""
+    log_in = UserService(env).log_in  # argon2 is slow on purpose: off the event loop
     try:
-        user = UserService(env).log_in(username, str(form.get("password", "")), client)
+        user = await run_in_threadpool(log_in, username, str(form.get("password", "")), client)
     except AuthenticationFailed as exc:
         return _login_page(request, next_url, str(exc), 401)
     response = RedirectResponse(next_url, status_code=303)

@@ -347,3 +347,25 @@ def test_a_finish_repeated_after_the_retry_was_queued_is_answered_from_the_histo
     ti = _ti(lab.env, w.ti_id)
     assert (ti.state, ti.try_number) == ("queued", retry.try_number)
     assert _history(lab.env, w.ti_id) == [(1, "up_for_retry", "boom")]
+
+
+def test_a_finish_repeated_after_its_task_instance_was_cleared_is_answered_from_the_history(
+    lab: Home,
+) -> None:
+    """The answer of a successful try's finish was lost and a user cleared the task instance
+    before the worker repeated it (still on that try number, not yet scheduled again): the
+    repeat gets the state the try ended in, as after a retry, and the clear stands."""
+    from tradewind.services.task_instances import clear_task_instances
+
+    service, w = _running_try(lab.env)
+    assert service.finish(w.ti_id, w.token, "success")["state"] == "success"
+    with lab.env.db.session() as s:
+        cleared = clear_task_instances(s, "lost", now=START, run_id=w.run_id)
+    assert [ti.task_id for ti in cleared] == ["t"]
+    again = service.finish(w.ti_id, w.token, "success")
+    assert again["state"] == "success" and again["callback_token"]
+    with pytest.raises(TaskInstanceMoved):
+        service.finish(w.ti_id, w.token, "failed", "boom")
+    ti = _ti(lab.env, w.ti_id)
+    assert (ti.state, ti.try_number) == (None, w.try_number)
+    assert _history(lab.env, w.ti_id) == [(1, "success", None)]

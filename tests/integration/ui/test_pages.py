@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.integration.ui.conftest import PASSWORD, XSS, csrf_of, login
@@ -246,3 +247,51 @@ def test_the_try_list_shows_lost_tries_with_their_reason(
     assert "try 7 (lost)" in panel.text
     assert 'title="lost: its worker &lt;died&gt;"' in panel.text
     assert "try 1</a>" in panel.text  # the failed try is not marked
+
+
+def test_login_verifies_the_password_off_the_event_loop(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 is slow on purpose: while one login verifies its password, the server still
+    answers other requests (the verification runs in the threadpool, as /auth/token's)."""
+    import asyncio
+    import threading
+
+    from tradewind.services import users
+
+    real = users.verify_password
+    gate, seen = threading.Event(), {}
+
+    def verify(password_hash: str, password: str) -> bool:
+        try:
+            asyncio.get_running_loop()
+            seen["on_loop"] = True
+        except RuntimeError:
+            seen["on_loop"] = False
+        seen["released"] = gate.wait(10)  # until another request was answered meanwhile
+        return real(password_hash, password)
+
+    monkeypatch.setattr(users, "verify_password", verify)
+    with TestClient(app, base_url="http://127.0.0.1") as client:  # one event loop for both
+        token = csrf_of(client.get("/login").text)
+        answer: dict[str, int] = {}
+
+        def post() -> None:
+            form = {"username": "admin", "password": PASSWORD, "csrf_token": token}
+            answer["status"] = client.post("/login", data=form, follow_redirects=False).status_code
+
+        login_thread = threading.Thread(target=post)
+        login_thread.start()
+        while "on_loop" not in seen and login_thread.is_alive():
+            threading.Event().wait(0.01)  # the login has reached its verification
+        assert client.get("/login").status_code == 200  # served while the login verifies
+        gate.set()
+        login_thread.join(60)
+    assert seen == {"on_loop": False, "released": True}
+    assert answer["status"] == 303  # the login itself still works
+
+
+def test_the_code_page_shows_the_stored_source(client_for: Callable[[str], TestClient]) -> None:
+    page = client_for("viewer").get("/dags/ok_dag/code")
+    assert page.status_code == 200 and "hello-from-say" in page.text
+    assert "not stored" not in page.text.lower()

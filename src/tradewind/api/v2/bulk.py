@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from tradewind import errors
 from tradewind.api.deps import CurrentUser
 from tradewind.api.v2 import schemas_bulk as b
 from tradewind.core.permissions import Action, Resource
+from tradewind.services.bulk import savepoint
+
+#: The unit of work a bulk request runs in (``BulkService.apply`` hands it over).
+Session = Any
 
 _ACTION = {"create": Action.CREATE, "update": Action.EDIT, "delete": Action.DELETE}
 
@@ -64,7 +65,7 @@ def run_bulk(session: Session, body: b.BulkBody[Any], target: BulkTarget) -> b.B
         result = getattr(response, action.action) or b.BulkActionResponse()
         setattr(response, action.action, result)
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 result.success.extend(_apply(session, action, target))
         except _ActionFailed as exc:
             result.errors.append({"error": str(exc), "status_code": exc.status_code})
@@ -72,8 +73,6 @@ def run_bulk(session: Session, body: b.BulkBody[Any], target: BulkTarget) -> b.B
             from tradewind.api.app import status_of
 
             result.errors.append({"error": str(exc), "status_code": status_of(exc)})
-        except IntegrityError as exc:
-            result.errors.append({"error": f"Conflict: {exc.orig}", "status_code": 409})
         except ValueError as exc:
             result.errors.append({"error": f"Invalid entity: {exc}", "status_code": 400})
     return response
