@@ -125,8 +125,11 @@ def repeated_finish(c: Any, ti_id: int, try_number: int, seq: int, outcome: Outc
     ti = c.execute(_TI_ROW, {"ti_id": ti_id}).one_or_none()
     if ended is None or ti is None or ti.try_number < try_number:
         return None
-    if ti.try_number == try_number and ti.queue_seq == seq and ti.state in ended:
-        return str(ti.state)
+    if ti.try_number == try_number:
+        if ti.queue_seq != seq:
+            return None  # another leg of this try: only the leg that ended it may repeat
+        if ti.state in ended:
+            return str(ti.state)
     # The try was archived since (a retry scheduled, or the task instance cleared): its
     # history row keeps the state it ended in; a try still open has none.
     kept = c.execute(_TRY_HISTORY, {"ti_id": ti_id, "for_try": try_number}).scalar()
