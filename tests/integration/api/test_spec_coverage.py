@@ -8,6 +8,7 @@ read as a path parameter fails the test.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,16 @@ DOC = ROOT / "docs/api-compat.md"
 _NOT_SERVED = re.compile(r"^- `(\w+)`: not served, because .+", re.M)
 
 
+@functools.cache
+def _spec() -> dict[str, Any]:
+    """The vendored spec, parsed once (PyYAML's pure-Python loader takes about a second)."""
+    return yaml.load(SPEC.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@functools.cache
 def _integer_path_params() -> set[str]:
     """Path parameters the spec types as integers (``map_index``, ``task_try_number``...)."""
-    spec = yaml.safe_load(SPEC.read_text())
+    spec = _spec()
     return {
         p["name"]
         for item in spec["paths"].values()
@@ -37,7 +45,7 @@ def _integer_path_params() -> set[str]:
 
 def spec_operations() -> list[tuple[str, str, str]]:
     """(method, path, operationId) of every operation of the vendored 3.3 spec."""
-    spec = yaml.safe_load(SPEC.read_text())
+    spec = _spec()
     return [
         (method.upper(), path, op["operationId"])
         for path, item in spec["paths"].items()
@@ -142,7 +150,7 @@ IGNORED_PARAMETERS: set[tuple[str, str]] = set()
 def test_every_query_parameter_of_the_spec_is_declared(api: Api) -> None:
     """A filter the server does not know is silently ignored by FastAPI, and a client then
     gets more than it asked for: every spec parameter must be one of ours."""
-    spec = yaml.safe_load(SPEC.read_text())["paths"]
+    spec = _spec()["paths"]
     ours = api.client.app.openapi()["paths"]
     by_shape = {(m, _shape(p)): op for p, item in ours.items() for m, op in item.items()}
     missing = []
