@@ -131,6 +131,7 @@ def _defaults(home: Path) -> dict[str, dict[str, Any]]:
             "prometheus_prefix": "tradewind",
             "prometheus_multiproc_dir": str(home / "prometheus"),
             "prometheus_public": False,
+            "relay_on": True,
         },
         "traces": {
             "otel_on": False,

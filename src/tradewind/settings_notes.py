@@ -245,6 +245,11 @@ NOTES: dict[tuple[str, str], tuple[str, str]] = {
         "Where each process writes its Prometheus values (the web server adds them up).",
     ),
     ("metrics", "prometheus_public"): ("—", "Serve `/metrics` without authentication."),
+    ("metrics", "relay_on"): (
+        "—",
+        "The scheduler records StatsD and Prometheus metrics in a helper process, off its own "
+        "interpreter; false records them in the scheduler itself (other components always do).",
+    ),
     # [traces]
     ("traces", "otel_on"): (
         "",

@@ -71,7 +71,7 @@ def run_scheduler(
     from tradewind.services.wakeup import WakeListener
 
     children = list(children or [])
-    setup_observability(env.settings)
+    setup_observability(env.settings, relay=True)  # the busiest emitter
     sync_examples(env.settings.dags_folder, bool(env.settings.get("core", "load_examples")))
     try:
         execution = ExecutionService(env)

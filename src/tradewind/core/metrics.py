@@ -48,6 +48,11 @@ class MetricsBackend:
     def flush(self) -> None:
         """Send what the back end holds back (StatsD packs many lines into one datagram)."""
 
+    def sync(self) -> None:
+        """Flush, and return once what was flushed is recorded (a back end that records in
+        another process waits for it)."""
+        self.flush()
+
     def close(self) -> None:
         """Flush and release what the back end holds (sockets, exporter threads)."""
 
@@ -75,6 +80,10 @@ class Fanout(MetricsBackend):
     def flush(self) -> None:
         for b in self.backends:
             b.flush()
+
+    def sync(self) -> None:
+        for b in self.backends:
+            b.sync()
 
     def close(self) -> None:
         for b in self.backends:
@@ -121,6 +130,9 @@ class Filtered(MetricsBackend):
 
     def flush(self) -> None:
         self.inner.flush()
+
+    def sync(self) -> None:
+        self.inner.sync()
 
     def close(self) -> None:
         self.inner.close()
@@ -225,9 +237,12 @@ class Buffered(MetricsBackend):
                     time.sleep(SLICE_PAUSE)
 
     def flush(self) -> None:
-        """Hand every waiting metric to the back ends now, and flush them."""
+        """Hand every waiting metric to the back ends now, and flush them (and wait until a
+        back end in another process has recorded them)."""
         with self._lock:
             self._hand_over()
+            with contextlib.suppress(Exception):
+                self.inner.sync()
 
     def _hand_over(self, until: float | None = None) -> bool:
         """Hand the metrics waiting now to the back ends (only until ``until``, a

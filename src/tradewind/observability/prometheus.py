@@ -12,6 +12,8 @@ never removes them: a component removes at start the files of processes that are
 
 from __future__ import annotations
 
+import bisect
+import math
 import os
 import re
 import threading
@@ -107,6 +109,12 @@ class PrometheusBackend(MetricsBackend):
         return child
 
     def _child(self, kind: str, name: str, tags: Tags | None) -> Any:
+        if kind == "timer":
+            spec = CATALOG.get(name)
+            labels = spec.tags if spec is not None else tuple(sorted(tags or {}))
+            doc = spec.help if spec is not None else name
+            values = tuple(str((tags or {}).get(k, "")) for k in labels)
+            return LazyHistogram(prometheus_name(self.prefix, name), labels, values, doc)
         found = self._metrics.get(name)
         if found is None:
             with self._lock:
@@ -118,7 +126,7 @@ class PrometheusBackend(MetricsBackend):
         return metric.labels(*(str(tags.get(k, "")) for k in labels))
 
     def _create(self, kind: str, name: str, tags: Tags | None) -> tuple[Any, tuple[str, ...]]:
-        from prometheus_client import Counter, Gauge, Histogram
+        from prometheus_client import Counter, Gauge
 
         spec = CATALOG.get(name)
         labels = spec.tags if spec is not None else tuple(sorted(tags or {}))
@@ -127,10 +135,8 @@ class PrometheusBackend(MetricsBackend):
         common: dict[str, Any] = {"labelnames": labels, "registry": self.registry}
         if kind == "counter":
             metric: Any = Counter(full, doc, **common)
-        elif kind == "gauge":
-            metric = Gauge(full, doc, multiprocess_mode="mostrecent", **common)
         else:
-            metric = Histogram(full, doc, buckets=BUCKETS, **common)
+            metric = Gauge(full, doc, multiprocess_mode="mostrecent", **common)
         self._metrics[name] = (metric, labels)
         return metric, labels
 
@@ -144,12 +150,95 @@ class PrometheusBackend(MetricsBackend):
         self._metric("timer", name, tags).observe(seconds)
 
 
+class LazyHistogram:
+    """One labelled histogram in prometheus-client's multiprocess files, whose bucket values
+    are created when first observed.
+
+    prometheus-client's own ``Histogram.labels(...)`` creates all 18 bucket values of a new
+    series at once (~140 microseconds, against ~12 for a counter), and every task instance of
+    a new task is a new ``task.duration`` series; most of those buckets stay zero. The files
+    hold the same keys prometheus-client writes, so a scrape reads them alike, and
+    :func:`scrape` adds the buckets never written, so every series shows all of
+    :data:`BUCKETS`.
+    """
+
+    __slots__ = ("_buckets", "_key", "_sum")
+
+    def __init__(self, name: str, labels: tuple[str, ...], values: tuple[str, ...], doc: str):
+        from prometheus_client import values as prom_values
+
+        self._key = (name, (*labels, "le"), values, doc)
+        self._sum = prom_values.ValueClass("histogram", name, name + "_sum", labels, values, doc)
+        self._buckets: list[Any] = [None] * len(_UPPER)
+
+    def observe(self, amount: float) -> None:
+        self._sum.inc(amount)
+        i = bisect.bisect_left(_UPPER, amount)  # the first bound >= amount
+        bucket = self._buckets[i]
+        if bucket is None:
+            from prometheus_client import values as prom_values
+            from prometheus_client.utils import floatToGoString
+
+            name, labels, values, doc = self._key
+            bucket = self._buckets[i] = prom_values.ValueClass(
+                "histogram",
+                name,
+                name + "_bucket",
+                labels,
+                (*values, floatToGoString(_UPPER[i])),
+                doc,
+            )
+        bucket.inc(1)
+
+
+_UPPER = (*(float(b) for b in BUCKETS), math.inf)
+
+
+def _fill_buckets(metric: Any) -> None:
+    """Give every series of a merged histogram all of :data:`BUCKETS` (a bucket never
+    written holds the cumulative count of the one below it), in order."""
+    from prometheus_client.samples import Sample
+    from prometheus_client.utils import floatToGoString
+
+    groups: dict[tuple[tuple[str, str], ...], dict[float, float]] = {}
+    others = []
+    for sample in metric.samples:
+        if sample.name.endswith("_bucket") and "le" in sample.labels:
+            key = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le"))
+            groups.setdefault(key, {})[float(sample.labels["le"])] = sample.value
+        else:
+            others.append(sample)
+    filled = []
+    for key, got in groups.items():
+        acc = 0.0
+        for bound in sorted(set(_UPPER) | set(got)):
+            acc = got.get(bound, acc)
+            labels = {**dict(key), "le": floatToGoString(bound)}
+            filled.append(Sample(metric.name + "_bucket", labels, acc))
+    metric.samples = filled + others
+
+
+class _FilesCollector:
+    """Every process's values under ``path``, merged as prometheus-client does."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def collect(self) -> Any:
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        files = [str(f) for f in self.path.glob("*.db")]
+        for metric in MultiProcessCollector.merge(files, accumulate=True):  # type: ignore[no-untyped-call]
+            if metric.type == "histogram":
+                _fill_buckets(metric)
+            yield metric
+
+
 def scrape(path: Path) -> bytes:
     """The text exposition of every process's values under ``path`` (for ``/metrics``)."""
     from prometheus_client import CollectorRegistry, generate_latest
-    from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry(auto_describe=False)
     if path.is_dir():
-        MultiProcessCollector(registry, path=str(path))  # type: ignore[no-untyped-call]
+        registry.register(_FilesCollector(path))  # type: ignore[arg-type]
     return bytes(generate_latest(registry))

@@ -44,10 +44,18 @@ def test_metrics_are_off_by_default_and_cost_nothing_to_call(tmp_path: Path) -> 
         pass
 
 
-def test_statsd_lines_use_airflow_legacy_names(tmp_path: Path, listener: StatsdListener) -> None:
+# relay: recorded by the scheduler's helper process (observability/relay.py), or in process.
+@pytest.mark.parametrize("relay", [False, True], ids=["in_process", "relayed"])
+def test_statsd_lines_use_airflow_legacy_names(
+    tmp_path: Path, listener: StatsdListener, relay: bool
+) -> None:
     setup_observability(
-        _settings(tmp_path, statsd_on="true", statsd_port=listener.port, statsd_host="127.0.0.1")
+        _settings(tmp_path, statsd_on="true", statsd_port=listener.port, statsd_host="127.0.0.1"),
+        relay=relay,
     )
+    from tradewind.observability.relay import RelayBackend
+
+    assert isinstance(metrics.backend().inner, RelayBackend) is relay  # type: ignore[attr-defined]
     metrics.incr("scheduler_heartbeat")
     metrics.timing("dagrun.duration.success", 1.5, {"dag_id": "sales"})
     metrics.gauge("pool.open_slots", 7, {"pool_name": "default_pool"})
@@ -79,7 +87,10 @@ def test_dogstatsd_sends_base_names_with_tags(tmp_path: Path, listener: StatsdLi
     assert line.tags == {"dag_id": "sales", "task_id": "load_x"}  # spaces cannot travel
 
 
-def test_allow_and_block_lists_filter_by_prefix(tmp_path: Path, listener: StatsdListener) -> None:
+@pytest.mark.parametrize("relay", [False, True], ids=["in_process", "relayed"])
+def test_allow_and_block_lists_filter_by_prefix(
+    tmp_path: Path, listener: StatsdListener, relay: bool
+) -> None:
     setup_observability(
         _settings(
             tmp_path,
@@ -88,7 +99,8 @@ def test_allow_and_block_lists_filter_by_prefix(tmp_path: Path, listener: Statsd
             statsd_host="127.0.0.1",
             metrics_allow_list="ti.,scheduler",
             metrics_block_list="ti.start",
-        )
+        ),
+        relay=relay,
     )
     metrics.incr("ti.start", tags={"dag_id": "d", "task_id": "t"})
     metrics.incr("dagbag_size")
