@@ -92,7 +92,14 @@ class RelayBackend(MetricsBackend):
             self._close_pipes()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tradewind.observability.relay", json.dumps(self.spec)],
+                # -P: the component's working directory is not put on the helper's path
+                [
+                    sys.executable,
+                    "-P",
+                    "-m",
+                    "tradewind.observability.relay",
+                    json.dumps(self.spec),
+                ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 close_fds=True,
