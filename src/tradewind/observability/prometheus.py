@@ -185,7 +185,7 @@ class LazyHistogram:
                 name,
                 name + "_bucket",
                 labels,
-                (*values, floatToGoString(_UPPER[i])),
+                (*values, floatToGoString(_UPPER[i])),  # type: ignore[no-untyped-call]
                 doc,
             )
         bucket.inc(1)
@@ -213,7 +213,7 @@ def _fill_buckets(metric: Any) -> None:
         acc = 0.0
         for bound in sorted(set(_UPPER) | set(got)):
             acc = got.get(bound, acc)
-            labels = {**dict(key), "le": floatToGoString(bound)}
+            labels = {**dict(key), "le": floatToGoString(bound)}  # type: ignore[no-untyped-call]
             filled.append(Sample(metric.name + "_bucket", labels, acc))
     metric.samples = filled + others
 
@@ -240,5 +240,5 @@ def scrape(path: Path) -> bytes:
 
     registry = CollectorRegistry(auto_describe=False)
     if path.is_dir():
-        registry.register(_FilesCollector(path))  # type: ignore[arg-type]
+        registry.register(_FilesCollector(path))
     return bytes(generate_latest(registry))

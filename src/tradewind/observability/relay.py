@@ -123,7 +123,10 @@ class RelayBackend(MetricsBackend):
             self._queue(_HEADER.pack(len(body)) + body)
         self._write()
 
-    def sync(self, timeout: float = 5.0) -> bool:
+    def sync(self) -> None:
+        self.wait_recorded()
+
+    def wait_recorded(self, timeout: float = 5.0) -> bool:
         """Flush, and wait until the helper has recorded (and sent) everything; True if it
         answered in time."""
         self.flush()

@@ -51,9 +51,9 @@ def build_backend(settings: Settings, relay: bool = False) -> MetricsBackend | N
 
                 prometheus_dir(settings).mkdir(parents=True, exist_ok=True)
                 remove_dead_files(prometheus_dir(settings))
-            relay = RelayBackend({**spec, "allow": allow, "block": block})
-            relay.start()
-            found.append(relay)
+            helper = RelayBackend({**spec, "allow": allow, "block": block})
+            helper.start()
+            found.append(helper)
         else:
             found.append(build_inner({**spec, "allow": allow, "block": block}))
     if g("metrics", "otel_on"):
