@@ -38,6 +38,16 @@ BACKENDS = {"statsd", "prometheus"}
 BASELINE_SRC: list[str] = []  # --baseline-src: a third mode, "on" with older code
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, pgrp, ...);
+    empty if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def group_cpu(pgid: int) -> float:
     """CPU seconds (user + system, with reaped children) of every process in a group."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -45,12 +55,8 @@ def group_cpu(pgid: int) -> float:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+        fields = _stat(int(entry))
+        if fields and int(fields[2]) == pgid:  # field 5 of stat: the process group
             total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
     return total / tick
 
@@ -84,12 +90,8 @@ class Sink:
 
 def proc_cpu(pid: int) -> float:
     """CPU seconds (user + system) of one process, 0 if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def relay_pid(parent: int) -> int | None:
@@ -97,11 +99,10 @@ def relay_pid(parent: int) -> int | None:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
+        fields = _stat(int(entry))
+        if not fields or int(fields[1]) != parent:
+            continue
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != parent:
-                continue
             with open(f"/proc/{entry}/cmdline", "rb") as f:
                 if b"tradewind.observability.relay" in f.read():
                     return int(entry)

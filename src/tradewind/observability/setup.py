@@ -47,10 +47,9 @@ def build_backend(settings: Settings, relay: bool = False) -> MetricsBackend | N
 
         if relay and g("metrics", "relay_on"):
             if "prometheus" in spec:  # this component's start removes the files of the dead
-                from tradewind.observability.prometheus import remove_dead_files
+                from tradewind.observability.prometheus import use_multiprocess_dir
 
-                prometheus_dir(settings).mkdir(parents=True, exist_ok=True)
-                remove_dead_files(prometheus_dir(settings))
+                use_multiprocess_dir(prometheus_dir(settings))
             helper = RelayBackend({**spec, "allow": allow, "block": block})
             helper.start()
             found.append(helper)
